@@ -1,0 +1,127 @@
+//! A small axum server measured by routemeter, with a Prometheus `/metrics` endpoint.
+//!
+//! Run it with:
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! ```
+//!
+//! It listens on `127.0.0.1:3000`; set `ROUTEMETER_ADDR` to listen elsewhere (`127.0.0.1:0` picks
+//! a free port). The first line of standard output is `listening on http://ADDR`. Then try:
+//!
+//! ```sh
+//! curl localhost:3000/users/42; curl localhost:3000/slow; curl localhost:3000/error
+//! curl localhost:3000/metrics
+//! ```
+//!
+//! Ctrl-C or SIGTERM stops it after in-flight requests finish.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use routemeter::prometheus::PrometheusMetrics;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// The application: its routes, the `/metrics` endpoint and the routemeter layer.
+pub fn app(metrics: &PrometheusMetrics) -> Router {
+    Router::new()
+        .route("/", get(|| async { "routemeter quickstart\n" }))
+        .route("/users/{id}", get(user))
+        .route("/users", post(create_user))
+        .route("/slow", get(slow))
+        .route("/error", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "failed\n") }))
+        .route("/panic", get(panics))
+        .route("/stream", get(stream))
+        .route("/metrics", metrics.endpoint())
+        // The one line: every request above is measured per route template.
+        .layer(metrics.layer())
+        // Outside the layer, so a panicking handler is recorded as `error_type="panic"` and the
+        // client still gets a 500.
+        .layer(CatchPanicLayer::new())
+}
+
+async fn user(Path(id): Path<u64>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "id": id, "name": format!("user {id}") }))
+}
+
+async fn create_user(body: Bytes) -> (StatusCode, String) {
+    (StatusCode::CREATED, format!("created from {} bytes\n", body.len()))
+}
+
+/// Sleeps between 100 and 300 ms.
+async fn slow() -> &'static str {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    tokio::time::sleep(Duration::from_millis(100 + u64::from(nanos % 201))).await;
+    "slow\n"
+}
+
+async fn panics() -> &'static str {
+    panic!("this handler always panics")
+}
+
+/// Streams ten chunks, 100 ms apart.
+async fn stream() -> Body {
+    let chunks = futures_util::stream::unfold(0u32, |i| async move {
+        if i == 10 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, Infallible>(Bytes::from(format!("chunk {i}\n"))), i + 1))
+    });
+    Body::from_stream(chunks)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr: SocketAddr = std::env::var("ROUTEMETER_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
+        .parse()
+        .map_err(|e| format!("ROUTEMETER_ADDR is not a socket address: {e}"))?;
+    let metrics = routemeter::prometheus::install()?;
+    let listener = TcpListener::bind(addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    serve(listener, app(&metrics), shutdown_signal()).await?;
+    println!("shut down");
+    Ok(())
+}

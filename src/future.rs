@@ -1,0 +1,80 @@
+//! The response future: sees the response head (or the inner error, or a panic) and hands the
+//! record over to the response body.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::Response;
+use pin_project_lite::pin_project;
+
+use crate::body::ResponseBody;
+use crate::classify::ErrorType;
+use crate::series::InFlight;
+
+pin_project! {
+    /// The future returned by [`RouteMeter`](crate::RouteMeter).
+    ///
+    /// Dropping it before it completes records the request as `cancelled`; a panic of the inner
+    /// service while this future polls it records it as `panic`. Either way the in-flight gauge
+    /// goes back down.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        flight: Option<InFlight>,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, flight: Option<InFlight>) -> Self {
+        Self { inner, flight }
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("measured", &self.flight.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: http_body::Body,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(flight) = this.flight.as_mut() {
+            flight.polling = true;
+        }
+        let polled = this.inner.poll(cx);
+        let Poll::Ready(result) = polled else {
+            if let Some(flight) = this.flight.as_mut() {
+                flight.polling = false;
+            }
+            return Poll::Pending;
+        };
+        let mut flight = this.flight.take();
+        if let Some(flight) = flight.as_mut() {
+            flight.polling = false;
+        }
+        Poll::Ready(match result {
+            Ok(response) => {
+                if let Some(flight) = flight.as_mut() {
+                    flight.status = Some(response.status());
+                }
+                Ok(response.map(|body| ResponseBody::new(body, flight)))
+            }
+            Err(error) => {
+                if let Some(mut flight) = flight {
+                    flight.finish(Some(ErrorType::Service));
+                }
+                Err(error)
+            }
+        })
+    }
+}

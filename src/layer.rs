@@ -1,0 +1,210 @@
+//! The layer and its builder.
+
+use std::sync::Arc;
+
+use metrics::{Label, Recorder};
+use tower::Layer;
+
+use crate::names::Naming;
+use crate::route::{self, DEFAULT_MAX_ROUTES, RouteRequest};
+use crate::series::{Meter, Registrar, Source};
+use crate::service::RouteMeter;
+
+/// A [`Layer`] that wraps a service in [`RouteMeter`].
+///
+/// Clones share one route table and one set of metric handles, so adding the same layer to
+/// several routers counts their routes together; two layers built separately keep separate
+/// tables (and, with the same recorder and names, still add to the same series).
+///
+/// ```
+/// use axum::{Router, routing::get};
+///
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "user" }))
+///     .layer(routemeter::RouteMeterLayer::new());
+/// ```
+#[derive(Clone, Debug)]
+pub struct RouteMeterLayer {
+    meter: Arc<Meter>,
+}
+
+impl RouteMeterLayer {
+    /// A layer with the default settings: records into the `metrics` facade's global recorder
+    /// (picking it up even if it is installed after the layer is built), with the
+    /// OpenTelemetry names, routes from axum's `MatchedPath` and at most
+    /// [`DEFAULT_MAX_ROUTES`] distinct routes.
+    #[must_use]
+    pub fn new() -> Self {
+        RouteMeterBuilder::default().build()
+    }
+
+    /// A builder for a layer with other settings.
+    #[must_use]
+    pub fn builder() -> RouteMeterBuilder {
+        RouteMeterBuilder::default()
+    }
+}
+
+impl Default for RouteMeterLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for RouteMeterLayer {
+    type Service = RouteMeter<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RouteMeter::new(inner, Arc::clone(&self.meter))
+    }
+}
+
+/// Settings of a [`RouteMeterLayer`].
+///
+/// ```
+/// use routemeter::{Naming, NamingScheme, RouteMeterLayer};
+/// use metrics_util::debugging::DebuggingRecorder;
+///
+/// let layer = RouteMeterLayer::builder()
+///     .naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"))
+///     .recorder(DebuggingRecorder::new())
+///     .label("service", "checkout")
+///     .exclude("/metrics")
+///     .max_routes(200)
+///     .build();
+/// ```
+#[must_use]
+pub struct RouteMeterBuilder {
+    source: Source,
+    naming: Naming,
+    labels: Vec<Label>,
+    route_fn: Option<route::RouteFn>,
+    excluded: Vec<String>,
+    max_routes: usize,
+}
+
+impl Default for RouteMeterBuilder {
+    fn default() -> Self {
+        Self {
+            source: Source::Global,
+            naming: Naming::default(),
+            labels: Vec::new(),
+            route_fn: None,
+            excluded: Vec::new(),
+            max_routes: DEFAULT_MAX_ROUTES,
+        }
+    }
+}
+
+impl std::fmt::Debug for RouteMeterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMeterBuilder")
+            .field("source", &self.source)
+            .field("naming", &self.naming)
+            .field("labels", &self.labels)
+            .field("route_fn", &self.route_fn.is_some())
+            .field("excluded", &self.excluded)
+            .field("max_routes", &self.max_routes)
+            .finish()
+    }
+}
+
+impl RouteMeterBuilder {
+    /// Metric names and label keys ([`Naming::default`] unless set).
+    pub fn naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// Records into `recorder` instead of the `metrics` facade's global recorder.
+    ///
+    /// Nothing process-wide is touched, so tests running in parallel (on any runtime flavour)
+    /// can each give their layer a recorder of their own.
+    pub fn recorder<R>(self, recorder: R) -> Self
+    where
+        R: Recorder + Send + Sync + 'static,
+    {
+        self.shared_recorder(Arc::new(recorder))
+    }
+
+    /// Like [`recorder`](Self::recorder), for a recorder that is shared with other code.
+    pub fn shared_recorder(mut self, recorder: Arc<dyn Recorder + Send + Sync>) -> Self {
+        self.source = Source::Explicit(recorder);
+        self
+    }
+
+    /// Records into the `metrics` facade's current recorder (the default).
+    ///
+    /// That is the global recorder, looked up again whenever it changes, so a layer built before
+    /// the recorder is installed reports once it is. Handles are cached per label set, so this
+    /// costs no registry look-up per request.
+    pub fn global_recorder(mut self) -> Self {
+        self.source = Source::Global;
+        self
+    }
+
+    /// Adds a label with a fixed value to every series (e.g. `service="checkout"`).
+    pub fn label(mut self, key: impl Into<metrics::SharedString>, value: impl Into<metrics::SharedString>) -> Self {
+        self.labels.push(Label::new(key, value));
+        self
+    }
+
+    /// Decides the route label of each request with `f` instead of axum's `MatchedPath`.
+    ///
+    /// `f` returns the route template (anything string-like; a `&'static str` costs no
+    /// allocation) or `None` for requests that match no route, which are recorded as
+    /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE). Return templates, not raw paths: every
+    /// distinct value becomes a series, up to [`max_routes`](Self::max_routes).
+    ///
+    /// ```
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .route_fn(|req| match req.path() {
+    ///         "/" => Some("/"),
+    ///         p if p.starts_with("/users/") => Some("/users/{id}"),
+    ///         _ => None,
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn route_fn<F, T>(mut self, f: F) -> Self
+    where
+        F: Fn(&RouteRequest<'_>) -> Option<T> + Send + Sync + 'static,
+        T: AsRef<str>,
+    {
+        self.route_fn = Some(route::erase(f));
+        self
+    }
+
+    /// Records nothing for requests whose URI path or route label equals `path` (e.g. the
+    /// scrape endpoint `/metrics`, or `/health`). May be called more than once.
+    pub fn exclude(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        if !self.excluded.contains(&path) {
+            self.excluded.push(path);
+        }
+        self
+    }
+
+    /// The most distinct route labels this layer tracks ([`DEFAULT_MAX_ROUTES`] unless set).
+    ///
+    /// Requests with a new route value beyond the limit are recorded under
+    /// [`OVERFLOW_ROUTE`](crate::OVERFLOW_ROUTE), and the
+    /// [`route_overflow`](Naming::route_overflow) counter rises by one for each of them.
+    /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE) does not count against it.
+    pub fn max_routes(mut self, max: usize) -> Self {
+        self.max_routes = max;
+        self
+    }
+
+    /// Builds the layer.
+    #[must_use]
+    pub fn build(self) -> RouteMeterLayer {
+        let registrar = Registrar {
+            source: self.source,
+            naming: self.naming,
+            static_labels: self.labels,
+        };
+        RouteMeterLayer {
+            meter: Arc::new(Meter::new(registrar, self.route_fn, self.excluded, self.max_routes)),
+        }
+    }
+}

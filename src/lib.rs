@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+mod classify;
+mod future;
+mod layer;
+mod names;
+mod route;
+mod series;
+mod service;
+
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+pub mod prometheus;
+
+pub use body::{RequestBody, ResponseBody};
+pub use classify::{ErrorType, OTHER_METHOD};
+pub use future::ResponseFuture;
+pub use layer::{RouteMeterBuilder, RouteMeterLayer};
+pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming, NamingScheme};
+pub use route::{DEFAULT_MAX_ROUTES, OVERFLOW_ROUTE, RouteRequest, UNMATCHED_ROUTE};
+pub use service::RouteMeter;
+
+/// A layer with the default settings: `.layer(routemeter::layer())`.
+///
+/// Same as [`RouteMeterLayer::new`]: records into the global `metrics` recorder with the
+/// OpenTelemetry names, routes from axum's `MatchedPath`.
+#[must_use]
+pub fn layer() -> RouteMeterLayer {
+    RouteMeterLayer::new()
+}

@@ -1,0 +1,300 @@
+//! Metric names, label keys, units, descriptions and default buckets.
+//!
+//! Everything that names a series lives here, so the layer, the Prometheus set-up and anything
+//! generated from the metric names (rules, dashboards) agree by construction.
+
+use metrics::SharedString;
+
+/// Default bucket bounds of the duration histogram, in seconds.
+///
+/// These are the boundaries the OpenTelemetry HTTP semantic conventions advise for
+/// `http.server.request.duration`, which axum-prometheus uses as well.
+pub const DEFAULT_DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Default bucket bounds of the body-size histograms, in bytes: powers of four from 64 B to 64 MiB.
+pub const DEFAULT_SIZE_BUCKETS: &[f64] = &[
+    64.0,
+    256.0,
+    1024.0,
+    4096.0,
+    16384.0,
+    65536.0,
+    262_144.0,
+    1_048_576.0,
+    4_194_304.0,
+    16_777_216.0,
+    67_108_864.0,
+];
+
+/// Which family of metric names and label keys the layer emits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NamingScheme {
+    /// OpenTelemetry HTTP semantic conventions in Prometheus form (the default):
+    /// `http_server_request_duration_seconds`, `http_server_active_requests`,
+    /// `http_server_request_body_size_bytes` and `http_server_response_body_size_bytes`, with the
+    /// labels `http_request_method`, `http_route`, `http_response_status_code` and `error_type`.
+    #[default]
+    OpenTelemetry,
+    /// The names and labels of the axum-prometheus crate, so its dashboards keep working:
+    /// `axum_http_requests_total`, `axum_http_requests_duration_seconds` and
+    /// `axum_http_requests_pending`, with the labels `method`, `status` and `endpoint`.
+    ///
+    /// Body sizes and the `error_type` label are not emitted in this scheme (axum-prometheus has
+    /// no such series). A request that ended without a response gets the status label `500` when
+    /// the inner service failed or panicked and `499` when it was cancelled.
+    AxumPrometheus,
+}
+
+/// The resolved names of every series routemeter emits.
+///
+/// Build one with [`Naming::new`] (or [`Naming::default`]) and hand the same value to the layer
+/// builder and to the Prometheus set-up, so bucket settings match the histograms the layer records.
+///
+/// ```
+/// use routemeter::{Naming, NamingScheme};
+///
+/// let otel = Naming::default().with_prefix("shop");
+/// assert_eq!(otel.duration(), "shop_http_server_request_duration_seconds");
+///
+/// let compat = Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop");
+/// assert_eq!(compat.duration(), "shop_http_requests_duration_seconds");
+/// assert_eq!(compat.route_key(), "endpoint");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Naming {
+    scheme: NamingScheme,
+    prefix: Option<String>,
+    duration: SharedString,
+    active: SharedString,
+    request_size: SharedString,
+    response_size: SharedString,
+    requests_total: SharedString,
+    route_overflow: SharedString,
+}
+
+impl Default for Naming {
+    fn default() -> Self {
+        Self::new(NamingScheme::OpenTelemetry)
+    }
+}
+
+impl Naming {
+    /// The names of `scheme`, without a prefix.
+    #[must_use]
+    pub fn new(scheme: NamingScheme) -> Self {
+        Self::build(scheme, None)
+    }
+
+    /// Puts `prefix` in front of every name.
+    ///
+    /// With [`NamingScheme::OpenTelemetry`] the names become `{prefix}_http_server_…`; with
+    /// [`NamingScheme::AxumPrometheus`] the prefix replaces `axum`, as axum-prometheus's own
+    /// `with_prefix` does (`{prefix}_http_requests_total`). An empty prefix removes it. The prefix
+    /// is used as given: it should match `[a-zA-Z_][a-zA-Z0-9_]*`.
+    #[must_use]
+    pub fn with_prefix(self, prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
+        Self::build(self.scheme, (!prefix.is_empty()).then_some(prefix))
+    }
+
+    fn build(scheme: NamingScheme, prefix: Option<String>) -> Self {
+        let p = |base: &str| -> SharedString {
+            match &prefix {
+                Some(p) => SharedString::from(format!("{p}_{base}")),
+                None => SharedString::from(base.to_owned()),
+            }
+        };
+        let compat = |base: &str| -> SharedString {
+            let p = prefix.as_deref().unwrap_or("axum");
+            SharedString::from(format!("{p}_{base}"))
+        };
+        match scheme {
+            NamingScheme::OpenTelemetry => Self {
+                scheme,
+                duration: p("http_server_request_duration_seconds"),
+                active: p("http_server_active_requests"),
+                request_size: p("http_server_request_body_size_bytes"),
+                response_size: p("http_server_response_body_size_bytes"),
+                requests_total: SharedString::const_str(""),
+                route_overflow: p("routemeter_route_overflow_total"),
+                prefix,
+            },
+            NamingScheme::AxumPrometheus => Self {
+                scheme,
+                duration: compat("http_requests_duration_seconds"),
+                active: compat("http_requests_pending"),
+                request_size: SharedString::const_str(""),
+                response_size: SharedString::const_str(""),
+                requests_total: compat("http_requests_total"),
+                route_overflow: p("routemeter_route_overflow_total"),
+                prefix,
+            },
+        }
+    }
+
+    /// The naming scheme.
+    #[must_use]
+    pub fn scheme(&self) -> NamingScheme {
+        self.scheme
+    }
+
+    /// The prefix, if one is set.
+    #[must_use]
+    pub fn prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
+    }
+
+    /// The request-duration histogram, in seconds.
+    #[must_use]
+    pub fn duration(&self) -> &str {
+        &self.duration
+    }
+
+    /// The in-flight requests gauge.
+    #[must_use]
+    pub fn active(&self) -> &str {
+        &self.active
+    }
+
+    /// The request body size histogram, in bytes (`None` in the axum-prometheus scheme).
+    #[must_use]
+    pub fn request_size(&self) -> Option<&str> {
+        non_empty(&self.request_size)
+    }
+
+    /// The response body size histogram, in bytes (`None` in the axum-prometheus scheme).
+    #[must_use]
+    pub fn response_size(&self) -> Option<&str> {
+        non_empty(&self.response_size)
+    }
+
+    /// The finished-requests counter (only the axum-prometheus scheme has one; with the default
+    /// scheme the duration histogram's `_count` series counts requests).
+    #[must_use]
+    pub fn requests_total(&self) -> Option<&str> {
+        non_empty(&self.requests_total)
+    }
+
+    /// The counter of requests recorded under [`OVERFLOW_ROUTE`](crate::OVERFLOW_ROUTE) because
+    /// the layer already tracked its maximum number of distinct routes.
+    #[must_use]
+    pub fn route_overflow(&self) -> &str {
+        &self.route_overflow
+    }
+
+    /// The label key of the HTTP method.
+    #[must_use]
+    pub fn method_key(&self) -> &'static str {
+        match self.scheme {
+            NamingScheme::OpenTelemetry => "http_request_method",
+            NamingScheme::AxumPrometheus => "method",
+        }
+    }
+
+    /// The label key of the route template.
+    #[must_use]
+    pub fn route_key(&self) -> &'static str {
+        match self.scheme {
+            NamingScheme::OpenTelemetry => "http_route",
+            NamingScheme::AxumPrometheus => "endpoint",
+        }
+    }
+
+    /// The label key of the response status code.
+    #[must_use]
+    pub fn status_key(&self) -> &'static str {
+        match self.scheme {
+            NamingScheme::OpenTelemetry => "http_response_status_code",
+            NamingScheme::AxumPrometheus => "status",
+        }
+    }
+
+    /// The label key that names what went wrong (`None` in the axum-prometheus scheme).
+    #[must_use]
+    pub fn error_key(&self) -> Option<&'static str> {
+        match self.scheme {
+            NamingScheme::OpenTelemetry => Some("error_type"),
+            NamingScheme::AxumPrometheus => None,
+        }
+    }
+
+    pub(crate) fn duration_shared(&self) -> &SharedString {
+        &self.duration
+    }
+
+    pub(crate) fn active_shared(&self) -> &SharedString {
+        &self.active
+    }
+
+    pub(crate) fn request_size_shared(&self) -> Option<&SharedString> {
+        (!self.request_size.is_empty()).then_some(&self.request_size)
+    }
+
+    pub(crate) fn response_size_shared(&self) -> Option<&SharedString> {
+        (!self.response_size.is_empty()).then_some(&self.response_size)
+    }
+
+    pub(crate) fn requests_total_shared(&self) -> Option<&SharedString> {
+        (!self.requests_total.is_empty()).then_some(&self.requests_total)
+    }
+
+    pub(crate) fn route_overflow_shared(&self) -> &SharedString {
+        &self.route_overflow
+    }
+}
+
+fn non_empty(s: &SharedString) -> Option<&str> {
+    (!s.is_empty()).then_some(&**s)
+}
+
+pub(crate) const DURATION_HELP: &str =
+    "Duration of HTTP server requests, from entering the middleware until the response body ended.";
+pub(crate) const ACTIVE_HELP: &str = "Number of HTTP server requests in flight.";
+pub(crate) const REQUEST_SIZE_HELP: &str =
+    "Bytes of request body that streamed through the middleware.";
+pub(crate) const RESPONSE_SIZE_HELP: &str =
+    "Bytes of response body that streamed through the middleware.";
+pub(crate) const REQUESTS_TOTAL_HELP: &str = "Number of finished HTTP server requests.";
+pub(crate) const ROUTE_OVERFLOW_HELP: &str =
+    "Requests recorded under the overflow route because the distinct-route limit was reached.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn otel_names_and_prefix() {
+        let n = Naming::default();
+        assert_eq!(n.duration(), "http_server_request_duration_seconds");
+        assert_eq!(n.active(), "http_server_active_requests");
+        assert_eq!(
+            n.request_size(),
+            Some("http_server_request_body_size_bytes")
+        );
+        assert_eq!(n.requests_total(), None);
+        let n = n.with_prefix("api");
+        assert_eq!(n.active(), "api_http_server_active_requests");
+        assert_eq!(n.route_overflow(), "api_routemeter_route_overflow_total");
+        assert_eq!(n.with_prefix("").duration(), "http_server_request_duration_seconds");
+    }
+
+    #[test]
+    fn compat_names() {
+        let n = Naming::new(NamingScheme::AxumPrometheus);
+        assert_eq!(n.requests_total(), Some("axum_http_requests_total"));
+        assert_eq!(n.active(), "axum_http_requests_pending");
+        assert_eq!(n.response_size(), None);
+        assert_eq!(n.error_key(), None);
+        assert_eq!(n.method_key(), "method");
+        assert_eq!(n.status_key(), "status");
+    }
+
+    #[test]
+    fn buckets_are_sorted() {
+        assert!(DEFAULT_DURATION_BUCKETS.windows(2).all(|w| w[0] < w[1]));
+        assert!(DEFAULT_SIZE_BUCKETS.windows(2).all(|w| w[0] < w[1]));
+    }
+}

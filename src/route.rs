@@ -1,0 +1,150 @@
+//! How a request gets its route label.
+//!
+//! In order: a route function given to the builder; else axum's `MatchedPath` (feature `axum`);
+//! else [`UNMATCHED_ROUTE`]. The raw URI path is never used as a label. Every distinct value a
+//! layer sees is interned once; past [`DEFAULT_MAX_ROUTES`] (or the configured limit) new values are
+//! recorded as [`OVERFLOW_ROUTE`], so no input can grow the number of series without bound.
+
+use std::sync::Arc;
+
+use http::{Extensions, HeaderMap, Method, Request, Uri};
+
+/// The route label of requests that matched no route: axum's 404 fallback, or a route function
+/// that returned `None`.
+pub const UNMATCHED_ROUTE: &str = "__unmatched__";
+
+/// The route label of requests whose route value arrived after the layer already tracked its
+/// maximum number of distinct routes. Each such request also increments the
+/// [`route_overflow`](crate::Naming::route_overflow) counter.
+pub const OVERFLOW_ROUTE: &str = "__overflow__";
+
+/// How many distinct route values one layer tracks unless told otherwise
+/// ([`RouteMeterBuilder::max_routes`](crate::RouteMeterBuilder::max_routes)).
+pub const DEFAULT_MAX_ROUTES: usize = 1000;
+
+/// What a route function sees of a request: its method, URI, headers and extensions.
+///
+/// The body is left out on purpose: a route must be decided before the body is read.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRequest<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    extensions: &'a Extensions,
+}
+
+impl<'a> RouteRequest<'a> {
+    /// A view of `request`.
+    #[must_use]
+    pub fn new<B>(request: &'a Request<B>) -> Self {
+        Self {
+            method: request.method(),
+            uri: request.uri(),
+            headers: request.headers(),
+            extensions: request.extensions(),
+        }
+    }
+
+    /// The request method.
+    #[must_use]
+    pub fn method(&self) -> &'a Method {
+        self.method
+    }
+
+    /// The request URI.
+    #[must_use]
+    pub fn uri(&self) -> &'a Uri {
+        self.uri
+    }
+
+    /// The URI path.
+    #[must_use]
+    pub fn path(&self) -> &'a str {
+        self.uri.path()
+    }
+
+    /// The request headers.
+    #[must_use]
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
+    /// The request extensions (axum's `MatchedPath` lives here once routing has run).
+    #[must_use]
+    pub fn extensions(&self) -> &'a Extensions {
+        self.extensions
+    }
+
+    /// The route template axum matched, if the request went through an axum router and matched a
+    /// route; `None` for the fallback.
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    #[must_use]
+    pub fn matched_path(&self) -> Option<&'a str> {
+        let path = self.extensions.get::<axum::extract::MatchedPath>()?.as_str();
+        // axum registers its fallbacks as a catch-all route with a private parameter name; those
+        // requests matched no route of the application.
+        (!path.contains("{*__private__axum")).then_some(path)
+    }
+}
+
+/// A route function, type-erased: it hands the label it decided (or `None`) to `sink`.
+pub(crate) type RouteFn =
+    Arc<dyn for<'a> Fn(&RouteRequest<'a>, &mut dyn FnMut(Option<&str>)) + Send + Sync>;
+
+/// Erases a user route function that returns any string-like value.
+pub(crate) fn erase<F, T>(f: F) -> RouteFn
+where
+    F: Fn(&RouteRequest<'_>) -> Option<T> + Send + Sync + 'static,
+    T: AsRef<str>,
+{
+    Arc::new(move |req, sink| match f(req) {
+        Some(label) => sink(Some(label.as_ref())),
+        None => sink(None),
+    })
+}
+
+/// The label the layer uses when no route function is given.
+pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
+    #[cfg(feature = "axum")]
+    {
+        req.matched_path()
+    }
+    #[cfg(not(feature = "axum"))]
+    {
+        let _ = req;
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_exposes_request_parts() {
+        let req = Request::post("/a/b?c=1")
+            .header("x-tenant", "t1")
+            .body(())
+            .unwrap();
+        let view = RouteRequest::new(&req);
+        assert_eq!(view.method(), Method::POST);
+        assert_eq!(view.path(), "/a/b");
+        assert_eq!(view.uri().query(), Some("c=1"));
+        assert_eq!(view.headers()["x-tenant"], "t1");
+        assert_eq!(default_route(&view), None);
+    }
+
+    #[test]
+    fn erased_function_passes_label() {
+        let f = erase(|req: &RouteRequest<'_>| req.path().starts_with("/u/").then_some("/u/{id}"));
+        let req = Request::get("/u/7").body(()).unwrap();
+        let mut got = None;
+        f(&RouteRequest::new(&req), &mut |l| got = l.map(str::to_owned));
+        assert_eq!(got.as_deref(), Some("/u/{id}"));
+        let req = Request::get("/x").body(()).unwrap();
+        let mut got = Some(String::new());
+        f(&RouteRequest::new(&req), &mut |l| got = l.map(str::to_owned));
+        assert_eq!(got, None);
+    }
+}

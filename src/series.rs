@@ -1,0 +1,451 @@
+//! The handle cache: metric handles resolved once per label set and reused by every request.
+//!
+//! Registering a series with a recorder hashes its name and labels and looks it up in the
+//! recorder's registry; doing that per request is most of what a naive middleware costs. Here a
+//! layer interns each route once ([`RouteTable`]), resolves the in-flight gauge once per
+//! (route, method) ([`MethodSeries`]) and the histograms once per (route, method, status, error)
+//! ([`OutcomeHandles`]). A request then costs a read lock, a hash of its route string, one `Arc`
+//! clone and the atomic updates of the handles themselves: no allocation, no label strings.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
+
+use crate::classify::{ErrorType, METHOD_SLOTS, Outcome, method_label};
+use crate::names::{self, Naming, NamingScheme};
+use crate::route::{OVERFLOW_ROUTE, RouteFn, UNMATCHED_ROUTE};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// Where handles come from.
+#[derive(Clone)]
+pub(crate) enum Source {
+    /// The `metrics` facade's current recorder (the global one, or a thread's local one).
+    Global,
+    /// A recorder owned by this layer.
+    Explicit(Arc<dyn Recorder + Send + Sync>),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Global => f.write_str("Global"),
+            Self::Explicit(_) => f.write_str("Explicit(..)"),
+        }
+    }
+}
+
+/// Registers series: knows the recorder, the names and the static labels. Holds no cache, so
+/// cached series can point back to it without a reference cycle.
+#[derive(Debug)]
+pub(crate) struct Registrar {
+    pub(crate) source: Source,
+    pub(crate) naming: Naming,
+    pub(crate) static_labels: Vec<Label>,
+}
+
+impl Registrar {
+    fn with<T>(&self, f: impl FnOnce(&dyn Recorder) -> T) -> T {
+        match &self.source {
+            Source::Global => metrics::with_recorder(f),
+            Source::Explicit(r) => f(r.as_ref()),
+        }
+    }
+
+    fn key(&self, name: &metrics::SharedString, extra: &[(&'static str, &str)]) -> Key {
+        let mut labels = Vec::with_capacity(self.static_labels.len() + extra.len());
+        labels.extend(self.static_labels.iter().cloned());
+        labels.extend(
+            extra
+                .iter()
+                .map(|(k, v)| Label::new(*k, (*v).to_owned())),
+        );
+        Key::from_parts(name.clone(), labels)
+    }
+
+    fn gauge(&self, key: &Key) -> Gauge {
+        self.with(|r| r.register_gauge(key, &METADATA))
+    }
+
+    fn histogram(&self, key: &Key) -> Histogram {
+        self.with(|r| r.register_histogram(key, &METADATA))
+    }
+
+    fn counter(&self, key: &Key) -> Counter {
+        self.with(|r| r.register_counter(key, &METADATA))
+    }
+
+    /// Sends `# HELP` texts and units of every series this layer emits.
+    fn describe(&self) {
+        let n = &self.naming;
+        self.with(|r| {
+            let name = |s: &metrics::SharedString| KeyName::from(s.clone());
+            r.describe_histogram(
+                name(n.duration_shared()),
+                Some(Unit::Seconds),
+                names::DURATION_HELP.into(),
+            );
+            r.describe_gauge(name(n.active_shared()), None, names::ACTIVE_HELP.into());
+            if let Some(s) = n.request_size_shared() {
+                r.describe_histogram(name(s), Some(Unit::Bytes), names::REQUEST_SIZE_HELP.into());
+            }
+            if let Some(s) = n.response_size_shared() {
+                r.describe_histogram(name(s), Some(Unit::Bytes), names::RESPONSE_SIZE_HELP.into());
+            }
+            if let Some(s) = n.requests_total_shared() {
+                r.describe_counter(name(s), None, names::REQUESTS_TOTAL_HELP.into());
+            }
+            r.describe_counter(
+                name(n.route_overflow_shared()),
+                None,
+                names::ROUTE_OVERFLOW_HELP.into(),
+            );
+        });
+    }
+
+    /// Identifies the recorder handles would come from now: for [`Source::Global`] the address
+    /// of the facade's current recorder, which changes once when a global recorder is installed
+    /// after the layer was built.
+    fn recorder_tag(&self) -> usize {
+        match self.source {
+            Source::Global => metrics::with_recorder(|r| std::ptr::from_ref(r).cast::<()>().addr()),
+            Source::Explicit(_) => 0,
+        }
+    }
+}
+
+/// The layer's shared state: settings, the route table and the recorder it was filled from.
+pub(crate) struct Meter {
+    pub(crate) registrar: Arc<Registrar>,
+    route_fn: Option<RouteFn>,
+    excluded: Box<[Box<str>]>,
+    max_routes: usize,
+    table: RwLock<RouteTable>,
+    /// The recorder tag the table was filled from (see [`Registrar::recorder_tag`]).
+    tag: AtomicUsize,
+}
+
+impl std::fmt::Debug for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Meter")
+            .field("source", &self.registrar.source)
+            .field("naming", &self.registrar.naming.scheme())
+            .field("static_labels", &self.registrar.static_labels)
+            .field("route_fn", &self.route_fn.is_some())
+            .field("excluded", &self.excluded)
+            .field("max_routes", &self.max_routes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Meter {
+    pub(crate) fn new(
+        registrar: Registrar,
+        route_fn: Option<RouteFn>,
+        excluded: Vec<String>,
+        max_routes: usize,
+    ) -> Self {
+        let registrar = Arc::new(registrar);
+        let excluded: Box<[Box<str>]> = excluded.into_iter().map(Into::into).collect();
+        let tag = registrar.recorder_tag();
+        registrar.describe();
+        let table = RouteTable::new(&registrar, &excluded);
+        Self {
+            registrar,
+            route_fn,
+            excluded,
+            max_routes,
+            table: RwLock::new(table),
+            tag: AtomicUsize::new(tag),
+        }
+    }
+
+    /// Starts recording `req`, or returns `None` when its path or route is excluded.
+    pub(crate) fn start<B>(&self, req: &http::Request<B>) -> Option<InFlight> {
+        let path = req.uri().path();
+        if self.excluded.iter().any(|e| **e == *path) {
+            return None;
+        }
+        self.follow_recorder();
+        let slot = crate::classify::method_slot(req.method());
+        let view = crate::route::RouteRequest::new(req);
+        let mut series = None;
+        {
+            let mut sink = |label: Option<&str>| series = self.series(label, slot);
+            match &self.route_fn {
+                Some(f) => f(&view, &mut sink),
+                None => sink(crate::route::default_route(&view)),
+            }
+        }
+        series.map(InFlight::new)
+    }
+
+    /// Rebuilds the table when the facade's recorder changed since it was filled: a layer built
+    /// before the global recorder was installed starts reporting as soon as it is.
+    fn follow_recorder(&self) {
+        if matches!(self.registrar.source, Source::Explicit(_)) {
+            return;
+        }
+        let tag = self.registrar.recorder_tag();
+        if tag == self.tag.load(Ordering::Acquire) {
+            return;
+        }
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        if tag != self.tag.load(Ordering::Acquire) {
+            self.registrar.describe();
+            *table = RouteTable::new(&self.registrar, &self.excluded);
+            self.tag.store(tag, Ordering::Release);
+        }
+    }
+
+    fn series(&self, label: Option<&str>, slot: usize) -> Option<Arc<MethodSeries>> {
+        {
+            let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+            let entry = match label {
+                None => Some(&table.unmatched),
+                Some(label) => table.routes.get(label),
+            };
+            if let Some(entry) = entry {
+                return entry.method(slot, &self.registrar);
+            }
+            if table.distinct >= self.max_routes {
+                table.overflowed.increment(1);
+                return table.overflow.method(slot, &self.registrar);
+            }
+        }
+        let label = label.unwrap_or(UNMATCHED_ROUTE);
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        if table.distinct >= self.max_routes && !table.routes.contains_key(label) {
+            table.overflowed.increment(1);
+            return table.overflow.method(slot, &self.registrar);
+        }
+        let entry = table.routes.entry(label.into()).or_insert_with(|| {
+            RouteEntry::new(label.to_owned(), false)
+        });
+        let series = entry.method(slot, &self.registrar);
+        table.distinct = table.routes.len().saturating_sub(self.excluded.len());
+        series
+    }
+}
+
+/// Every route a layer has seen, interned.
+struct RouteTable {
+    routes: FastMap<Box<str>, RouteEntry>,
+    /// Routes in `routes` that count against the limit (excluded entries do not).
+    distinct: usize,
+    unmatched: RouteEntry,
+    overflow: RouteEntry,
+    overflowed: Counter,
+}
+
+impl RouteTable {
+    fn new(registrar: &Registrar, excluded: &[Box<str>]) -> Self {
+        let routes = excluded
+            .iter()
+            .map(|e| (e.clone(), RouteEntry::new(e.to_string(), true)))
+            .collect();
+        let overflowed = registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
+        Self {
+            routes,
+            distinct: 0,
+            unmatched: RouteEntry::new(UNMATCHED_ROUTE.to_owned(), false),
+            overflow: RouteEntry::new(OVERFLOW_ROUTE.to_owned(), false),
+            overflowed,
+        }
+    }
+}
+
+/// One route: its label and its series per method, created on first use.
+struct RouteEntry {
+    label: String,
+    excluded: bool,
+    methods: [OnceLock<Arc<MethodSeries>>; METHOD_SLOTS],
+}
+
+impl RouteEntry {
+    fn new(label: String, excluded: bool) -> Self {
+        Self {
+            label,
+            excluded,
+            methods: Default::default(),
+        }
+    }
+
+    fn method(&self, slot: usize, registrar: &Arc<Registrar>) -> Option<Arc<MethodSeries>> {
+        if self.excluded {
+            return None;
+        }
+        let series = self.methods[slot]
+            .get_or_init(|| Arc::new(MethodSeries::new(registrar, &self.label, slot)));
+        Some(Arc::clone(series))
+    }
+}
+
+/// The series of one (route, method): the in-flight gauge and the handles of each outcome.
+pub(crate) struct MethodSeries {
+    registrar: Arc<Registrar>,
+    route: String,
+    method: &'static str,
+    active: Gauge,
+    outcomes: RwLock<FastMap<u32, Arc<OutcomeHandles>>>,
+}
+
+struct OutcomeHandles {
+    duration: Histogram,
+    request_size: Option<Histogram>,
+    response_size: Option<Histogram>,
+    total: Option<Counter>,
+}
+
+impl MethodSeries {
+    fn new(registrar: &Arc<Registrar>, route: &str, slot: usize) -> Self {
+        let naming = &registrar.naming;
+        let method = method_label(slot);
+        let key = registrar.key(
+            naming.active_shared(),
+            &[(naming.method_key(), method), (naming.route_key(), route)],
+        );
+        Self {
+            active: registrar.gauge(&key),
+            registrar: Arc::clone(registrar),
+            route: route.to_owned(),
+            method,
+            outcomes: RwLock::new(FastMap::default()),
+        }
+    }
+
+    fn handles(&self, outcome: Outcome) -> Arc<OutcomeHandles> {
+        let key = outcome.key();
+        if let Some(h) = self
+            .outcomes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(h);
+        }
+        let mut outcomes = self.outcomes.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            outcomes
+                .entry(key)
+                .or_insert_with(|| Arc::new(self.register(outcome))),
+        )
+    }
+
+    fn register(&self, outcome: Outcome) -> OutcomeHandles {
+        let r = &self.registrar;
+        let n = &r.naming;
+        let status = match (n.scheme(), outcome.status, outcome.error) {
+            (_, Some(status), _) => Some(status),
+            (NamingScheme::AxumPrometheus, None, Some(e)) => Some(e.fallback_status()),
+            _ => None,
+        };
+        let mut labels: Vec<(&'static str, &str)> = vec![
+            (n.method_key(), self.method),
+            (n.route_key(), &self.route),
+        ];
+        if let Some(status) = &status {
+            labels.push((n.status_key(), status.as_str()));
+        }
+        let error = outcome.error;
+        if let (Some(key), Some(e)) = (n.error_key(), &error) {
+            labels.push((key, e.as_str()));
+        }
+        OutcomeHandles {
+            duration: r.histogram(&r.key(n.duration_shared(), &labels)),
+            request_size: n
+                .request_size_shared()
+                .map(|name| r.histogram(&r.key(name, &labels))),
+            response_size: n
+                .response_size_shared()
+                .map(|name| r.histogram(&r.key(name, &labels))),
+            total: n
+                .requests_total_shared()
+                .map(|name| r.counter(&r.key(name, &labels))),
+        }
+    }
+
+    fn record(&self, outcome: Outcome, elapsed: Duration, request_bytes: u64, response_bytes: u64) {
+        let h = self.handles(outcome);
+        h.duration.record(elapsed.as_secs_f64());
+        if let Some(s) = &h.request_size {
+            s.record(request_bytes as f64);
+        }
+        if let Some(s) = &h.response_size {
+            s.record(response_bytes as f64);
+        }
+        if let Some(t) = &h.total {
+            t.increment(1);
+        }
+        self.active.decrement(1.0);
+    }
+}
+
+/// One request being measured. Recorded exactly once: by [`InFlight::finish`], or, if the
+/// request never finishes, when it is dropped (as cancelled, or as a panic while unwinding).
+pub(crate) struct InFlight {
+    series: Arc<MethodSeries>,
+    start: Instant,
+    request_bytes: Option<Arc<AtomicU64>>,
+    pub(crate) response_bytes: u64,
+    pub(crate) status: Option<http::StatusCode>,
+    /// Set while the inner future or body is being polled; still set in `drop` means that poll
+    /// never returned, i.e. it panicked.
+    pub(crate) polling: bool,
+    done: bool,
+}
+
+impl InFlight {
+    fn new(series: Arc<MethodSeries>) -> Self {
+        series.active.increment(1.0);
+        Self {
+            series,
+            start: Instant::now(),
+            request_bytes: None,
+            response_bytes: 0,
+            status: None,
+            polling: false,
+            done: false,
+        }
+    }
+
+    /// A counter the request body wrapper adds streamed bytes to.
+    pub(crate) fn request_counter(&mut self) -> Arc<AtomicU64> {
+        Arc::clone(self.request_bytes.get_or_insert_with(Default::default))
+    }
+
+    /// Records the request with `end` as how its response (or lack of one) ended.
+    pub(crate) fn finish(&mut self, end: Option<ErrorType>) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let outcome = match self.status {
+            Some(status) => Outcome::response(status, end),
+            None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
+        };
+        let request_bytes = self
+            .request_bytes
+            .as_ref()
+            .map_or(0, |c| c.load(Ordering::Relaxed));
+        self.series
+            .record(outcome, self.start.elapsed(), request_bytes, self.response_bytes);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.done {
+            let why = if self.polling || std::thread::panicking() {
+                ErrorType::Panic
+            } else {
+                ErrorType::Cancelled
+            };
+            self.finish(Some(why));
+        }
+    }
+}
