@@ -14,6 +14,10 @@ mod service;
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod prometheus;
 
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
 pub use body::{RequestBody, ResponseBody};
 pub use classify::{ErrorType, OTHER_METHOD};
 pub use future::ResponseFuture;

@@ -1,0 +1,254 @@
+//! Outcomes: server errors, inner errors, panics, cancellation, streaming and body sizes. Each
+//! request is recorded exactly once and the in-flight gauge always returns to zero.
+
+mod common;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use common::{get as get_status, send};
+use http::Request;
+use http_body_util::BodyExt;
+use routemeter::testing::TestMeter;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// A body of `chunks` chunks of `size` bytes, `gap` apart; `fail` makes the last one an error.
+fn trickle(chunks: usize, size: usize, gap: Duration, fail: bool) -> Body {
+    let stream = futures_util::stream::unfold(0, move |i| async move {
+        if i == chunks {
+            return None;
+        }
+        tokio::time::sleep(gap).await;
+        let item = if fail && i + 1 == chunks {
+            Err(std::io::Error::other("disk on fire"))
+        } else {
+            Ok(Bytes::from(vec![b'x'; size]))
+        };
+        Some((item, i + 1))
+    });
+    Body::from_stream(stream)
+}
+
+async fn panics() -> &'static str {
+    panic!("handler panicked")
+}
+
+fn app() -> Router {
+    Router::new()
+        .route("/ok", get(|| async { "fine" }))
+        .route("/error", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }))
+        .route("/panic", get(panics))
+        .route("/hang", get(|| std::future::pending::<&'static str>()))
+        .route("/stream", get(|| async { trickle(6, 100, Duration::from_millis(50), false) }))
+        .route("/broken", get(|| async { trickle(2, 10, Duration::from_millis(1), true) }))
+        .route("/echo", post(|body: Bytes| async move { body }))
+}
+
+#[tokio::test]
+async fn server_errors_are_errors_client_errors_are_not() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer());
+    assert_eq!(get_status(&app, "/error").await, 503);
+    assert_eq!(get_status(&app, "/ok").await, 200);
+    assert_eq!(get_status(&app, "/missing").await, 404);
+    let snap = meter.snapshot();
+    let error = snap.route("/error");
+    error.assert_count(1);
+    assert_eq!(error.error_type("503"), 1);
+    assert_eq!(error.status("503"), 1);
+    snap.route("/ok").assert_no_errors();
+    snap.route(routemeter::UNMATCHED_ROUTE).assert_no_errors();
+    assert_eq!(snap.total().errors(), 1);
+}
+
+#[tokio::test]
+async fn inner_service_errors_are_recorded() {
+    let meter = TestMeter::new();
+    let svc = ServiceBuilder::new()
+        .layer(meter.layer_builder().route_fn(|_| Some("/db")).build())
+        .service_fn(|_req: Request<routemeter::RequestBody<Body>>| async {
+            Err::<http::Response<Body>, _>(std::io::Error::other("connection refused"))
+        });
+    let err = svc.oneshot(Request::new(Body::empty())).await.unwrap_err();
+    assert_eq!(err.to_string(), "connection refused");
+    let snap = meter.snapshot();
+    let db = snap.route("/db");
+    db.assert_count(1);
+    assert_eq!(db.error_type("service_error"), 1);
+    assert_eq!(db.status("none"), 1);
+    assert_eq!(db.active(), 0.0);
+}
+
+#[tokio::test]
+async fn panics_caught_outside_the_layer_are_panics() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer()).layer(CatchPanicLayer::new());
+    assert_eq!(get_status(&app, "/panic").await, 500);
+    assert_eq!(get_status(&app, "/ok").await, 200);
+    let snap = meter.snapshot();
+    let panic = snap.route("/panic");
+    panic.assert_count(1);
+    assert_eq!(panic.error_type("panic"), 1);
+    assert_eq!(panic.active(), 0.0);
+    snap.total().assert_count(2);
+}
+
+#[tokio::test]
+async fn panics_caught_inside_the_layer_are_server_errors() {
+    let meter = TestMeter::new();
+    let app = app().layer(CatchPanicLayer::new()).layer(meter.layer());
+    assert_eq!(get_status(&app, "/panic").await, 500);
+    let panic = meter.snapshot().route("/panic");
+    panic.assert_count(1);
+    assert_eq!(panic.error_type("500"), 1);
+    assert_eq!(panic.active(), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncaught_panics_are_recorded_when_the_task_dies() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer());
+    let task = tokio::spawn(async move { get_status(&app, "/panic").await });
+    assert!(task.await.unwrap_err().is_panic());
+    let panic = meter.snapshot().route("/panic");
+    panic.assert_count(1);
+    assert_eq!(panic.error_type("panic"), 1);
+    assert_eq!(panic.active(), 0.0);
+}
+
+#[tokio::test]
+async fn dropped_futures_are_cancelled_and_leave_flight() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer());
+    let req = Request::get("/hang").body(Body::empty()).unwrap();
+    let app2 = app.clone();
+    let task = tokio::spawn(async move { app2.oneshot(req).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let during = meter.snapshot().route("/hang");
+    assert_eq!(during.active(), 1.0, "{during}");
+    during.assert_count(0);
+
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    let after = meter.snapshot().route("/hang");
+    after.assert_count(1);
+    assert_eq!(after.error_type("cancelled"), 1);
+    assert_eq!(after.status("none"), 1);
+    assert_eq!(after.active(), 0.0);
+}
+
+#[tokio::test]
+async fn timeouts_outside_the_layer_cancel_the_request() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer()).layer(
+        tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(30),
+        ),
+    );
+    assert_eq!(get_status(&app, "/hang").await, 408);
+    let hang = meter.snapshot().route("/hang");
+    hang.assert_count(1);
+    assert_eq!(hang.error_type("cancelled"), 1);
+    assert_eq!(hang.active(), 0.0);
+}
+
+#[tokio::test]
+async fn bodies_dropped_mid_stream_are_cancelled() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer());
+    let resp = app
+        .oneshot(Request::get("/stream").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(first.len(), 100);
+    // Head sent, body not finished: still in flight.
+    let during = meter.snapshot().route("/stream");
+    assert_eq!(during.active(), 1.0, "{during}");
+    drop(body);
+
+    let after = meter.snapshot().route("/stream");
+    after.assert_count(1);
+    assert_eq!(after.error_type("cancelled"), 1);
+    assert_eq!(after.status("200"), 1);
+    assert_eq!(after.response_bytes().sum(), 100.0);
+    assert_eq!(after.active(), 0.0);
+}
+
+#[tokio::test]
+async fn streaming_duration_runs_until_the_body_ends() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer());
+    let (status, body) = send(&app, "GET", "/stream", Body::empty()).await;
+    assert_eq!((status, body.len()), (200, 600));
+    let stream = meter.snapshot().route("/stream");
+    stream.assert_count(1).assert_no_errors();
+    // Six chunks 50 ms apart: the response head came at once, the body took >= 300 ms.
+    assert!(stream.min() >= Duration::from_millis(300), "{stream}");
+    assert_eq!(stream.response_bytes().sum(), 600.0);
+}
+
+#[tokio::test]
+async fn body_errors_are_recorded() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer());
+    let resp = app
+        .oneshot(Request::get("/broken").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(resp.into_body().collect().await.is_err());
+    let broken = meter.snapshot().route("/broken");
+    broken.assert_count(1);
+    assert_eq!(broken.error_type("body_error"), 1);
+    assert_eq!(broken.active(), 0.0);
+}
+
+#[tokio::test]
+async fn body_sizes_are_the_streamed_bytes() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer());
+    let payload = vec![7u8; 1500];
+    let (status, echoed) = send(&app, "POST", "/echo", payload.clone()).await;
+    assert_eq!((status, echoed.len()), (200, 1500));
+    // A streamed request body without Content-Length is measured all the same.
+    let chunks = futures_util::stream::iter((0..3).map(|_| Ok::<_, Infallible>(Bytes::from_static(b"abcd"))));
+    let (_, echoed) = send(&app, "POST", "/echo", Body::from_stream(chunks)).await;
+    assert_eq!(echoed.len(), 12);
+    let echo = meter.snapshot().route("/echo");
+    echo.assert_count(2);
+    assert_eq!(echo.request_bytes().sum(), 1512.0);
+    assert_eq!(echo.response_bytes().sum(), 1512.0);
+    assert_eq!(echo.request_bytes().max(), 1500.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_outcomes_are_each_counted_once() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer()).layer(CatchPanicLayer::new());
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let path = ["/ok", "/error", "/panic", "/missing"][i % 4];
+            get_status(&app, path).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let snap = meter.snapshot();
+    snap.total().assert_count(200);
+    assert_eq!(snap.total().errors(), 100);
+    assert_eq!(snap.total().active(), 0.0);
+    for route in ["/ok", "/error", "/panic", routemeter::UNMATCHED_ROUTE] {
+        snap.route(route).assert_count(50);
+    }
+}
