@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 /// The application: its routes, the `/metrics` endpoint and the routemeter layer.
-pub fn app(metrics: &PrometheusMetrics) -> Router {
+pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
     Router::new()
         .route("/", get(|| async { "routemeter quickstart\n" }))
         .route("/users/{id}", get(user))
@@ -81,7 +81,7 @@ async fn stream() -> Body {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,

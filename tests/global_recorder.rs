@@ -1,0 +1,47 @@
+//! The global recorder: a layer built before it exists reports once it is installed, and a
+//! second install is an error, not a panic. One test, because the global recorder is per process.
+
+mod common;
+
+use axum::Router;
+use axum::routing::get;
+use common::get as get_status;
+use routemeter::prometheus::{PrometheusSetup, SetupError};
+
+#[tokio::test]
+async fn layers_follow_the_global_recorder_and_install_fails_cleanly() {
+    let early = routemeter::layer();
+    let app = Router::new()
+        .route("/early/{id}", get(|| async { "x" }))
+        .layer(early.clone());
+    // No recorder yet: recorded into the facade's no-op recorder.
+    assert_eq!(get_status(&app, "/early/1").await, 200);
+
+    let metrics = routemeter::prometheus::install().expect("first install succeeds");
+    let again = PrometheusSetup::new().install().unwrap_err();
+    assert!(matches!(again, SetupError::GlobalRecorderInstalled), "{again:?}");
+    assert!(again.to_string().contains("already installed"));
+    assert!(matches!(
+        routemeter::prometheus::install(),
+        Err(SetupError::GlobalRecorderInstalled)
+    ));
+
+    assert_eq!(get_status(&app, "/early/2").await, 200);
+    assert_eq!(get_status(&app, "/early/3").await, 200);
+    // A second layer built the same way, in the same process, records too.
+    let late = Router::new()
+        .route("/late", get(|| async { "y" }))
+        .layer(routemeter::layer());
+    assert_eq!(get_status(&late, "/late").await, 200);
+
+    let text = metrics.render();
+    assert!(
+        text.contains("http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/early/{id}\",http_response_status_code=\"200\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("http_route=\"/late\""), "{text}");
+    assert!(text.contains("# HELP http_server_request_duration_seconds"), "{text}");
+    // The facade's macros report to the same recorder.
+    metrics::counter!("app_events_total").increment(1);
+    assert!(metrics.render().contains("app_events_total 1"));
+}

@@ -1,0 +1,210 @@
+//! Both naming schemes, prefixes and labels, as the layer records them and as Prometheus renders
+//! them.
+
+mod common;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use common::get as get_status;
+use routemeter::prometheus::PrometheusSetup;
+use routemeter::testing::TestMeter;
+use routemeter::{Naming, NamingScheme};
+
+fn app() -> Router {
+    Router::new()
+        .route("/users/{id}", get(|| async { "user" }))
+        .route("/error", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }))
+}
+
+#[tokio::test]
+async fn opentelemetry_names_and_labels() {
+    let meter = TestMeter::new();
+    let app = app().layer(meter.layer());
+    get_status(&app, "/users/1").await;
+    get_status(&app, "/error").await;
+    let snap = meter.snapshot();
+    let mut names: Vec<&str> = snap.series().iter().map(|s| s.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(
+        names,
+        [
+            "http_server_active_requests",
+            "http_server_request_body_size_bytes",
+            "http_server_request_duration_seconds",
+            "http_server_response_body_size_bytes",
+            "routemeter_route_overflow_total",
+        ]
+    );
+    let ok = snap
+        .series()
+        .iter()
+        .find(|s| {
+            s.name() == "http_server_request_duration_seconds"
+                && s.label("http_route") == Some("/users/{id}")
+        })
+        .unwrap();
+    assert_eq!(
+        ok.labels(),
+        [
+            ("http_request_method".to_owned(), "GET".to_owned()),
+            ("http_response_status_code".to_owned(), "200".to_owned()),
+            ("http_route".to_owned(), "/users/{id}".to_owned()),
+        ]
+    );
+    let err = snap
+        .series()
+        .iter()
+        .find(|s| {
+            s.name() == "http_server_request_duration_seconds"
+                && s.label("http_route") == Some("/error")
+        })
+        .unwrap();
+    assert_eq!(err.label("error_type"), Some("500"));
+    assert_eq!(
+        snap.gauge(
+            "http_server_active_requests",
+            &[("http_request_method", "GET"), ("http_route", "/error")]
+        ),
+        Some(0.0)
+    );
+}
+
+#[tokio::test]
+async fn axum_prometheus_compatible_names_and_labels() {
+    let meter = TestMeter::with_naming(Naming::new(NamingScheme::AxumPrometheus));
+    let app = app().layer(meter.layer());
+    for _ in 0..3 {
+        get_status(&app, "/users/7").await;
+    }
+    get_status(&app, "/error").await;
+    let snap = meter.snapshot();
+    assert_eq!(
+        snap.counter(
+            "axum_http_requests_total",
+            &[("method", "GET"), ("status", "200"), ("endpoint", "/users/{id}")]
+        ),
+        Some(3)
+    );
+    assert_eq!(
+        snap.gauge(
+            "axum_http_requests_pending",
+            &[("method", "GET"), ("endpoint", "/users/{id}")]
+        ),
+        Some(0.0)
+    );
+    assert!(snap.series().iter().all(|s| s.label("error_type").is_none()));
+    assert!(
+        snap.series()
+            .iter()
+            .all(|s| !s.name().contains("body_size"))
+    );
+    snap.route("/users/{id}").assert_count(3).assert_no_errors();
+    assert_eq!(snap.route("/error").errors(), 1);
+}
+
+#[tokio::test]
+async fn prefixes_and_static_labels() {
+    let meter = TestMeter::with_naming(
+        Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"),
+    );
+    let labelled = app().layer(meter.layer_builder().label("region", "eu").build());
+    get_status(&labelled, "/users/7").await;
+    let snap = meter.snapshot();
+    assert_eq!(
+        snap.counter(
+            "shop_http_requests_total",
+            &[
+                ("method", "GET"),
+                ("status", "200"),
+                ("endpoint", "/users/{id}"),
+                ("region", "eu")
+            ]
+        ),
+        Some(1)
+    );
+    let meter = TestMeter::with_naming(Naming::default().with_prefix("shop"));
+    let prefixed = app().layer(meter.layer());
+    get_status(&prefixed, "/users/7").await;
+    assert!(
+        meter
+            .snapshot()
+            .series()
+            .iter()
+            .any(|s| s.name() == "shop_http_server_request_duration_seconds")
+    );
+}
+
+fn bucket_bounds(text: &str, metric: &str) -> Vec<String> {
+    let prefix = format!("{metric}_bucket{{");
+    let mut bounds: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next().map(str::to_owned))
+        .collect();
+    bounds.dedup();
+    bounds
+}
+
+#[tokio::test]
+async fn prometheus_renders_described_histograms_with_buckets() {
+    let metrics = PrometheusSetup::new().build().unwrap();
+    let app = app().layer(metrics.layer());
+    get_status(&app, "/users/1").await;
+    get_status(&app, "/users/2").await;
+    let text = metrics.render();
+    assert!(text.contains("# TYPE http_server_request_duration_seconds histogram"), "{text}");
+    assert!(text.contains("# HELP http_server_request_duration_seconds Duration of HTTP server requests"));
+    assert!(text.contains("# TYPE http_server_active_requests gauge"));
+    assert!(text.contains(
+        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/users/{id}\",http_response_status_code=\"200\"} 2"
+    ), "{text}");
+    assert_eq!(
+        bucket_bounds(&text, "http_server_request_duration_seconds"),
+        [
+            "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1", "2.5",
+            "5", "7.5", "10", "+Inf"
+        ]
+    );
+    assert_eq!(
+        bucket_bounds(&text, "http_server_response_body_size_bytes").len(),
+        routemeter::DEFAULT_SIZE_BUCKETS.len() + 1
+    );
+    // Never a summary.
+    assert!(!text.contains("quantile="));
+}
+
+#[tokio::test]
+async fn prometheus_custom_buckets_and_compat_scheme() {
+    let metrics = PrometheusSetup::new()
+        .naming(Naming::new(NamingScheme::AxumPrometheus))
+        .duration_buckets(&[0.1, 1.0])
+        .unwrap()
+        .build()
+        .unwrap();
+    let app = app().layer(metrics.layer());
+    get_status(&app, "/users/1").await;
+    let text = metrics.render();
+    assert_eq!(
+        bucket_bounds(&text, "axum_http_requests_duration_seconds"),
+        ["0.1", "1", "+Inf"]
+    );
+    assert!(text.contains(
+        "axum_http_requests_total{method=\"GET\",endpoint=\"/users/{id}\",status=\"200\"} 1"
+    ), "{text}");
+}
+
+#[tokio::test]
+async fn two_prometheus_recorders_side_by_side() {
+    let a = PrometheusSetup::new().build().unwrap();
+    let b = PrometheusSetup::new().build().unwrap();
+    let app_a = app().layer(a.layer());
+    let app_b = app().layer(b.layer());
+    get_status(&app_a, "/users/1").await;
+    get_status(&app_b, "/error").await;
+    assert!(a.render().contains("/users/{id}"));
+    assert!(!a.render().contains("/error"));
+    assert!(b.render().contains("/error"));
+    assert!(!b.render().contains("/users/{id}"));
+}
