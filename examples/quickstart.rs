@@ -36,7 +36,10 @@ pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
         .route("/users/{id}", get(user))
         .route("/users", post(create_user))
         .route("/slow", get(slow))
-        .route("/error", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "failed\n") }))
+        .route(
+            "/error",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "failed\n") }),
+        )
         .route("/panic", get(panics))
         .route("/stream", get(stream))
         .route("/metrics", metrics.endpoint())
@@ -52,7 +55,10 @@ async fn user(Path(id): Path<u64>) -> Json<serde_json::Value> {
 }
 
 async fn create_user(body: Bytes) -> (StatusCode, String) {
-    (StatusCode::CREATED, format!("created from {} bytes\n", body.len()))
+    (
+        StatusCode::CREATED,
+        format!("created from {} bytes\n", body.len()),
+    )
 }
 
 /// Sleeps between 100 and 300 ms.
@@ -75,7 +81,10 @@ async fn stream() -> Body {
             return None;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        Some((Ok::<_, Infallible>(Bytes::from(format!("chunk {i}\n"))), i + 1))
+        Some((
+            Ok::<_, Infallible>(Bytes::from(format!("chunk {i}\n"))),
+            i + 1,
+        ))
     });
     Body::from_stream(chunks)
 }

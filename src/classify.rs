@@ -11,7 +11,16 @@ pub const OTHER_METHOD: &str = "_OTHER";
 /// The nine methods of RFC 9110 and RFC 5789, each with its own label value; index
 /// [`METHOD_SLOTS`]` - 1` is [`OTHER_METHOD`].
 const METHODS: [&str; METHOD_SLOTS] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", OTHER_METHOD,
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "CONNECT",
+    "OPTIONS",
+    "TRACE",
+    "PATCH",
+    OTHER_METHOD,
 ];
 
 pub(crate) const METHOD_SLOTS: usize = 10;
@@ -90,7 +99,11 @@ pub(crate) struct Outcome {
 impl Outcome {
     /// A response head with `status` whose body then ended with `end`.
     pub(crate) fn response(status: StatusCode, end: Option<ErrorType>) -> Self {
-        let error = end.or_else(|| status.is_server_error().then_some(ErrorType::Status(status)));
+        let error = end.or_else(|| {
+            status
+                .is_server_error()
+                .then_some(ErrorType::Status(status))
+        });
         Self {
             status: Some(status),
             error,

@@ -39,7 +39,6 @@ impl RouteMeterLayer {
     }
 
     /// A builder for a layer with other settings.
-    #[must_use]
     pub fn builder() -> RouteMeterBuilder {
         RouteMeterBuilder::default()
     }
@@ -144,7 +143,11 @@ impl RouteMeterBuilder {
     }
 
     /// Adds a label with a fixed value to every series (e.g. `service="checkout"`).
-    pub fn label(mut self, key: impl Into<metrics::SharedString>, value: impl Into<metrics::SharedString>) -> Self {
+    pub fn label(
+        mut self,
+        key: impl Into<metrics::SharedString>,
+        value: impl Into<metrics::SharedString>,
+    ) -> Self {
         self.labels.push(Label::new(key, value));
         self
     }
@@ -204,7 +207,12 @@ impl RouteMeterBuilder {
             static_labels: self.labels,
         };
         RouteMeterLayer {
-            meter: Arc::new(Meter::new(registrar, self.route_fn, self.excluded, self.max_routes)),
+            meter: Arc::new(Meter::new(
+                registrar,
+                self.route_fn,
+                self.excluded,
+                self.max_routes,
+            )),
         }
     }
 }

@@ -278,7 +278,10 @@ mod tests {
         let n = n.with_prefix("api");
         assert_eq!(n.active(), "api_http_server_active_requests");
         assert_eq!(n.route_overflow(), "api_routemeter_route_overflow_total");
-        assert_eq!(n.with_prefix("").duration(), "http_server_request_duration_seconds");
+        assert_eq!(
+            n.with_prefix("").duration(),
+            "http_server_request_duration_seconds"
+        );
     }
 
     #[test]

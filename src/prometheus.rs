@@ -23,7 +23,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 use crate::layer::{RouteMeterBuilder, RouteMeterLayer};
 use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
@@ -165,7 +167,10 @@ impl PrometheusSetup {
     fn recorder(&self) -> Result<PrometheusRecorder, SetupError> {
         let n = &self.naming;
         let mut b = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full(n.duration().to_owned()), &self.duration_buckets)
+            .set_buckets_for_metric(
+                Matcher::Full(n.duration().to_owned()),
+                &self.duration_buckets,
+            )
             .map_err(SetupError::Exporter)?;
         for name in [n.request_size(), n.response_size()].into_iter().flatten() {
             b = b
@@ -350,9 +355,18 @@ mod tests {
     #[test]
     fn bucket_validation() {
         assert!(PrometheusSetup::new().duration_buckets(&[0.1, 0.2]).is_ok());
-        for bad in [&[][..], &[0.2, 0.1], &[0.1, 0.1], &[0.1, f64::INFINITY], &[f64::NAN]] {
+        for bad in [
+            &[][..],
+            &[0.2, 0.1],
+            &[0.1, 0.1],
+            &[0.1, f64::INFINITY],
+            &[f64::NAN],
+        ] {
             let err = PrometheusSetup::new().duration_buckets(bad).unwrap_err();
-            assert!(err.to_string().starts_with("invalid duration buckets"), "{err}");
+            assert!(
+                err.to_string().starts_with("invalid duration buckets"),
+                "{err}"
+            );
         }
     }
 }

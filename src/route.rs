@@ -81,7 +81,10 @@ impl<'a> RouteRequest<'a> {
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     #[must_use]
     pub fn matched_path(&self) -> Option<&'a str> {
-        let path = self.extensions.get::<axum::extract::MatchedPath>()?.as_str();
+        let path = self
+            .extensions
+            .get::<axum::extract::MatchedPath>()?
+            .as_str();
         // axum registers its fallbacks as a catch-all route with a private parameter name; those
         // requests matched no route of the application.
         (!path.contains("{*__private__axum")).then_some(path)
@@ -140,11 +143,15 @@ mod tests {
         let f = erase(|req: &RouteRequest<'_>| req.path().starts_with("/u/").then_some("/u/{id}"));
         let req = Request::get("/u/7").body(()).unwrap();
         let mut got = None;
-        f(&RouteRequest::new(&req), &mut |l| got = l.map(str::to_owned));
+        f(&RouteRequest::new(&req), &mut |l| {
+            got = l.map(str::to_owned);
+        });
         assert_eq!(got.as_deref(), Some("/u/{id}"));
         let req = Request::get("/x").body(()).unwrap();
         let mut got = Some(String::new());
-        f(&RouteRequest::new(&req), &mut |l| got = l.map(str::to_owned));
+        f(&RouteRequest::new(&req), &mut |l| {
+            got = l.map(str::to_owned);
+        });
         assert_eq!(got, None);
     }
 }

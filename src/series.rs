@@ -20,7 +20,8 @@ use crate::route::{OVERFLOW_ROUTE, RouteFn, UNMATCHED_ROUTE};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
 /// Where handles come from.
 #[derive(Clone)]
@@ -60,11 +61,7 @@ impl Registrar {
     fn key(&self, name: &metrics::SharedString, extra: &[(&'static str, &str)]) -> Key {
         let mut labels = Vec::with_capacity(self.static_labels.len() + extra.len());
         labels.extend(self.static_labels.iter().cloned());
-        labels.extend(
-            extra
-                .iter()
-                .map(|(k, v)| Label::new(*k, (*v).to_owned())),
-        );
+        labels.extend(extra.iter().map(|(k, v)| Label::new(*k, (*v).to_owned())));
         Key::from_parts(name.clone(), labels)
     }
 
@@ -224,9 +221,10 @@ impl Meter {
             table.overflowed.increment(1);
             return table.overflow.method(slot, &self.registrar);
         }
-        let entry = table.routes.entry(label.into()).or_insert_with(|| {
-            RouteEntry::new(label.to_owned(), false)
-        });
+        let entry = table
+            .routes
+            .entry(label.into())
+            .or_insert_with(|| RouteEntry::new(label.to_owned(), false));
         let series = entry.method(slot, &self.registrar);
         table.distinct = table.routes.len().saturating_sub(self.excluded.len());
         series
@@ -249,7 +247,8 @@ impl RouteTable {
             .iter()
             .map(|e| (e.clone(), RouteEntry::new(e.to_string(), true)))
             .collect();
-        let overflowed = registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
+        let overflowed =
+            registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
         Self {
             routes,
             distinct: 0,
@@ -329,7 +328,10 @@ impl MethodSeries {
         {
             return Arc::clone(h);
         }
-        let mut outcomes = self.outcomes.write().unwrap_or_else(PoisonError::into_inner);
+        let mut outcomes = self
+            .outcomes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         Arc::clone(
             outcomes
                 .entry(key)
@@ -345,10 +347,8 @@ impl MethodSeries {
             (NamingScheme::AxumPrometheus, None, Some(e)) => Some(e.fallback_status()),
             _ => None,
         };
-        let mut labels: Vec<(&'static str, &str)> = vec![
-            (n.method_key(), self.method),
-            (n.route_key(), &self.route),
-        ];
+        let mut labels: Vec<(&'static str, &str)> =
+            vec![(n.method_key(), self.method), (n.route_key(), &self.route)];
         if let Some(status) = &status {
             labels.push((n.status_key(), status.as_str()));
         }
@@ -432,8 +432,12 @@ impl InFlight {
             .request_bytes
             .as_ref()
             .map_or(0, |c| c.load(Ordering::Relaxed));
-        self.series
-            .record(outcome, self.start.elapsed(), request_bytes, self.response_bytes);
+        self.series.record(
+            outcome,
+            self.start.elapsed(),
+            request_bytes,
+            self.response_bytes,
+        );
     }
 }
 

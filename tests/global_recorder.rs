@@ -19,7 +19,10 @@ async fn layers_follow_the_global_recorder_and_install_fails_cleanly() {
 
     let metrics = routemeter::prometheus::install().expect("first install succeeds");
     let again = PrometheusSetup::new().install().unwrap_err();
-    assert!(matches!(again, SetupError::GlobalRecorderInstalled), "{again:?}");
+    assert!(
+        matches!(again, SetupError::GlobalRecorderInstalled),
+        "{again:?}"
+    );
     assert!(again.to_string().contains("already installed"));
     assert!(matches!(
         routemeter::prometheus::install(),
@@ -40,7 +43,10 @@ async fn layers_follow_the_global_recorder_and_install_fails_cleanly() {
         "{text}"
     );
     assert!(text.contains("http_route=\"/late\""), "{text}");
-    assert!(text.contains("# HELP http_server_request_duration_seconds"), "{text}");
+    assert!(
+        text.contains("# HELP http_server_request_duration_seconds"),
+        "{text}"
+    );
     // The facade's macros report to the same recorder.
     metrics::counter!("app_events_total").increment(1);
     assert!(metrics.render().contains("app_events_total 1"));

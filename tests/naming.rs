@@ -14,7 +14,10 @@ use routemeter::{Naming, NamingScheme};
 fn app() -> Router {
     Router::new()
         .route("/users/{id}", get(|| async { "user" }))
-        .route("/error", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }))
+        .route(
+            "/error",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }),
+        )
 }
 
 #[tokio::test]
@@ -83,7 +86,11 @@ async fn axum_prometheus_compatible_names_and_labels() {
     assert_eq!(
         snap.counter(
             "axum_http_requests_total",
-            &[("method", "GET"), ("status", "200"), ("endpoint", "/users/{id}")]
+            &[
+                ("method", "GET"),
+                ("status", "200"),
+                ("endpoint", "/users/{id}")
+            ]
         ),
         Some(3)
     );
@@ -94,7 +101,11 @@ async fn axum_prometheus_compatible_names_and_labels() {
         ),
         Some(0.0)
     );
-    assert!(snap.series().iter().all(|s| s.label("error_type").is_none()));
+    assert!(
+        snap.series()
+            .iter()
+            .all(|s| s.label("error_type").is_none())
+    );
     assert!(
         snap.series()
             .iter()
@@ -106,9 +117,8 @@ async fn axum_prometheus_compatible_names_and_labels() {
 
 #[tokio::test]
 async fn prefixes_and_static_labels() {
-    let meter = TestMeter::with_naming(
-        Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"),
-    );
+    let meter =
+        TestMeter::with_naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"));
     let labelled = app().layer(meter.layer_builder().label("region", "eu").build());
     get_status(&labelled, "/users/7").await;
     let snap = meter.snapshot();
@@ -141,7 +151,13 @@ fn bucket_bounds(text: &str, metric: &str) -> Vec<String> {
     let mut bounds: Vec<String> = text
         .lines()
         .filter(|l| l.starts_with(&prefix))
-        .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next().map(str::to_owned))
+        .filter_map(|l| {
+            l.split("le=\"")
+                .nth(1)?
+                .split('"')
+                .next()
+                .map(str::to_owned)
+        })
         .collect();
     bounds.dedup();
     bounds
@@ -154,8 +170,15 @@ async fn prometheus_renders_described_histograms_with_buckets() {
     get_status(&app, "/users/1").await;
     get_status(&app, "/users/2").await;
     let text = metrics.render();
-    assert!(text.contains("# TYPE http_server_request_duration_seconds histogram"), "{text}");
-    assert!(text.contains("# HELP http_server_request_duration_seconds Duration of HTTP server requests"));
+    assert!(
+        text.contains("# TYPE http_server_request_duration_seconds histogram"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# HELP http_server_request_duration_seconds Duration of HTTP server requests"
+        )
+    );
     assert!(text.contains("# TYPE http_server_active_requests gauge"));
     assert!(text.contains(
         "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/users/{id}\",http_response_status_code=\"200\"} 2"
@@ -190,9 +213,12 @@ async fn prometheus_custom_buckets_and_compat_scheme() {
         bucket_bounds(&text, "axum_http_requests_duration_seconds"),
         ["0.1", "1", "+Inf"]
     );
-    assert!(text.contains(
-        "axum_http_requests_total{method=\"GET\",endpoint=\"/users/{id}\",status=\"200\"} 1"
-    ), "{text}");
+    assert!(
+        text.contains(
+            "axum_http_requests_total{method=\"GET\",endpoint=\"/users/{id}\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
 }
 
 #[tokio::test]

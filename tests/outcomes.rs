@@ -41,11 +41,20 @@ async fn panics() -> &'static str {
 fn app() -> Router {
     Router::new()
         .route("/ok", get(|| async { "fine" }))
-        .route("/error", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }))
+        .route(
+            "/error",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }),
+        )
         .route("/panic", get(panics))
-        .route("/hang", get(|| std::future::pending::<&'static str>()))
-        .route("/stream", get(|| async { trickle(6, 100, Duration::from_millis(50), false) }))
-        .route("/broken", get(|| async { trickle(2, 10, Duration::from_millis(1), true) }))
+        .route("/hang", get(std::future::pending::<&'static str>))
+        .route(
+            "/stream",
+            get(|| async { trickle(6, 100, Duration::from_millis(50), false) }),
+        )
+        .route(
+            "/broken",
+            get(|| async { trickle(2, 10, Duration::from_millis(1), true) }),
+        )
         .route("/echo", post(|body: Bytes| async move { body }))
 }
 
@@ -145,12 +154,13 @@ async fn dropped_futures_are_cancelled_and_leave_flight() {
 #[tokio::test]
 async fn timeouts_outside_the_layer_cancel_the_request() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer()).layer(
-        tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_millis(30),
-        ),
-    );
+    let app =
+        app()
+            .layer(meter.layer())
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_millis(30),
+            ));
     assert_eq!(get_status(&app, "/hang").await, 408);
     let hang = meter.snapshot().route("/hang");
     hang.assert_count(1);
@@ -219,7 +229,9 @@ async fn body_sizes_are_the_streamed_bytes() {
     let (status, echoed) = send(&app, "POST", "/echo", payload.clone()).await;
     assert_eq!((status, echoed.len()), (200, 1500));
     // A streamed request body without Content-Length is measured all the same.
-    let chunks = futures_util::stream::iter((0..3).map(|_| Ok::<_, Infallible>(Bytes::from_static(b"abcd"))));
+    let chunks = futures_util::stream::iter(
+        (0..3).map(|_| Ok::<_, Infallible>(Bytes::from_static(b"abcd"))),
+    );
     let (_, echoed) = send(&app, "POST", "/echo", Body::from_stream(chunks)).await;
     assert_eq!(echoed.len(), 12);
     let echo = meter.snapshot().route("/echo");

@@ -27,9 +27,27 @@ async fn query(client: &Client, prometheus: &str, promql: &str) -> serde_json::V
     json["data"]["result"].clone()
 }
 
+/// The lines of the README's ```promql blocks.
+fn promql_blocks(markdown: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in markdown.lines() {
+        match line.trim() {
+            "```promql" => inside = true,
+            "```" => inside = false,
+            l if inside && !l.is_empty() => out.push(l.to_owned()),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The single value of an instant-vector result with one series, if there is one.
 fn scalar(result: &serde_json::Value) -> Option<f64> {
-    result.as_array()?.first()?["value"][1].as_str()?.parse().ok()
+    result.as_array()?.first()?["value"][1]
+        .as_str()?
+        .parse()
+        .ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +86,10 @@ async fn real_prometheus_scrapes_the_quickstart() {
     let _prometheus_process = Process(
         Command::new(&prometheus_bin)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.0.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.0.join("data").display()
+            ))
             .arg(format!("--web.listen-address={prometheus}"))
             .stdout(Stdio::null())
             .stderr(log)
@@ -83,15 +104,22 @@ async fn real_prometheus_scrapes_the_quickstart() {
         assert_eq!(status, 200);
     }
     assert_eq!(client.get(&format!("{base}/error")).await.0, 500);
-    assert_eq!(client.request("POST", &format!("{base}/users"), "{\"name\":\"a\"}").await.0, 201);
+    assert_eq!(
+        client
+            .request("POST", &format!("{base}/users"), "{\"name\":\"a\"}")
+            .await
+            .0,
+        201
+    );
 
     // Wait (bounded) until Prometheus has scraped the app after the requests.
-    let count_query =
-        "sum(http_server_request_duration_seconds_count{http_route=\"/users/{id}\",job=\"quickstart\"})";
+    let count_query = "sum(http_server_request_duration_seconds_count{http_route=\"/users/{id}\",job=\"quickstart\"})";
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = None;
     while Instant::now() < deadline {
-        let ready = client.try_get(&format!("http://{prometheus}/-/ready")).await;
+        let ready = client
+            .try_get(&format!("http://{prometheus}/-/ready"))
+            .await;
         if ready == Some(200) {
             seen = scalar(&query(&client, &prometheus, count_query).await);
             if seen == Some(USERS_REQUESTS as f64) {
@@ -131,6 +159,13 @@ async fn real_prometheus_scrapes_the_quickstart() {
     )
     .await;
     assert!(scalar(&p99).is_some_and(|v| v > 0.0), "{p99}");
+
+    // Every PromQL recipe in the README evaluates without error on the scraped data.
+    let recipes = promql_blocks(include_str!("../README.md"));
+    assert!(recipes.len() >= 8, "{recipes:?}");
+    for recipe in &recipes {
+        query(&client, &prometheus, recipe).await;
+    }
 
     // promtool accepts the exposition.
     let (status, exposition) = client.get(&format!("{base}/metrics")).await;

@@ -24,7 +24,9 @@ async fn labels_are_route_templates_not_paths() {
     }
     let snap = meter.snapshot();
     assert_eq!(snap.routes(), ["/users/{id}"]);
-    snap.endpoint("GET", "/users/{id}").assert_count(4).assert_no_errors();
+    snap.endpoint("GET", "/users/{id}")
+        .assert_count(4)
+        .assert_no_errors();
     assert_eq!(snap.route("/users/{id}").status("200"), 4);
     assert_eq!(snap.route("/users/1").count(), 0);
 }
@@ -81,11 +83,17 @@ async fn ten_thousand_random_404_paths_make_one_series() {
         x
     };
     for _ in 0..10 {
-        assert_eq!(get_status(&app, &format!("/{:x}/{:x}", next(), next())).await, 404);
+        assert_eq!(
+            get_status(&app, &format!("/{:x}/{:x}", next(), next())).await,
+            404
+        );
     }
     let series_after_warmup = meter.snapshot().series_count();
     for _ in 0..9_990 {
-        assert_eq!(get_status(&app, &format!("/{:x}/{:x}", next(), next())).await, 404);
+        assert_eq!(
+            get_status(&app, &format!("/{:x}/{:x}", next(), next())).await,
+            404
+        );
     }
     let snap = meter.snapshot();
     assert_eq!(snap.series_count(), series_after_warmup);
@@ -122,11 +130,11 @@ async fn route_function_and_route_limit_bound_the_series() {
         .route_fn(|req| Some(req.path().to_owned()))
         .max_routes(5)
         .build();
-    let svc = tower::ServiceBuilder::new()
-        .layer(layer)
-        .service_fn(|_req: http::Request<routemeter::RequestBody<Body>>| async {
+    let svc = tower::ServiceBuilder::new().layer(layer).service_fn(
+        |_req: http::Request<routemeter::RequestBody<Body>>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new(Body::from("ok")))
-        });
+        },
+    );
     for i in 0..50 {
         get_status(&svc, &format!("/p/{i}")).await;
     }
@@ -166,7 +174,13 @@ async fn excluded_paths_are_not_recorded() {
     let app = users()
         .route("/metrics", get(|| async { "" }))
         .route("/health", get(|| async { "ok" }))
-        .layer(meter.layer_builder().exclude("/metrics").exclude("/health").build());
+        .layer(
+            meter
+                .layer_builder()
+                .exclude("/metrics")
+                .exclude("/health")
+                .build(),
+        );
     get_status(&app, "/metrics").await;
     get_status(&app, "/health").await;
     get_status(&app, "/users/1").await;

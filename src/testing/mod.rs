@@ -20,7 +20,8 @@
 //!
 //! for id in 0..20 {
 //!     let req = http::Request::get(format!("/users/{id}")).body(Body::empty()).unwrap();
-//!     app.clone().oneshot(req).await.unwrap();
+//!     let resp = app.clone().oneshot(req).await.unwrap();
+//!     axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap(); // read it all
 //! }
 //!
 //! meter
@@ -74,7 +75,6 @@ impl TestMeter {
     }
 
     /// A layer builder that records into this meter (change anything but the recorder).
-    #[must_use]
     pub fn layer_builder(&self) -> RouteMeterBuilder {
         RouteMeterLayer::builder()
             .naming(self.naming.clone())

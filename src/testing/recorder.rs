@@ -97,7 +97,11 @@ impl TestRecorder {
             (k.clone(), SeriesValue::Gauge(value))
         }));
         out.extend(read(&s.histograms).iter().map(|(k, v)| {
-            let data = v.data.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let data = v
+                .data
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             (k.clone(), SeriesValue::Histogram(data))
         }));
         out

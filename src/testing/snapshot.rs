@@ -36,7 +36,11 @@ impl Distribution {
     pub(crate) fn new(scale: f64) -> Self {
         let hdr = hdrhistogram::Histogram::new(SIGNIFICANT_DIGITS)
             .expect("3 significant digits is a valid HDR histogram precision");
-        Self { hdr, sum: 0.0, scale }
+        Self {
+            hdr,
+            sum: 0.0,
+            scale,
+        }
     }
 
     pub(crate) fn record(&mut self, value: f64) {
@@ -93,13 +97,21 @@ impl Distribution {
     /// The smallest value (within 0.1 %), or 0 when empty.
     #[must_use]
     pub fn min(&self) -> f64 {
-        if self.hdr.is_empty() { 0.0 } else { self.unscale(self.hdr.min()) }
+        if self.hdr.is_empty() {
+            0.0
+        } else {
+            self.unscale(self.hdr.min())
+        }
     }
 
     /// The largest value (within 0.1 %), or 0 when empty.
     #[must_use]
     pub fn max(&self) -> f64 {
-        if self.hdr.is_empty() { 0.0 } else { self.unscale(self.hdr.max()) }
+        if self.hdr.is_empty() {
+            0.0
+        } else {
+            self.unscale(self.hdr.max())
+        }
     }
 
     /// The value at quantile `q` (0.0 to 1.0): the smallest recorded value `v` such that a
@@ -264,7 +276,9 @@ impl Snapshot {
     /// All requests to `route` (a template such as `/users/{id}`), every method and outcome.
     #[must_use]
     pub fn route(&self, route: &str) -> RouteStats {
-        self.stats(route.to_owned(), |s| s.label(self.naming.route_key()) == Some(route))
+        self.stats(route.to_owned(), |s| {
+            s.label(self.naming.route_key()) == Some(route)
+        })
     }
 
     /// Requests with `method` to `route`.
@@ -408,7 +422,11 @@ impl RouteStats {
     /// `errors / count`, or 0 when there were no requests.
     #[must_use]
     pub fn error_ratio(&self) -> f64 {
-        if self.count == 0 { 0.0 } else { self.errors as f64 / self.count as f64 }
+        if self.count == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.count as f64
+        }
     }
 
     /// Requests that ended with `status` (as its label text, e.g. `"200"`; `"none"` for
@@ -446,7 +464,11 @@ impl RouteStats {
     #[must_use]
     pub fn rps(&self) -> f64 {
         let window = self.window.as_secs_f64();
-        if window > 0.0 { self.count as f64 / window } else { 0.0 }
+        if window > 0.0 {
+            self.count as f64 / window
+        } else {
+            0.0
+        }
     }
 
     /// The request durations, in seconds.
@@ -564,7 +586,11 @@ impl RouteStats {
         let got = self.quantile(q);
         self.check(
             got < bound,
-            format_args!("{}: p{} = {got:?} is not below {bound:?}", self.name, q * 100.0),
+            format_args!(
+                "{}: p{} = {got:?} is not below {bound:?}",
+                self.name,
+                q * 100.0
+            ),
         )
     }
 
@@ -604,7 +630,10 @@ impl fmt::Display for RouteStats {
             self.max(),
             self.mean()
         )?;
-        for (what, d) in [("request", &self.request_bytes), ("response", &self.response_bytes)] {
+        for (what, d) in [
+            ("request", &self.request_bytes),
+            ("response", &self.response_bytes),
+        ] {
             if d.count() > 0 {
                 writeln!(
                     f,

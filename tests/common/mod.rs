@@ -47,10 +47,9 @@ pub struct Client {
 
 impl Client {
     pub fn new() -> Self {
-        let inner = hyper_util::client::legacy::Client::builder(
-            hyper_util::rt::TokioExecutor::new(),
-        )
-        .build_http();
+        let inner =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
         Self { inner }
     }
 
@@ -59,7 +58,9 @@ impl Client {
         let req = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(url)
-            .body(http_body_util::Full::new(bytes::Bytes::from(body.to_owned())))
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.to_owned(),
+            )))
             .unwrap();
         let resp = self.inner.request(req).await.unwrap();
         let status = resp.status().as_u16();
@@ -108,7 +109,8 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let dir = std::env::temp_dir().join(format!("routemeter-{tag}-{}-{nanos}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("routemeter-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what the tests need on a fresh machine, then runs every
+# test, doc test and example check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The Prometheus tests scrape with a real Prometheus server and check output with promtool.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "installing Debian's prometheus package"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus >/dev/null
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --all-features --all-targets --no-fail-fast
+else
+  cargo test --all-features --all-targets --no-fail-fast
+fi
+# nextest does not run doc tests; the README's examples are among them.
+cargo test --all-features --doc
