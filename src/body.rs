@@ -13,40 +13,44 @@ use pin_project_lite::pin_project;
 use crate::classify::ErrorType;
 use crate::series::InFlight;
 
+/// Arranges for the size of a request body to be known when the request is recorded, without
+/// changing the body's type (the inner service expects the type it was written for).
+///
+/// A bodiless request costs nothing. An axum `Body` with content is replaced by an axum `Body`
+/// that counts what streams through it. Any other body type is left as it is and measured by
+/// its exact size hint, when it has one.
+pub(crate) fn meter_request_body<B: Body + 'static>(body: B, flight: &mut InFlight) -> B {
+    if body.is_end_stream() {
+        flight.request_size_known(0);
+        return body;
+    }
+    #[cfg(feature = "axum")]
+    let body = {
+        // A runtime type check in safe code: `Any` sees whether `B` is axum's `Body`.
+        let mut slot = Some(body);
+        if let Some(axum_body) =
+            (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<axum::body::Body>>()
+        {
+            if let Some(inner) = axum_body.take() {
+                let counter = flight.request_counter();
+                *axum_body = Some(axum::body::Body::new(RequestBody { inner, counter }));
+            }
+            return slot.expect("the slot was refilled above");
+        }
+        slot.expect("the slot is only emptied on the axum path")
+    };
+    if let Some(exact) = body.size_hint().exact() {
+        flight.request_size_known(exact);
+    }
+    body
+}
+
 pin_project! {
-    /// The request body the inner service receives: the original body, counting the bytes that
-    /// are read from it for the request-size histogram.
-    ///
-    /// Requests whose body is empty from the start are not counted (there is nothing to count),
-    /// which keeps the common bodiless `GET` free of any per-request allocation.
-    pub struct RequestBody<B> {
+    /// A request body that counts the bytes read from it.
+    struct RequestBody<B> {
         #[pin]
         inner: B,
-        counter: Option<Arc<AtomicU64>>,
-    }
-}
-
-impl<B> RequestBody<B> {
-    pub(crate) fn new(inner: B, counter: Option<Arc<AtomicU64>>) -> Self {
-        Self { inner, counter }
-    }
-
-    /// The wrapped body.
-    pub fn into_inner(self) -> B {
-        self.inner
-    }
-
-    /// A reference to the wrapped body.
-    pub fn get_ref(&self) -> &B {
-        &self.inner
-    }
-}
-
-impl<B: std::fmt::Debug> std::fmt::Debug for RequestBody<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestBody")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
+        counter: Arc<AtomicU64>,
     }
 }
 
@@ -60,9 +64,10 @@ impl<B: Body> Body for RequestBody<B> {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
-        if let (Poll::Ready(Some(Ok(frame))), Some(counter)) = (&polled, this.counter) {
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                counter.fetch_add(data.remaining() as u64, Ordering::Relaxed);
+                this.counter
+                    .fetch_add(data.remaining() as u64, Ordering::Relaxed);
             }
         }
         polled

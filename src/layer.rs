@@ -80,6 +80,7 @@ pub struct RouteMeterBuilder {
     route_fn: Option<route::RouteFn>,
     excluded: Vec<String>,
     max_routes: usize,
+    upkeep: Option<crate::series::Upkeep>,
 }
 
 impl Default for RouteMeterBuilder {
@@ -91,6 +92,7 @@ impl Default for RouteMeterBuilder {
             route_fn: None,
             excluded: Vec::new(),
             max_routes: DEFAULT_MAX_ROUTES,
+            upkeep: None,
         }
     }
 }
@@ -129,6 +131,15 @@ impl RouteMeterBuilder {
     /// Like [`recorder`](Self::recorder), for a recorder that is shared with other code.
     pub fn shared_recorder(mut self, recorder: Arc<dyn Recorder + Send + Sync>) -> Self {
         self.source = Source::Explicit(recorder);
+        self.upkeep = None;
+        self
+    }
+
+    /// Sets how to nudge the exporter's upkeep (for recorders from this crate's Prometheus
+    /// set-up, which buffer histogram samples between upkeeps).
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn upkeep(mut self, upkeep: crate::series::Upkeep) -> Self {
+        self.upkeep = Some(upkeep);
         self
     }
 
@@ -205,6 +216,8 @@ impl RouteMeterBuilder {
             source: self.source,
             naming: self.naming,
             static_labels: self.labels,
+            upkeep: self.upkeep,
+            recorded: std::sync::atomic::AtomicU64::new(0),
         };
         RouteMeterLayer {
             meter: Arc::new(Meter::new(

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
 
 mod body;
 mod classify;
@@ -18,7 +19,7 @@ pub mod prometheus;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use body::{RequestBody, ResponseBody};
+pub use body::ResponseBody;
 pub use classify::{ErrorType, OTHER_METHOD};
 pub use future::ResponseFuture;
 pub use layer::{RouteMeterBuilder, RouteMeterLayer};

@@ -194,7 +194,6 @@ impl PrometheusSetup {
     /// [`SetupError::GlobalRecorderInstalled`] if a global recorder is already installed;
     /// [`SetupError::Upkeep`] if the thread could not be spawned.
     pub fn install(self) -> Result<PrometheusMetrics, SetupError> {
-        static GLOBAL_UPKEEP: OnceLock<Arc<Upkeep>> = OnceLock::new();
         let recorder = self.recorder()?;
         let handle = recorder.handle();
         metrics::set_global_recorder(recorder).map_err(|_| SetupError::GlobalRecorderInstalled)?;
@@ -205,12 +204,13 @@ impl PrometheusSetup {
             handle,
             naming: self.naming,
             recorder: None,
-            _upkeep: upkeep,
+            upkeep,
         })
     }
 
     /// Builds a recorder that is not installed anywhere, with an upkeep thread that stops when
-    /// the last clone of the returned [`PrometheusMetrics`] is dropped.
+    /// the last clone of the returned [`PrometheusMetrics`] and the last layer recording into
+    /// it are dropped.
     ///
     /// Layers from [`PrometheusMetrics::layer`] record into it. Nothing process-wide changes, so
     /// any number of these can exist side by side (one per test, one per tenant).
@@ -222,7 +222,7 @@ impl PrometheusSetup {
         let recorder = self.recorder()?;
         let handle = recorder.handle();
         Ok(PrometheusMetrics {
-            _upkeep: Arc::new(Upkeep::start(handle.clone(), self.upkeep_interval)?),
+            upkeep: Arc::new(Upkeep::start(handle.clone(), self.upkeep_interval)?),
             handle,
             naming: self.naming,
             recorder: Some(Arc::new(recorder)),
@@ -254,7 +254,7 @@ pub struct PrometheusMetrics {
     naming: Naming,
     /// `Some` for a recorder from [`PrometheusSetup::build`]; `None` for the global one.
     recorder: Option<Arc<PrometheusRecorder>>,
-    _upkeep: Arc<Upkeep>,
+    upkeep: Arc<Upkeep>,
 }
 
 impl fmt::Debug for PrometheusMetrics {
@@ -289,7 +289,13 @@ impl PrometheusMetrics {
     pub fn layer_builder(&self) -> RouteMeterBuilder {
         let builder = RouteMeterLayer::builder().naming(self.naming.clone());
         match &self.recorder {
-            Some(recorder) => builder.shared_recorder(recorder.clone()),
+            Some(recorder) => {
+                // The layer keeps the upkeep alive: while it records, someone drains.
+                let upkeep = Arc::clone(&self.upkeep);
+                builder
+                    .shared_recorder(recorder.clone())
+                    .upkeep(Arc::new(move || upkeep.nudge()))
+            }
             None => builder.global_recorder(),
         }
     }
@@ -328,23 +334,42 @@ impl PrometheusMetrics {
     }
 }
 
-/// A thread that folds histogram samples into buckets every interval, until dropped.
+/// The upkeep of the global recorder installed by [`PrometheusSetup::install`].
+static GLOBAL_UPKEEP: OnceLock<Arc<Upkeep>> = OnceLock::new();
+
+/// Asks the global recorder's upkeep to run now, if this crate installed it.
+pub(crate) fn nudge_global_upkeep() {
+    if let Some(upkeep) = GLOBAL_UPKEEP.get() {
+        upkeep.nudge();
+    }
+}
+
+/// A thread that folds histogram samples into buckets every interval, and whenever layers
+/// nudge it after many requests, until dropped.
 struct Upkeep {
-    _stop: mpsc::Sender<()>,
+    wake: mpsc::Sender<()>,
 }
 
 impl Upkeep {
     fn start(handle: PrometheusHandle, interval: Duration) -> Result<Self, SetupError> {
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (wake, woken) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("routemeter-upkeep".into())
             .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                // Runs on every nudge and every interval; stops once every sender is gone
+                // (the recorder's owners dropped it).
+                while let Ok(()) | Err(RecvTimeoutError::Timeout) = woken.recv_timeout(interval) {
                     handle.run_upkeep();
+                    // Coalesce nudges that arrived while draining.
+                    while woken.try_recv().is_ok() {}
                 }
             })
             .map_err(SetupError::Upkeep)?;
-        Ok(Self { _stop: stop })
+        Ok(Self { wake })
+    }
+
+    fn nudge(&self) {
+        let _ = self.wake.send(());
     }
 }
 

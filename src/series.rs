@@ -32,6 +32,17 @@ pub(crate) enum Source {
     Explicit(Arc<dyn Recorder + Send + Sync>),
 }
 
+impl std::fmt::Debug for Registrar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registrar")
+            .field("source", &self.source)
+            .field("naming", &self.naming)
+            .field("static_labels", &self.static_labels)
+            .field("upkeep", &self.upkeep.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -43,12 +54,22 @@ impl std::fmt::Debug for Source {
 
 /// Registers series: knows the recorder, the names and the static labels. Holds no cache, so
 /// cached series can point back to it without a reference cycle.
-#[derive(Debug)]
 pub(crate) struct Registrar {
     pub(crate) source: Source,
     pub(crate) naming: Naming,
     pub(crate) static_labels: Vec<Label>,
+    /// Asks the exporter to fold buffered histogram samples into buckets now.
+    pub(crate) upkeep: Option<Upkeep>,
+    /// Requests recorded, to call `upkeep` every [`UPKEEP_EVERY`] of them.
+    pub(crate) recorded: AtomicU64,
 }
+
+/// Requests between two upkeep nudges: bounds the histogram samples an exporter buffers
+/// between upkeeps (3 per request) however fast requests arrive.
+pub(crate) const UPKEEP_EVERY: u64 = 1 << 16;
+
+/// A nudge to an exporter's upkeep.
+pub(crate) type Upkeep = Arc<dyn Fn() + Send + Sync>;
 
 impl Registrar {
     fn with<T>(&self, f: impl FnOnce(&dyn Recorder) -> T) -> T {
@@ -291,6 +312,7 @@ pub(crate) struct MethodSeries {
     route: String,
     method: &'static str,
     active: Gauge,
+    first: OnceLock<(u32, Arc<OutcomeHandles>)>,
     outcomes: RwLock<FastMap<u32, Arc<OutcomeHandles>>>,
 }
 
@@ -314,29 +336,39 @@ impl MethodSeries {
             registrar: Arc::clone(registrar),
             route: route.to_owned(),
             method,
+            first: OnceLock::new(),
             outcomes: RwLock::new(FastMap::default()),
         }
     }
 
-    fn handles(&self, outcome: Outcome) -> Arc<OutcomeHandles> {
+    /// Runs `f` with the handles of `outcome`, registering them on first use.
+    ///
+    /// The first outcome a (route, method) sees, normally its success status, sits in a
+    /// lock-free slot; the others live in a map behind a read-mostly lock.
+    fn with_handles(&self, outcome: Outcome, f: impl FnOnce(&OutcomeHandles)) {
         let key = outcome.key();
+        let first = self
+            .first
+            .get_or_init(|| (key, Arc::new(self.register(outcome))));
+        if first.0 == key {
+            return f(&first.1);
+        }
         if let Some(h) = self
             .outcomes
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
         {
-            return Arc::clone(h);
+            return f(h);
         }
-        let mut outcomes = self
-            .outcomes
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(
-            outcomes
+        let handles = Arc::clone(
+            self.outcomes
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
                 .entry(key)
                 .or_insert_with(|| Arc::new(self.register(outcome))),
-        )
+        );
+        f(&handles);
     }
 
     fn register(&self, outcome: Outcome) -> OutcomeHandles {
@@ -370,20 +402,46 @@ impl MethodSeries {
         }
     }
 
-    fn record(&self, outcome: Outcome, elapsed: Duration, request_bytes: u64, response_bytes: u64) {
-        let h = self.handles(outcome);
-        h.duration.record(elapsed.as_secs_f64());
-        if let Some(s) = &h.request_size {
-            s.record(request_bytes as f64);
-        }
-        if let Some(s) = &h.response_size {
-            s.record(response_bytes as f64);
-        }
-        if let Some(t) = &h.total {
-            t.increment(1);
-        }
+    fn record(
+        &self,
+        outcome: Outcome,
+        elapsed: Duration,
+        request_bytes: Option<u64>,
+        response_bytes: u64,
+    ) {
+        self.with_handles(outcome, |h| {
+            h.duration.record(elapsed.as_secs_f64());
+            if let (Some(s), Some(bytes)) = (&h.request_size, request_bytes) {
+                s.record(bytes as f64);
+            }
+            if let Some(s) = &h.response_size {
+                s.record(response_bytes as f64);
+            }
+            if let Some(t) = &h.total {
+                t.increment(1);
+            }
+        });
         self.active.decrement(1.0);
+        let r = &self.registrar;
+        if r.recorded.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+            match (&r.upkeep, &r.source) {
+                (Some(upkeep), _) => upkeep(),
+                #[cfg(feature = "prometheus")]
+                (None, Source::Global) => crate::prometheus::nudge_global_upkeep(),
+                _ => {}
+            }
+        }
     }
+}
+
+/// How the request body's size is known.
+enum RequestBytes {
+    /// Counted as it streams through the body wrapper.
+    Counted(Arc<AtomicU64>),
+    /// Known up front (empty, or an exact size hint).
+    Known(u64),
+    /// Neither: the request-size histogram is not recorded for this request.
+    Unknown,
 }
 
 /// One request being measured. Recorded exactly once: by [`InFlight::finish`], or, if the
@@ -391,7 +449,7 @@ impl MethodSeries {
 pub(crate) struct InFlight {
     series: Arc<MethodSeries>,
     start: Instant,
-    request_bytes: Option<Arc<AtomicU64>>,
+    request_bytes: RequestBytes,
     pub(crate) response_bytes: u64,
     pub(crate) status: Option<http::StatusCode>,
     /// Set while the inner future or body is being polled; still set in `drop` means that poll
@@ -406,7 +464,7 @@ impl InFlight {
         Self {
             series,
             start: Instant::now(),
-            request_bytes: None,
+            request_bytes: RequestBytes::Unknown,
             response_bytes: 0,
             status: None,
             polling: false,
@@ -416,7 +474,15 @@ impl InFlight {
 
     /// A counter the request body wrapper adds streamed bytes to.
     pub(crate) fn request_counter(&mut self) -> Arc<AtomicU64> {
-        Arc::clone(self.request_bytes.get_or_insert_with(Default::default))
+        let counter = Arc::new(AtomicU64::new(0));
+        self.request_bytes = RequestBytes::Counted(Arc::clone(&counter));
+        counter
+    }
+
+    /// The request body's size is known without counting (an empty body, or one whose exact
+    /// length is known up front).
+    pub(crate) fn request_size_known(&mut self, bytes: u64) {
+        self.request_bytes = RequestBytes::Known(bytes);
     }
 
     /// Records the request with `end` as how its response (or lack of one) ended.
@@ -428,10 +494,11 @@ impl InFlight {
             Some(status) => Outcome::response(status, end),
             None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         };
-        let request_bytes = self
-            .request_bytes
-            .as_ref()
-            .map_or(0, |c| c.load(Ordering::Relaxed));
+        let request_bytes = match &self.request_bytes {
+            RequestBytes::Counted(c) => Some(c.load(Ordering::Relaxed)),
+            RequestBytes::Known(n) => Some(*n),
+            RequestBytes::Unknown => None,
+        };
         self.series.record(
             outcome,
             self.start.elapsed(),

@@ -7,16 +7,22 @@ use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-use crate::body::{RequestBody, ResponseBody};
+use crate::body::{ResponseBody, meter_request_body};
 use crate::future::ResponseFuture;
 use crate::series::Meter;
 
 /// Middleware that records per-route request metrics for the service it wraps.
 ///
 /// Built by [`RouteMeterLayer`](crate::RouteMeterLayer). Clones share their settings, route table
-/// and metric handles. The inner service receives the request with its body wrapped in a
-/// [`RequestBody`] (which counts the bytes read) and its response body is returned wrapped in a
-/// [`ResponseBody`] (which finishes the record when it ends).
+/// and metric handles. The inner service receives the request unchanged (its body type too);
+/// the response body is returned wrapped in a [`ResponseBody`], which finishes the record when
+/// it ends.
+///
+/// Request body sizes are the bytes that streamed through for axum's `Body` (the body is
+/// wrapped in a counting body of the same type; bodiless requests are left alone). For other
+/// body types, whose type must not change, the size is the body's exact size hint when it has
+/// one (hyper's `Incoming` with a `Content-Length`, in-memory bodies); bodies of unknown length
+/// are not recorded in the request-size histogram.
 #[derive(Clone, Debug)]
 pub struct RouteMeter<S> {
     inner: S,
@@ -46,8 +52,8 @@ impl<S> RouteMeter<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RouteMeter<S>
 where
-    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
-    ReqBody: Body,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: Body + 'static,
     ResBody: Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
@@ -60,11 +66,10 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let mut flight = self.meter.start(&req);
-        let counter = match &mut flight {
-            Some(flight) if !req.body().is_end_stream() => Some(flight.request_counter()),
-            _ => None,
+        let req = match &mut flight {
+            Some(flight) => req.map(|body| meter_request_body(body, flight)),
+            None => req,
         };
-        let req = req.map(|body| RequestBody::new(body, counter));
         ResponseFuture::new(self.inner.call(req), flight)
     }
 }

@@ -80,7 +80,7 @@ async fn inner_service_errors_are_recorded() {
     let meter = TestMeter::new();
     let svc = ServiceBuilder::new()
         .layer(meter.layer_builder().route_fn(|_| Some("/db")).build())
-        .service_fn(|_req: Request<routemeter::RequestBody<Body>>| async {
+        .service_fn(|_req: Request<Body>| async {
             Err::<http::Response<Body>, _>(std::io::Error::other("connection refused"))
         });
     let err = svc.oneshot(Request::new(Body::empty())).await.unwrap_err();
@@ -263,4 +263,54 @@ async fn mixed_outcomes_are_each_counted_once() {
     for route in ["/ok", "/error", "/panic", routemeter::UNMATCHED_ROUTE] {
         snap.route(route).assert_count(50);
     }
+}
+
+#[tokio::test]
+async fn other_body_types_keep_their_type_and_report_known_sizes() {
+    use http_body_util::{Full, StreamBody};
+    let meter = TestMeter::new();
+    let svc = ServiceBuilder::new()
+        .layer(meter.layer_builder().route_fn(|_| Some("/upload")).build())
+        .service_fn(|req: Request<Full<Bytes>>| async move {
+            // The inner service sees its own body type, unchanged.
+            let n = req.into_body().collect().await.unwrap().to_bytes().len();
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(n.to_string()))))
+        });
+    let resp = svc
+        .oneshot(Request::new(Full::new(Bytes::from_static(b"0123456789"))))
+        .await
+        .unwrap();
+    assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), "10");
+
+    // A streamed body of unknown length cannot be counted without changing its type: its
+    // duration is recorded, its size is not.
+    type Chunks =
+        futures_util::stream::Iter<std::vec::IntoIter<Result<http_body::Frame<Bytes>, Infallible>>>;
+    let svc = ServiceBuilder::new()
+        .layer(
+            meter
+                .layer_builder()
+                .route_fn(|_| Some("/stream-in"))
+                .build(),
+        )
+        .service_fn(|req: Request<StreamBody<Chunks>>| async move {
+            let n = req.into_body().collect().await.unwrap().to_bytes().len();
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(n.to_string()))))
+        });
+    let frames: Vec<Result<http_body::Frame<Bytes>, Infallible>> = (0..2)
+        .map(|_| Ok(http_body::Frame::data(Bytes::from_static(b"abc"))))
+        .collect();
+    let body = StreamBody::new(futures_util::stream::iter(frames));
+    let resp = svc.oneshot(Request::new(body)).await.unwrap();
+    assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), "6");
+
+    let snap = meter.snapshot();
+    let upload = snap.route("/upload");
+    upload.assert_count(1);
+    assert_eq!(upload.request_bytes().sum(), 10.0);
+    assert_eq!(upload.response_bytes().sum(), 2.0);
+    let streamed = snap.route("/stream-in");
+    streamed.assert_count(1);
+    assert_eq!(streamed.request_bytes().count(), 0);
+    assert_eq!(streamed.response_bytes().sum(), 1.0);
 }

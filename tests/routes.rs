@@ -130,11 +130,12 @@ async fn route_function_and_route_limit_bound_the_series() {
         .route_fn(|req| Some(req.path().to_owned()))
         .max_routes(5)
         .build();
-    let svc = tower::ServiceBuilder::new().layer(layer).service_fn(
-        |_req: http::Request<routemeter::RequestBody<Body>>| async {
-            Ok::<_, std::convert::Infallible>(http::Response::new(Body::from("ok")))
-        },
-    );
+    let svc =
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|_req: http::Request<Body>| async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(Body::from("ok")))
+            });
     for i in 0..50 {
         get_status(&svc, &format!("/p/{i}")).await;
     }
@@ -157,11 +158,12 @@ async fn route_function_none_is_unmatched() {
         .layer_builder()
         .route_fn(|req| req.path().starts_with("/known").then_some("/known"))
         .build();
-    let svc = tower::ServiceBuilder::new().layer(layer).service_fn(
-        |_req: http::Request<routemeter::RequestBody<Body>>| async {
-            Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
-        },
-    );
+    let svc =
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|_req: http::Request<Body>| async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
+            });
     get_status(&svc, "/known/1").await;
     get_status(&svc, "/other").await;
     let snap = meter.snapshot();

@@ -1,0 +1,139 @@
+//! The stacks every benchmark compares, built the same way in each: one axum router with the
+//! route `/users/{id}`, bare or behind a metrics middleware.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use tower::ServiceExt;
+
+/// The stacks, in the order tables list them.
+pub const STACKS: [&str; 6] = [
+    "bare",
+    "no-op layer (axum's own cost of any layer)",
+    "routemeter (global recorder)",
+    "routemeter (explicit recorder)",
+    "axum-prometheus 0.10",
+    "naive from_fn + metrics macros",
+];
+
+fn routes() -> Router {
+    Router::new().route("/users/{id}", get(|| async { "user" }))
+}
+
+/// Installs (once) a global Prometheus recorder with buckets for every stack's duration
+/// histogram, as each crate's own set-up would, and an upkeep thread like routemeter's.
+pub fn global_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let buckets = routemeter::DEFAULT_DURATION_BUCKETS;
+        let naming = routemeter::Naming::default();
+        let mut builder = PrometheusBuilder::new();
+        for name in [
+            naming.duration(),
+            naming.request_size().unwrap(),
+            naming.response_size().unwrap(),
+            "axum_http_requests_duration_seconds",
+            "naive_http_request_duration_seconds",
+        ] {
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full(name.to_owned()), buckets)
+                .unwrap();
+        }
+        let handle = builder.install_recorder().unwrap();
+        let upkeep = handle.clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
+        handle
+    })
+}
+
+/// A non-global Prometheus recorder made by routemeter's own set-up.
+pub fn explicit_metrics() -> &'static PrometheusMetrics {
+    static METRICS: OnceLock<PrometheusMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| PrometheusSetup::new().build().unwrap())
+}
+
+/// What a middleware written in ten minutes with `from_fn` and the `metrics` macros looks like.
+async fn naive_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let labels = [("method", method), ("route", route)];
+    metrics::gauge!("naive_http_requests_active", &labels).increment(1);
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    let [(_, method), (_, route)] = labels.clone();
+    metrics::histogram!(
+        "naive_http_request_duration_seconds",
+        "method" => method, "route" => route, "status" => status
+    )
+    .record(start.elapsed().as_secs_f64());
+    metrics::gauge!("naive_http_requests_active", &labels).decrement(1);
+    response
+}
+
+/// The router of stack `name` (one of [`STACKS`]), with its state applied as `axum::serve`
+/// does, so handlers are not re-boxed per request.
+pub fn app(name: &str) -> Router {
+    global_handle();
+    let app = match name {
+        "bare" => routes(),
+        "no-op layer (axum's own cost of any layer)" => {
+            routes().layer(tower::util::MapRequestLayer::new(|r: Request| r))
+        }
+        "routemeter (global recorder)" => routes().layer(routemeter::layer()),
+        "routemeter (explicit recorder)" => routes().layer(explicit_metrics().layer()),
+        "axum-prometheus 0.10" => routes().layer(axum_prometheus::PrometheusMetricLayer::new()),
+        "naive from_fn + metrics macros" => routes().layer(middleware::from_fn(naive_metrics)),
+        other => panic!("unknown stack {other}"),
+    };
+    app.with_state(())
+}
+
+/// One in-process request to `/users/{id}`, body read to the end.
+pub async fn request(app: &Router, id: u64) {
+    let req = http::Request::get(format!("/users/{id}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    std::hint::black_box(body);
+}
+
+/// Resident set size of this process, in bytes (Linux).
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// A current-thread runtime for in-process benchmarks.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}

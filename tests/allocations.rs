@@ -1,0 +1,91 @@
+//! Heap allocations per request are deterministic, so routemeter's share of them is tested:
+//! at most 2 per request on top of what the same stack costs without it. One test function,
+//! because the allocation counter is process-wide.
+
+#[path = "../benches/support/counting_alloc.rs"]
+mod counting_alloc;
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http_body_util::BodyExt;
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+#[global_allocator]
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
+
+const MAX_ADDED: f64 = 2.0;
+const REQUESTS: u64 = 5_000;
+
+/// Allocations per request of `svc`, after a warm-up that registers every series.
+async fn per_request<S, B>(svc: S) -> f64
+where
+    S: Service<http::Request<Body>, Response = http::Response<B>, Error = Infallible> + Clone,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let run = |n: u64| {
+        let svc = svc.clone();
+        async move {
+            for _ in 0..n {
+                let req = http::Request::get("/users/7").body(Body::empty()).unwrap();
+                let resp = svc.clone().oneshot(req).await.unwrap();
+                assert_eq!(resp.status(), 200);
+                resp.into_body().collect().await.unwrap();
+            }
+        }
+    };
+    run(500).await;
+    let before = counting_alloc::allocations();
+    run(REQUESTS).await;
+    (counting_alloc::allocations() - before) as f64 / REQUESTS as f64
+}
+
+fn routes() -> Router {
+    Router::new().route("/users/{id}", get(|| async { "user" }))
+}
+
+#[tokio::test]
+async fn routemeter_adds_at_most_two_allocations_per_request() {
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .build()
+        .unwrap();
+
+    // axum: compared with a no-op layer, which isolates the two allocations axum's
+    // `Router::layer` costs for any layer.
+    let noop = per_request(
+        routes()
+            .layer(tower::util::MapRequestLayer::new(
+                |r: http::Request<Body>| r,
+            ))
+            .with_state(()),
+    )
+    .await;
+    let metered = per_request(routes().layer(metrics.layer()).with_state(())).await;
+    let added = metered - noop;
+    eprintln!("axum: no-op layer {noop:.2}, routemeter {metered:.2}, added {added:.2}");
+    assert!(
+        added <= MAX_ADDED,
+        "routemeter adds {added:.2} allocations per request in axum"
+    );
+
+    // A plain tower service: compared with the bare service.
+    let handler = |_req: http::Request<Body>| async {
+        Ok::<_, Infallible>(http::Response::new(Body::from("user")))
+    };
+    let bare = per_request(ServiceBuilder::new().service_fn(handler)).await;
+    let layer = metrics
+        .layer_builder()
+        .route_fn(|_| Some("/users/{id}"))
+        .build();
+    let wrapped = ServiceBuilder::new().layer(layer).service_fn(handler);
+    let metered = per_request(wrapped).await;
+    let added = metered - bare;
+    eprintln!("tower: bare {bare:.2}, routemeter {metered:.2}, added {added:.2}");
+    assert!(
+        added <= MAX_ADDED,
+        "routemeter adds {added:.2} allocations per request in tower"
+    );
+}
