@@ -217,7 +217,6 @@ impl RouteMeterBuilder {
             naming: self.naming,
             static_labels: self.labels,
             upkeep: self.upkeep,
-            recorded: std::sync::atomic::AtomicU64::new(0),
         };
         RouteMeterLayer {
             meter: Arc::new(Meter::new(

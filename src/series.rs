@@ -60,13 +60,11 @@ pub(crate) struct Registrar {
     pub(crate) static_labels: Vec<Label>,
     /// Asks the exporter to fold buffered histogram samples into buckets now.
     pub(crate) upkeep: Option<Upkeep>,
-    /// Requests recorded, to call `upkeep` every [`UPKEEP_EVERY`] of them.
-    pub(crate) recorded: AtomicU64,
 }
 
-/// Requests between two upkeep nudges: bounds the histogram samples an exporter buffers
-/// between upkeeps (3 per request) however fast requests arrive.
-pub(crate) const UPKEEP_EVERY: u64 = 1 << 16;
+/// Requests a thread records between two upkeep nudges: bounds the histogram samples an
+/// exporter buffers between upkeeps (3 per request) however fast requests arrive.
+pub(crate) const UPKEEP_EVERY: u64 = 1 << 13;
 
 /// A nudge to an exporter's upkeep.
 pub(crate) type Upkeep = Arc<dyn Fn() + Send + Sync>;
@@ -422,8 +420,14 @@ impl MethodSeries {
             }
         });
         self.active.decrement(1.0);
-        let r = &self.registrar;
-        if r.recorded.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+        // Counted per thread, so no cache line is shared between cores for it.
+        thread_local!(static RECORDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
+        let recorded = RECORDED.with(|n| {
+            n.set(n.get().wrapping_add(1));
+            n.get()
+        });
+        if recorded % UPKEEP_EVERY == 0 {
+            let r = &self.registrar;
             match (&r.upkeep, &r.source) {
                 (Some(upkeep), _) => upkeep(),
                 #[cfg(feature = "prometheus")]
