@@ -2,8 +2,6 @@
 //! body ends, fails or is dropped.
 
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Buf;
@@ -33,7 +31,10 @@ pub(crate) fn meter_request_body<B: Body + 'static>(body: B, flight: &mut InFlig
         {
             if let Some(inner) = axum_body.take() {
                 let counter = flight.request_counter();
-                *axum_body = Some(axum::body::Body::new(RequestBody { inner, counter }));
+                *axum_body = Some(axum::body::Body::new(request_count::RequestBody {
+                    inner,
+                    counter,
+                }));
             }
             return slot.expect("the slot was refilled above");
         }
@@ -45,40 +46,53 @@ pub(crate) fn meter_request_body<B: Body + 'static>(body: B, flight: &mut InFlig
     body
 }
 
-pin_project! {
-    /// A request body that counts the bytes read from it.
-    struct RequestBody<B> {
-        #[pin]
-        inner: B,
-        counter: Arc<AtomicU64>,
-    }
-}
+/// The counting wrapper for axum request bodies.
+#[cfg(feature = "axum")]
+mod request_count {
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::task::{Context, Poll};
 
-impl<B: Body> Body for RequestBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
+    use bytes::Buf;
+    use http_body::{Body, Frame, SizeHint};
+    use pin_project_lite::pin_project;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let polled = this.inner.poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                this.counter
-                    .fetch_add(data.remaining() as u64, Ordering::Relaxed);
-            }
+    pin_project! {
+        /// A request body that counts the bytes read from it.
+        pub(super) struct RequestBody<B> {
+            #[pin]
+            pub(super) inner: B,
+            pub(super) counter: Arc<AtomicU64>,
         }
-        polled
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
+    impl<B: Body> Body for RequestBody<B> {
+        type Data = B::Data;
+        type Error = B::Error;
 
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+            let this = self.project();
+            let polled = this.inner.poll_frame(cx);
+            if let Poll::Ready(Some(Ok(frame))) = &polled {
+                if let Some(data) = frame.data_ref() {
+                    this.counter
+                        .fetch_add(data.remaining() as u64, Ordering::Relaxed);
+                }
+            }
+            polled
+        }
+
+        fn is_end_stream(&self) -> bool {
+            self.inner.is_end_stream()
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            self.inner.size_hint()
+        }
     }
 }
 

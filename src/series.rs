@@ -8,7 +8,7 @@
 //! clone and the atomic updates of the handles themselves: no allocation, no label strings.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -441,7 +441,8 @@ impl MethodSeries {
 /// How the request body's size is known.
 enum RequestBytes {
     /// Counted as it streams through the body wrapper.
-    Counted(Arc<AtomicU64>),
+    #[cfg(feature = "axum")]
+    Counted(Arc<std::sync::atomic::AtomicU64>),
     /// Known up front (empty, or an exact size hint).
     Known(u64),
     /// Neither: the request-size histogram is not recorded for this request.
@@ -477,8 +478,9 @@ impl InFlight {
     }
 
     /// A counter the request body wrapper adds streamed bytes to.
-    pub(crate) fn request_counter(&mut self) -> Arc<AtomicU64> {
-        let counter = Arc::new(AtomicU64::new(0));
+    #[cfg(feature = "axum")]
+    pub(crate) fn request_counter(&mut self) -> Arc<std::sync::atomic::AtomicU64> {
+        let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
         self.request_bytes = RequestBytes::Counted(Arc::clone(&counter));
         counter
     }
@@ -499,6 +501,7 @@ impl InFlight {
             None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         };
         let request_bytes = match &self.request_bytes {
+            #[cfg(feature = "axum")]
             RequestBytes::Counted(c) => Some(c.load(Ordering::Relaxed)),
             RequestBytes::Known(n) => Some(*n),
             RequestBytes::Unknown => None,

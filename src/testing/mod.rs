@@ -33,13 +33,21 @@
 //! # }
 //! ```
 
+mod distribution;
+mod exposition;
+mod load;
 mod recorder;
 mod snapshot;
 
 use std::time::Instant;
 
+pub use distribution::Distribution;
+pub use exposition::ParseError;
+pub use load::{
+    DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, DEFAULT_TIME_LIMIT, Load, LoadError, LoadReport,
+};
 pub use recorder::TestRecorder;
-pub use snapshot::{Distribution, RouteStats, Series, SeriesValue, Snapshot};
+pub use snapshot::{RouteStats, Series, SeriesValue, Snapshot};
 
 use crate::{Naming, RouteMeterBuilder, RouteMeterLayer};
 

@@ -8,11 +8,8 @@ use metrics::{
     Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
 };
 
-use super::snapshot::{Distribution, SeriesValue};
-
-/// Significant decimal digits kept by every histogram: values are stored with a relative error
-/// of at most 2⁻¹⁰ (about 0.1 %).
-pub(crate) const SIGNIFICANT_DIGITS: u8 = 3;
+use super::distribution::Distribution;
+use super::snapshot::SeriesValue;
 
 /// A `metrics` [`Recorder`] that keeps everything in memory, for tests.
 ///
@@ -144,7 +141,7 @@ impl Recorder for TestRecorder {
         let cell = get_or_insert(&self.store.histograms, key, || {
             let scale = if seconds { 1e9 } else { 1.0 };
             Arc::new(HistogramCell {
-                data: Mutex::new(Distribution::new(scale)),
+                data: Mutex::new(Distribution::hdr(scale)),
             })
         });
         Histogram::from_arc(cell)

@@ -6,125 +6,8 @@ use std::time::{Duration, Instant};
 
 use metrics::Key;
 
-use super::recorder::SIGNIFICANT_DIGITS;
+use super::distribution::Distribution;
 use crate::names::{Naming, NamingScheme};
-
-/// A distribution of recorded values: exact count and sum, and min, max and quantiles from an
-/// HDR histogram with a relative error of at most 0.1 %.
-///
-/// Values are in the unit of the metric: seconds for durations, bytes for sizes.
-#[derive(Clone)]
-pub struct Distribution {
-    hdr: hdrhistogram::Histogram<u64>,
-    sum: f64,
-    /// Stored value = recorded value × scale (1e9 for seconds, so nanoseconds are stored).
-    scale: f64,
-}
-
-impl fmt::Debug for Distribution {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Distribution")
-            .field("count", &self.count())
-            .field("sum", &self.sum)
-            .field("min", &self.min())
-            .field("max", &self.max())
-            .finish()
-    }
-}
-
-impl Distribution {
-    pub(crate) fn new(scale: f64) -> Self {
-        let hdr = hdrhistogram::Histogram::new(SIGNIFICANT_DIGITS)
-            .expect("3 significant digits is a valid HDR histogram precision");
-        Self {
-            hdr,
-            sum: 0.0,
-            scale,
-        }
-    }
-
-    pub(crate) fn record(&mut self, value: f64) {
-        if value.is_nan() {
-            return;
-        }
-        let value = value.max(0.0);
-        // `as` saturates at u64::MAX for values too large to store. `record` grows the
-        // histogram as needed (`saturating_record` would clamp to its current range instead).
-        let stored = (value * self.scale).round() as u64;
-        if self.hdr.record(stored).is_err() {
-            self.hdr.saturating_record(stored);
-        }
-        self.sum += value;
-    }
-
-    fn merge(&mut self, other: &Self) {
-        // Both sides auto-resize, so adding cannot run out of range.
-        let _ = self.hdr.add(&other.hdr);
-        self.sum += other.sum;
-    }
-
-    fn subtract(&mut self, other: &Self) {
-        if self.hdr.subtract(&other.hdr).is_ok() {
-            self.sum -= other.sum;
-        }
-    }
-
-    fn unscale(&self, stored: u64) -> f64 {
-        stored as f64 / self.scale
-    }
-
-    /// How many values were recorded.
-    #[must_use]
-    pub fn count(&self) -> u64 {
-        self.hdr.len()
-    }
-
-    /// The exact sum of the recorded values.
-    #[must_use]
-    pub fn sum(&self) -> f64 {
-        self.sum
-    }
-
-    /// The exact mean, or 0 when empty.
-    #[must_use]
-    pub fn mean(&self) -> f64 {
-        match self.count() {
-            0 => 0.0,
-            n => self.sum / n as f64,
-        }
-    }
-
-    /// The smallest value (within 0.1 %), or 0 when empty.
-    #[must_use]
-    pub fn min(&self) -> f64 {
-        if self.hdr.is_empty() {
-            0.0
-        } else {
-            self.unscale(self.hdr.min())
-        }
-    }
-
-    /// The largest value (within 0.1 %), or 0 when empty.
-    #[must_use]
-    pub fn max(&self) -> f64 {
-        if self.hdr.is_empty() {
-            0.0
-        } else {
-            self.unscale(self.hdr.max())
-        }
-    }
-
-    /// The value at quantile `q` (0.0 to 1.0): the smallest recorded value `v` such that a
-    /// fraction `q` of the values are ≤ `v`, reported within a relative error of 0.1 % above
-    /// it. 0 when empty.
-    #[must_use]
-    pub fn quantile(&self, q: f64) -> f64 {
-        if self.hdr.is_empty() {
-            return 0.0;
-        }
-        self.unscale(self.hdr.value_at_quantile(q.clamp(0.0, 1.0)))
-    }
-}
 
 /// A recorded series' value.
 #[derive(Clone, Debug)]
@@ -155,6 +38,18 @@ impl Series {
         labels.sort();
         Self {
             name: key.name().to_owned(),
+            labels,
+            value,
+        }
+    }
+
+    pub(crate) fn from_parts(
+        name: String,
+        labels: Vec<(String, String)>,
+        value: SeriesValue,
+    ) -> Self {
+        Self {
+            name,
             labels,
             value,
         }
@@ -207,6 +102,42 @@ impl Snapshot {
             end: Instant::now(),
             series,
         }
+    }
+
+    /// Reads a Prometheus text exposition (the body of a `/metrics` endpoint) into a snapshot
+    /// whose series carry the names of `naming`, so its per-route summaries work as for an
+    /// in-memory recorder.
+    ///
+    /// Duration quantiles are then estimated from the buckets, as `histogram_quantile` does
+    /// (see [`Distribution`]). The window of a parsed snapshot is empty, so its rates are 0;
+    /// the difference of two parsed snapshots covers the time between the two parses.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError`](super::ParseError), naming the line, if the text is not in the exposition
+    /// format.
+    ///
+    /// ```
+    /// use routemeter::{Naming, testing::Snapshot};
+    ///
+    /// let text = "# TYPE http_server_request_duration_seconds histogram\n\
+    ///     http_server_request_duration_seconds_bucket{http_route=\"/a\",le=\"0.1\"} 9\n\
+    ///     http_server_request_duration_seconds_bucket{http_route=\"/a\",le=\"+Inf\"} 10\n\
+    ///     http_server_request_duration_seconds_sum{http_route=\"/a\"} 0.7\n\
+    ///     http_server_request_duration_seconds_count{http_route=\"/a\"} 10\n";
+    /// let snapshot = Snapshot::from_prometheus_text(text, &Naming::default()).unwrap();
+    /// assert_eq!(snapshot.route("/a").count(), 10);
+    /// assert!(Snapshot::from_prometheus_text("broken{", &Naming::default()).is_err());
+    /// ```
+    pub fn from_prometheus_text(text: &str, naming: &Naming) -> Result<Self, super::ParseError> {
+        let series = super::exposition::parse(text)?;
+        let now = Instant::now();
+        Ok(Self {
+            naming: naming.clone(),
+            start: now,
+            end: now,
+            series,
+        })
     }
 
     /// How long the snapshot covers: from the meter's creation (or the earlier snapshot of a
@@ -290,6 +221,23 @@ impl Snapshot {
         })
     }
 
+    /// Requests to `route`, narrowed to one method and/or one status label value (`"200"`,
+    /// or `"none"` for requests that got no response) when given.
+    #[must_use]
+    pub fn select(&self, route: &str, method: Option<&str>, status: Option<&str>) -> RouteStats {
+        let n = &self.naming;
+        let name = [method, Some(route), status]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.stats(name, |s| {
+            s.label(n.route_key()) == Some(route)
+                && method.is_none_or(|m| s.label(n.method_key()) == Some(m))
+                && status.is_none_or(|st| s.label(n.status_key()).unwrap_or("none") == st)
+        })
+    }
+
     /// All requests, every route.
     #[must_use]
     pub fn total(&self) -> RouteStats {
@@ -305,9 +253,9 @@ impl Snapshot {
             errors: 0,
             statuses: BTreeMap::new(),
             error_types: BTreeMap::new(),
-            duration: Distribution::new(1e9),
-            request_bytes: Distribution::new(1.0),
-            response_bytes: Distribution::new(1.0),
+            duration: Distribution::empty(),
+            request_bytes: Distribution::empty(),
+            response_bytes: Distribution::empty(),
             active: 0.0,
         };
         for s in self.series.iter().filter(|s| matches(s)) {

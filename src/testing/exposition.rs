@@ -1,0 +1,344 @@
+//! A parser for the Prometheus text exposition format (version 0.0.4), so tests can read a
+//! running server's `/metrics` into a [`Snapshot`](super::Snapshot).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::distribution::Distribution;
+use super::snapshot::{Series, SeriesValue};
+
+/// Why an exposition could not be parsed: the 1-based line and what was wrong there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// The line, counting from 1.
+    pub line: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// One sample line.
+#[derive(Debug, PartialEq)]
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    Untyped,
+}
+
+/// Parses `text` into series: counters, gauges (also untyped and summary samples) and
+/// histograms (their `_bucket`, `_sum` and `_count` samples joined into one [`Distribution`]).
+pub(crate) fn parse(text: &str) -> Result<Vec<Series>, ParseError> {
+    let mut kinds: BTreeMap<String, Kind> = BTreeMap::new();
+    let mut samples: Vec<(usize, Sample)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim();
+        let err = |message: String| ParseError {
+            line: line_no,
+            message,
+        };
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.strip_prefix('#') {
+            let mut words = comment.split_whitespace();
+            if words.next() == Some("TYPE") {
+                let name = words
+                    .next()
+                    .ok_or_else(|| err("`# TYPE` without a metric name".into()))?;
+                check_metric_name(name).map_err(err)?;
+                let kind = match words.next() {
+                    Some("counter") => Kind::Counter,
+                    Some("gauge") => Kind::Gauge,
+                    Some("histogram") => Kind::Histogram,
+                    Some("summary") => Kind::Summary,
+                    Some("untyped") => Kind::Untyped,
+                    Some(other) => return Err(err(format!("unknown metric type `{other}`"))),
+                    None => return Err(err(format!("`# TYPE {name}` without a type"))),
+                };
+                if kinds.insert(name.to_owned(), kind).is_some() {
+                    return Err(err(format!("second `# TYPE` line for `{name}`")));
+                }
+            }
+            continue;
+        }
+        samples.push((line_no, parse_sample(line).map_err(err)?));
+    }
+    assemble(&kinds, samples)
+}
+
+fn check_metric_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a valid metric name"))
+    }
+}
+
+fn parse_sample(line: &str) -> Result<Sample, String> {
+    let name_end = line
+        .find(|c: char| c == '{' || c.is_whitespace())
+        .ok_or_else(|| format!("`{line}` has no value"))?;
+    let name = &line[..name_end];
+    check_metric_name(name)?;
+    let mut rest = &line[name_end..];
+    let mut labels = Vec::new();
+    if let Some(after) = rest.strip_prefix('{') {
+        let (parsed, remaining) = parse_labels(after)?;
+        labels = parsed;
+        rest = remaining;
+    }
+    let mut fields = rest.split_whitespace();
+    let value = fields
+        .next()
+        .ok_or_else(|| format!("`{name}` has no value"))?;
+    let value = parse_value(value).ok_or_else(|| format!("`{value}` is not a number"))?;
+    if let Some(ts) = fields.next() {
+        ts.parse::<i64>()
+            .map_err(|_| format!("`{ts}` is not a timestamp in milliseconds"))?;
+    }
+    if let Some(extra) = fields.next() {
+        return Err(format!("unexpected `{extra}` after the value"));
+    }
+    Ok(Sample {
+        name: name.to_owned(),
+        labels,
+        value,
+    })
+}
+
+fn parse_value(s: &str) -> Option<f64> {
+    match s {
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        "NaN" => Some(f64::NAN),
+        _ => s.parse().ok(),
+    }
+}
+
+type Labels = Vec<(String, String)>;
+
+/// Parses `name="value",…}` and returns the labels and what follows the closing brace.
+fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
+    let mut labels = Vec::new();
+    loop {
+        s = s.trim_start();
+        if let Some(rest) = s.strip_prefix('}') {
+            return Ok((labels, rest));
+        }
+        let eq = s
+            .find('=')
+            .ok_or_else(|| "a label without `=`, or a missing `}`".to_owned())?;
+        let key = s[..eq].trim();
+        let valid = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("`{key}` is not a valid label name"));
+        }
+        s = s[eq + 1..].trim_start();
+        s = s
+            .strip_prefix('"')
+            .ok_or_else(|| format!("the value of label `{key}` is not quoted"))?;
+        let mut value = String::new();
+        let mut chars = s.char_indices();
+        let end = loop {
+            match chars.next() {
+                Some((i, '"')) => break i,
+                Some((_, '\\')) => match chars.next() {
+                    Some((_, '\\')) => value.push('\\'),
+                    Some((_, '"')) => value.push('"'),
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => return Err(format!("unknown escape `\\{c}` in label `{key}`")),
+                    None => return Err(format!("the value of label `{key}` is not closed")),
+                },
+                Some((_, c)) => value.push(c),
+                None => return Err(format!("the value of label `{key}` is not closed")),
+            }
+        };
+        labels.push((key.to_owned(), value));
+        s = s[end + 1..].trim_start();
+        if let Some(rest) = s.strip_prefix(',') {
+            s = rest;
+        } else if !s.starts_with('}') {
+            return Err(format!("expected `,` or `}}` after label `{key}`"));
+        }
+    }
+}
+
+/// The histogram family a sample belongs to, if its name is `family_bucket|_sum|_count` of a
+/// family typed `histogram`.
+fn histogram_family<'a>(
+    kinds: &BTreeMap<String, Kind>,
+    name: &'a str,
+) -> Option<(&'a str, &'static str)> {
+    ["_bucket", "_sum", "_count"]
+        .into_iter()
+        .find_map(|suffix| {
+            let family = name.strip_suffix(suffix)?;
+            (kinds.get(family) == Some(&Kind::Histogram)).then_some((family, suffix))
+        })
+}
+
+#[derive(Default)]
+struct Parts {
+    buckets: Vec<(f64, u64)>,
+    sum: f64,
+}
+
+fn assemble(
+    kinds: &BTreeMap<String, Kind>,
+    samples: Vec<(usize, Sample)>,
+) -> Result<Vec<Series>, ParseError> {
+    let mut histograms: BTreeMap<(String, Vec<(String, String)>), Parts> = BTreeMap::new();
+    let mut series = Vec::new();
+    for (line, mut sample) in samples {
+        sample.labels.sort();
+        if let Some((family, suffix)) = histogram_family(kinds, &sample.name) {
+            let le = sample
+                .labels
+                .iter()
+                .position(|(k, _)| k == "le")
+                .map(|i| sample.labels.remove(i).1);
+            let parts = histograms
+                .entry((family.to_owned(), sample.labels))
+                .or_default();
+            match suffix {
+                "_bucket" => {
+                    let le = le.ok_or_else(|| ParseError {
+                        line,
+                        message: format!("`{}` has no `le` label", sample.name),
+                    })?;
+                    let bound = parse_value(&le).ok_or_else(|| ParseError {
+                        line,
+                        message: format!("`le=\"{le}\"` is not a number"),
+                    })?;
+                    parts.buckets.push((bound, count(sample.value, line)?));
+                }
+                "_sum" => parts.sum = sample.value,
+                _ => {}
+            }
+            continue;
+        }
+        let value = match kinds.get(&sample.name) {
+            Some(Kind::Counter) => SeriesValue::Counter(count(sample.value, line)?),
+            _ => SeriesValue::Gauge(sample.value),
+        };
+        series.push(Series::from_parts(sample.name, sample.labels, value));
+    }
+    for ((name, labels), parts) in histograms {
+        let value = SeriesValue::Histogram(Distribution::buckets(parts.buckets, parts.sum));
+        series.push(Series::from_parts(name, labels, value));
+    }
+    Ok(series)
+}
+
+fn count(value: f64, line: usize) -> Result<u64, ParseError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value.round() as u64)
+    } else {
+        Err(ParseError {
+            line,
+            message: format!("`{value}` is not a count"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = r#"# HELP req Requests.
+# TYPE req counter
+req{route="/a",method="GET"} 3
+# TYPE active gauge
+active{route="/a"} -1.5 1700000000000
+# TYPE d histogram
+d_bucket{route="/a",le="0.1"} 2
+d_bucket{route="/a",le="1"} 3
+d_bucket{route="/a",le="+Inf"} 4
+d_sum{route="/a"} 7.25
+d_count{route="/a"} 4
+odd{v="quote \" backslash \\ newline \n, brace }"} NaN
+"#;
+
+    #[test]
+    fn parses_every_kind() {
+        let series = parse(TEXT).unwrap();
+        let find = |name: &str| series.iter().find(|s| s.name() == name).unwrap();
+        assert!(matches!(find("req").value(), SeriesValue::Counter(3)));
+        assert_eq!(find("req").label("method"), Some("GET"));
+        assert!(matches!(find("active").value(), SeriesValue::Gauge(v) if *v == -1.5));
+        let SeriesValue::Histogram(d) = find("d").value() else {
+            panic!("d is a histogram");
+        };
+        assert_eq!(d.count(), 4);
+        assert_eq!(d.sum(), 7.25);
+        assert!(find("d").label("le").is_none());
+        assert_eq!(
+            find("odd").label("v"),
+            Some("quote \" backslash \\ newline \n, brace }")
+        );
+    }
+
+    #[test]
+    fn malformed_input_is_a_clear_error() {
+        let cases = [
+            ("x{a=\"1\" 2", 1, "expected `,` or `}`"),
+            ("x{a=1} 2", 1, "not quoted"),
+            ("x{a=\"1} 2", 1, "not closed"),
+            ("x{1a=\"1\"} 2", 1, "not a valid label name"),
+            ("x one", 1, "not a number"),
+            ("x", 1, "has no value"),
+            ("9x 1", 1, "not a valid metric name"),
+            ("x 1 2 3", 1, "unexpected `3`"),
+            ("x 1 soon", 1, "not a timestamp"),
+            ("ok 1\n# TYPE y wobbly", 2, "unknown metric type"),
+            ("# TYPE h histogram\nh_bucket 1", 2, "no `le` label"),
+            (
+                "# TYPE h histogram\nh_bucket{le=\"x\"} 1",
+                2,
+                "is not a number",
+            ),
+            ("# TYPE c counter\nc -1", 2, "is not a count"),
+            ("x{a=\"\\q\"} 1", 1, "unknown escape"),
+        ];
+        for (text, line, needle) in cases {
+            let err = parse(text).unwrap_err();
+            assert_eq!(err.line, line, "{text:?}: {err}");
+            assert!(err.message.contains(needle), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_truncated_input() {
+        for end in 0..=TEXT.len() {
+            if TEXT.is_char_boundary(end) {
+                let _ = parse(&TEXT[..end]);
+            }
+        }
+    }
+}

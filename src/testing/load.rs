@@ -1,0 +1,373 @@
+//! A small load driver for tests: N requests, or requests for a while, at a fixed concurrency,
+//! in process through a `tower::Service` or over loopback to a URL. Always bounded in count
+//! and in time; no external tool.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use http_body::Body;
+use http_body_util::BodyExt;
+use tower::{Service, ServiceExt};
+
+use super::{Snapshot, TestMeter};
+
+/// Requests sent when neither [`Load::requests`] nor [`Load::duration`] is set.
+pub const DEFAULT_REQUESTS: u64 = 1000;
+
+/// Concurrency when [`Load::concurrency`] is not set.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// The hard time limit when [`Load::time_limit`] is not set.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// A load to send: a request factory and its bounds.
+///
+/// The factory gets the request's index (0, 1, 2, …) and returns the request. A run stops at
+/// the first of: the request count, the duration, the time limit (default 60 s; a request still
+/// running then is abandoned and counted as timed out).
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, routing::get, body::Body};
+/// use routemeter::testing::{Load, TestMeter};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let meter = TestMeter::new();
+/// let app = Router::new().route("/users/{id}", get(|| async { "user" })).layer(meter.layer());
+///
+/// let load = Load::new(|i| http::Request::get(format!("/users/{i}")).body(Body::empty()).unwrap())
+///     .requests(200)
+///     .concurrency(16);
+/// let snapshot = meter.drive(&load, app).await;
+/// snapshot.route("/users/{id}").assert_count(200).assert_p99_below(Duration::from_millis(50));
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Load<F> {
+    make: F,
+    requests: Option<u64>,
+    duration: Option<Duration>,
+    concurrency: usize,
+    time_limit: Duration,
+}
+
+impl<F> fmt::Debug for Load<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Load")
+            .field("requests", &self.requests)
+            .field("duration", &self.duration)
+            .field("concurrency", &self.concurrency)
+            .field("time_limit", &self.time_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a load run did, as its client saw it.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    /// Requests started.
+    pub sent: u64,
+    /// Requests that got a response whose body was read to the end.
+    pub completed: u64,
+    /// Requests that failed before or during the response (service error, connection error,
+    /// body error).
+    pub failed: u64,
+    /// Whether the time limit cut the run short.
+    pub timed_out: bool,
+    /// Completed requests per response status.
+    pub statuses: BTreeMap<u16, u64>,
+    /// The first failure's message, if any.
+    pub first_error: Option<String>,
+    /// How long the run took.
+    pub elapsed: Duration,
+}
+
+impl LoadReport {
+    /// Completed requests per second.
+    #[must_use]
+    pub fn rps(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.completed as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} sent, {} completed, {} failed in {:.3?} ({:.1}/s); statuses {:?}",
+            self.sent,
+            self.completed,
+            self.failed,
+            self.elapsed,
+            self.rps(),
+            self.statuses
+        )?;
+        if self.timed_out {
+            f.write_str("; stopped by the time limit")?;
+        }
+        if let Some(e) = &self.first_error {
+            write!(f, "; first error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a run against a URL could not start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The URL could not be parsed, or is not `http://host:port`.
+    InvalidUrl(String),
+    /// The host is not a loopback address: this driver is for tests of servers on this machine.
+    NotLoopback(String),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl(u) => write!(f, "`{u}` is not an http:// URL with a host"),
+            Self::NotLoopback(h) => write!(
+                f,
+                "`{h}` is not a loopback address; the test load driver only sends to this machine"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl<F, B> Load<F>
+where
+    F: Fn(u64) -> Request<B>,
+{
+    /// A load of [`DEFAULT_REQUESTS`] requests made by `make`, [`DEFAULT_CONCURRENCY`] at a time.
+    pub fn new(make: F) -> Self {
+        Self {
+            make,
+            requests: None,
+            duration: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            time_limit: DEFAULT_TIME_LIMIT,
+        }
+    }
+
+    /// Send `n` requests (and stop).
+    #[must_use]
+    pub fn requests(mut self, n: u64) -> Self {
+        self.requests = Some(n);
+        self
+    }
+
+    /// Keep sending for `duration` (and also stop after [`requests`](Self::requests), if set).
+    #[must_use]
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+
+    /// Keep `n` requests in flight (at least 1).
+    #[must_use]
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Stop after `limit` whatever else is set; requests still running are abandoned.
+    #[must_use]
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// Sends the load through `service`, in this task (so the future is not `Send`), reading
+    /// every response body to its end.
+    pub async fn run<S, RB>(&self, service: S) -> LoadReport
+    where
+        S: Service<Request<B>, Response = Response<RB>> + Clone,
+        S::Error: fmt::Display,
+        RB: Body,
+        RB::Error: fmt::Display,
+    {
+        self.drive(|req| {
+            let service = service.clone();
+            async move {
+                let resp = service.oneshot(req).await.map_err(|e| e.to_string())?;
+                read_to_end(resp).await
+            }
+        })
+        .await
+    }
+
+    /// Sends the load over HTTP/1 to `base_url` (e.g. `http://127.0.0.1:3000`), which must be
+    /// a loopback address; each request's path and query are joined to it.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError`] if the URL is not `http://` on a loopback host. Failed requests do not
+    /// make an error: they are counted in the report.
+    pub async fn run_url(&self, base_url: &str) -> Result<LoadReport, LoadError>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let base: Uri = base_url
+            .parse()
+            .map_err(|_| LoadError::InvalidUrl(base_url.to_owned()))?;
+        let (Some("http"), Some(authority)) = (base.scheme_str(), base.authority().cloned()) else {
+            return Err(LoadError::InvalidUrl(base_url.to_owned()));
+        };
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err(LoadError::NotLoopback(host.to_owned()));
+        }
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_max_idle_per_host(self.concurrency)
+                .build_http::<B>();
+        Ok(self
+            .drive(|mut req| {
+                let client = client.clone();
+                let path = req
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_owned();
+                let uri = Uri::builder()
+                    .scheme("http")
+                    .authority(authority.clone())
+                    .path_and_query(path)
+                    .build();
+                async move {
+                    *req.uri_mut() = uri.map_err(|e| e.to_string())?;
+                    let resp = client.request(req).await.map_err(|e| e.to_string())?;
+                    read_to_end(resp).await
+                }
+            })
+            .await)
+    }
+
+    /// Runs `concurrency` workers in this task until a bound is reached.
+    async fn drive<C, Fut>(&self, call: C) -> LoadReport
+    where
+        C: Fn(Request<B>) -> Fut,
+        Fut: Future<Output = Result<u16, String>>,
+    {
+        let start = Instant::now();
+        let requests = match (self.requests, self.duration) {
+            (None, None) => Some(DEFAULT_REQUESTS),
+            (n, _) => n,
+        };
+        let next = Cell::new(0u64);
+        let report = RefCell::new(LoadReport::default());
+        let worker = || async {
+            loop {
+                let i = next.get();
+                if requests.is_some_and(|n| i >= n)
+                    || self.duration.is_some_and(|d| start.elapsed() >= d)
+                {
+                    break;
+                }
+                let Some(left) = self.time_limit.checked_sub(start.elapsed()) else {
+                    report.borrow_mut().timed_out = true;
+                    break;
+                };
+                next.set(i + 1);
+                report.borrow_mut().sent += 1;
+                let outcome = tokio::time::timeout(left, call((self.make)(i))).await;
+                let mut r = report.borrow_mut();
+                match outcome {
+                    Ok(Ok(status)) => {
+                        r.completed += 1;
+                        *r.statuses.entry(status).or_default() += 1;
+                    }
+                    Ok(Err(e)) => {
+                        r.failed += 1;
+                        r.first_error.get_or_insert(e);
+                    }
+                    Err(_) => {
+                        r.timed_out = true;
+                        break;
+                    }
+                }
+            }
+        };
+        join_all((0..self.concurrency).map(|_| Box::pin(worker()))).await;
+        let mut report = report.into_inner();
+        report.elapsed = start.elapsed();
+        report
+    }
+}
+
+async fn read_to_end<RB>(resp: Response<RB>) -> Result<u16, String>
+where
+    RB: Body,
+    RB::Error: fmt::Display,
+{
+    let status = resp.status().as_u16();
+    resp.into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("response body: {e}"))?;
+    Ok(status)
+}
+
+/// Polls every future until all are done, in the calling task.
+async fn join_all<Fut: Future<Output = ()>>(futures: impl Iterator<Item = Pin<Box<Fut>>>) {
+    let mut pending: Vec<Pin<Box<Fut>>> = futures.collect();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if pending.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+impl TestMeter {
+    /// Runs `load` through `service` and returns a snapshot of just that run (the difference
+    /// between snapshots taken before and after it).
+    ///
+    /// # Panics
+    ///
+    /// If any request failed or the time limit cut the run short: a load test whose requests
+    /// did not all complete measures something else than intended. Use [`Load::run`] with
+    /// [`TestMeter::snapshot`] to look at failing runs.
+    pub async fn drive<F, B, S, RB>(&self, load: &Load<F>, service: S) -> Snapshot
+    where
+        F: Fn(u64) -> Request<B>,
+        S: Service<Request<B>, Response = Response<RB>> + Clone,
+        S::Error: fmt::Display,
+        RB: Body,
+        RB::Error: fmt::Display,
+    {
+        let before = self.snapshot();
+        let report = load.run(service).await;
+        assert!(
+            report.failed == 0 && !report.timed_out,
+            "the load run did not complete: {report}"
+        );
+        &self.snapshot() - &before
+    }
+}
