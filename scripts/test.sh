@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what the tests need on a fresh machine, then runs every
-# test, doc test and example check.
+# unit and integration test (with nextest when it is installed) and every doc test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +14,9 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --all-features --all-targets --no-fail-fast
+  cargo nextest run --all-features --lib --tests --no-fail-fast
 else
-  cargo test --all-features --all-targets --no-fail-fast
+  cargo test --all-features --lib --tests --no-fail-fast
 fi
 # nextest does not run doc tests; the README's examples are among them.
 cargo test --all-features --doc
