@@ -14,6 +14,10 @@
 //! curl localhost:3000/metrics
 //! ```
 //!
+//! Failed requests and requests slower than 250 ms are logged to standard error, with their
+//! route and request id (`x-request-id`, generated when the client sends none);
+//! `ROUTEMETER_LOG=json` makes those logs JSON lines.
+//!
 //! Ctrl-C or SIGTERM stops it after in-flight requests finish.
 
 use std::convert::Infallible;
@@ -25,9 +29,11 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use routemeter::RequestLog;
 use routemeter::prometheus::PrometheusMetrics;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 /// The application: its routes, the `/metrics` endpoint and the routemeter layer.
 pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
@@ -43,11 +49,37 @@ pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
         .route("/panic", get(panics))
         .route("/stream", get(stream))
         .route("/metrics", metrics.endpoint())
-        // The one line: every request above is measured per route template.
-        .layer(metrics.layer())
+        // Every request above is measured per route template; failures and slow requests are
+        // logged. (`.layer(metrics.layer())` is the one-line version without logs.)
+        .layer(
+            metrics
+                .layer_builder()
+                .request_log(RequestLog::failures_and_slow(Duration::from_millis(250)))
+                .build(),
+        )
         // Outside the layer, so a panicking handler is recorded as `error_type="panic"` and the
         // client still gets a 500.
         .layer(CatchPanicLayer::new())
+        // Outermost: a request id for every request (kept if the client sent one), returned in
+        // the response.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The log subscriber: JSON lines when `json`, human-readable lines otherwise, written to
+/// `writer`, at INFO and above.
+pub(crate) fn log_subscriber<W>(json: bool, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(writer);
+    if json {
+        Box::new(builder.json().flatten_event(true).finish())
+    } else {
+        Box::new(builder.compact().finish())
+    }
 }
 
 async fn user(Path(id): Path<u64>) -> Json<serde_json::Value> {
@@ -127,6 +159,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()
         .map_err(|e| format!("ROUTEMETER_ADDR is not a socket address: {e}"))?;
+    let json = std::env::var("ROUTEMETER_LOG").is_ok_and(|v| v == "json");
+    tracing::subscriber::set_global_default(log_subscriber(json, std::io::stderr))?;
     let metrics = routemeter::prometheus::install()?;
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);

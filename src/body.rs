@@ -157,7 +157,10 @@ impl<B: Body> Body for ResponseBody<B> {
             return this.inner.poll_frame(cx);
         };
         flight.polling = true;
-        let polled = this.inner.as_mut().poll_frame(cx);
+        let polled = {
+            let _entered = flight.span().map(|s| s.enter());
+            this.inner.as_mut().poll_frame(cx)
+        };
         flight.polling = false;
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {

@@ -51,7 +51,14 @@ where
         if let Some(flight) = this.flight.as_mut() {
             flight.polling = true;
         }
-        let polled = this.inner.poll(cx);
+        let polled = {
+            let _entered = this
+                .flight
+                .as_ref()
+                .and_then(InFlight::span)
+                .map(|s| s.enter());
+            this.inner.poll(cx)
+        };
         let Poll::Ready(result) = polled else {
             if let Some(flight) = this.flight.as_mut() {
                 flight.polling = false;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use metrics::{Label, Recorder};
 use tower::Layer;
 
+use crate::log::RequestLog;
 use crate::names::Naming;
 use crate::route::{self, DEFAULT_MAX_ROUTES, RouteRequest};
 use crate::series::{Meter, Registrar, Source};
@@ -81,6 +82,7 @@ pub struct RouteMeterBuilder {
     excluded: Vec<String>,
     max_routes: usize,
     upkeep: Option<crate::series::Upkeep>,
+    log: Option<RequestLog>,
 }
 
 impl Default for RouteMeterBuilder {
@@ -93,6 +95,7 @@ impl Default for RouteMeterBuilder {
             excluded: Vec::new(),
             max_routes: DEFAULT_MAX_ROUTES,
             upkeep: None,
+            log: None,
         }
     }
 }
@@ -106,6 +109,7 @@ impl std::fmt::Debug for RouteMeterBuilder {
             .field("route_fn", &self.route_fn.is_some())
             .field("excluded", &self.excluded)
             .field("max_routes", &self.max_routes)
+            .field("log", &self.log)
             .finish()
     }
 }
@@ -209,6 +213,20 @@ impl RouteMeterBuilder {
         self
     }
 
+    /// Logs requests through `tracing` (off unless set): a span per request and one event
+    /// when it finishes, for the requests `log` selects. See [`RequestLog`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .request_log(routemeter::RequestLog::failures_and_slow(Duration::from_millis(300)))
+    ///     .build();
+    /// ```
+    pub fn request_log(mut self, log: RequestLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
     /// Builds the layer.
     #[must_use]
     pub fn build(self) -> RouteMeterLayer {
@@ -217,6 +235,7 @@ impl RouteMeterBuilder {
             naming: self.naming,
             static_labels: self.labels,
             upkeep: self.upkeep,
+            log: self.log,
         };
         RouteMeterLayer {
             meter: Arc::new(Meter::new(

@@ -6,7 +6,10 @@ mod body;
 mod classify;
 mod future;
 mod layer;
+mod log;
 mod names;
+#[cfg(feature = "prometheus")]
+mod process;
 mod route;
 mod series;
 mod service;
@@ -23,6 +26,7 @@ pub use body::ResponseBody;
 pub use classify::{ErrorType, OTHER_METHOD};
 pub use future::ResponseFuture;
 pub use layer::{RouteMeterBuilder, RouteMeterLayer};
+pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming, NamingScheme};
 pub use route::{DEFAULT_MAX_ROUTES, OVERFLOW_ROUTE, RouteRequest, UNMATCHED_ROUTE};
 pub use service::RouteMeter;

@@ -5,6 +5,14 @@
 //! which renders the exposition and builds layers whose names match its bucket settings.
 //! [`PrometheusSetup::build`] does the same without touching global state.
 //!
+//! Besides the route metrics, the endpoint exports process metrics (`process_cpu_seconds_total`,
+//! `process_resident_memory_bytes`, `process_open_fds`, `process_threads`,
+//! `process_start_time_seconds`, …, from the `metrics-process` crate) and Tokio runtime metrics
+//! (`tokio_runtime_workers`, `tokio_runtime_alive_tasks`, `tokio_runtime_global_queue_depth`,
+//! `tokio_runtime_worker_busy_seconds`, `tokio_runtime_worker_parks_total`), collected at each
+//! render; [`PrometheusSetup::process_metrics`] and [`PrometheusSetup::runtime_metrics`] turn
+//! them off.
+//!
 //! ```
 //! use axum::{Router, routing::get};
 //!
@@ -29,6 +37,7 @@ use metrics_exporter_prometheus::{
 
 use crate::layer::{RouteMeterBuilder, RouteMeterLayer};
 use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
+use crate::process::Collectors;
 
 /// The `Content-Type` of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -102,6 +111,9 @@ pub struct PrometheusSetup {
     size_buckets: Vec<f64>,
     upkeep_interval: Duration,
     global_labels: Vec<(String, String)>,
+    process_metrics: bool,
+    runtime_metrics: bool,
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Default for PrometheusSetup {
@@ -120,7 +132,44 @@ impl PrometheusSetup {
             size_buckets: DEFAULT_SIZE_BUCKETS.to_vec(),
             upkeep_interval: DEFAULT_UPKEEP_INTERVAL,
             global_labels: Vec::new(),
+            process_metrics: true,
+            runtime_metrics: true,
+            runtime: None,
         }
+    }
+
+    /// Whether to export process metrics (CPU, memory, file descriptors, threads; on by
+    /// default), collected at each render. See the names in the [module docs](self).
+    pub fn process_metrics(mut self, on: bool) -> Self {
+        self.process_metrics = on;
+        self
+    }
+
+    /// Whether to export Tokio runtime metrics (on by default), collected at each render from
+    /// the runtime this set-up is built in, or the one given to
+    /// [`tokio_runtime`](Self::tokio_runtime). Built outside a runtime with none given, there
+    /// are none to export.
+    pub fn runtime_metrics(mut self, on: bool) -> Self {
+        self.runtime_metrics = on;
+        self
+    }
+
+    /// The Tokio runtime whose metrics are exported (the current one unless set).
+    pub fn tokio_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    fn collectors(&self) -> Arc<Collectors> {
+        let runtime = self
+            .runtime_metrics
+            .then(|| {
+                self.runtime
+                    .clone()
+                    .or_else(|| tokio::runtime::Handle::try_current().ok())
+            })
+            .flatten();
+        Arc::new(Collectors::new(self.process_metrics, runtime))
     }
 
     /// The names the layers will use: bucket settings are attached to exactly these histograms.
@@ -197,6 +246,8 @@ impl PrometheusSetup {
         let recorder = self.recorder()?;
         let handle = recorder.handle();
         metrics::set_global_recorder(recorder).map_err(|_| SetupError::GlobalRecorderInstalled)?;
+        let collectors = self.collectors();
+        collectors.describe();
         let upkeep = Upkeep::start(handle.clone(), self.upkeep_interval)?;
         // The global recorder lives as long as the process; so does its upkeep.
         let upkeep = GLOBAL_UPKEEP.get_or_init(|| Arc::new(upkeep)).clone();
@@ -205,6 +256,7 @@ impl PrometheusSetup {
             naming: self.naming,
             recorder: None,
             upkeep,
+            collectors,
         })
     }
 
@@ -221,11 +273,14 @@ impl PrometheusSetup {
     pub fn build(self) -> Result<PrometheusMetrics, SetupError> {
         let recorder = self.recorder()?;
         let handle = recorder.handle();
+        let collectors = self.collectors();
+        metrics::with_local_recorder(&recorder, || collectors.describe());
         Ok(PrometheusMetrics {
             upkeep: Arc::new(Upkeep::start(handle.clone(), self.upkeep_interval)?),
             handle,
             naming: self.naming,
             recorder: Some(Arc::new(recorder)),
+            collectors,
         })
     }
 }
@@ -255,6 +310,7 @@ pub struct PrometheusMetrics {
     /// `Some` for a recorder from [`PrometheusSetup::build`]; `None` for the global one.
     recorder: Option<Arc<PrometheusRecorder>>,
     upkeep: Arc<Upkeep>,
+    collectors: Arc<Collectors>,
 }
 
 impl fmt::Debug for PrometheusMetrics {
@@ -267,10 +323,23 @@ impl fmt::Debug for PrometheusMetrics {
 }
 
 impl PrometheusMetrics {
-    /// The current metrics in the Prometheus text exposition format.
+    /// The current metrics in the Prometheus text exposition format, after collecting the
+    /// process and runtime metrics.
     #[must_use]
     pub fn render(&self) -> String {
+        self.collect();
         self.handle.render()
+    }
+
+    /// Records the current process and runtime metrics (what [`render`](Self::render) does
+    /// first; call it yourself if you render through [`handle`](Self::handle)).
+    pub fn collect(&self) {
+        match &self.recorder {
+            Some(recorder) => {
+                metrics::with_local_recorder(recorder.as_ref(), || self.collectors.collect());
+            }
+            None => self.collectors.collect(),
+        }
     }
 
     /// The exporter's handle (for `render`, `run_upkeep` and the other exporter features).

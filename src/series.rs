@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
 
 use crate::classify::{ErrorType, METHOD_SLOTS, Outcome, method_label};
+use crate::log::{Finished, LogState, RequestLog};
 use crate::names::{self, Naming, NamingScheme};
 use crate::route::{OVERFLOW_ROUTE, RouteFn, UNMATCHED_ROUTE};
 
@@ -39,6 +40,7 @@ impl std::fmt::Debug for Registrar {
             .field("naming", &self.naming)
             .field("static_labels", &self.static_labels)
             .field("upkeep", &self.upkeep.is_some())
+            .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }
@@ -60,6 +62,8 @@ pub(crate) struct Registrar {
     pub(crate) static_labels: Vec<Label>,
     /// Asks the exporter to fold buffered histogram samples into buckets now.
     pub(crate) upkeep: Option<Upkeep>,
+    /// Request logs, when on.
+    pub(crate) log: Option<RequestLog>,
 }
 
 /// Requests a thread records between two upkeep nudges: bounds the histogram samples an
@@ -198,7 +202,7 @@ impl Meter {
                 None => sink(crate::route::default_route(&view)),
             }
         }
-        series.map(InFlight::new)
+        series.map(|series| InFlight::new(series, req.headers()))
     }
 
     /// Rebuilds the table when the facade's recorder changed since it was filled: a layer built
@@ -461,12 +465,20 @@ pub(crate) struct InFlight {
     /// never returned, i.e. it panicked.
     pub(crate) polling: bool,
     done: bool,
+    /// The request's span, when request logs are on (boxed: nothing to carry when off).
+    log: Option<Box<LogState>>,
 }
 
 impl InFlight {
-    fn new(series: Arc<MethodSeries>) -> Self {
+    fn new(series: Arc<MethodSeries>, headers: &http::HeaderMap) -> Self {
         series.active.increment(1.0);
+        let log = series
+            .registrar
+            .log
+            .as_ref()
+            .map(|config| Box::new(config.start(series.method, &series.route, headers)));
         Self {
+            log,
             series,
             start: Instant::now(),
             request_bytes: RequestBytes::Unknown,
@@ -506,12 +518,29 @@ impl InFlight {
             RequestBytes::Known(n) => Some(*n),
             RequestBytes::Unknown => None,
         };
-        self.series.record(
-            outcome,
-            self.start.elapsed(),
-            request_bytes,
-            self.response_bytes,
-        );
+        // One measurement for the histogram and the log.
+        let elapsed = self.start.elapsed();
+        self.series
+            .record(outcome, elapsed, request_bytes, self.response_bytes);
+        if let (Some(log), Some(config)) = (&self.log, &self.series.registrar.log) {
+            log.finish(
+                config,
+                &Finished {
+                    method: self.series.method,
+                    route: &self.series.route,
+                    status: outcome.status.map(|s| s.as_u16()),
+                    error: outcome.error,
+                    elapsed,
+                    request_bytes,
+                    response_bytes: self.response_bytes,
+                },
+            );
+        }
+    }
+
+    /// The request's span, to enter while its future or body is polled.
+    pub(crate) fn span(&self) -> Option<&tracing::Span> {
+        self.log.as_ref().map(|l| &l.span)
     }
 }
 

@@ -1,8 +1,9 @@
 //! A real Prometheus server scrapes the running quickstart app; its query API must count exactly
-//! the requests sent, and `promtool check metrics` must accept the `/metrics` output.
+//! the requests sent, and `promtool check metrics` must accept the `/metrics` output. A second
+//! test scrapes Debian's node exporter beside the app.
 //!
-//! Needs Debian's `prometheus` package (`prometheus` and `promtool`). Without them the test fails
-//! under `CI=true` and is skipped with a message elsewhere.
+//! Needs Debian's `prometheus` and `prometheus-node-exporter` packages. Without them the tests
+//! fail under `CI=true` and are skipped with a message elsewhere.
 
 mod common;
 
@@ -11,20 +12,35 @@ mod common;
 mod quickstart;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Client, Process, TempDir, encode, free_port, require_program};
+use common::prom::{self, scalar};
+use common::{Client, require_program};
+use routemeter::prometheus::PrometheusMetrics;
 
 const USERS_REQUESTS: usize = 37;
 
-async fn query(client: &Client, prometheus: &str, promql: &str) -> serde_json::Value {
-    let url = format!("http://{prometheus}/api/v1/query?query={}", encode(promql));
-    let (status, body) = client.get(&url).await;
-    assert_eq!(status, 200, "query {promql} failed: {body}");
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(json["status"], "success", "{body}");
-    json["data"]["result"].clone()
+/// Serves the quickstart app on a free loopback port until the returned sender is used.
+async fn serve_quickstart(
+    metrics: &PrometheusMetrics,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(quickstart::serve(
+        listener,
+        quickstart::app(metrics),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, stop, server)
 }
 
 /// The lines of the README's ```promql blocks.
@@ -42,60 +58,17 @@ fn promql_blocks(markdown: &str) -> Vec<String> {
     out
 }
 
-/// The single value of an instant-vector result with one series, if there is one.
-fn scalar(result: &serde_json::Value) -> Option<f64> {
-    result.as_array()?.first()?["value"][1]
-        .as_str()?
-        .parse()
-        .ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_prometheus_scrapes_the_quickstart() {
-    let (Some(prometheus_bin), Some(promtool)) =
-        (require_program("prometheus"), require_program("promtool"))
-    else {
+    let Some(promtool) = require_program("promtool") else {
         return;
     };
-
     // The quickstart app, exactly as `cargo run --example quickstart` builds it.
     let metrics = routemeter::prometheus::install().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app_addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(quickstart::serve(
-        listener,
-        quickstart::app(&metrics),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-
-    // A real Prometheus, on loopback, with its own config and storage.
-    let dir = TempDir::new("prometheus");
-    let config = dir.0.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: quickstart\n    static_configs:\n      - targets: ['{app_addr}']\n"
-        ),
-    )
-    .unwrap();
-    let prometheus = format!("127.0.0.1:{}", free_port());
-    let log = std::fs::File::create(dir.0.join("prometheus.log")).unwrap();
-    let _prometheus_process = Process(
-        Command::new(&prometheus_bin)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.0.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prometheus}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("prometheus starts"),
-    );
+    let (app_addr, stop, server) = serve_quickstart(&metrics).await;
+    let Some(prometheus) = prom::start(&[("quickstart", app_addr.to_string())], "") else {
+        return;
+    };
 
     let client = Client::new();
     let base = format!("http://{app_addr}");
@@ -114,57 +87,57 @@ async fn real_prometheus_scrapes_the_quickstart() {
 
     // Wait (bounded) until Prometheus has scraped the app after the requests.
     let count_query = "sum(http_server_request_duration_seconds_count{http_route=\"/users/{id}\",job=\"quickstart\"})";
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = None;
-    while Instant::now() < deadline {
-        let ready = client
-            .try_get(&format!("http://{prometheus}/-/ready"))
-            .await;
-        if ready == Some(200) {
-            seen = scalar(&query(&client, &prometheus, count_query).await);
-            if seen == Some(USERS_REQUESTS as f64) {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let log = std::fs::read_to_string(dir.0.join("prometheus.log")).unwrap_or_default();
+    let seen = prometheus
+        .wait_for(&client, count_query, Duration::from_secs(60), |v| {
+            v == USERS_REQUESTS as f64
+        })
+        .await;
     assert_eq!(
         seen,
         Some(USERS_REQUESTS as f64),
-        "Prometheus never reported {USERS_REQUESTS} requests; its log:\n{log}"
+        "Prometheus never reported {USERS_REQUESTS} requests; its log:\n{}",
+        prometheus.log()
     );
 
     // The target is healthy and the histogram arrived with its buckets and labels.
-    let up = query(&client, &prometheus, "up{job=\"quickstart\"}").await;
+    let up = prometheus.query(&client, "up{job=\"quickstart\"}").await;
     assert_eq!(scalar(&up), Some(1.0), "{up}");
-    let buckets = query(
-        &client,
-        &prometheus,
-        "http_server_request_duration_seconds_bucket{http_route=\"/users/{id}\",le=\"+Inf\"}",
-    )
-    .await;
+    let buckets = prometheus
+        .query(
+            &client,
+            "http_server_request_duration_seconds_bucket{http_route=\"/users/{id}\",le=\"+Inf\"}",
+        )
+        .await;
     assert_eq!(scalar(&buckets), Some(USERS_REQUESTS as f64), "{buckets}");
-    let errors = query(
-        &client,
-        &prometheus,
-        "sum(http_server_request_duration_seconds_count{error_type!=\"\"})",
-    )
-    .await;
+    let errors = prometheus
+        .query(
+            &client,
+            "sum(http_server_request_duration_seconds_count{error_type!=\"\"})",
+        )
+        .await;
     assert_eq!(scalar(&errors), Some(1.0), "{errors}");
-    let p99 = query(
-        &client,
-        &prometheus,
-        "histogram_quantile(0.99, sum by (le) (http_server_request_duration_seconds_bucket{http_route=\"/users/{id}\"}))",
-    )
-    .await;
+    let p99 = prometheus
+        .query(
+            &client,
+            "histogram_quantile(0.99, sum by (le) (http_server_request_duration_seconds_bucket{http_route=\"/users/{id}\"}))",
+        )
+        .await;
     assert!(scalar(&p99).is_some_and(|v| v > 0.0), "{p99}");
+    // Process and runtime metrics arrive beside the route metrics.
+    let rss = prometheus
+        .query(&client, "process_resident_memory_bytes{job=\"quickstart\"}")
+        .await;
+    assert!(scalar(&rss).is_some_and(|v| v > 0.0), "{rss}");
+    let workers = prometheus
+        .query(&client, "tokio_runtime_workers{job=\"quickstart\"}")
+        .await;
+    assert_eq!(scalar(&workers), Some(2.0), "{workers}");
 
     // Every PromQL recipe in the README evaluates without error on the scraped data.
     let recipes = promql_blocks(include_str!("../README.md"));
     assert!(recipes.len() >= 8, "{recipes:?}");
     for recipe in &recipes {
-        query(&client, &prometheus, recipe).await;
+        prometheus.query(&client, recipe).await;
     }
 
     // promtool accepts the exposition.
@@ -190,6 +163,74 @@ async fn real_prometheus_scrapes_the_quickstart() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_exporter_and_app_are_scraped_side_by_side() {
+    let Some((_node, node_addr)) = prom::start_node_exporter() else {
+        return;
+    };
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .build()
+        .unwrap();
+    let (app_addr, stop, server) = serve_quickstart(&metrics).await;
+    let targets = [
+        ("quickstart", app_addr.to_string()),
+        ("node", node_addr.clone()),
+    ];
+    let Some(prometheus) = prom::start(&targets, "") else {
+        return;
+    };
+    let client = Client::new();
+    for i in 0..5 {
+        client.get(&format!("http://{app_addr}/users/{i}")).await;
+    }
+    let up = prometheus
+        .wait_for(&client, "sum(up)", Duration::from_secs(60), |v| v == 2.0)
+        .await;
+    assert_eq!(up, Some(2.0), "both targets up; log:\n{}", prometheus.log());
+    let seen = prometheus
+        .wait_for(
+            &client,
+            "sum(http_server_request_duration_seconds_count{http_route=\"/users/{id}\"})",
+            Duration::from_secs(30),
+            |v| v == 5.0,
+        )
+        .await;
+    assert_eq!(seen, Some(5.0));
+
+    // One query over host memory and app routes together.
+    let together = prometheus
+        .query(
+            &client,
+            "{__name__=~\"node_memory_MemAvailable_bytes|http_server_request_duration_seconds_count\"}",
+        )
+        .await;
+    let names: Vec<&str> = together
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["metric"]["__name__"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"node_memory_MemAvailable_bytes"),
+        "{together}"
+    );
+    assert!(
+        names.contains(&"http_server_request_duration_seconds_count"),
+        "{together}"
+    );
+    // And a ratio across the two jobs: requests per GiB of available memory.
+    let ratio = prometheus
+        .query(
+            &client,
+            "sum(http_server_request_duration_seconds_count) / on() (sum(node_memory_MemAvailable_bytes) / 2^30)",
+        )
+        .await;
+    assert!(scalar(&ratio).is_some_and(|v| v > 0.0), "{ratio}");
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();

@@ -16,14 +16,30 @@ use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
 use tower::ServiceExt;
 
 /// The stacks, in the order tables list them.
-pub const STACKS: [&str; 6] = [
+pub const STACKS: [&str; 8] = [
     "bare",
     "no-op layer (axum's own cost of any layer)",
     "routemeter (global recorder)",
     "routemeter (explicit recorder)",
+    "routemeter + request logs (every request)",
+    "tower-http TraceLayer (span + response event)",
     "axum-prometheus 0.10",
     "naive from_fn + metrics macros",
 ];
+
+/// Installs (once) a JSON log subscriber at INFO that writes to a sink, for every stack alike:
+/// the logging stacks pay for formatting their events, the others for nothing.
+fn log_subscriber() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(std::io::sink)
+            .json()
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+}
 
 fn routes() -> Router {
     Router::new().route("/users/{id}", get(|| async { "user" }))
@@ -92,6 +108,7 @@ async fn naive_metrics(req: Request, next: Next) -> Response {
 /// does, so handlers are not re-boxed per request.
 pub fn app(name: &str) -> Router {
     global_handle();
+    log_subscriber();
     let app = match name {
         "bare" => routes(),
         "no-op layer (axum's own cost of any layer)" => {
@@ -99,6 +116,20 @@ pub fn app(name: &str) -> Router {
         }
         "routemeter (global recorder)" => routes().layer(routemeter::layer()),
         "routemeter (explicit recorder)" => routes().layer(explicit_metrics().layer()),
+        "routemeter + request logs (every request)" => routes().layer(
+            explicit_metrics()
+                .layer_builder()
+                .request_log(routemeter::RequestLog::all())
+                .build(),
+        ),
+        "tower-http TraceLayer (span + response event)" => {
+            use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+            routes().layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            )
+        }
         "axum-prometheus 0.10" => routes().layer(axum_prometheus::PrometheusMetricLayer::new()),
         "naive from_fn + metrics macros" => routes().layer(middleware::from_fn(naive_metrics)),
         other => panic!("unknown stack {other}"),

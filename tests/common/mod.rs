@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod prom;
+
 use axum::body::Body;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
@@ -70,6 +72,22 @@ impl Client {
 
     pub async fn get(&self, url: &str) -> (u16, String) {
         self.request("GET", url, "").await
+    }
+
+    /// Sends `req`; returns the status and the `x-request-id` response header.
+    pub async fn send(
+        &self,
+        req: http::Request<http_body_util::Full<bytes::Bytes>>,
+    ) -> (u16, Option<String>) {
+        let resp = self.inner.request(req).await.unwrap();
+        let id = resp
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let status = resp.status().as_u16();
+        resp.into_body().collect().await.unwrap();
+        (status, id)
     }
 
     /// A `GET` whose connection may fail (a server that is still starting).

@@ -1,0 +1,109 @@
+//! Process and Tokio runtime metrics: exported by default next to the route metrics, moving
+//! with the process, and switchable off.
+
+use std::time::{Duration, Instant};
+
+use routemeter::Naming;
+use routemeter::prometheus::PrometheusSetup;
+use routemeter::testing::Snapshot;
+
+fn parse(text: &str) -> Snapshot {
+    Snapshot::from_prometheus_text(text, &Naming::default()).unwrap()
+}
+
+fn gauge(s: &Snapshot, name: &str) -> f64 {
+    s.gauge(name, &[])
+        .unwrap_or_else(|| panic!("{name} is missing"))
+}
+
+fn burn(d: Duration) {
+    let start = Instant::now();
+    let mut x = 0u64;
+    while start.elapsed() < d {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_and_runtime_metrics_move() {
+    let metrics = PrometheusSetup::new().build().unwrap();
+    let before = parse(&metrics.render());
+    assert!(gauge(&before, "process_resident_memory_bytes") > 1_000_000.0);
+    assert!(gauge(&before, "process_virtual_memory_bytes") > 0.0);
+    assert!(gauge(&before, "process_threads") >= 3.0);
+    assert!(gauge(&before, "process_open_fds") >= 3.0);
+    assert!(gauge(&before, "process_start_time_seconds") > 1.7e9);
+    assert_eq!(gauge(&before, "tokio_runtime_workers"), 2.0);
+    let cpu_before = before
+        .counter("process_cpu_seconds_total", &[])
+        .expect("process_cpu_seconds_total");
+    let busy_before = gauge(&before, "tokio_runtime_worker_busy_seconds");
+
+    // Keep both workers busy for a while (the counter has whole-second resolution).
+    let tasks: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(async { burn(Duration::from_millis(1100)) }))
+        .collect();
+    let alive = parse(&metrics.render());
+    assert!(gauge(&alive, "tokio_runtime_alive_tasks") >= 1.0);
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    let after = parse(&metrics.render());
+    let cpu_after = after.counter("process_cpu_seconds_total", &[]).unwrap();
+    assert!(
+        cpu_after > cpu_before,
+        "CPU seconds {cpu_before} -> {cpu_after}"
+    );
+    let busy_after = gauge(&after, "tokio_runtime_worker_busy_seconds");
+    assert!(
+        busy_after >= busy_before + 1.0,
+        "busy {busy_before} -> {busy_after}"
+    );
+    assert!(
+        after
+            .counter("tokio_runtime_worker_parks_total", &[])
+            .is_some()
+    );
+
+    let text = metrics.render();
+    assert!(
+        text.contains("# HELP process_resident_memory_bytes"),
+        "{text}"
+    );
+    assert!(text.contains("# HELP tokio_runtime_workers"), "{text}");
+}
+
+#[tokio::test]
+async fn both_can_be_switched_off() {
+    let metrics = PrometheusSetup::new()
+        .process_metrics(false)
+        .runtime_metrics(false)
+        .build()
+        .unwrap();
+    let text = metrics.render();
+    assert!(!text.contains("process_"), "{text}");
+    assert!(!text.contains("tokio_"), "{text}");
+}
+
+#[test]
+fn runtime_metrics_need_a_runtime_or_a_handle() {
+    // Built outside any runtime: process metrics only.
+    let metrics = PrometheusSetup::new().build().unwrap();
+    let text = metrics.render();
+    assert!(text.contains("process_resident_memory_bytes"));
+    assert!(!text.contains("tokio_runtime_workers"));
+    // Given a handle explicitly: its metrics.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(3)
+        .build()
+        .unwrap();
+    let metrics = PrometheusSetup::new()
+        .tokio_runtime(rt.handle().clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        gauge(&parse(&metrics.render()), "tokio_runtime_workers"),
+        3.0
+    );
+}
