@@ -14,6 +14,9 @@ mod route;
 mod series;
 mod service;
 
+#[cfg(feature = "monitoring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "monitoring")))]
+pub mod monitoring;
 #[cfg(feature = "prometheus")]
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod prometheus;

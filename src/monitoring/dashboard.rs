@@ -1,0 +1,278 @@
+//! The Grafana dashboard.
+
+use serde_json::{Value, json};
+
+use super::{Names, Slo, rules};
+use crate::NamingScheme;
+
+struct Panel {
+    title: &'static str,
+    kind: &'static str,
+    unit: &'static str,
+    targets: Vec<(String, String)>,
+}
+
+fn panel(p: Panel, id: usize, x: u32, y: u32, w: u32) -> Value {
+    let targets: Vec<Value> = p
+        .targets
+        .into_iter()
+        .enumerate()
+        .map(|(i, (expr, legend))| {
+            let mut t = json!({
+                "datasource": { "type": "prometheus", "uid": "${datasource}" },
+                "expr": expr,
+                "legendFormat": legend,
+                "refId": char::from(b'A' + i as u8).to_string(),
+            });
+            if p.kind == "heatmap" {
+                t["format"] = json!("heatmap");
+            }
+            t
+        })
+        .collect();
+    let mut v = json!({
+        "id": id,
+        "type": p.kind,
+        "title": p.title,
+        "datasource": { "type": "prometheus", "uid": "${datasource}" },
+        "gridPos": { "x": x, "y": y, "w": w, "h": 8 },
+        "fieldConfig": { "defaults": { "unit": p.unit }, "overrides": [] },
+        "targets": targets,
+    });
+    if p.kind == "heatmap" {
+        v["options"] = json!({
+            "calculate": false,
+            "yAxis": { "unit": "s" },
+            "cellGap": 1,
+            "color": { "mode": "scheme", "scheme": "Oranges" }
+        });
+    }
+    v
+}
+
+pub(crate) fn render(slo: &Slo) -> String {
+    let n = Names {
+        naming: &slo.naming,
+    };
+    let route = n.route();
+    let count = n.count();
+    let bucket = n.bucket();
+    let active = slo.naming.active();
+    let err = n.error_matcher();
+    let sel = format!("job=~\"$job\",{route}=~\"$route\"");
+    let rate = |extra: &str| format!("rate({count}{{{sel}{extra}}}[$__rate_interval])");
+    let by_route = format!("sum by ({route})");
+    let legend = format!("{{{{{route}}}}}");
+
+    let mut panels = vec![
+        Panel {
+            title: "Requests per second",
+            kind: "timeseries",
+            unit: "reqps",
+            targets: vec![(format!("{by_route} ({})", rate("")), legend.clone())],
+        },
+        Panel {
+            title: "Error ratio",
+            kind: "timeseries",
+            unit: "percentunit",
+            targets: vec![(
+                format!(
+                    "({by_route} ({}) or {by_route} ({}) * 0) / {by_route} ({})",
+                    rate(&format!(",{err}")),
+                    rate(""),
+                    rate("")
+                ),
+                legend.clone(),
+            )],
+        },
+        Panel {
+            title: "Latency p50 / p95 / p99",
+            kind: "timeseries",
+            unit: "s",
+            targets: ["0.5", "0.95", "0.99"]
+                .into_iter()
+                .map(|q| {
+                    (
+                        format!(
+                            "histogram_quantile({q}, sum by ({route}, le) (rate({bucket}{{{sel}}}[$__rate_interval])))"
+                        ),
+                        format!("{{{{{route}}}}} p{}", q.trim_start_matches("0.").replace('5', "5")),
+                    )
+                })
+                .collect(),
+        },
+        Panel {
+            title: "Latency distribution",
+            kind: "heatmap",
+            unit: "s",
+            targets: vec![(
+                format!("sum by (le) (increase({bucket}{{{sel}}}[$__rate_interval]))"),
+                "{{le}}".to_owned(),
+            )],
+        },
+        Panel {
+            title: "Requests in flight",
+            kind: "timeseries",
+            unit: "short",
+            targets: vec![(format!("{by_route} ({active}{{{sel}}})"), legend.clone())],
+        },
+    ];
+    if slo.naming.scheme() == NamingScheme::OpenTelemetry {
+        panels.push(Panel {
+            title: "Failures by error type",
+            kind: "timeseries",
+            unit: "reqps",
+            targets: vec![(
+                format!(
+                    "sum by ({route}, error_type) ({})",
+                    rate(",error_type!=\"\"")
+                ),
+                format!("{{{{{route}}}}} {{{{error_type}}}}"),
+            )],
+        });
+    }
+    panels.extend([
+        Panel {
+            title: "SLO: share failing and share slow (1h)",
+            kind: "timeseries",
+            unit: "percentunit",
+            targets: vec![
+                (
+                    format!("{}{{{sel}}}", rules::errors_ratio("1h")),
+                    format!("{{{{{route}}}}} failing"),
+                ),
+                (
+                    format!("{}{{{sel}}}", rules::slow_ratio("1h")),
+                    format!("{{{{{route}}}}} slow"),
+                ),
+            ],
+        },
+        Panel {
+            title: "Process memory",
+            kind: "timeseries",
+            unit: "bytes",
+            targets: vec![
+                (
+                    "process_resident_memory_bytes{job=~\"$job\"}".to_owned(),
+                    "{{instance}} resident".to_owned(),
+                ),
+                (
+                    "process_virtual_memory_bytes{job=~\"$job\"}".to_owned(),
+                    "{{instance}} virtual".to_owned(),
+                ),
+            ],
+        },
+        Panel {
+            title: "Process CPU",
+            kind: "timeseries",
+            unit: "percentunit",
+            targets: vec![(
+                "rate(process_cpu_seconds_total{job=~\"$job\"}[$__rate_interval])".to_owned(),
+                "{{instance}}".to_owned(),
+            )],
+        },
+        Panel {
+            title: "Open file descriptors and threads",
+            kind: "timeseries",
+            unit: "short",
+            targets: vec![
+                (
+                    "process_open_fds{job=~\"$job\"}".to_owned(),
+                    "{{instance}} fds".to_owned(),
+                ),
+                (
+                    "process_threads{job=~\"$job\"}".to_owned(),
+                    "{{instance}} threads".to_owned(),
+                ),
+            ],
+        },
+        Panel {
+            title: "Tokio workers busy",
+            kind: "timeseries",
+            unit: "short",
+            targets: vec![
+                (
+                    "rate(tokio_runtime_worker_busy_seconds{job=~\"$job\"}[$__rate_interval])"
+                        .to_owned(),
+                    "{{instance}} busy workers".to_owned(),
+                ),
+                (
+                    "tokio_runtime_workers{job=~\"$job\"}".to_owned(),
+                    "{{instance}} workers".to_owned(),
+                ),
+            ],
+        },
+        Panel {
+            title: "Tokio tasks and queue",
+            kind: "timeseries",
+            unit: "short",
+            targets: vec![
+                (
+                    "tokio_runtime_alive_tasks{job=~\"$job\"}".to_owned(),
+                    "{{instance}} alive tasks".to_owned(),
+                ),
+                (
+                    "tokio_runtime_global_queue_depth{job=~\"$job\"}".to_owned(),
+                    "{{instance}} global queue".to_owned(),
+                ),
+            ],
+        },
+    ]);
+    let panels: Vec<Value> = panels
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x, y) = (if i % 2 == 0 { 0 } else { 12 }, (i / 2) as u32 * 8);
+            panel(p, i + 1, x, y, 12)
+        })
+        .collect();
+
+    let dashboard = json!({
+        "title": format!("{} — HTTP routes (routemeter)", slo.job),
+        "uid": format!("routemeter-{}", slo.job).chars().take(40).collect::<String>(),
+        "tags": ["routemeter", "http"],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "30s",
+        "time": { "from": "now-6h", "to": "now" },
+        "templating": { "list": [
+            {
+                "name": "datasource",
+                "type": "datasource",
+                "query": "prometheus",
+                "label": "Data source",
+            },
+            {
+                "name": "job",
+                "type": "query",
+                "label": "Job",
+                "datasource": { "type": "prometheus", "uid": "${datasource}" },
+                "query": { "query": format!("label_values({count}, job)"), "refId": "job" },
+                "definition": format!("label_values({count}, job)"),
+                "current": { "text": slo.job, "value": slo.job },
+                "refresh": 2,
+            },
+            {
+                "name": "route",
+                "type": "query",
+                "label": "Route",
+                "datasource": { "type": "prometheus", "uid": "${datasource}" },
+                "query": {
+                    "query": format!("label_values({count}{{job=~\"$job\"}}, {route})"),
+                    "refId": "route",
+                },
+                "definition": format!("label_values({count}{{job=~\"$job\"}}, {route})"),
+                "multi": true,
+                "includeAll": true,
+                "allValue": ".*",
+                "current": { "text": "All", "value": "$__all" },
+                "refresh": 2,
+            },
+        ]},
+        "panels": panels,
+    });
+    let mut text = serde_json::to_string_pretty(&dashboard).unwrap_or_default();
+    text.push('\n');
+    text
+}
