@@ -89,14 +89,14 @@ pub(crate) fn render(slo: &Slo) -> String {
             title: "Latency p50 / p95 / p99",
             kind: "timeseries",
             unit: "s",
-            targets: ["0.5", "0.95", "0.99"]
+            targets: [("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")]
                 .into_iter()
-                .map(|q| {
+                .map(|(q, name)| {
                     (
                         format!(
                             "histogram_quantile({q}, sum by ({route}, le) (rate({bucket}{{{sel}}}[$__rate_interval])))"
                         ),
-                        format!("{{{{{route}}}}} p{}", q.trim_start_matches("0.").replace('5', "5")),
+                        format!("{{{{{route}}}}} {name}"),
                     )
                 })
                 .collect(),
