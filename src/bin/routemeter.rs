@@ -67,15 +67,15 @@ fn run(args: Vec<String>) -> Result<(), String> {
     let mut scheme = NamingScheme::OpenTelemetry;
     let mut prefix = None;
     let mut check = false;
-    let mut routes: Vec<RouteSlo> = Vec::new();
-    let mut route = |name: &str| -> usize {
-        if let Some(i) = routes.iter().position(|r| r == &RouteSlo::new(name)) {
-            return i;
-        }
-        routes.push(RouteSlo::new(name));
-        routes.len() - 1
+    // Per-route objectives, in the order their routes were first named.
+    let mut routes: Vec<(String, RouteSlo)> = Vec::new();
+    let mut route = |name: &str, set: &dyn Fn(RouteSlo) -> RouteSlo| match routes
+        .iter_mut()
+        .find(|(n, _)| n == name)
+    {
+        Some((_, r)) => *r = set(r.clone()),
+        None => routes.push((name.to_owned(), set(RouteSlo::new(name)))),
     };
-    let mut overrides: Vec<(usize, Option<f64>, Option<(f64, f64)>)> = Vec::new();
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             print!("{HELP}");
@@ -98,13 +98,15 @@ fn run(args: Vec<String>) -> Result<(), String> {
                 let (r, t) = value
                     .split_once('=')
                     .ok_or_else(|| format!("`{value}` is not ROUTE=TARGET"))?;
-                overrides.push((route(r), Some(parse_target(t)?), None));
+                let target = parse_target(t)?;
+                route(r, &|slo| slo.availability(target));
             }
             "--route-latency" => {
                 let (r, l) = value
                     .split_once('=')
                     .ok_or_else(|| format!("`{value}` is not ROUTE=SECONDS:TARGET"))?;
-                overrides.push((route(r), None, Some(parse_latency(l)?)));
+                let (seconds, target) = parse_latency(l)?;
+                route(r, &|slo| slo.latency(seconds, target));
             }
             "--exclude" => slo = slo.exclude(value),
             "--include" => slo = slo.include(&value),
@@ -133,7 +135,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
                     "production" => Profile::Production,
                     "test" => Profile::Test,
                     other => return Err(format!("unknown profile `{other}`")),
-                })
+                });
             }
             other => return Err(format!("unknown option `{other}`; try --help")),
         }
@@ -146,15 +148,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
     if let Some(job) = job {
         slo = slo.job(job);
     }
-    for (i, availability, latency) in overrides {
-        if let Some(a) = availability {
-            routes[i] = routes[i].clone().availability(a);
-        }
-        if let Some((s, t)) = latency {
-            routes[i] = routes[i].clone().latency(s, t);
-        }
-    }
-    for r in routes {
+    for (_, r) in routes {
         slo = slo.route(r);
     }
     let monitoring = Monitoring::new(slo).map_err(|e| e.to_string())?;
