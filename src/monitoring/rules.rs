@@ -154,11 +154,14 @@ pub(crate) fn recording(slo: &Slo) -> String {
     out
 }
 
-/// One SLO class: the routes it covers (a selector) and its budget.
+/// One SLO class: the routes it covers (a selector), its budget, and its scope (`service` for
+/// the service-wide objective, or the route with its own), which keeps the alerts of two
+/// classes apart.
 struct Class {
     selector: String,
     budget: f64,
     target: f64,
+    scope: String,
 }
 
 fn availability_classes(slo: &Slo) -> Vec<Class> {
@@ -174,6 +177,7 @@ fn availability_classes(slo: &Slo) -> Vec<Class> {
         selector: not_in(route, &skip),
         budget: 1.0 - slo.availability,
         target: slo.availability,
+        scope: "service".to_owned(),
     }];
     for r in own {
         let target = r.availability.unwrap_or(slo.availability);
@@ -181,6 +185,7 @@ fn availability_classes(slo: &Slo) -> Vec<Class> {
             selector: format!(",{route}=\"{}\"", r.route),
             budget: 1.0 - target,
             target,
+            scope: r.route.clone(),
         });
     }
     classes
@@ -199,6 +204,7 @@ fn latency_slo_classes(slo: &Slo) -> Vec<Class> {
         selector: not_in(route, &skip),
         budget: 1.0 - slo.latency_target,
         target: slo.latency_target,
+        scope: "service".to_owned(),
     }];
     for r in own {
         let (_, target) = r.latency.unwrap_or_default();
@@ -206,6 +212,7 @@ fn latency_slo_classes(slo: &Slo) -> Vec<Class> {
             selector: format!(",{route}=\"{}\"", r.route),
             budget: 1.0 - target,
             target,
+            scope: r.route.clone(),
         });
     }
     classes
@@ -268,6 +275,7 @@ pub(crate) fn alerting(slo: &Slo) -> String {
                     labels: vec![
                         ("severity", severity.to_owned()),
                         ("slo", kind.to_owned()),
+                        ("slo_scope", class.scope.clone()),
                         ("burn_rate", num(factor)),
                         ("long_window", long.to_owned()),
                         ("short_window", short.to_owned()),
