@@ -1,0 +1,478 @@
+//! The generated monitoring files: committed copies match the generator, promtool and amtool
+//! accept them, and `promtool test rules` shows each alert firing when its condition holds and
+//! staying silent when it does not.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use common::{TempDir, require_program};
+use routemeter::monitoring::{Monitoring, RouteSlo, Slo, SloError};
+use routemeter::{Naming, NamingScheme};
+
+fn run(program: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(program).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn committed_files_match_the_generator() {
+    let monitoring = Monitoring::new(Slo::new("quickstart")).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("monitoring");
+    for (name, text) in monitoring.files() {
+        let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        assert!(
+            committed == text,
+            "monitoring/{name} is out of date: run `cargo run --bin routemeter -- monitoring`"
+        );
+    }
+    // The command's own check agrees.
+    let bin = env!("CARGO_BIN_EXE_routemeter");
+    let (ok, out) = run(
+        Path::new(bin),
+        &["monitoring", "--out", dir.to_str().unwrap(), "--check"],
+    );
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn bad_objectives_are_clear_errors() {
+    let err = Monitoring::new(Slo::new("app").latency(0.3, 0.99)).unwrap_err();
+    assert!(matches!(err, SloError::Threshold { .. }), "{err}");
+    assert!(err.to_string().contains("not a bucket bound"), "{err}");
+    let err = Monitoring::new(Slo::new("app").availability(1.0)).unwrap_err();
+    assert!(err.to_string().contains("availability target 1"), "{err}");
+    let err =
+        Monitoring::new(Slo::new("app").route(RouteSlo::new("/x").availability(0.0))).unwrap_err();
+    assert!(err.to_string().contains("/x availability"), "{err}");
+    let err = Monitoring::new(Slo::new("a\"pp")).unwrap_err();
+    assert!(matches!(err, SloError::Job(_)), "{err}");
+
+    let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
+    let (ok, out) = run(
+        bin,
+        &[
+            "monitoring",
+            "--latency",
+            "0.3:0.99",
+            "--out",
+            "/nonexistent",
+        ],
+    );
+    assert!(!ok && out.contains("not a bucket bound"), "{out}");
+    let (ok, out) = run(bin, &["monitoring", "--frobnicate", "1"]);
+    assert!(!ok && out.contains("unknown option"), "{out}");
+    let (ok, out) = run(bin, &["--help"]);
+    assert!(ok && out.contains("--route-latency"), "{out}");
+}
+
+/// A variety of settings: both schemes, a prefix, per-route objectives (with a template that
+/// needs regex escaping), exclusions and a capacity forecast.
+fn variants() -> Vec<(&'static str, Monitoring)> {
+    let full = |slo: Slo| {
+        slo.route(
+            RouteSlo::new("/pay")
+                .availability(0.9995)
+                .latency(0.5, 0.95),
+        )
+        .route(RouteSlo::new("/users/{id}").latency(0.1, 0.9))
+        .exclude("/health")
+        .rps_capacity(500.0)
+    };
+    vec![
+        ("default", Monitoring::new(Slo::new("quickstart")).unwrap()),
+        (
+            "otel-full",
+            Monitoring::new(full(Slo::new("shop"))).unwrap(),
+        ),
+        (
+            "compat-prefixed",
+            Monitoring::new(full(
+                Slo::new("shop")
+                    .naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop")),
+            ))
+            .unwrap(),
+        ),
+    ]
+}
+
+#[test]
+fn promtool_and_amtool_accept_every_variant() {
+    let (Some(promtool), Some(amtool)) = (require_program("promtool"), require_program("amtool"))
+    else {
+        return;
+    };
+    let dir = TempDir::new("rules-check");
+    for (name, monitoring) in variants() {
+        let sub = dir.0.join(name);
+        monitoring.write(&sub).unwrap();
+        for file in ["recording.rules.yml", "alerts.rules.yml"] {
+            let path = sub.join(file);
+            let (ok, out) = run(&promtool, &["check", "rules", path.to_str().unwrap()]);
+            assert!(ok && out.contains("SUCCESS"), "{name}/{file}:\n{out}");
+        }
+        let path = sub.join("alertmanager.yml");
+        let (ok, out) = run(&amtool, &["check-config", path.to_str().unwrap()]);
+        assert!(ok, "{name}/alertmanager.yml:\n{out}");
+        let dashboard: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(sub.join("dashboard.json")).unwrap())
+                .unwrap();
+        assert!(dashboard["panels"].as_array().unwrap().len() >= 10);
+    }
+}
+
+/// The rules as `promtool test rules` loads them: annotations are dropped from this copy, so
+/// expected alerts are matched on labels (the annotations' templates are checked by
+/// `promtool check rules` and rendered in the end-to-end test).
+fn without_annotations(rules: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in rules.lines() {
+        if line.trim() == "annotations:" {
+            skipping = true;
+            continue;
+        }
+        if skipping && line.starts_with("          ") {
+            continue;
+        }
+        skipping = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Counter series of one route: `ok` good and `bad` failed requests per minute, `fast` of all
+/// of them under 250 ms, for `minutes` minutes, then `after` more minutes with no requests.
+fn route_series(
+    route: &str,
+    ok: u64,
+    bad: u64,
+    fast_share: f64,
+    minutes: u64,
+    after: u64,
+) -> String {
+    let mut s = String::new();
+    let base = format!("job=\"quickstart\",http_route=\"{route}\",http_request_method=\"GET\"");
+    for (labels, per_min) in [
+        (format!("{base},http_response_status_code=\"200\""), ok),
+        (
+            format!("{base},http_response_status_code=\"500\",error_type=\"500\""),
+            bad,
+        ),
+    ] {
+        let series = |name: &str, extra: &str, n: f64| {
+            let per = n.round() as u64;
+            let tail = if after > 0 {
+                format!(" {}x{after}", per * minutes)
+            } else {
+                String::new()
+            };
+            format!(
+                "      - series: '{name}{{{labels}{extra}}}'\n        values: '0+{per}x{minutes}{tail}'\n"
+            )
+        };
+        let fast = per_min as f64 * fast_share;
+        s.push_str(&series(
+            "http_server_request_duration_seconds_count",
+            "",
+            per_min as f64,
+        ));
+        s.push_str(&series(
+            "http_server_request_duration_seconds_bucket",
+            ",le=\"0.25\"",
+            fast,
+        ));
+        s.push_str(&series(
+            "http_server_request_duration_seconds_bucket",
+            ",le=\"+Inf\"",
+            per_min as f64,
+        ));
+    }
+    s
+}
+
+fn alert(name: &str, labels: &[(&str, &str)]) -> String {
+    let mut s = String::from("          - exp_labels:\n");
+    let _ = writeln!(s, "              alertname: {name}");
+    for (k, v) in labels {
+        let _ = writeln!(s, "              {k}: \"{v}\"");
+    }
+    s
+}
+
+fn burn(
+    name: &str,
+    route: &str,
+    slo: &str,
+    rate: &str,
+    long: &str,
+    short: &str,
+    sev: &str,
+) -> String {
+    alert(
+        name,
+        &[
+            ("job", "quickstart"),
+            ("http_route", route),
+            ("severity", sev),
+            ("slo", slo),
+            ("slo_scope", "service"),
+            ("burn_rate", rate),
+            ("long_window", long),
+            ("short_window", short),
+        ],
+    )
+}
+
+fn latency_burn(route: &str, rate: &str, long: &str, short: &str, sev: &str) -> String {
+    let mut a = burn(
+        "HTTPRouteLatencyBudgetBurn",
+        route,
+        "latency",
+        rate,
+        long,
+        short,
+        sev,
+    );
+    a.push_str("              latency_threshold_seconds: \"0.25\"\n");
+    a
+}
+
+fn case(series: &str, checks: &[(&str, &str, Vec<String>)]) -> String {
+    let mut s = format!("  - interval: 1m\n    input_series:\n{series}    alert_rule_test:\n");
+    for (at, alertname, alerts) in checks {
+        let _ = writeln!(s, "      - eval_time: {at}\n        alertname: {alertname}");
+        if alerts.is_empty() {
+            s.push_str("        exp_alerts: []\n");
+        } else {
+            s.push_str("        exp_alerts:\n");
+            for a in alerts {
+                s.push_str(a);
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn alerts_fire_when_they_should_and_only_then() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let dir = TempDir::new("rules-test");
+    let monitoring = Monitoring::new(Slo::new("quickstart")).unwrap();
+    std::fs::write(dir.0.join("recording.yml"), monitoring.recording_rules()).unwrap();
+    std::fs::write(
+        dir.0.join("alerts.yml"),
+        without_annotations(&monitoring.alerting_rules()),
+    )
+    .unwrap();
+
+    let e = "HTTPRouteErrorBudgetBurn";
+    let l = "HTTPRouteLatencyBudgetBurn";
+    let mut tests =
+        String::from("rule_files: [recording.yml, alerts.yml]\nevaluation_interval: 1m\ntests:\n");
+    // 5 % of requests to /a fail for three hours: both page pairs fire first, then the
+    // 3x ticket (its `for` is 1h), and the 1x ticket only after 3h.
+    tests += &case(
+        &route_series("/a", 950, 50, 1.0, 240, 0),
+        &[
+            (
+                "65m",
+                e,
+                vec![
+                    burn(e, "/a", "availability", "14.4", "1h", "5m", "page"),
+                    burn(e, "/a", "availability", "6", "6h", "30m", "page"),
+                    burn(e, "/a", "availability", "3", "1d", "2h", "ticket"),
+                ],
+            ),
+            (
+                "230m",
+                e,
+                vec![
+                    burn(e, "/a", "availability", "14.4", "1h", "5m", "page"),
+                    burn(e, "/a", "availability", "6", "6h", "30m", "page"),
+                    burn(e, "/a", "availability", "3", "1d", "2h", "ticket"),
+                    burn(e, "/a", "availability", "1", "3d", "6h", "ticket"),
+                ],
+            ),
+            ("65m", l, vec![]),
+            ("65m", "HTTPRouteHighP99Latency", vec![]),
+            ("65m", "HTTPRouteNoTraffic", vec![]),
+        ],
+    );
+    // 0.01 % errors: within every budget, nothing fires, ever.
+    tests += &case(
+        &route_series("/b", 9999, 1, 1.0, 300, 0),
+        &[("60m", e, vec![]), ("299m", e, vec![]), ("299m", l, vec![])],
+    );
+    // A quiet route that never had traffic: silent (no division by zero turns into alerts).
+    tests += &case(
+        &route_series("/quiet", 0, 0, 1.0, 120, 0),
+        &[
+            ("100m", e, vec![]),
+            ("100m", l, vec![]),
+            ("100m", "HTTPRouteNoTraffic", vec![]),
+            ("100m", "HTTPRouteHighP99Latency", vec![]),
+        ],
+    );
+    // 10 % of requests slower than 250 ms (the objective allows 1 %): the 6x page fires after
+    // its 15 m hold, the 14.4x one never does.
+    tests += &case(
+        &route_series("/slow", 1000, 0, 0.9, 120, 0),
+        &[
+            (
+                "45m",
+                l,
+                vec![latency_burn("/slow", "6", "6h", "30m", "page")],
+            ),
+            ("10m", l, vec![]),
+            ("45m", e, vec![]),
+        ],
+    );
+    // Every request to /crawl takes 2.5 to 5 s: p99 is about 5 s, above the 1 s alert.
+    let crawl = "job=\"quickstart\",http_route=\"/crawl\",http_request_method=\"GET\",http_response_status_code=\"200\"";
+    tests += &case(
+        &format!(
+            "      - series: 'http_server_request_duration_seconds_count{{{crawl}}}'\n        values: '0+100x60'\n\
+             \x20     - series: 'http_server_request_duration_seconds_bucket{{{crawl},le=\"2.5\"}}'\n        values: '0+0x60'\n\
+             \x20     - series: 'http_server_request_duration_seconds_bucket{{{crawl},le=\"5\"}}'\n        values: '0+100x60'\n\
+             \x20     - series: 'http_server_request_duration_seconds_bucket{{{crawl},le=\"+Inf\"}}'\n        values: '0+100x60'\n"
+        ),
+        &[(
+            "30m",
+            "HTTPRouteHighP99Latency",
+            vec![alert(
+                "HTTPRouteHighP99Latency",
+                &[
+                    ("job", "quickstart"),
+                    ("http_route", "/crawl"),
+                    ("severity", "ticket"),
+                ],
+            )],
+        )],
+    );
+    // Traffic for an hour, then none: the no-traffic alert fires after its 10 m hold.
+    tests += &case(
+        &route_series("/gone", 100, 0, 1.0, 60, 40),
+        &[
+            ("50m", "HTTPRouteNoTraffic", vec![]),
+            (
+                "80m",
+                "HTTPRouteNoTraffic",
+                vec![alert(
+                    "HTTPRouteNoTraffic",
+                    &[
+                        ("job", "quickstart"),
+                        ("http_route", "/gone"),
+                        ("severity", "ticket"),
+                    ],
+                )],
+            ),
+        ],
+    );
+    // Memory growing 10 MB a minute from 100 MB: 4 h ahead it crosses 1 GiB.
+    tests += &case(
+        "      - series: 'process_resident_memory_bytes{job=\"quickstart\",instance=\"a:1\"}'\n        values: '100000000+10000000x120'\n      - series: 'process_resident_memory_bytes{job=\"quickstart\",instance=\"b:1\"}'\n        values: '100000000+0x120'\n",
+        &[(
+            "40m",
+            "HTTPServiceMemoryForecast",
+            vec![alert(
+                "HTTPServiceMemoryForecast",
+                &[
+                    ("job", "quickstart"),
+                    ("instance", "a:1"),
+                    ("severity", "ticket"),
+                ],
+            )],
+        )],
+    );
+    // A target that cannot be scraped pages after 2 m.
+    tests += &case(
+        "      - series: 'up{job=\"quickstart\",instance=\"a:1\"}'\n        values: '1x5 0x10'\n",
+        &[
+            ("5m", "HTTPServiceDown", vec![]),
+            (
+                "12m",
+                "HTTPServiceDown",
+                vec![alert(
+                    "HTTPServiceDown",
+                    &[
+                        ("job", "quickstart"),
+                        ("instance", "a:1"),
+                        ("severity", "page"),
+                    ],
+                )],
+            ),
+        ],
+    );
+    let file = dir.0.join("tests.yml");
+    std::fs::write(&file, &tests).unwrap();
+    let (ok, out) = run(&promtool, &["test", "rules", file.to_str().unwrap()]);
+    assert!(
+        ok,
+        "promtool test rules failed:\n{out}\n--- tests.yml ---\n{tests}"
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn traffic_forecast_fires_when_the_rate_grows_towards_capacity() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let dir = TempDir::new("rules-forecast");
+    let monitoring = Monitoring::new(Slo::new("quickstart").rps_capacity(100.0)).unwrap();
+    std::fs::write(dir.0.join("recording.yml"), monitoring.recording_rules()).unwrap();
+    std::fs::write(
+        dir.0.join("alerts.yml"),
+        without_annotations(&monitoring.alerting_rules()),
+    )
+    .unwrap();
+    // The request rate rises by 0.5/s every minute: 30/s after an hour, projected to pass
+    // 100/s within 4 h. A steady 50/s never is.
+    let counter = |route: &str, per_minute: &dyn Fn(u64) -> u64| {
+        let mut values = String::new();
+        let mut total = 0u64;
+        for minute in 0..=120u64 {
+            total += per_minute(minute);
+            let _ = write!(values, "{total} ");
+        }
+        format!(
+            "      - series: 'http_server_request_duration_seconds_count{{job=\"quickstart\",http_route=\"{route}\",http_request_method=\"GET\",http_response_status_code=\"200\"}}'\n        values: '{}'\n",
+            values.trim()
+        )
+    };
+    let mut tests =
+        String::from("rule_files: [recording.yml, alerts.yml]\nevaluation_interval: 1m\ntests:\n");
+    tests += &case(
+        &counter("/a", &|m| 30 * m),
+        &[(
+            "60m",
+            "HTTPServiceTrafficForecast",
+            vec![alert(
+                "HTTPServiceTrafficForecast",
+                &[("job", "quickstart"), ("severity", "ticket")],
+            )],
+        )],
+    );
+    tests += &case(
+        &counter("/a", &|_| 3000),
+        &[("110m", "HTTPServiceTrafficForecast", vec![])],
+    );
+    let file = dir.0.join("tests.yml");
+    std::fs::write(&file, &tests).unwrap();
+    let (ok, out) = run(&promtool, &["test", "rules", file.to_str().unwrap()]);
+    assert!(
+        ok,
+        "promtool test rules failed:\n{out}\n--- tests.yml ---\n{tests}"
+    );
+}
