@@ -1,0 +1,246 @@
+//! End to end: the quickstart app under traffic, a real Prometheus loaded with the generated
+//! rules (test profile: windows of seconds), a real Alertmanager with the generated routing,
+//! and a Slack-format webhook receiver on loopback. Traffic to `/error` must page, with the
+//! route in the message. On the way, every PromQL expression of the dashboard and of the
+//! production rules is evaluated by that Prometheus.
+//!
+//! Needs Debian's `prometheus` and `prometheus-alertmanager` packages: fails under `CI=true`
+//! without them, skips with a message elsewhere.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/quickstart.rs"]
+mod quickstart;
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::post;
+use common::prom;
+use common::{Client, Process, TempDir, free_port, require_program};
+use routemeter::monitoring::{Monitoring, Profile, Slo};
+
+/// Every `"expr"` string in a JSON document.
+fn exprs(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("expr", serde_json::Value::String(e)) => out.push(e.clone()),
+                    _ => exprs(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| exprs(v, out)),
+        _ => {}
+    }
+}
+
+/// Every `expr:` of a generated rules file (each is one JSON-quoted string).
+fn rule_exprs(yaml: &str) -> Vec<String> {
+    yaml.lines()
+        .filter_map(|l| l.trim().strip_prefix("expr: "))
+        .map(|q| serde_json::from_str::<String>(q).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_traffic_pages_through_prometheus_and_alertmanager() {
+    let Some(alertmanager_bin) = require_program("prometheus-alertmanager") else {
+        return;
+    };
+    if require_program("prometheus").is_none() {
+        return;
+    }
+
+    // A Slack-format webhook receiver.
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let receiver = Router::new().route(
+        "/slack",
+        post({
+            let received = received.clone();
+            move |body: String| async move {
+                received.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/slack", hook.local_addr().unwrap());
+    let hook_server = tokio::spawn(async move { axum::serve(hook, receiver).await });
+
+    // The app.
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .build()
+        .unwrap();
+    let app = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_addr = app.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app_server = tokio::spawn(quickstart::serve(app, quickstart::app(&metrics), async {
+        let _ = stopped.await;
+    }));
+
+    // The generated files, test profile.
+    let dir = TempDir::new("e2e");
+    let monitoring = Monitoring::new(Slo::new("quickstart").profile(Profile::Test)).unwrap();
+    let recording = dir.0.join("recording.rules.yml");
+    let alerts = dir.0.join("alerts.rules.yml");
+    let am_config = dir.0.join("alertmanager.yml");
+    std::fs::write(&recording, monitoring.recording_rules()).unwrap();
+    std::fs::write(&alerts, monitoring.alerting_rules()).unwrap();
+    std::fs::write(&am_config, monitoring.alertmanager_for_webhook(&hook_url)).unwrap();
+
+    // Alertmanager, clustering off, on loopback.
+    let am_addr = format!("127.0.0.1:{}", free_port());
+    let am_log = std::fs::File::create(dir.0.join("alertmanager.log")).unwrap();
+    let _alertmanager = Process(
+        Command::new(alertmanager_bin)
+            .arg(format!("--config.file={}", am_config.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.0.join("am-data").display()
+            ))
+            .arg(format!("--web.listen-address={am_addr}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(am_log)
+            .spawn()
+            .expect("alertmanager starts"),
+    );
+
+    // Prometheus with the rules, alerting to that Alertmanager.
+    let extra = format!(
+        "rule_files:\n  - {}\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am_addr}']\n",
+        recording.display(),
+        alerts.display()
+    );
+    let prometheus = prom::start(&[("quickstart", app_addr.to_string())], &extra).unwrap();
+
+    // Traffic: successes and failures until the test ends (bounded by its deadline).
+    let running = Arc::new(AtomicBool::new(true));
+    let traffic = tokio::spawn({
+        let running = running.clone();
+        async move {
+            let client = Client::new();
+            let base = format!("http://{app_addr}");
+            let mut i = 0u64;
+            while running.load(Ordering::Relaxed) && i < 5_000 {
+                client.get(&format!("{base}/users/{i}")).await;
+                client.get(&format!("{base}/error")).await;
+                if i % 20 == 0 {
+                    client.get(&format!("{base}/slow")).await;
+                }
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        }
+    });
+
+    let client = Client::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    // Wait until the recording rules have data.
+    let rate = prometheus
+        .wait_for(
+            &client,
+            "sum(routemeter:http_requests:rate1h{job=\"quickstart\"})",
+            Duration::from_secs(60),
+            |v| v > 0.0,
+        )
+        .await;
+    assert!(
+        rate.is_some_and(|v| v > 0.0),
+        "no recorded rate; log:\n{}",
+        prometheus.log()
+    );
+
+    // Every dashboard expression evaluates, and shows data.
+    let dashboard: serde_json::Value = serde_json::from_str(&monitoring.dashboard()).unwrap();
+    let mut panel_exprs = Vec::new();
+    exprs(&dashboard["panels"], &mut panel_exprs);
+    assert!(panel_exprs.len() >= 15, "{panel_exprs:?}");
+    for e in &panel_exprs {
+        let promql = e
+            .replace("$job", "quickstart")
+            .replace("$route", ".*")
+            .replace("$__rate_interval", "10s");
+        let result = prometheus.query(&client, &promql).await;
+        assert!(
+            result.as_array().is_some_and(|a| !a.is_empty()),
+            "dashboard query returned no data: {promql}"
+        );
+    }
+    // Every rule expression, production and test profile, evaluates without error; the
+    // per-route request rates have data.
+    let production = Monitoring::new(Slo::new("quickstart")).unwrap();
+    for rules in [
+        production.recording_rules(),
+        production.alerting_rules(),
+        monitoring.recording_rules(),
+        monitoring.alerting_rules(),
+    ] {
+        for e in rule_exprs(&rules) {
+            let result = prometheus.query(&client, &e).await;
+            if e.starts_with("sum by (job, http_route) (rate(") && !e.contains('/') {
+                assert!(
+                    result.as_array().is_some_and(|a| !a.is_empty()),
+                    "no data: {e}"
+                );
+            }
+        }
+    }
+
+    // The page reaches the Slack receiver, naming the route.
+    let page = loop {
+        let found = received
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|b| b.contains("HTTPRouteErrorBudgetBurn") && b.contains("/error"))
+            .cloned();
+        if let Some(body) = found {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no page arrived; received {:?}\nprometheus log:\n{}\nalertmanager log:\n{}",
+            received.lock().unwrap(),
+            prometheus.log(),
+            std::fs::read_to_string(dir.0.join("alertmanager.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let payload: serde_json::Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(payload["channel"], "#alerts-page", "{payload}");
+    let attachment = &payload["attachments"][0];
+    let title = attachment["title"].as_str().unwrap();
+    let text = attachment["text"].as_str().unwrap();
+    assert!(
+        title.contains("FIRING") && title.contains("HTTPRouteErrorBudgetBurn"),
+        "{title}"
+    );
+    assert!(
+        text.contains("/error on quickstart is burning its availability error budget"),
+        "{text}"
+    );
+    assert!(text.contains("*page*"), "{text}");
+    // Successful routes do not page.
+    assert!(
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|b| !b.contains("/users/{id} on")),
+        "{:?}",
+        received.lock().unwrap()
+    );
+
+    running.store(false, Ordering::Relaxed);
+    traffic.await.unwrap();
+    let _ = stop.send(());
+    app_server.await.unwrap().unwrap();
+    hook_server.abort();
+}
