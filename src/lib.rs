@@ -25,6 +25,13 @@ pub mod prometheus;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+/// The production guide: seven practices for watching a web service in production, and what
+/// routemeter provides for each.
+///
+/// (This module holds only documentation: `docs/production.md`, whose examples are tested.)
+#[doc = include_str!("../docs/production.md")]
+pub mod production_guide {}
+
 pub use body::ResponseBody;
 pub use classify::{ErrorType, OTHER_METHOD};
 pub use future::ResponseFuture;

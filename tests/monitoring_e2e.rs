@@ -193,13 +193,25 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
         }
     }
 
-    // The page reaches the Slack receiver, naming the route.
+    // The production guide's PromQL evaluates too.
+    let guide = prom::promql_blocks(include_str!("../docs/production.md"));
+    assert!(guide.len() >= 4, "{guide:?}");
+    for e in &guide {
+        prometheus.query(&client, e).await;
+    }
+
+    // The page reaches the Slack receiver's page channel, naming the route (tickets for the
+    // slower burn rates go to the ticket channel).
     let page = loop {
         let found = received
             .lock()
             .unwrap()
             .iter()
-            .find(|b| b.contains("HTTPRouteErrorBudgetBurn") && b.contains("/error"))
+            .find(|b| {
+                b.contains("\"#alerts-page\"")
+                    && b.contains("HTTPRouteErrorBudgetBurn")
+                    && b.contains("/error")
+            })
             .cloned();
         if let Some(body) = found {
             break body;

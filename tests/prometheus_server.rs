@@ -43,21 +43,6 @@ async fn serve_quickstart(
     (addr, stop, server)
 }
 
-/// The lines of the README's ```promql blocks.
-fn promql_blocks(markdown: &str) -> Vec<String> {
-    let mut inside = false;
-    let mut out = Vec::new();
-    for line in markdown.lines() {
-        match line.trim() {
-            "```promql" => inside = true,
-            "```" => inside = false,
-            l if inside && !l.is_empty() => out.push(l.to_owned()),
-            _ => {}
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_prometheus_scrapes_the_quickstart() {
     let Some(promtool) = require_program("promtool") else {
@@ -134,7 +119,7 @@ async fn real_prometheus_scrapes_the_quickstart() {
     assert_eq!(scalar(&workers), Some(2.0), "{workers}");
 
     // Every PromQL recipe in the README evaluates without error on the scraped data.
-    let recipes = promql_blocks(include_str!("../README.md"));
+    let recipes = prom::promql_blocks(include_str!("../README.md"));
     assert!(recipes.len() >= 8, "{recipes:?}");
     for recipe in &recipes {
         prometheus.query(&client, recipe).await;

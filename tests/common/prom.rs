@@ -118,3 +118,18 @@ pub fn start_node_exporter() -> Option<(Process, String)> {
     );
     Some((process, addr))
 }
+
+/// The lines of a Markdown document's ```promql blocks.
+pub fn promql_blocks(markdown: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in markdown.lines() {
+        match line.trim() {
+            "```promql" => inside = true,
+            "```" => inside = false,
+            l if inside && !l.is_empty() => out.push(l.to_owned()),
+            _ => {}
+        }
+    }
+    out
+}
