@@ -111,6 +111,7 @@ pub struct PrometheusSetup {
     size_buckets: Vec<f64>,
     upkeep_interval: Duration,
     global_labels: Vec<(String, String)>,
+    other_buckets: Vec<(String, Vec<f64>)>,
     process_metrics: bool,
     runtime_metrics: bool,
     runtime: Option<tokio::runtime::Handle>,
@@ -132,6 +133,7 @@ impl PrometheusSetup {
             size_buckets: DEFAULT_SIZE_BUCKETS.to_vec(),
             upkeep_interval: DEFAULT_UPKEEP_INTERVAL,
             global_labels: Vec::new(),
+            other_buckets: Vec::new(),
             process_metrics: true,
             runtime_metrics: true,
             runtime: None,
@@ -207,6 +209,23 @@ impl PrometheusSetup {
         self
     }
 
+    /// Bucket bounds for another histogram of the application, recorded through the `metrics`
+    /// macros under `name` (without them the exporter renders it as a summary).
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
+    /// increasing.
+    pub fn histogram_buckets(
+        mut self,
+        name: impl Into<String>,
+        bounds: &[f64],
+    ) -> Result<Self, SetupError> {
+        let bounds = check_buckets("histogram", bounds)?;
+        self.other_buckets.push((name.into(), bounds));
+        Ok(self)
+    }
+
     /// Adds a label to every series the recorder exports, including ones not from routemeter.
     pub fn global_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.global_labels.push((key.into(), value.into()));
@@ -224,6 +243,11 @@ impl PrometheusSetup {
         for name in [n.request_size(), n.response_size()].into_iter().flatten() {
             b = b
                 .set_buckets_for_metric(Matcher::Full(name.to_owned()), &self.size_buckets)
+                .map_err(SetupError::Exporter)?;
+        }
+        for (name, bounds) in &self.other_buckets {
+            b = b
+                .set_buckets_for_metric(Matcher::Full(name.clone()), bounds)
                 .map_err(SetupError::Exporter)?;
         }
         for (k, v) in &self.global_labels {
@@ -449,6 +473,11 @@ mod tests {
     #[test]
     fn bucket_validation() {
         assert!(PrometheusSetup::new().duration_buckets(&[0.1, 0.2]).is_ok());
+        assert!(
+            PrometheusSetup::new()
+                .histogram_buckets("x", &[1.0, 0.5])
+                .is_err()
+        );
         for bad in [
             &[][..],
             &[0.2, 0.1],

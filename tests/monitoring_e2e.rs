@@ -9,9 +9,7 @@
 
 mod common;
 
-#[allow(dead_code)]
-#[path = "../examples/quickstart.rs"]
-mod quickstart;
+mod quickstart_server;
 
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,12 +75,8 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
     let metrics = routemeter::prometheus::PrometheusSetup::new()
         .build()
         .unwrap();
-    let app = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app_addr = app.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app_server = tokio::spawn(quickstart::serve(app, quickstart::app(&metrics), async {
-        let _ = stopped.await;
-    }));
+    let app = quickstart_server::RunningApp::start(&metrics).await;
+    let app_addr = app.addr;
 
     // The generated files, test profile.
     let dir = TempDir::new("e2e");
@@ -252,7 +246,6 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
 
     running.store(false, Ordering::Relaxed);
     traffic.await.unwrap();
-    let _ = stop.send(());
-    app_server.await.unwrap().unwrap();
+    app.stop().await;
     hook_server.abort();
 }

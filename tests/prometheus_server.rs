@@ -7,41 +7,17 @@
 
 mod common;
 
-#[allow(dead_code)]
-#[path = "../examples/quickstart.rs"]
-mod quickstart;
+mod quickstart_server;
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::prom::{self, scalar};
 use common::{Client, require_program};
-use routemeter::prometheus::PrometheusMetrics;
+use quickstart_server::RunningApp;
 
 const USERS_REQUESTS: usize = 37;
-
-/// Serves the quickstart app on a free loopback port until the returned sender is used.
-async fn serve_quickstart(
-    metrics: &PrometheusMetrics,
-) -> (
-    SocketAddr,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(quickstart::serve(
-        listener,
-        quickstart::app(metrics),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    (addr, stop, server)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_prometheus_scrapes_the_quickstart() {
@@ -50,7 +26,8 @@ async fn real_prometheus_scrapes_the_quickstart() {
     };
     // The quickstart app, exactly as `cargo run --example quickstart` builds it.
     let metrics = routemeter::prometheus::install().unwrap();
-    let (app_addr, stop, server) = serve_quickstart(&metrics).await;
+    let app = RunningApp::start(&metrics).await;
+    let app_addr = app.addr;
     let Some(prometheus) = prom::start(&[("quickstart", app_addr.to_string())], "") else {
         return;
     };
@@ -149,8 +126,7 @@ async fn real_prometheus_scrapes_the_quickstart() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +137,8 @@ async fn node_exporter_and_app_are_scraped_side_by_side() {
     let metrics = routemeter::prometheus::PrometheusSetup::new()
         .build()
         .unwrap();
-    let (app_addr, stop, server) = serve_quickstart(&metrics).await;
+    let app = RunningApp::start(&metrics).await;
+    let app_addr = app.addr;
     let targets = [
         ("quickstart", app_addr.to_string()),
         ("node", node_addr.clone()),
@@ -217,6 +194,5 @@ async fn node_exporter_and_app_are_scraped_side_by_side() {
         .await;
     assert!(scalar(&ratio).is_some_and(|v| v > 0.0), "{ratio}");
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    app.stop().await;
 }

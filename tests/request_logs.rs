@@ -4,9 +4,7 @@
 
 mod common;
 
-#[allow(dead_code)]
-#[path = "../examples/quickstart.rs"]
-mod quickstart;
+mod quickstart_server;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -41,22 +39,17 @@ impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quickstart_logs_failed_and_slow_requests_as_json() {
     let captured = Captured::default();
-    tracing::subscriber::set_global_default(quickstart::log_subscriber(true, captured.clone()))
-        .unwrap();
+    tracing::subscriber::set_global_default(quickstart_server::quickstart::log_subscriber(
+        true,
+        captured.clone(),
+    ))
+    .unwrap();
 
     let metrics = routemeter::prometheus::PrometheusSetup::new()
         .build()
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(quickstart::serve(
-        listener,
-        quickstart::app(&metrics),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let app = quickstart_server::RunningApp::start(&metrics).await;
+    let base = app.base();
 
     let client = common::Client::new();
     let with_id = |path: &str, id: &str| {
@@ -82,8 +75,7 @@ async fn quickstart_logs_failed_and_slow_requests_as_json() {
     assert_eq!(generated.0, 500);
 
     let exposition = metrics.render();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    app.stop().await;
 
     let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = output

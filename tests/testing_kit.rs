@@ -3,9 +3,7 @@
 
 mod common;
 
-#[allow(dead_code)]
-#[path = "../examples/quickstart.rs"]
-mod quickstart;
+mod quickstart_server;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -196,16 +194,8 @@ async fn parsed_metrics_of_the_running_quickstart_match_what_was_sent() {
     let metrics = routemeter::prometheus::PrometheusSetup::new()
         .build()
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(quickstart::serve(
-        listener,
-        quickstart::app(&metrics),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let app = quickstart_server::RunningApp::start(&metrics).await;
+    let base = app.base();
 
     let users = Load::new(|i| {
         http::Request::get(format!("/users/{i}"))
@@ -253,8 +243,7 @@ async fn parsed_metrics_of_the_running_quickstart_match_what_was_sent() {
     let later = Snapshot::from_prometheus_text(&text, &Naming::default()).unwrap();
     (&later - &snapshot).route("/users/{id}").assert_count(9);
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -11,7 +11,6 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
 use tower::ServiceExt;
 
@@ -45,34 +44,19 @@ fn routes() -> Router {
     Router::new().route("/users/{id}", get(|| async { "user" }))
 }
 
-/// Installs (once) a global Prometheus recorder with buckets for every stack's duration
-/// histogram, as each crate's own set-up would, and an upkeep thread like routemeter's.
-pub fn global_handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
+/// Installs (once) routemeter's global Prometheus set-up, with buckets for the peers' duration
+/// histograms too, as their own set-ups would add.
+pub fn global_metrics() -> &'static PrometheusMetrics {
+    static METRICS: OnceLock<PrometheusMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
         let buckets = routemeter::DEFAULT_DURATION_BUCKETS;
-        let naming = routemeter::Naming::default();
-        let mut builder = PrometheusBuilder::new();
-        for name in [
-            naming.duration(),
-            naming.request_size().unwrap(),
-            naming.response_size().unwrap(),
-            "axum_http_requests_duration_seconds",
-            "naive_http_request_duration_seconds",
-        ] {
-            builder = builder
-                .set_buckets_for_metric(Matcher::Full(name.to_owned()), buckets)
-                .unwrap();
-        }
-        let handle = builder.install_recorder().unwrap();
-        let upkeep = handle.clone();
-        std::thread::spawn(move || {
-            loop {
-                std::thread::sleep(Duration::from_secs(5));
-                upkeep.run_upkeep();
-            }
-        });
-        handle
+        PrometheusSetup::new()
+            .histogram_buckets("axum_http_requests_duration_seconds", buckets)
+            .unwrap()
+            .histogram_buckets("naive_http_request_duration_seconds", buckets)
+            .unwrap()
+            .install()
+            .unwrap()
     })
 }
 
@@ -107,7 +91,7 @@ async fn naive_metrics(req: Request, next: Next) -> Response {
 /// The router of stack `name` (one of [`STACKS`]), with its state applied as `axum::serve`
 /// does, so handlers are not re-boxed per request.
 pub fn app(name: &str) -> Router {
-    global_handle();
+    global_metrics();
     log_subscriber();
     let app = match name {
         "bare" => routes(),

@@ -164,56 +164,31 @@ struct Class {
     scope: String,
 }
 
-fn availability_classes(slo: &Slo) -> Vec<Class> {
+/// The service-wide class (every route without its own objective, minus exclusions), then one
+/// class per route with its own `target` (as `own` reads it off the route's objectives).
+fn classes(
+    slo: &Slo,
+    service_target: f64,
+    own: impl Fn(&super::RouteSlo) -> Option<f64>,
+) -> Vec<Class> {
     let route = slo.naming.route_key();
-    let own: Vec<&super::RouteSlo> = slo
+    let own: Vec<(&str, f64)> = slo
         .routes
         .iter()
-        .filter(|r| r.availability.is_some() && !slo.excluded.contains(&r.route))
+        .filter(|r| !slo.excluded.contains(&r.route))
+        .filter_map(|r| own(r).map(|target| (r.route.as_str(), target)))
         .collect();
     let mut skip: Vec<String> = slo.excluded.clone();
-    skip.extend(own.iter().map(|r| r.route.clone()));
-    let mut classes = vec![Class {
-        selector: not_in(route, &skip),
-        budget: 1.0 - slo.availability,
-        target: slo.availability,
-        scope: "service".to_owned(),
-    }];
-    for r in own {
-        let target = r.availability.unwrap_or(slo.availability);
-        classes.push(Class {
-            selector: format!(",{route}=\"{}\"", r.route),
-            budget: 1.0 - target,
-            target,
-            scope: r.route.clone(),
-        });
-    }
-    classes
-}
-
-fn latency_slo_classes(slo: &Slo) -> Vec<Class> {
-    let route = slo.naming.route_key();
-    let own: Vec<&super::RouteSlo> = slo
-        .routes
-        .iter()
-        .filter(|r| r.latency.is_some() && !slo.excluded.contains(&r.route))
-        .collect();
-    let mut skip: Vec<String> = slo.excluded.clone();
-    skip.extend(own.iter().map(|r| r.route.clone()));
-    let mut classes = vec![Class {
-        selector: not_in(route, &skip),
-        budget: 1.0 - slo.latency_target,
-        target: slo.latency_target,
-        scope: "service".to_owned(),
-    }];
-    for r in own {
-        let (_, target) = r.latency.unwrap_or_default();
-        classes.push(Class {
-            selector: format!(",{route}=\"{}\"", r.route),
-            budget: 1.0 - target,
-            target,
-            scope: r.route.clone(),
-        });
+    skip.extend(own.iter().map(|(r, _)| (*r).to_owned()));
+    let class = |selector, target: f64, scope: &str| Class {
+        selector,
+        budget: 1.0 - target,
+        target,
+        scope: scope.to_owned(),
+    };
+    let mut classes = vec![class(not_in(route, &skip), service_target, "service")];
+    for (r, target) in own {
+        classes.push(class(format!(",{route}=\"{r}\""), target, r));
     }
     classes
 }
@@ -246,13 +221,15 @@ pub(crate) fn alerting(slo: &Slo) -> String {
             "availability",
             "HTTPRouteErrorBudgetBurn",
             errors_ratio as fn(&str) -> String,
-            availability_classes(slo),
+            classes(slo, slo.availability, |r| r.availability),
         ),
         (
             "latency",
             "HTTPRouteLatencyBudgetBurn",
             slow_ratio as fn(&str) -> String,
-            latency_slo_classes(slo),
+            classes(slo, slo.latency_target, |r| {
+                r.latency.map(|(_, target)| target)
+            }),
         ),
     ] {
         for class in &classes {
