@@ -4,7 +4,9 @@
 //! spreads evenly over them; each stack's figure is its mean over the rounds.
 //!
 //! Run: `cargo bench --bench throughput` (about 45 s). `THROUGHPUT_SECONDS` changes the time
-//! per stack and round (default 1.5), `THROUGHPUT_ROUNDS` the rounds (default 5).
+//! per stack and round (default 1.5), `THROUGHPUT_ROUNDS` the rounds (default 5), and
+//! `THROUGHPUT_STACKS` (e.g. `0,3`) measures only the stacks with those indices (bare is always
+//! the first).
 
 mod support;
 
@@ -79,9 +81,20 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut totals = vec![0.0; support::STACKS.len()];
+        let chosen: Vec<&str> = match std::env::var("THROUGHPUT_STACKS") {
+            Ok(list) => std::iter::once(support::STACKS[0])
+                .chain(
+                    list.split(',')
+                        .filter_map(|i| i.trim().parse::<usize>().ok())
+                        .filter(|&i| i > 0 && i < support::STACKS.len())
+                        .map(|i| support::STACKS[i]),
+                )
+                .collect(),
+            Err(_) => support::STACKS.to_vec(),
+        };
+        let mut totals = vec![0.0; chosen.len()];
         for _ in 0..rounds {
-            for (i, stack) in support::STACKS.iter().enumerate() {
+            for (i, stack) in chosen.iter().enumerate() {
                 totals[i] += measure(stack, seconds).await / rounds as f64;
             }
         }
@@ -89,7 +102,7 @@ fn main() {
         println!(
             "\nthroughput over loopback: {CONCURRENCY} requests in flight, {rounds} rounds of {seconds} s per stack, 2 worker threads"
         );
-        for (stack, rps) in support::STACKS.iter().zip(totals) {
+        for (stack, rps) in chosen.iter().zip(totals) {
             println!("  {stack:<44} {rps:>10.0} req/s  {:>6.1}% of bare", rps / bare * 100.0);
         }
     });
