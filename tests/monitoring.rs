@@ -262,24 +262,38 @@ fn case(series: &str, checks: &[(&str, &str, Vec<String>)]) -> String {
     s
 }
 
-#[test]
-fn alerts_fire_when_they_should_and_only_then() {
-    let Some(promtool) = require_program("promtool") else {
-        return;
-    };
-    let dir = TempDir::new("rules-test");
-    let monitoring = Monitoring::new(Slo::new("quickstart")).unwrap();
+const TESTS_HEADER: &str =
+    "rule_files: [recording.yml, alerts.yml]\nevaluation_interval: 1m\ntests:\n";
+
+/// Writes `monitoring`'s rules (annotations dropped) and `tests` into a fresh folder and runs
+/// `promtool test rules` on them; panics with promtool's output and the tests if they fail.
+fn promtool_test(promtool: &Path, tag: &str, monitoring: &Monitoring, tests: &str) {
+    let dir = TempDir::new(tag);
     std::fs::write(dir.0.join("recording.yml"), monitoring.recording_rules()).unwrap();
     std::fs::write(
         dir.0.join("alerts.yml"),
         without_annotations(&monitoring.alerting_rules()),
     )
     .unwrap();
+    let file = dir.0.join("tests.yml");
+    std::fs::write(&file, tests).unwrap();
+    let (ok, out) = run(promtool, &["test", "rules", file.to_str().unwrap()]);
+    assert!(
+        ok && out.contains("SUCCESS"),
+        "promtool test rules failed:\n{out}\n--- tests.yml ---\n{tests}"
+    );
+}
+
+#[test]
+fn alerts_fire_when_they_should_and_only_then() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let monitoring = Monitoring::new(Slo::new("quickstart")).unwrap();
 
     let e = "HTTPRouteErrorBudgetBurn";
     let l = "HTTPRouteLatencyBudgetBurn";
-    let mut tests =
-        String::from("rule_files: [recording.yml, alerts.yml]\nevaluation_interval: 1m\ntests:\n");
+    let mut tests = String::from(TESTS_HEADER);
     // 5 % of requests to /a fail for three hours: both page pairs fire first, then the
     // 3x ticket (its `for` is 1h), and the 1x ticket only after 3h.
     tests += &case(
@@ -414,14 +428,7 @@ fn alerts_fire_when_they_should_and_only_then() {
             ),
         ],
     );
-    let file = dir.0.join("tests.yml");
-    std::fs::write(&file, &tests).unwrap();
-    let (ok, out) = run(&promtool, &["test", "rules", file.to_str().unwrap()]);
-    assert!(
-        ok,
-        "promtool test rules failed:\n{out}\n--- tests.yml ---\n{tests}"
-    );
-    assert!(out.contains("SUCCESS"), "{out}");
+    promtool_test(&promtool, "rules-test", &monitoring, &tests);
 }
 
 #[test]
@@ -429,14 +436,7 @@ fn traffic_forecast_fires_when_the_rate_grows_towards_capacity() {
     let Some(promtool) = require_program("promtool") else {
         return;
     };
-    let dir = TempDir::new("rules-forecast");
     let monitoring = Monitoring::new(Slo::new("quickstart").rps_capacity(100.0)).unwrap();
-    std::fs::write(dir.0.join("recording.yml"), monitoring.recording_rules()).unwrap();
-    std::fs::write(
-        dir.0.join("alerts.yml"),
-        without_annotations(&monitoring.alerting_rules()),
-    )
-    .unwrap();
     // The request rate rises by 0.5/s every minute: 30/s after an hour, projected to pass
     // 100/s within 4 h. A steady 50/s never is.
     let counter = |route: &str, per_minute: &dyn Fn(u64) -> u64| {
@@ -451,8 +451,7 @@ fn traffic_forecast_fires_when_the_rate_grows_towards_capacity() {
             values.trim()
         )
     };
-    let mut tests =
-        String::from("rule_files: [recording.yml, alerts.yml]\nevaluation_interval: 1m\ntests:\n");
+    let mut tests = String::from(TESTS_HEADER);
     tests += &case(
         &counter("/a", &|m| 30 * m),
         &[(
@@ -468,11 +467,5 @@ fn traffic_forecast_fires_when_the_rate_grows_towards_capacity() {
         &counter("/a", &|_| 3000),
         &[("110m", "HTTPServiceTrafficForecast", vec![])],
     );
-    let file = dir.0.join("tests.yml");
-    std::fs::write(&file, &tests).unwrap();
-    let (ok, out) = run(&promtool, &["test", "rules", file.to_str().unwrap()]);
-    assert!(
-        ok,
-        "promtool test rules failed:\n{out}\n--- tests.yml ---\n{tests}"
-    );
+    promtool_test(&promtool, "rules-forecast", &monitoring, &tests);
 }
