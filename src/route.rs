@@ -86,8 +86,10 @@ impl<'a> RouteRequest<'a> {
             .get::<axum::extract::MatchedPath>()?
             .as_str();
         // axum registers its fallbacks as a catch-all route with a private parameter name; those
-        // requests matched no route of the application.
-        (!path.contains("{*__private__axum")).then_some(path)
+        // requests matched no route of the application. (Most templates have no `*`: one byte
+        // scan settles them.)
+        let private = path.as_bytes().contains(&b'*') && path.contains("{*__private__axum");
+        (!private).then_some(path)
     }
 }
 
