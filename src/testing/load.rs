@@ -71,6 +71,23 @@ impl<F> fmt::Debug for Load<F> {
 }
 
 /// What a load run did, as its client saw it.
+///
+/// ```
+/// use axum::{Router, routing::get, body::Body, http::StatusCode};
+/// use routemeter::testing::Load;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app: Router = Router::new().route("/teapot", get(|| async { StatusCode::IM_A_TEAPOT }));
+/// let report = Load::new(|_| http::Request::get("/teapot").body(Body::empty()).unwrap())
+///     .requests(12)
+///     .concurrency(4)
+///     .run(app)
+///     .await;
+/// assert_eq!((report.sent, report.completed, report.failed), (12, 12, 0));
+/// assert_eq!(report.statuses[&418], 12);
+/// # }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct LoadReport {
     /// Requests started.

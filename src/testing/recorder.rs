@@ -20,6 +20,16 @@ use super::snapshot::SeriesValue;
 /// Clones share their data. Nothing is global: give it to a layer with
 /// [`RouteMeterBuilder::recorder`](crate::RouteMeterBuilder::recorder), or use
 /// [`TestMeter`](super::TestMeter), which does that for you.
+///
+/// ```
+/// use routemeter::testing::{TestMeter, TestRecorder};
+///
+/// let meter = TestMeter::new();
+/// // The meter's recorder takes any series, not only routemeter's:
+/// let recorder: &TestRecorder = meter.recorder();
+/// metrics::with_local_recorder(recorder, || metrics::counter!("jobs_total").increment(3));
+/// assert_eq!(meter.snapshot().counter("jobs_total", &[]), Some(3));
+/// ```
 #[derive(Clone, Default)]
 pub struct TestRecorder {
     store: Arc<Store>,

@@ -86,6 +86,25 @@ impl Series {
 /// Everything a [`TestMeter`](super::TestMeter) recorded, at one moment.
 ///
 /// Subtract two snapshots (`&after - &before`) to look at what happened in between.
+///
+/// ```
+/// use axum::{Router, routing::get, body::Body};
+/// use routemeter::testing::{Load, TestMeter};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let meter = TestMeter::new();
+/// let app = Router::new().route("/users/{id}", get(|| async { "user" })).layer(meter.layer());
+/// let load = Load::new(|i| http::Request::get(format!("/users/{i}")).body(Body::empty()).unwrap());
+///
+/// load.clone().requests(30).run(app.clone()).await;     // warm-up
+/// let before = meter.snapshot();
+/// load.requests(70).run(app).await;                     // the phase under test
+/// let phase = &meter.snapshot() - &before;
+/// phase.route("/users/{id}").assert_count(70);
+/// assert_eq!(phase.routes(), ["/users/{id}"]);
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     naming: Naming,
@@ -336,6 +355,26 @@ impl std::ops::Sub for &Snapshot {
 ///
 /// Its `Display` form is the whole summary on a few lines; every assertion prints it when it
 /// fails, so a red test shows the numbers behind it.
+///
+/// ```should_panic
+/// use std::time::Duration;
+/// use axum::{Router, routing::get, body::Body};
+/// use routemeter::testing::{Load, TestMeter};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let meter = TestMeter::new();
+/// let app = Router::new()
+///     .route("/slow", get(|| async { tokio::time::sleep(Duration::from_millis(20)).await }))
+///     .layer(meter.layer());
+/// let load = Load::new(|_| http::Request::get("/slow").body(Body::empty()).unwrap()).requests(5);
+/// let stats = meter.drive(&load, app).await.route("/slow");
+/// assert_eq!(stats.count(), 5);
+/// assert!(stats.min() >= Duration::from_millis(20));
+/// // Panics with: "/slow: p99 = 20.1ms is not below 10ms" and the route's summary.
+/// stats.assert_p99_below(Duration::from_millis(10));
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct RouteStats {
     name: String,
