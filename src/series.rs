@@ -191,6 +191,8 @@ impl Meter {
         if self.excluded.iter().any(|e| **e == *path) {
             return None;
         }
+        // The clock starts as the request enters, before any look-up.
+        let start = Instant::now();
         self.follow_recorder();
         let slot = crate::classify::method_slot(req.method());
         let view = crate::route::RouteRequest::new(req);
@@ -202,7 +204,7 @@ impl Meter {
                 None => sink(crate::route::default_route(&view)),
             }
         }
-        series.map(|series| InFlight::new(series, req.headers()))
+        series.map(|series| InFlight::new(series, start, req.headers()))
     }
 
     /// Rebuilds the table when the facade's recorder changed since it was filled: a layer built
@@ -470,7 +472,7 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
-    fn new(series: Arc<MethodSeries>, headers: &http::HeaderMap) -> Self {
+    fn new(series: Arc<MethodSeries>, start: Instant, headers: &http::HeaderMap) -> Self {
         series.active.increment(1.0);
         let log = series
             .registrar
@@ -480,7 +482,7 @@ impl InFlight {
         Self {
             log,
             series,
-            start: Instant::now(),
+            start,
             request_bytes: RequestBytes::Unknown,
             response_bytes: 0,
             status: None,
