@@ -119,8 +119,10 @@ pin_project! {
             let this = this.project();
             if let Some(flight) = this.flight {
                 // hyper stops polling once `is_end_stream` says so, and may never poll for the
-                // final `None`: a body that is complete when dropped was fully sent.
-                if this.inner.is_end_stream() {
+                // final `None`: a body that is complete when dropped was fully sent. Responses
+                // that carry no body on the wire (to `HEAD`, and 1xx, 204 and 304) are dropped
+                // unread by servers: that is their normal end too.
+                if this.inner.is_end_stream() || flight.sends_no_body() {
                     flight.finish(None);
                 }
                 // Otherwise the `InFlight` records the request as cancelled as it drops.

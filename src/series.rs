@@ -540,6 +540,17 @@ impl InFlight {
         }
     }
 
+    /// Whether HTTP sends no body for this response (RFC 9110: a response to `HEAD`, or a
+    /// 1xx, 204 or 304 status), so a server drops it unread.
+    pub(crate) fn sends_no_body(&self) -> bool {
+        self.series.method == "HEAD"
+            || self.status.is_some_and(|s| {
+                s.is_informational()
+                    || s == http::StatusCode::NO_CONTENT
+                    || s == http::StatusCode::NOT_MODIFIED
+            })
+    }
+
     /// The request's span, to enter while its future or body is polled.
     pub(crate) fn span(&self) -> Option<&tracing::Span> {
         self.log.as_ref().map(|l| &l.span)

@@ -314,3 +314,41 @@ async fn other_body_types_keep_their_type_and_report_known_sizes() {
     assert_eq!(streamed.request_bytes().count(), 0);
     assert_eq!(streamed.response_bytes().sum(), 1.0);
 }
+
+#[tokio::test]
+async fn bodies_http_never_sends_are_not_cancellations() {
+    // A plain service answering HEAD and 304 with a body, as handlers often do; servers drop
+    // such bodies unread, as this test does.
+    use http_body_util::Full;
+    let meter = TestMeter::new();
+    let svc = ServiceBuilder::new()
+        .layer(meter.layer_builder().route_fn(|_| Some("/doc")).build())
+        .service_fn(|req: Request<Body>| async move {
+            let status = if req.headers().contains_key("if-none-match") {
+                StatusCode::NOT_MODIFIED
+            } else {
+                StatusCode::OK
+            };
+            let mut resp = http::Response::new(Full::new(Bytes::from_static(b"document")));
+            *resp.status_mut() = status;
+            Ok::<_, Infallible>(resp)
+        });
+    let head = Request::head("/doc").body(Body::empty()).unwrap();
+    drop(svc.clone().oneshot(head).await.unwrap());
+    let cached = Request::get("/doc")
+        .header("if-none-match", "\"v1\"")
+        .body(Body::empty())
+        .unwrap();
+    drop(svc.clone().oneshot(cached).await.unwrap());
+    // A GET whose body is dropped unread is still a cancellation.
+    let get = Request::get("/doc").body(Body::empty()).unwrap();
+    drop(svc.oneshot(get).await.unwrap());
+
+    let doc = meter.snapshot().route("/doc");
+    doc.assert_count(3);
+    assert_eq!(doc.errors(), 1, "{doc}");
+    assert_eq!(doc.error_type("cancelled"), 1, "{doc}");
+    assert_eq!(meter.snapshot().endpoint("HEAD", "/doc").errors(), 0);
+    assert_eq!(doc.status("304"), 1);
+    assert_eq!(doc.active(), 0.0);
+}
