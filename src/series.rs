@@ -235,14 +235,14 @@ impl Meter {
             if let Some(entry) = entry {
                 return entry.method(slot, &self.registrar);
             }
-            if table.distinct >= self.max_routes {
+            if self.full(&table) {
                 table.overflowed.increment(1);
                 return table.overflow.method(slot, &self.registrar);
             }
         }
         let label = label.unwrap_or(UNMATCHED_ROUTE);
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        if table.distinct >= self.max_routes && !table.routes.contains_key(label) {
+        if self.full(&table) && !table.routes.contains_key(label) {
             table.overflowed.increment(1);
             return table.overflow.method(slot, &self.registrar);
         }
@@ -250,17 +250,19 @@ impl Meter {
             .routes
             .entry(label.into())
             .or_insert_with(|| RouteEntry::new(label.to_owned(), false));
-        let series = entry.method(slot, &self.registrar);
-        table.distinct = table.routes.len().saturating_sub(self.excluded.len());
-        series
+        entry.method(slot, &self.registrar)
+    }
+
+    /// Whether the table holds as many routes as the limit allows (excluded entries, interned
+    /// up front, do not count).
+    fn full(&self, table: &RouteTable) -> bool {
+        table.routes.len().saturating_sub(self.excluded.len()) >= self.max_routes
     }
 }
 
 /// Every route a layer has seen, interned.
 struct RouteTable {
     routes: FastMap<Box<str>, RouteEntry>,
-    /// Routes in `routes` that count against the limit (excluded entries do not).
-    distinct: usize,
     unmatched: RouteEntry,
     overflow: RouteEntry,
     overflowed: Counter,
@@ -276,7 +278,6 @@ impl RouteTable {
             registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
         Self {
             routes,
-            distinct: 0,
             unmatched: RouteEntry::new(UNMATCHED_ROUTE.to_owned(), false),
             overflow: RouteEntry::new(OVERFLOW_ROUTE.to_owned(), false),
             overflowed,
