@@ -54,7 +54,6 @@ mod request_count {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::task::{Context, Poll};
 
-    use bytes::Buf;
     use http_body::{Body, Frame, SizeHint};
     use pin_project_lite::pin_project;
 
@@ -78,10 +77,8 @@ mod request_count {
             let this = self.project();
             let polled = this.inner.poll_frame(cx);
             if let Poll::Ready(Some(Ok(frame))) = &polled {
-                if let Some(data) = frame.data_ref() {
-                    this.counter
-                        .fetch_add(data.remaining() as u64, Ordering::Relaxed);
-                }
+                this.counter
+                    .fetch_add(super::data_len(frame), Ordering::Relaxed);
             }
             polled
         }
@@ -94,6 +91,11 @@ mod request_count {
             self.inner.size_hint()
         }
     }
+}
+
+/// The bytes of body data a frame carries (0 for trailers).
+fn data_len<D: Buf>(frame: &Frame<D>) -> u64 {
+    frame.data_ref().map_or(0, |d| d.remaining() as u64)
 }
 
 pin_project! {
@@ -166,9 +168,7 @@ impl<B: Body> Body for ResponseBody<B> {
         flight.polling = false;
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    flight.response_bytes += data.remaining() as u64;
-                }
+                flight.response_bytes += data_len(frame);
                 if this.inner.is_end_stream() {
                     flight.finish(None);
                 }
