@@ -11,7 +11,6 @@ mod common;
 
 mod quickstart_server;
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +18,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::post;
 use common::prom;
-use common::{Client, Process, TempDir, free_port, require_program};
+use common::{Client, TempDir, require_program};
 use routemeter::monitoring::{Monitoring, Profile, Slo};
 
 /// Every `"expr"` string in a JSON document.
@@ -48,10 +47,9 @@ fn rule_exprs(yaml: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_traffic_pages_through_prometheus_and_alertmanager() {
-    let Some(alertmanager_bin) = require_program("prometheus-alertmanager") else {
-        return;
-    };
-    if require_program("prometheus").is_none() {
+    if require_program("prometheus-alertmanager").is_none()
+        || require_program("prometheus").is_none()
+    {
         return;
     }
 
@@ -89,22 +87,9 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
     std::fs::write(&am_config, monitoring.alertmanager_for_webhook(&hook_url)).unwrap();
 
     // Alertmanager, clustering off, on loopback.
-    let am_addr = format!("127.0.0.1:{}", free_port());
-    let am_log = std::fs::File::create(dir.0.join("alertmanager.log")).unwrap();
-    let _alertmanager = Process(
-        Command::new(alertmanager_bin)
-            .arg(format!("--config.file={}", am_config.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.0.join("am-data").display()
-            ))
-            .arg(format!("--web.listen-address={am_addr}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(am_log)
-            .spawn()
-            .expect("alertmanager starts"),
-    );
+    let Some((_alertmanager, am_addr)) = prom::start_alertmanager(&am_config, &dir.0) else {
+        return;
+    };
 
     // Prometheus with the rules, alerting to that Alertmanager.
     let extra = format!(

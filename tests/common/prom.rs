@@ -133,3 +133,26 @@ pub fn promql_blocks(markdown: &str) -> Vec<String> {
     }
     out
 }
+
+/// Starts Debian's Alertmanager with `config`, clustering off, on a free loopback port, with its
+/// storage and log (`alertmanager.log`) in `dir`; returns it and its address.
+pub fn start_alertmanager(
+    config: &std::path::Path,
+    dir: &std::path::Path,
+) -> Option<(Process, String)> {
+    let binary = require_program("prometheus-alertmanager")?;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(dir.join("alertmanager.log")).unwrap();
+    let process = Process(
+        Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", dir.join("am-data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("alertmanager starts"),
+    );
+    Some((process, addr))
+}
