@@ -9,7 +9,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use crate::classify::ErrorType;
-use crate::series::InFlight;
+use crate::record::InFlight;
 
 /// Arranges for the size of a request body to be known when the request is recorded, without
 /// changing the body's type (the inner service expects the type it was written for).

@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
 use crate::classify::ErrorType;
-use crate::series::InFlight;
+use crate::record::InFlight;
 
 pin_project! {
     /// The future returned by [`RouteMeter`](crate::RouteMeter).

@@ -7,8 +7,8 @@ use tower::Layer;
 
 use crate::log::RequestLog;
 use crate::names::Naming;
+use crate::registry::{Meter, Registrar, Source};
 use crate::route::{self, DEFAULT_MAX_ROUTES, RouteRequest};
-use crate::series::{Meter, Registrar, Source};
 use crate::service::RouteMeter;
 
 /// A [`Layer`] that wraps a service in [`RouteMeter`].
@@ -81,7 +81,7 @@ pub struct RouteMeterBuilder {
     route_fn: Option<route::RouteFn>,
     excluded: Vec<String>,
     max_routes: usize,
-    upkeep: Option<crate::series::Upkeep>,
+    upkeep: Option<crate::registry::Upkeep>,
     log: Option<RequestLog>,
 }
 
@@ -142,7 +142,7 @@ impl RouteMeterBuilder {
     /// Sets how to nudge the exporter's upkeep (for recorders from this crate's Prometheus
     /// set-up, which buffer histogram samples between upkeeps).
     #[cfg(feature = "prometheus")]
-    pub(crate) fn upkeep(mut self, upkeep: crate::series::Upkeep) -> Self {
+    pub(crate) fn upkeep(mut self, upkeep: crate::registry::Upkeep) -> Self {
         self.upkeep = Some(upkeep);
         self
     }

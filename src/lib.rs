@@ -10,8 +10,9 @@ mod log;
 mod names;
 #[cfg(feature = "prometheus")]
 mod process;
+mod record;
+mod registry;
 mod route;
-mod series;
 mod service;
 
 #[cfg(feature = "monitoring")]

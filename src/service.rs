@@ -9,7 +9,7 @@ use tower::Service;
 
 use crate::body::{ResponseBody, meter_request_body};
 use crate::future::ResponseFuture;
-use crate::series::Meter;
+use crate::registry::Meter;
 
 /// Middleware that records per-route request metrics for the service it wraps.
 ///

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
 
-use crate::classify::{ErrorType, METHOD_SLOTS, Outcome, method_label};
-use crate::log::{Finished, LogState, RequestLog};
+use crate::classify::{METHOD_SLOTS, Outcome, method_label};
+use crate::log::RequestLog;
 use crate::names::{self, Naming, NamingScheme};
+use crate::record::InFlight;
 use crate::route::{OVERFLOW_ROUTE, RouteFn, UNMATCHED_ROUTE};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -313,10 +314,10 @@ impl RouteEntry {
 
 /// The series of one (route, method): the in-flight gauge and the handles of each outcome.
 pub(crate) struct MethodSeries {
-    registrar: Arc<Registrar>,
-    route: String,
-    method: &'static str,
-    active: Gauge,
+    pub(crate) registrar: Arc<Registrar>,
+    pub(crate) route: String,
+    pub(crate) method: &'static str,
+    pub(crate) active: Gauge,
     first: OnceLock<(u32, Arc<OutcomeHandles>)>,
     outcomes: RwLock<FastMap<u32, Arc<OutcomeHandles>>>,
 }
@@ -407,7 +408,7 @@ impl MethodSeries {
         }
     }
 
-    fn record(
+    pub(crate) fn record(
         &self,
         outcome: Outcome,
         elapsed: Duration,
@@ -441,132 +442,6 @@ impl MethodSeries {
                 (None, Source::Global) => crate::prometheus::nudge_global_upkeep(),
                 _ => {}
             }
-        }
-    }
-}
-
-/// How the request body's size is known.
-enum RequestBytes {
-    /// Counted as it streams through the body wrapper.
-    #[cfg(feature = "axum")]
-    Counted(Arc<std::sync::atomic::AtomicU64>),
-    /// Known up front (empty, or an exact size hint).
-    Known(u64),
-    /// Neither: the request-size histogram is not recorded for this request.
-    Unknown,
-}
-
-/// One request being measured. Recorded exactly once: by [`InFlight::finish`], or, if the
-/// request never finishes, when it is dropped (as cancelled, or as a panic while unwinding).
-pub(crate) struct InFlight {
-    series: Arc<MethodSeries>,
-    start: Instant,
-    request_bytes: RequestBytes,
-    pub(crate) response_bytes: u64,
-    pub(crate) status: Option<http::StatusCode>,
-    /// Set while the inner future or body is being polled; still set in `drop` means that poll
-    /// never returned, i.e. it panicked.
-    pub(crate) polling: bool,
-    done: bool,
-    /// The request's span, when request logs are on (boxed: nothing to carry when off).
-    log: Option<Box<LogState>>,
-}
-
-impl InFlight {
-    fn new(series: Arc<MethodSeries>, start: Instant, headers: &http::HeaderMap) -> Self {
-        series.active.increment(1.0);
-        let log = series
-            .registrar
-            .log
-            .as_ref()
-            .map(|config| Box::new(config.start(series.method, &series.route, headers)));
-        Self {
-            log,
-            series,
-            start,
-            request_bytes: RequestBytes::Unknown,
-            response_bytes: 0,
-            status: None,
-            polling: false,
-            done: false,
-        }
-    }
-
-    /// A counter the request body wrapper adds streamed bytes to.
-    #[cfg(feature = "axum")]
-    pub(crate) fn request_counter(&mut self) -> Arc<std::sync::atomic::AtomicU64> {
-        let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        self.request_bytes = RequestBytes::Counted(Arc::clone(&counter));
-        counter
-    }
-
-    /// The request body's size is known without counting (an empty body, or one whose exact
-    /// length is known up front).
-    pub(crate) fn request_size_known(&mut self, bytes: u64) {
-        self.request_bytes = RequestBytes::Known(bytes);
-    }
-
-    /// Records the request with `end` as how its response (or lack of one) ended.
-    pub(crate) fn finish(&mut self, end: Option<ErrorType>) {
-        if std::mem::replace(&mut self.done, true) {
-            return;
-        }
-        let outcome = match self.status {
-            Some(status) => Outcome::response(status, end),
-            None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
-        };
-        let request_bytes = match &self.request_bytes {
-            #[cfg(feature = "axum")]
-            RequestBytes::Counted(c) => Some(c.load(Ordering::Relaxed)),
-            RequestBytes::Known(n) => Some(*n),
-            RequestBytes::Unknown => None,
-        };
-        // One measurement for the histogram and the log.
-        let elapsed = self.start.elapsed();
-        self.series
-            .record(outcome, elapsed, request_bytes, self.response_bytes);
-        if let (Some(log), Some(config)) = (&self.log, &self.series.registrar.log) {
-            log.finish(
-                config,
-                &Finished {
-                    method: self.series.method,
-                    route: &self.series.route,
-                    status: outcome.status.map(|s| s.as_u16()),
-                    error: outcome.error,
-                    elapsed,
-                    request_bytes,
-                    response_bytes: self.response_bytes,
-                },
-            );
-        }
-    }
-
-    /// Whether HTTP sends no body for this response (RFC 9110: a response to `HEAD`, or a
-    /// 1xx, 204 or 304 status), so a server drops it unread.
-    pub(crate) fn sends_no_body(&self) -> bool {
-        self.series.method == "HEAD"
-            || self.status.is_some_and(|s| {
-                s.is_informational()
-                    || s == http::StatusCode::NO_CONTENT
-                    || s == http::StatusCode::NOT_MODIFIED
-            })
-    }
-
-    /// The request's span, to enter while its future or body is polled.
-    pub(crate) fn span(&self) -> Option<&tracing::Span> {
-        self.log.as_ref().map(|l| &l.span)
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if !self.done {
-            let why = if self.polling || std::thread::panicking() {
-                ErrorType::Panic
-            } else {
-                ErrorType::Cancelled
-            };
-            self.finish(Some(why));
         }
     }
 }
