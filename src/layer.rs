@@ -81,7 +81,7 @@ pub struct RouteMeterBuilder {
     route_fn: Option<route::RouteFn>,
     excluded: Vec<String>,
     max_routes: usize,
-    upkeep: Option<crate::registry::Upkeep>,
+    exemplars: bool,
     log: Option<RequestLog>,
 }
 
@@ -94,7 +94,7 @@ impl Default for RouteMeterBuilder {
             route_fn: None,
             excluded: Vec::new(),
             max_routes: DEFAULT_MAX_ROUTES,
-            upkeep: None,
+            exemplars: false,
             log: None,
         }
     }
@@ -110,6 +110,7 @@ impl std::fmt::Debug for RouteMeterBuilder {
             .field("excluded", &self.excluded)
             .field("max_routes", &self.max_routes)
             .field("log", &self.log)
+            .field("exemplars", &self.exemplars)
             .finish()
     }
 }
@@ -135,15 +136,16 @@ impl RouteMeterBuilder {
     /// Like [`recorder`](Self::recorder), for a recorder that is shared with other code.
     pub fn shared_recorder(mut self, recorder: Arc<dyn Recorder + Send + Sync>) -> Self {
         self.source = Source::Explicit(recorder);
-        self.upkeep = None;
         self
     }
 
-    /// Sets how to nudge the exporter's upkeep (for recorders from this crate's Prometheus
-    /// set-up, which buffer histogram samples between upkeeps).
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn upkeep(mut self, upkeep: crate::registry::Upkeep) -> Self {
-        self.upkeep = Some(upkeep);
+    /// Whether to keep exemplars (off unless set; on in layers from
+    /// [`PrometheusMetrics`](crate::prometheus::PrometheusMetrics)): the trace id of a
+    /// request's W3C `traceparent` header is handed to the recorder while the request's
+    /// duration is recorded. This crate's Prometheus recorder shows it per bucket to OpenMetrics
+    /// scrapes; other recorders ignore it. Off, requests skip the header look-up.
+    pub fn exemplars(mut self, on: bool) -> Self {
+        self.exemplars = on;
         self
     }
 
@@ -234,7 +236,7 @@ impl RouteMeterBuilder {
             source: self.source,
             naming: self.naming,
             static_labels: self.labels,
-            upkeep: self.upkeep,
+            exemplars: self.exemplars,
             log: self.log,
         };
         RouteMeterLayer {

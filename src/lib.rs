@@ -8,12 +8,11 @@ mod future;
 mod layer;
 mod log;
 mod names;
-#[cfg(feature = "prometheus")]
-mod process;
 mod record;
 mod registry;
 mod route;
 mod service;
+mod trace;
 
 #[cfg(feature = "monitoring")]
 #[cfg_attr(docsrs, doc(cfg(feature = "monitoring")))]

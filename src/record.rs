@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::classify::{ErrorType, Outcome};
 use crate::log::{Finished, LogState};
 use crate::registry::MethodSeries;
+use crate::trace::TraceId;
 
 /// How the request body's size is known.
 enum RequestBytes {
@@ -39,6 +40,8 @@ pub(crate) struct InFlight {
     done: bool,
     /// The request's span, when request logs are on (boxed: nothing to carry when off).
     log: Option<Box<LogState>>,
+    /// The trace id of the request's `traceparent`, when exemplars are on.
+    trace: Option<TraceId>,
 }
 
 impl InFlight {
@@ -53,7 +56,13 @@ impl InFlight {
             .log
             .as_ref()
             .map(|config| Box::new(config.start(series.method, &series.route, headers)));
+        let trace = if series.registrar.exemplars {
+            TraceId::from_headers(headers)
+        } else {
+            None
+        };
         Self {
+            trace,
             log,
             series,
             start,
@@ -96,8 +105,13 @@ impl InFlight {
         };
         // One measurement for the histogram and the log.
         let elapsed = self.start.elapsed();
-        self.series
-            .record(outcome, elapsed, request_bytes, self.response_bytes);
+        self.series.record(
+            outcome,
+            elapsed,
+            request_bytes,
+            self.response_bytes,
+            self.trace,
+        );
         if let (Some(log), Some(config)) = (&self.log, &self.series.registrar.log) {
             log.finish(
                 config,

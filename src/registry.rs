@@ -19,6 +19,7 @@ use crate::log::RequestLog;
 use crate::names::{self, Naming, NamingScheme};
 use crate::record::InFlight;
 use crate::route::{OVERFLOW_ROUTE, RouteFn, UNMATCHED_ROUTE};
+use crate::trace::TraceId;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -40,7 +41,7 @@ impl std::fmt::Debug for Registrar {
             .field("source", &self.source)
             .field("naming", &self.naming)
             .field("static_labels", &self.static_labels)
-            .field("upkeep", &self.upkeep.is_some())
+            .field("exemplars", &self.exemplars)
             .field("log", &self.log)
             .finish_non_exhaustive()
     }
@@ -61,18 +62,11 @@ pub(crate) struct Registrar {
     pub(crate) source: Source,
     pub(crate) naming: Naming,
     pub(crate) static_labels: Vec<Label>,
-    /// Asks the exporter to fold buffered histogram samples into buckets now.
-    pub(crate) upkeep: Option<Upkeep>,
+    /// Whether requests carry their trace id to the recorder, for exemplars.
+    pub(crate) exemplars: bool,
     /// Request logs, when on.
     pub(crate) log: Option<RequestLog>,
 }
-
-/// Requests a thread records between two upkeep nudges: bounds the histogram samples an
-/// exporter buffers between upkeeps (3 per request) however fast requests arrive.
-pub(crate) const UPKEEP_EVERY: u64 = 1 << 13;
-
-/// A nudge to an exporter's upkeep.
-pub(crate) type Upkeep = Arc<dyn Fn() + Send + Sync>;
 
 impl Registrar {
     fn with<T>(&self, f: impl FnOnce(&dyn Recorder) -> T) -> T {
@@ -414,9 +408,14 @@ impl MethodSeries {
         elapsed: Duration,
         request_bytes: Option<u64>,
         response_bytes: u64,
+        trace: Option<TraceId>,
     ) {
         self.with_handles(outcome, |h| {
-            h.duration.record(elapsed.as_secs_f64());
+            let seconds = elapsed.as_secs_f64();
+            match trace {
+                Some(id) => crate::trace::with_current(id, || h.duration.record(seconds)),
+                None => h.duration.record(seconds),
+            }
             if let (Some(s), Some(bytes)) = (&h.request_size, request_bytes) {
                 s.record(bytes as f64);
             }
@@ -428,20 +427,5 @@ impl MethodSeries {
             }
         });
         self.active.decrement(1.0);
-        // Counted per thread, so no cache line is shared between cores for it.
-        thread_local!(static RECORDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
-        let recorded = RECORDED.with(|n| {
-            n.set(n.get().wrapping_add(1));
-            n.get()
-        });
-        if recorded % UPKEEP_EVERY == 0 {
-            let r = &self.registrar;
-            match (&r.upkeep, &r.source) {
-                (Some(upkeep), _) => upkeep(),
-                #[cfg(feature = "prometheus")]
-                (None, Source::Global) => crate::prometheus::nudge_global_upkeep(),
-                _ => {}
-            }
-        }
     }
 }

@@ -1,9 +1,17 @@
-//! The default exporter: a Prometheus recorder whose buckets fit the routemeter histograms, its
-//! upkeep, and the `/metrics` endpoint.
+//! The default exporter: a Prometheus recorder whose buckets fit the routemeter histograms, and
+//! the `/metrics` endpoint.
 //!
 //! [`install`] is the usual start: it installs a global recorder and returns [`PrometheusMetrics`],
 //! which renders the exposition and builds layers whose names match its bucket settings.
 //! [`PrometheusSetup::build`] does the same without touching global state.
+//!
+//! The recorder ([`PrometheusRecorder`]) counts every value in place: histograms have fixed
+//! buckets of atomic counters, read through a hot/cold swap so that a scrape sees a consistent
+//! cut (every bucket at most `_count`, `+Inf` equal to it). There is no sample buffer, so
+//! there is no upkeep thread and no sample is lost however scrapes and requests interleave.
+//! Scrapes that ask for OpenMetrics (`Accept: application/openmetrics-text`) get it, with
+//! the trace id of a recent request per duration bucket as an exemplar, taken from the
+//! request's W3C `traceparent` header.
 //!
 //! Besides the route metrics, the endpoint exports process metrics (`process_cpu_seconds_total`,
 //! `process_resident_memory_bytes`, `process_open_fds`, `process_threads`,
@@ -26,24 +34,33 @@
 //! # }
 //! ```
 
-use std::fmt;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+mod histogram;
+mod process;
+mod store;
+mod text;
 
-use metrics_exporter_prometheus::{
-    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
-};
+use std::fmt;
+use std::sync::Arc;
 
 use crate::layer::{RouteMeterBuilder, RouteMeterLayer};
 use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
-use crate::process::Collectors;
+use process::Collectors;
+pub use store::PrometheusRecorder;
+use store::{Buckets, Store};
+use text::Format;
 
 /// The `Content-Type` of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// How often histogram samples are folded into their buckets when nobody scrapes.
-pub const DEFAULT_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// The `Content-Type` of the OpenMetrics text format.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Bucket bounds of histograms that are not routemeter's and were given none with
+/// [`PrometheusSetup::histogram_buckets`]: the Prometheus clients' defaults, in seconds.
+pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Installs a Prometheus recorder with the default settings as the global recorder.
 ///
@@ -66,15 +83,11 @@ pub enum SetupError {
     GlobalRecorderInstalled,
     /// Bucket bounds were empty, not finite, or not strictly increasing.
     InvalidBuckets {
-        /// Which histogram family they were for (`"duration"` or `"size"`).
+        /// Which histogram family they were for (`"duration"`, `"size"` or `"histogram"`).
         histogram: &'static str,
         /// What is wrong with them.
         reason: &'static str,
     },
-    /// The exporter refused its configuration.
-    Exporter(metrics_exporter_prometheus::BuildError),
-    /// The upkeep thread could not be started.
-    Upkeep(std::io::Error),
 }
 
 impl fmt::Display for SetupError {
@@ -86,21 +99,11 @@ impl fmt::Display for SetupError {
             Self::InvalidBuckets { histogram, reason } => {
                 write!(f, "invalid {histogram} buckets: {reason}")
             }
-            Self::Exporter(e) => write!(f, "Prometheus exporter: {e}"),
-            Self::Upkeep(e) => write!(f, "could not start the upkeep thread: {e}"),
         }
     }
 }
 
-impl std::error::Error for SetupError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Exporter(e) => Some(e),
-            Self::Upkeep(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+impl std::error::Error for SetupError {}
 
 /// Settings of the Prometheus recorder.
 #[derive(Clone, Debug)]
@@ -109,12 +112,12 @@ pub struct PrometheusSetup {
     naming: Naming,
     duration_buckets: Vec<f64>,
     size_buckets: Vec<f64>,
-    upkeep_interval: Duration,
     global_labels: Vec<(String, String)>,
     other_buckets: Vec<(String, Vec<f64>)>,
     process_metrics: bool,
     runtime_metrics: bool,
     runtime: Option<tokio::runtime::Handle>,
+    exemplars: bool,
 }
 
 impl Default for PrometheusSetup {
@@ -124,19 +127,19 @@ impl Default for PrometheusSetup {
 }
 
 impl PrometheusSetup {
-    /// Default names, [`DEFAULT_DURATION_BUCKETS`], [`DEFAULT_SIZE_BUCKETS`] and an upkeep every
-    /// [`DEFAULT_UPKEEP_INTERVAL`].
+    /// Default names, [`DEFAULT_DURATION_BUCKETS`], [`DEFAULT_SIZE_BUCKETS`], process and
+    /// runtime metrics, and exemplars.
     pub fn new() -> Self {
         Self {
             naming: Naming::default(),
             duration_buckets: DEFAULT_DURATION_BUCKETS.to_vec(),
             size_buckets: DEFAULT_SIZE_BUCKETS.to_vec(),
-            upkeep_interval: DEFAULT_UPKEEP_INTERVAL,
             global_labels: Vec::new(),
             other_buckets: Vec::new(),
             process_metrics: true,
             runtime_metrics: true,
             runtime: None,
+            exemplars: true,
         }
     }
 
@@ -159,6 +162,14 @@ impl PrometheusSetup {
     /// The Tokio runtime whose metrics are exported (the current one unless set).
     pub fn tokio_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
         self.runtime = Some(runtime);
+        self
+    }
+
+    /// Whether layers from this set-up keep exemplars (on by default): the trace id of the
+    /// request's W3C `traceparent` header, shown per duration bucket to scrapes that ask for
+    /// OpenMetrics. Off, requests skip the header look-up.
+    pub fn exemplars(mut self, on: bool) -> Self {
+        self.exemplars = on;
         self
     }
 
@@ -202,15 +213,8 @@ impl PrometheusSetup {
         Ok(self)
     }
 
-    /// How often histogram samples are folded into buckets between scrapes, so they never pile
-    /// up in memory when nobody scrapes.
-    pub fn upkeep_interval(mut self, interval: Duration) -> Self {
-        self.upkeep_interval = interval;
-        self
-    }
-
     /// Bucket bounds for another histogram of the application, recorded through the `metrics`
-    /// macros under `name` (without them the exporter renders it as a summary).
+    /// macros under `name` (without them it gets [`DEFAULT_HISTOGRAM_BUCKETS`]).
     ///
     /// # Errors
     ///
@@ -226,86 +230,74 @@ impl PrometheusSetup {
         Ok(self)
     }
 
-    /// Adds a label to every series the recorder exports, including ones not from routemeter.
+    /// Adds a label to every series the recorder exports, including ones not from routemeter
+    /// (a series that sets the same label keeps its own value).
     pub fn global_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.global_labels.push((key.into(), value.into()));
         self
     }
 
-    fn recorder(&self) -> Result<PrometheusRecorder, SetupError> {
+    fn recorder(&self) -> PrometheusRecorder {
         let n = &self.naming;
-        let mut b = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Full(n.duration().to_owned()),
-                &self.duration_buckets,
-            )
-            .map_err(SetupError::Exporter)?;
+        let mut by_name: Vec<(String, Arc<[f64]>)> = vec![(
+            n.duration().to_owned(),
+            Arc::from(self.duration_buckets.as_slice()),
+        )];
         for name in [n.request_size(), n.response_size()].into_iter().flatten() {
-            b = b
-                .set_buckets_for_metric(Matcher::Full(name.to_owned()), &self.size_buckets)
-                .map_err(SetupError::Exporter)?;
+            by_name.push((name.to_owned(), Arc::from(self.size_buckets.as_slice())));
         }
-        for (name, bounds) in &self.other_buckets {
-            b = b
-                .set_buckets_for_metric(Matcher::Full(name.clone()), bounds)
-                .map_err(SetupError::Exporter)?;
+        // Later settings for the same name win: put them first.
+        for (name, bounds) in self.other_buckets.iter().rev() {
+            by_name.insert(0, (name.clone(), Arc::from(bounds.as_slice())));
         }
-        for (k, v) in &self.global_labels {
-            b = b.add_global_label(k, v);
+        let buckets = Buckets {
+            by_name,
+            default: Arc::from(DEFAULT_HISTOGRAM_BUCKETS),
+        };
+        PrometheusRecorder {
+            store: Arc::new(Store::new(&self.global_labels, buckets)),
         }
-        Ok(b.build_recorder())
     }
 
-    /// Installs the recorder as the `metrics` facade's global recorder and starts its upkeep
-    /// thread, which runs for the rest of the process.
+    /// Installs the recorder as the `metrics` facade's global recorder.
     ///
     /// Every `metrics` macro in the program then reports to it, and so do layers built with the
-    /// default (global) source, before or after this call.
+    /// default (global) source, before or after this call. No thread is started.
     ///
     /// # Errors
     ///
-    /// [`SetupError::GlobalRecorderInstalled`] if a global recorder is already installed;
-    /// [`SetupError::Upkeep`] if the thread could not be spawned.
+    /// [`SetupError::GlobalRecorderInstalled`] if a global recorder is already installed.
     pub fn install(self) -> Result<PrometheusMetrics, SetupError> {
-        let recorder = self.recorder()?;
-        let handle = recorder.handle();
-        metrics::set_global_recorder(recorder).map_err(|_| SetupError::GlobalRecorderInstalled)?;
-        let collectors = self.collectors();
-        collectors.describe();
-        let upkeep = Upkeep::start(handle.clone(), self.upkeep_interval)?;
-        // The global recorder lives as long as the process; so does its upkeep.
-        let upkeep = GLOBAL_UPKEEP.get_or_init(|| Arc::new(upkeep)).clone();
-        Ok(PrometheusMetrics {
-            handle,
-            naming: self.naming,
-            recorder: None,
-            upkeep,
-            collectors,
-        })
+        let recorder = self.recorder();
+        metrics::set_global_recorder(recorder.clone())
+            .map_err(|_| SetupError::GlobalRecorderInstalled)?;
+        Ok(self.metrics(recorder, true))
     }
 
-    /// Builds a recorder that is not installed anywhere, with an upkeep thread that stops when
-    /// the last clone of the returned [`PrometheusMetrics`] and the last layer recording into
-    /// it are dropped.
+    /// Builds a recorder that is not installed anywhere.
     ///
     /// Layers from [`PrometheusMetrics::layer`] record into it. Nothing process-wide changes, so
-    /// any number of these can exist side by side (one per test, one per tenant).
+    /// any number of these can exist side by side (one per test, one per tenant). No thread is
+    /// started.
     ///
     /// # Errors
     ///
-    /// [`SetupError::Upkeep`] if the thread could not be spawned.
+    /// None today; the `Result` leaves room for settings checked at build time.
     pub fn build(self) -> Result<PrometheusMetrics, SetupError> {
-        let recorder = self.recorder()?;
-        let handle = recorder.handle();
+        let recorder = self.recorder();
+        Ok(self.metrics(recorder, false))
+    }
+
+    fn metrics(self, recorder: PrometheusRecorder, global: bool) -> PrometheusMetrics {
         let collectors = self.collectors();
-        metrics::with_local_recorder(&recorder, || collectors.describe());
-        Ok(PrometheusMetrics {
-            upkeep: Arc::new(Upkeep::start(handle.clone(), self.upkeep_interval)?),
-            handle,
+        collectors.describe(&recorder);
+        PrometheusMetrics {
+            recorder,
+            global,
             naming: self.naming,
-            recorder: Some(Arc::new(recorder)),
+            exemplars: self.exemplars,
             collectors,
-        })
+        }
     }
 }
 
@@ -329,11 +321,11 @@ fn check_buckets(histogram: &'static str, bounds: &[f64]) -> Result<Vec<f64>, Se
 /// record into it with matching names. Cheap to clone.
 #[derive(Clone)]
 pub struct PrometheusMetrics {
-    handle: PrometheusHandle,
+    recorder: PrometheusRecorder,
+    /// Whether `recorder` is the installed global recorder.
+    global: bool,
     naming: Naming,
-    /// `Some` for a recorder from [`PrometheusSetup::build`]; `None` for the global one.
-    recorder: Option<Arc<PrometheusRecorder>>,
-    upkeep: Arc<Upkeep>,
+    exemplars: bool,
     collectors: Arc<Collectors>,
 }
 
@@ -341,35 +333,40 @@ impl fmt::Debug for PrometheusMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PrometheusMetrics")
             .field("naming", &self.naming)
-            .field("global", &self.recorder.is_none())
+            .field("global", &self.global)
+            .field("exemplars", &self.exemplars)
             .finish_non_exhaustive()
     }
 }
 
 impl PrometheusMetrics {
-    /// The current metrics in the Prometheus text exposition format, after collecting the
-    /// process and runtime metrics.
+    /// The current metrics in the Prometheus text exposition format (0.0.4), after collecting
+    /// the process and runtime metrics.
     #[must_use]
     pub fn render(&self) -> String {
         self.collect();
-        self.handle.render()
+        self.recorder.store.render(Format::Prometheus)
+    }
+
+    /// The current metrics in the OpenMetrics text format, with exemplars, after collecting
+    /// the process and runtime metrics.
+    #[must_use]
+    pub fn render_openmetrics(&self) -> String {
+        self.collect();
+        self.recorder.store.render(Format::OpenMetrics)
     }
 
     /// Records the current process and runtime metrics (what [`render`](Self::render) does
-    /// first; call it yourself if you render through [`handle`](Self::handle)).
+    /// first).
     pub fn collect(&self) {
-        match &self.recorder {
-            Some(recorder) => {
-                metrics::with_local_recorder(recorder.as_ref(), || self.collectors.collect());
-            }
-            None => self.collectors.collect(),
-        }
+        self.collectors.collect(&self.recorder);
     }
 
-    /// The exporter's handle (for `render`, `run_upkeep` and the other exporter features).
+    /// The recorder itself, for code that records through it directly (for example with
+    /// `metrics::with_local_recorder`).
     #[must_use]
-    pub fn handle(&self) -> &PrometheusHandle {
-        &self.handle
+    pub fn recorder(&self) -> &PrometheusRecorder {
+        &self.recorder
     }
 
     /// The names this recorder's bucket settings were made for.
@@ -380,16 +377,13 @@ impl PrometheusMetrics {
 
     /// A layer builder that records into this recorder with the matching names.
     pub fn layer_builder(&self) -> RouteMeterBuilder {
-        let builder = RouteMeterLayer::builder().naming(self.naming.clone());
-        match &self.recorder {
-            Some(recorder) => {
-                // The layer keeps the upkeep alive: while it records, someone drains.
-                let upkeep = Arc::clone(&self.upkeep);
-                builder
-                    .shared_recorder(recorder.clone())
-                    .upkeep(Arc::new(move || upkeep.nudge()))
-            }
-            None => builder.global_recorder(),
+        let builder = RouteMeterLayer::builder()
+            .naming(self.naming.clone())
+            .exemplars(self.exemplars);
+        if self.global {
+            builder.global_recorder()
+        } else {
+            builder.recorder(self.recorder.clone())
         }
     }
 
@@ -399,19 +393,35 @@ impl PrometheusMetrics {
         self.layer_builder().build()
     }
 
-    /// The scrape response, for any HTTP framework: status 200, the exposition format's
-    /// content type, and the rendered metrics.
+    /// The scrape response in the Prometheus text format, for any HTTP framework: status 200,
+    /// the format's content type, and the rendered metrics.
     #[must_use]
     pub fn response(&self) -> http::Response<String> {
-        let mut response = http::Response::new(self.render());
+        self.respond(Format::Prometheus)
+    }
+
+    /// The scrape response in the format the request's `Accept` header prefers: OpenMetrics
+    /// (with exemplars) when it lists `application/openmetrics-text` ahead of (or without)
+    /// `text/plain`, as Prometheus does, else the Prometheus text format.
+    #[must_use]
+    pub fn response_for(&self, headers: &http::HeaderMap) -> http::Response<String> {
+        self.respond(negotiate(headers))
+    }
+
+    fn respond(&self, format: Format) -> http::Response<String> {
+        let (body, content_type) = match format {
+            Format::Prometheus => (self.render(), CONTENT_TYPE),
+            Format::OpenMetrics => (self.render_openmetrics(), OPENMETRICS_CONTENT_TYPE),
+        };
+        let mut response = http::Response::new(body);
         response.headers_mut().insert(
             http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static(CONTENT_TYPE),
+            http::HeaderValue::from_static(content_type),
         );
         response
     }
 
-    /// An axum handler for `GET` that serves [`response`](Self::response):
+    /// An axum handler for `GET` that serves [`response_for`](Self::response_for):
     /// `.route("/metrics", metrics.endpoint())`.
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -420,55 +430,78 @@ impl PrometheusMetrics {
         S: Clone + Send + Sync + 'static,
     {
         let metrics = self.clone();
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: http::HeaderMap| {
             let metrics = metrics.clone();
-            async move { metrics.response() }
+            async move { metrics.response_for(&headers) }
         })
     }
 }
 
-/// The upkeep of the global recorder installed by [`PrometheusSetup::install`].
-static GLOBAL_UPKEEP: OnceLock<Arc<Upkeep>> = OnceLock::new();
-
-/// Asks the global recorder's upkeep to run now, if this crate installed it.
-pub(crate) fn nudge_global_upkeep() {
-    if let Some(upkeep) = GLOBAL_UPKEEP.get() {
-        upkeep.nudge();
+/// The format an `Accept` header prefers: the media type with the highest `q` (first wins a
+/// tie) among OpenMetrics and plain text.
+fn negotiate(headers: &http::HeaderMap) -> Format {
+    let mut best: Option<(f32, Format)> = None;
+    for value in headers.get_all(http::header::ACCEPT) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let format = match media.as_str() {
+                "application/openmetrics-text" => Format::OpenMetrics,
+                "text/plain" | "text/*" | "*/*" => Format::Prometheus,
+                _ => continue,
+            };
+            let q = parts
+                .filter_map(|p| p.strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .filter(|q| q.is_finite() && (0.0..=1.0).contains(q))
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, format));
+            }
+        }
     }
-}
-
-/// A thread that folds histogram samples into buckets every interval, and whenever layers
-/// nudge it after many requests, until dropped.
-struct Upkeep {
-    wake: mpsc::Sender<()>,
-}
-
-impl Upkeep {
-    fn start(handle: PrometheusHandle, interval: Duration) -> Result<Self, SetupError> {
-        let (wake, woken) = mpsc::channel::<()>();
-        std::thread::Builder::new()
-            .name("routemeter-upkeep".into())
-            .spawn(move || {
-                // Runs on every nudge and every interval; stops once every sender is gone
-                // (the recorder's owners dropped it).
-                while let Ok(()) | Err(RecvTimeoutError::Timeout) = woken.recv_timeout(interval) {
-                    handle.run_upkeep();
-                    // Coalesce nudges that arrived while draining.
-                    while woken.try_recv().is_ok() {}
-                }
-            })
-            .map_err(SetupError::Upkeep)?;
-        Ok(Self { wake })
-    }
-
-    fn nudge(&self) {
-        let _ = self.wake.send(());
-    }
+    best.map_or(Format::Prometheus, |(_, f)| f)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn accept(v: &str) -> Format {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+        negotiate(&h)
+    }
+
+    #[test]
+    fn accept_header_picks_the_format() {
+        assert_eq!(negotiate(&http::HeaderMap::new()), Format::Prometheus);
+        // What Prometheus sends.
+        assert_eq!(
+            accept(
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+            ),
+            Format::OpenMetrics
+        );
+        assert_eq!(accept("text/plain"), Format::Prometheus);
+        assert_eq!(
+            accept("text/plain;q=0.5, application/openmetrics-text;q=0.9"),
+            Format::OpenMetrics
+        );
+        assert_eq!(
+            accept("application/openmetrics-text;q=0, text/plain"),
+            Format::Prometheus
+        );
+        assert_eq!(accept("application/json"), Format::Prometheus);
+        assert_eq!(
+            accept("application/openmetrics-text;q=NaN"),
+            Format::OpenMetrics
+        );
+    }
 
     #[test]
     fn bucket_validation() {

@@ -1,0 +1,296 @@
+//! A histogram that never loses a sample: fixed buckets counted in place, read consistently.
+//!
+//! An observation is a handful of atomic additions: no buffer, no lock, nothing to drain later.
+//! Reads use two halves, hot and cold. Observers always write into the hot half; a reader
+//! (one at a time) swaps the halves, waits for the observations that were already under way in
+//! the half that just went cold, reads it, then folds it into the new hot half and clears it.
+//! The counts a reader sees are therefore a consistent cut: the buckets add up to the count,
+//! and the sum belongs to exactly those observations. This is the scheme of the Go client.
+//!
+//! Exemplars (the trace id of a recent request per bucket) are kept beside the counts when the
+//! request being recorded carries one; see [`crate::trace`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::trace::TraceId;
+
+/// Bit 63 of [`AtomicHistogram::started`] says which half is hot.
+const HOT_BIT: u64 = 1 << 63;
+
+/// The counts of one half.
+struct Half {
+    /// Observations completed into this half (written last by each observer).
+    count: AtomicU64,
+    /// The sum of the observed values, as `f64` bits.
+    sum: AtomicU64,
+    /// Per-bucket (not cumulative) counts; the last one is `+Inf`.
+    buckets: Box<[AtomicU64]>,
+}
+
+impl Half {
+    fn new(buckets: usize) -> Self {
+        Self {
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0f64.to_bits()),
+            buckets: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+/// The trace id of a recent observation in a bucket, with its value and time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Exemplar {
+    pub(crate) trace_id: TraceId,
+    pub(crate) value: f64,
+    /// Seconds since the Unix epoch.
+    pub(crate) timestamp: f64,
+}
+
+/// What a reader sees: cumulative bucket counts, the count and the sum, from one cut.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct HistogramSnapshot {
+    /// Cumulative counts per finite bound, then `+Inf` (equal to `count`).
+    pub(crate) cumulative: Vec<u64>,
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+    /// Per bucket, the latest exemplar, when any was recorded.
+    pub(crate) exemplars: Vec<Option<Exemplar>>,
+}
+
+/// A histogram with fixed bucket bounds, safe to observe from any number of threads.
+pub(crate) struct AtomicHistogram {
+    bounds: std::sync::Arc<[f64]>,
+    /// Observations started (low 63 bits) and the hot half (bit 63).
+    started: AtomicU64,
+    halves: [Half; 2],
+    /// One reader at a time.
+    read: Mutex<()>,
+    /// Per bucket, the latest exemplar; allocated on the first one.
+    exemplars: OnceLock<Box<[Mutex<Option<Exemplar>>]>>,
+}
+
+impl std::fmt::Debug for AtomicHistogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtomicHistogram")
+            .field("bounds", &self.bounds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AtomicHistogram {
+    /// A histogram with these finite, strictly increasing upper bounds (`+Inf` is implied).
+    pub(crate) fn new(bounds: std::sync::Arc<[f64]>) -> Self {
+        let n = bounds.len() + 1;
+        Self {
+            bounds,
+            started: AtomicU64::new(0),
+            halves: [Half::new(n), Half::new(n)],
+            read: Mutex::new(()),
+            exemplars: OnceLock::new(),
+        }
+    }
+
+    /// The bucket `value` falls in: the first bound it does not exceed, else `+Inf`.
+    fn bucket(&self, value: f64) -> usize {
+        // Bounds are few (tens): a linear scan beats a binary search on them, and most
+        // observations land in the first buckets.
+        self.bounds
+            .iter()
+            .position(|&b| value <= b)
+            .unwrap_or(self.bounds.len())
+    }
+
+    /// Records `value` `times` times (`NaN` is not a measurement and is ignored).
+    pub(crate) fn observe(&self, value: f64, times: u64, exemplar: Option<TraceId>) {
+        if value.is_nan() || times == 0 {
+            return;
+        }
+        let bucket = self.bucket(value);
+        let n = self.started.fetch_add(times, Ordering::AcqRel);
+        let half = &self.halves[usize::from(n & HOT_BIT != 0)];
+        half.buckets[bucket].fetch_add(times, Ordering::Relaxed);
+        add_f64(&half.sum, value * times as f64);
+        if let Some(trace_id) = exemplar {
+            self.keep_exemplar(bucket, trace_id, value);
+        }
+        // Last: tells a reader waiting on this half that this observation is complete.
+        half.count.fetch_add(times, Ordering::Release);
+    }
+
+    fn keep_exemplar(&self, bucket: usize, trace_id: TraceId, value: f64) {
+        let slots = self
+            .exemplars
+            .get_or_init(|| (0..=self.bounds.len()).map(|_| Mutex::new(None)).collect());
+        // Best effort by design: an exemplar is "a recent request", so under contention the
+        // slot keeps the one being written rather than making this request wait.
+        if let Ok(mut slot) = slots[bucket].try_lock() {
+            let timestamp = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            *slot = Some(Exemplar {
+                trace_id,
+                value,
+                timestamp,
+            });
+        }
+    }
+
+    /// A consistent cut of the counts.
+    pub(crate) fn snapshot(&self) -> HistogramSnapshot {
+        let _one_reader = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        // Swap the halves: from here on, new observations go to the other half.
+        let n = self.started.fetch_add(HOT_BIT, Ordering::AcqRel);
+        let started = n & !HOT_BIT;
+        let (cold, hot) = if n & HOT_BIT == 0 {
+            (&self.halves[0], &self.halves[1])
+        } else {
+            (&self.halves[1], &self.halves[0])
+        };
+        // The cold half holds everything before the swap once the observations that were
+        // under way in it complete (each is a few instructions away from done).
+        let mut spins = 0u32;
+        while cold.count.load(Ordering::Acquire) != started {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        let mut cumulative = Vec::with_capacity(cold.buckets.len());
+        let mut running = 0u64;
+        for b in &cold.buckets {
+            let v = b.load(Ordering::Relaxed);
+            running = running.wrapping_add(v);
+            cumulative.push(running);
+        }
+        let count = started;
+        let sum = f64::from_bits(cold.sum.load(Ordering::Relaxed));
+        // Fold the cold half into the hot one and clear it, so the hot half holds the totals
+        // when the next reader swaps them again.
+        hot.count.fetch_add(count, Ordering::Release);
+        cold.count.store(0, Ordering::Relaxed);
+        for (h, c) in hot.buckets.iter().zip(cold.buckets.iter()) {
+            h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        }
+        add_f64(&hot.sum, sum);
+        cold.sum.store(0f64.to_bits(), Ordering::Relaxed);
+        let exemplars = match self.exemplars.get() {
+            Some(slots) => slots
+                .iter()
+                .map(|s| *s.lock().unwrap_or_else(PoisonError::into_inner))
+                .collect(),
+            None => Vec::new(),
+        };
+        HistogramSnapshot {
+            cumulative,
+            count,
+            sum,
+            exemplars,
+        }
+    }
+}
+
+/// Adds `v` to an `f64` stored as bits.
+pub(crate) fn add_f64(cell: &AtomicU64, v: f64) {
+    let mut current = cell.load(Ordering::Relaxed);
+    loop {
+        let next = (f64::from_bits(current) + v).to_bits();
+        match cell.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    fn histogram() -> AtomicHistogram {
+        AtomicHistogram::new(Arc::from(&[0.1, 1.0, 10.0][..]))
+    }
+
+    #[test]
+    fn buckets_are_upper_inclusive() {
+        let h = histogram();
+        for v in [0.05, 0.1, 0.5, 1.0, 5.0, 50.0, f64::INFINITY] {
+            h.observe(v, 1, None);
+        }
+        h.observe(f64::NAN, 1, None);
+        let s = h.snapshot();
+        assert_eq!(s.cumulative, vec![2, 4, 5, 7]);
+        assert_eq!(s.count, 7);
+        assert!(s.sum.is_infinite());
+    }
+
+    #[test]
+    fn repeated_snapshots_keep_totals() {
+        let h = histogram();
+        h.observe(0.5, 3, None);
+        assert_eq!(h.snapshot().count, 3);
+        h.observe(20.0, 1, None);
+        let s = h.snapshot();
+        assert_eq!(s.cumulative, vec![0, 3, 3, 4]);
+        assert!((s.sum - 21.5).abs() < 1e-12);
+        assert_eq!(h.snapshot(), s);
+    }
+
+    #[test]
+    fn concurrent_observers_and_readers_lose_nothing() {
+        let h = Arc::new(histogram());
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (h, stop) = (Arc::clone(&h), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut last = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let s = h.snapshot();
+                    assert_eq!(*s.cumulative.last().unwrap(), s.count);
+                    assert!(s.cumulative.windows(2).all(|w| w[0] <= w[1]));
+                    assert!(s.count >= last, "count went back");
+                    // Every observation is 0.5 or 5.0: the sum follows from the buckets.
+                    let expect = 0.5 * s.cumulative[1] as f64
+                        + 5.0 * (s.cumulative[2] - s.cumulative[1]) as f64;
+                    assert!((s.sum - expect).abs() < 1e-6 * expect.max(1.0));
+                    last = s.count;
+                }
+            })
+        };
+        let writers: Vec<_> = (0..4)
+            .map(|i| {
+                let h = Arc::clone(&h);
+                std::thread::spawn(move || {
+                    for _ in 0..50_000 {
+                        h.observe(if i % 2 == 0 { 0.5 } else { 5.0 }, 1, None);
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        reader.join().unwrap();
+        let s = h.snapshot();
+        assert_eq!(s.count, 200_000);
+        assert_eq!(s.cumulative, vec![0, 100_000, 200_000, 200_000]);
+    }
+
+    #[test]
+    fn exemplars_land_in_their_bucket() {
+        let h = histogram();
+        let id = TraceId::from_bytes([7; 16]);
+        h.observe(0.5, 1, Some(id));
+        let s = h.snapshot();
+        assert_eq!(s.exemplars.len(), 4);
+        assert!(s.exemplars[0].is_none());
+        let e = s.exemplars[1].unwrap();
+        assert_eq!((e.trace_id, e.value), (id, 0.5));
+        assert!(e.timestamp > 1.6e9);
+    }
+}

@@ -1,0 +1,483 @@
+//! The Prometheus recorder: where series live between scrapes, and how a scrape reads them.
+//!
+//! Every series is a fixed set of atomics updated in place when the value is recorded:
+//! counters and gauges are one atomic each, histograms are [`AtomicHistogram`]s. Nothing is
+//! buffered, so there is no upkeep and nothing to lose. A series' label text (keys sanitised,
+//! values escaped, global labels added) is prepared once when it is registered.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use metrics::{
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+    SharedString, Unit,
+};
+
+use super::histogram::{AtomicHistogram, add_f64};
+use super::text::{self, Format, Kind, Value};
+
+/// Where a histogram's bucket bounds come from.
+#[derive(Clone, Debug)]
+pub(crate) struct Buckets {
+    /// Bounds for histograms named exactly so (names as recorded, before sanitising).
+    pub(crate) by_name: Vec<(String, Arc<[f64]>)>,
+    /// Bounds for every other histogram.
+    pub(crate) default: Arc<[f64]>,
+}
+
+impl Buckets {
+    fn for_name(&self, name: &str) -> Arc<[f64]> {
+        self.by_name
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| Arc::clone(&self.default), |(_, b)| Arc::clone(b))
+    }
+}
+
+/// A counter: an integer, or (for collected values such as CPU seconds) a float.
+#[derive(Debug, Default)]
+struct CounterCell(AtomicU64);
+
+impl CounterFn for CounterCell {
+    fn increment(&self, value: u64) {
+        self.0.fetch_add(value, Ordering::Relaxed);
+    }
+
+    fn absolute(&self, value: u64) {
+        self.0.fetch_max(value, Ordering::Relaxed);
+    }
+}
+
+/// A gauge, as `f64` bits.
+#[derive(Debug)]
+struct GaugeCell(AtomicU64);
+
+impl Default for GaugeCell {
+    fn default() -> Self {
+        Self(AtomicU64::new(0f64.to_bits()))
+    }
+}
+
+impl GaugeFn for GaugeCell {
+    fn increment(&self, value: f64) {
+        add_f64(&self.0, value);
+    }
+
+    fn decrement(&self, value: f64) {
+        add_f64(&self.0, -value);
+    }
+
+    fn set(&self, value: f64) {
+        self.0.store(value.to_bits(), Ordering::Relaxed);
+    }
+}
+
+/// A histogram handle: records with the thread's current trace id as exemplar, if any.
+#[derive(Debug)]
+struct HistogramCell(AtomicHistogram);
+
+impl HistogramFn for HistogramCell {
+    fn record(&self, value: f64) {
+        self.0.observe(value, 1, crate::trace::current());
+    }
+
+    fn record_many(&self, value: f64, count: usize) {
+        self.0.observe(value, count as u64, crate::trace::current());
+    }
+}
+
+/// One series' storage.
+#[derive(Clone, Debug)]
+enum Cell {
+    Counter(Arc<CounterCell>),
+    /// A counter whose value is a float (`f64` bits), set by collectors.
+    FloatCounter(Arc<GaugeCell>),
+    Gauge(Arc<GaugeCell>),
+    Histogram(Arc<HistogramCell>),
+}
+
+impl Cell {
+    fn kind(&self) -> Kind {
+        match self {
+            Self::Counter(_) | Self::FloatCounter(_) => Kind::Counter,
+            Self::Gauge(_) => Kind::Gauge,
+            Self::Histogram(_) => Kind::Histogram,
+        }
+    }
+}
+
+/// One series: its label text and its storage.
+#[derive(Debug)]
+struct Series {
+    /// `k="v",…` without braces, in the order the labels were given.
+    labels: Box<str>,
+    cell: Cell,
+}
+
+/// The series of one metric name.
+#[derive(Debug, Default)]
+struct Family {
+    kind: Option<Kind>,
+    help: Option<String>,
+    unit: Option<Unit>,
+    /// Keyed by the label text with its labels sorted, so the same labels given in another
+    /// order are one series.
+    series: BTreeMap<Box<str>, Series>,
+    /// The `le` values of this family's histograms.
+    les: Option<Box<[Box<str>]>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Facade keys to their series (several keys may share one).
+    index: HashMap<Key, Cell>,
+    /// Families by sanitised name, in the order they are written.
+    families: BTreeMap<String, Family>,
+}
+
+/// The state behind a [`PrometheusRecorder`](super::PrometheusRecorder).
+#[derive(Debug)]
+pub(crate) struct Store {
+    inner: RwLock<Inner>,
+    global_labels: Vec<(String, String)>,
+    buckets: Buckets,
+    /// The length of the last render, to size the next one's buffer.
+    last_len: AtomicUsize,
+}
+
+impl Store {
+    pub(crate) fn new(global_labels: &[(String, String)], buckets: Buckets) -> Self {
+        let global_labels = global_labels
+            .iter()
+            .map(|(k, v)| (text::label_name(k), v.clone()))
+            .collect();
+        Self {
+            inner: RwLock::new(Inner::default()),
+            global_labels,
+            buckets,
+            last_len: AtomicUsize::new(4096),
+        }
+    }
+
+    fn describe(&self, name: &KeyName, kind: Kind, unit: Option<Unit>, help: &SharedString) {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let family = inner
+            .families
+            .entry(text::metric_name(name.as_str()))
+            .or_default();
+        if family.kind.is_none() || family.kind == Some(kind) {
+            family.kind = Some(kind);
+            family.help = Some(help.to_string());
+            family.unit = unit.or(family.unit);
+        }
+    }
+
+    /// The label text of `key`: its own labels (the first of each name), then the global
+    /// labels it does not set itself; and the same with the labels sorted.
+    fn label_text(&self, key: &Key) -> (Box<str>, Box<str>) {
+        let mut labels: Vec<(String, &str)> = Vec::new();
+        for label in key.labels() {
+            let name = text::label_name(label.key());
+            if !labels.iter().any(|(n, _)| *n == name) {
+                labels.push((name, label.value()));
+            }
+        }
+        for (name, value) in &self.global_labels {
+            if !labels.iter().any(|(n, _)| n == name) {
+                labels.push((name.clone(), value));
+            }
+        }
+        let write = |labels: &[(String, &str)]| {
+            let mut s = String::new();
+            for (i, (name, value)) in labels.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                s.push_str(name);
+                s.push_str("=\"");
+                text::push_label_value(&mut s, value);
+                s.push('"');
+            }
+            s.into_boxed_str()
+        };
+        let given = write(&labels);
+        labels.sort_by(|a, b| a.0.cmp(&b.0));
+        (given, write(&labels))
+    }
+
+    /// The storage of `key` as a `kind`, created on first use; `None` when the name is
+    /// already taken by another kind.
+    fn register(&self, key: &Key, kind: Kind, float: bool) -> Option<Cell> {
+        if let Some(cell) = self
+            .inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .index
+            .get(key)
+        {
+            return (cell.kind() == kind).then(|| cell.clone());
+        }
+        let (given, sorted) = self.label_text(key);
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cell) = inner.index.get(key) {
+            return (cell.kind() == kind).then(|| cell.clone());
+        }
+        let family = inner
+            .families
+            .entry(text::metric_name(key.name()))
+            .or_default();
+        if family.kind.is_some_and(|k| k != kind) {
+            conflict(key.name());
+            return None;
+        }
+        family.kind = Some(kind);
+        let cell = match family.series.get(&sorted) {
+            Some(series) => series.cell.clone(),
+            None => {
+                let cell = match kind {
+                    Kind::Counter if float => Cell::FloatCounter(Arc::default()),
+                    Kind::Counter => Cell::Counter(Arc::default()),
+                    Kind::Gauge => Cell::Gauge(Arc::default()),
+                    Kind::Histogram => {
+                        let bounds = self.buckets.for_name(key.name());
+                        if family.les.is_none() {
+                            family.les = Some(text::les(&bounds));
+                        }
+                        Cell::Histogram(Arc::new(HistogramCell(AtomicHistogram::new(bounds))))
+                    }
+                };
+                family.series.insert(
+                    sorted,
+                    Series {
+                        labels: given,
+                        cell: cell.clone(),
+                    },
+                );
+                cell
+            }
+        };
+        inner.index.insert(key.clone(), cell.clone());
+        Some(cell)
+    }
+
+    /// Sets a float counter (for collected totals such as CPU seconds).
+    pub(crate) fn set_float_counter(&self, name: &'static str, value: f64) {
+        if let Some(Cell::FloatCounter(c)) =
+            self.register(&Key::from_static_name(name), Kind::Counter, true)
+        {
+            c.set(value);
+        }
+    }
+
+    /// The number of series (histograms count once).
+    #[cfg(test)]
+    pub(crate) fn series_count(&self) -> usize {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        inner.families.values().map(|f| f.series.len()).sum()
+    }
+
+    /// Writes every series in `format`.
+    pub(crate) fn render(&self, format: Format) -> String {
+        let mut out = String::with_capacity(self.last_len.load(Ordering::Relaxed) + 1024);
+        {
+            let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+            for (name, family) in &inner.families {
+                let Some(kind) = family.kind.filter(|_| !family.series.is_empty()) else {
+                    continue;
+                };
+                text::push_header(
+                    &mut out,
+                    name,
+                    kind,
+                    family.help.as_deref(),
+                    family.unit,
+                    format,
+                );
+                for series in family.series.values() {
+                    let labels = &series.labels;
+                    match &series.cell {
+                        Cell::Counter(c) => text::push_sample(
+                            &mut out,
+                            name,
+                            labels,
+                            Value::Int(c.0.load(Ordering::Relaxed)),
+                        ),
+                        Cell::FloatCounter(c) | Cell::Gauge(c) => text::push_sample(
+                            &mut out,
+                            name,
+                            labels,
+                            Value::Float(f64::from_bits(c.0.load(Ordering::Relaxed))),
+                        ),
+                        Cell::Histogram(h) => {
+                            let snapshot = h.0.snapshot();
+                            let les = family.les.as_deref().unwrap_or_default();
+                            text::push_histogram(&mut out, name, labels, les, &snapshot, format);
+                        }
+                    }
+                }
+            }
+        }
+        if format == Format::OpenMetrics {
+            out.push_str("# EOF\n");
+        }
+        self.last_len.store(out.len(), Ordering::Relaxed);
+        out
+    }
+}
+
+/// Says once per name that a metric was registered as two kinds.
+fn conflict(name: &str) {
+    tracing::warn!(
+        metric = name,
+        "metric registered again as another kind (counter, gauge or histogram); the new handle records nothing"
+    );
+}
+
+/// The `metrics` recorder of routemeter's Prometheus set-up.
+///
+/// Records every value in place, into fixed buckets for histograms, so a value is never lost
+/// and a scrape never waits for (or races with) an upkeep: there is none. Cheap to clone;
+/// clones record into the same series.
+///
+/// Get one from [`PrometheusMetrics::recorder`](super::PrometheusMetrics::recorder), e.g. to
+/// record from code that uses `metrics::with_local_recorder`.
+#[derive(Clone)]
+pub struct PrometheusRecorder {
+    pub(crate) store: Arc<Store>,
+}
+
+impl std::fmt::Debug for PrometheusRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrometheusRecorder").finish_non_exhaustive()
+    }
+}
+
+impl Recorder for PrometheusRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.store.describe(&key, Kind::Counter, unit, &description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.store.describe(&key, Kind::Gauge, unit, &description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.store
+            .describe(&key, Kind::Histogram, unit, &description);
+    }
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        match self.store.register(key, Kind::Counter, false) {
+            Some(Cell::Counter(c)) => Counter::from_arc(c),
+            _ => Counter::noop(),
+        }
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        match self.store.register(key, Kind::Gauge, false) {
+            Some(Cell::Gauge(g)) => Gauge::from_arc(g),
+            _ => Gauge::noop(),
+        }
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        match self.store.register(key, Kind::Histogram, false) {
+            Some(Cell::Histogram(h)) => Histogram::from_arc(h),
+            _ => Histogram::noop(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics::Label;
+
+    fn store() -> PrometheusRecorder {
+        PrometheusRecorder {
+            store: Arc::new(Store::new(
+                &[("region".into(), "eu \"west\"".into())],
+                Buckets {
+                    by_name: vec![("d".into(), Arc::from(&[0.1, 1.0][..]))],
+                    default: Arc::from(&[5.0][..]),
+                },
+            )),
+        }
+    }
+
+    static META: Metadata<'static> = Metadata::new("t", metrics::Level::INFO, None);
+
+    #[test]
+    fn renders_each_kind() {
+        let r = store();
+        r.describe_histogram("d".into(), Some(Unit::Seconds), "Durations.".into());
+        let key = Key::from_parts("d", vec![Label::new("route", "/a\\b")]);
+        r.register_histogram(&key, &META).record(0.5);
+        r.register_counter(&Key::from_name("c_total"), &META)
+            .increment(3);
+        r.register_gauge(&Key::from_name("g"), &META).set(-1.5);
+        r.store.set_float_counter("cpu_seconds_total", 0.25);
+        assert_eq!(
+            r.store.render(Format::Prometheus),
+            "# TYPE c_total counter\nc_total{region=\"eu \\\"west\\\"\"} 3\n\
+             # TYPE cpu_seconds_total counter\ncpu_seconds_total{region=\"eu \\\"west\\\"\"} 0.25\n\
+             # HELP d Durations.\n# TYPE d histogram\n\
+             d_bucket{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\",le=\"0.1\"} 0\n\
+             d_bucket{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\",le=\"1\"} 1\n\
+             d_bucket{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\",le=\"+Inf\"} 1\n\
+             d_sum{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\"} 0.5\n\
+             d_count{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\"} 1\n\
+             # TYPE g gauge\ng{region=\"eu \\\"west\\\"\"} -1.5\n"
+        );
+    }
+
+    #[test]
+    fn same_labels_in_another_order_are_one_series() {
+        let r = store();
+        let a = Key::from_parts("c_total", vec![Label::new("x", "1"), Label::new("y", "2")]);
+        let b = Key::from_parts("c_total", vec![Label::new("y", "2"), Label::new("x", "1")]);
+        let dup = Key::from_parts(
+            "c_total",
+            vec![
+                Label::new("x", "1"),
+                Label::new("x", "9"),
+                Label::new("y", "2"),
+            ],
+        );
+        r.register_counter(&a, &META).increment(1);
+        r.register_counter(&b, &META).increment(1);
+        r.register_counter(&dup, &META).increment(1);
+        let out = r.store.render(Format::Prometheus);
+        assert!(
+            out.contains("c_total{x=\"1\",y=\"2\",region=\"eu \\\"west\\\"\"} 3\n"),
+            "{out}"
+        );
+        assert_eq!(r.store.series_count(), 1);
+    }
+
+    #[test]
+    fn a_name_keeps_its_first_kind() {
+        let r = store();
+        r.register_counter(&Key::from_name("m"), &META).increment(1);
+        r.register_gauge(&Key::from_name("m"), &META).set(5.0);
+        r.register_histogram(&Key::from_name("m"), &META)
+            .record(1.0);
+        let out = r.store.render(Format::Prometheus);
+        assert!(
+            out.contains("# TYPE m counter\nm{region=\"eu \\\"west\\\"\"} 1\n"),
+            "{out}"
+        );
+        assert!(!out.contains("gauge"), "{out}");
+    }
+
+    #[test]
+    fn openmetrics_ends_with_eof() {
+        let r = store();
+        r.register_counter(&Key::from_name("c_total"), &META)
+            .increment(1);
+        let out = r.store.render(Format::OpenMetrics);
+        assert!(out.starts_with("# TYPE c counter\nc_total{"), "{out}");
+        assert!(out.ends_with("# EOF\n"));
+    }
+}

@@ -1,0 +1,309 @@
+//! The text formats: Prometheus text 0.0.4 and OpenMetrics 1.0, written from a store snapshot.
+//!
+//! Names and label keys are sanitised once, when a series is registered; label values are
+//! escaped then too, so a render only copies prepared bytes and formats numbers.
+
+use std::fmt::Write as _;
+
+use metrics::Unit;
+
+use super::histogram::HistogramSnapshot;
+
+/// Which text format to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// `text/plain; version=0.0.4`.
+    Prometheus,
+    /// `application/openmetrics-text; version=1.0.0`, with exemplars.
+    OpenMetrics,
+}
+
+/// A metric name made valid: `[a-zA-Z_:][a-zA-Z0-9_:]*`, other characters replaced by `_`.
+pub(crate) fn metric_name(name: &str) -> String {
+    sanitize(name, true)
+}
+
+/// A label name made valid: `[a-zA-Z_][a-zA-Z0-9_]*`, other characters replaced by `_`.
+pub(crate) fn label_name(name: &str) -> String {
+    sanitize(name, false)
+}
+
+fn sanitize(name: &str, colon: bool) -> String {
+    let mut out = String::with_capacity(name.len() + 1);
+    for (i, c) in name.chars().enumerate() {
+        let ok = c.is_ascii_alphabetic() || c == '_' || (colon && c == ':');
+        if ok || (i > 0 && c.is_ascii_digit()) {
+            out.push(c);
+        } else if i == 0 && c.is_ascii_digit() {
+            out.push('_');
+            out.push(c);
+        } else {
+            out.push('_');
+        }
+    }
+    if out.is_empty() {
+        out.push('_');
+    }
+    out
+}
+
+/// Appends `value` escaped as a label value (`\`, `"` and line feed).
+pub(crate) fn push_label_value(out: &mut String, value: &str) {
+    let mut last = 0;
+    for (i, b) in value.bytes().enumerate() {
+        let escaped = match b {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            b'\n' => "\\n",
+            _ => continue,
+        };
+        out.push_str(&value[last..i]);
+        out.push_str(escaped);
+        last = i + 1;
+    }
+    out.push_str(&value[last..]);
+}
+
+/// Appends help text escaped for `# HELP` (the OpenMetrics rules also escape `"`).
+fn push_help(out: &mut String, help: &str, format: Format) {
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if format == Format::OpenMetrics => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Appends a float the way both formats read it: integers without a fraction, `NaN`, `+Inf`,
+/// `-Inf`, and otherwise the shortest representation that reads back exactly.
+pub(crate) fn push_f64(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        // Exact: |v| < 2^53.
+        out.push_str(itoa::Buffer::new().format(v as i64));
+    } else {
+        out.push_str(ryu::Buffer::new().format_finite(v));
+    }
+}
+
+/// Appends an integer.
+pub(crate) fn push_u64(out: &mut String, v: u64) {
+    out.push_str(itoa::Buffer::new().format(v));
+}
+
+/// The kind of a family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// The header of a family: `# HELP`, `# TYPE` and, in OpenMetrics, `# UNIT`.
+pub(crate) fn push_header(
+    out: &mut String,
+    name: &str,
+    kind: Kind,
+    help: Option<&str>,
+    unit: Option<Unit>,
+    format: Format,
+) {
+    // OpenMetrics names a counter family without `_total`; a counter whose name lacks the
+    // suffix would be renamed by the scraper, so it is typed `unknown` there instead.
+    let (family, type_name) = match (format, kind) {
+        (Format::OpenMetrics, Kind::Counter) => match name.strip_suffix("_total") {
+            Some(base) if !base.is_empty() => (base, "counter"),
+            _ => (name, "unknown"),
+        },
+        (_, Kind::Counter) => (name, "counter"),
+        (_, Kind::Gauge) => (name, "gauge"),
+        (_, Kind::Histogram) => (name, "histogram"),
+    };
+    if let Some(help) = help {
+        out.push_str("# HELP ");
+        out.push_str(family);
+        out.push(' ');
+        push_help(out, help, format);
+        out.push('\n');
+    }
+    out.push_str("# TYPE ");
+    out.push_str(family);
+    out.push(' ');
+    out.push_str(type_name);
+    out.push('\n');
+    if format == Format::OpenMetrics {
+        if let Some(unit) = unit.and_then(unit_suffix) {
+            if family.ends_with(unit) && family.len() > unit.len() + 1 {
+                let _ = writeln!(out, "# UNIT {family} {unit}");
+            }
+        }
+    }
+}
+
+/// The OpenMetrics unit of a `metrics` unit, for the units a name can end with.
+fn unit_suffix(unit: Unit) -> Option<&'static str> {
+    match unit {
+        Unit::Seconds => Some("seconds"),
+        Unit::Bytes => Some("bytes"),
+        _ => None,
+    }
+}
+
+/// Appends `name{labels} ` (or `name ` without labels).
+fn push_series_start(out: &mut String, name: &str, suffix: &str, labels: &str) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !labels.is_empty() {
+        out.push('{');
+        out.push_str(labels);
+        out.push('}');
+    }
+    out.push(' ');
+}
+
+/// One sample line of a counter or gauge.
+pub(crate) fn push_sample(out: &mut String, name: &str, labels: &str, value: Value) {
+    push_series_start(out, name, "", labels);
+    match value {
+        Value::Int(v) => push_u64(out, v),
+        Value::Float(v) => push_f64(out, v),
+    }
+    out.push('\n');
+}
+
+/// A sample's value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Value {
+    Int(u64),
+    Float(f64),
+}
+
+/// The lines of one histogram series. `les` are the bucket bounds already formatted.
+pub(crate) fn push_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    les: &[Box<str>],
+    snapshot: &HistogramSnapshot,
+    format: Format,
+) {
+    for (i, &count) in snapshot.cumulative.iter().enumerate() {
+        out.push_str(name);
+        out.push_str("_bucket{");
+        out.push_str(labels);
+        if !labels.is_empty() {
+            out.push(',');
+        }
+        out.push_str("le=\"");
+        out.push_str(les.get(i).map_or("+Inf", |s| s));
+        out.push_str("\"} ");
+        push_u64(out, count);
+        if format == Format::OpenMetrics {
+            if let Some(Some(e)) = snapshot.exemplars.get(i) {
+                out.push_str(" # {trace_id=\"");
+                out.push_str(std::str::from_utf8(&e.trace_id.hex()).unwrap_or_default());
+                out.push_str("\"} ");
+                push_f64(out, e.value);
+                out.push(' ');
+                // Milliseconds are enough for an exemplar's time.
+                let _ = write!(out, "{:.3}", e.timestamp);
+            }
+        }
+        out.push('\n');
+    }
+    push_series_start(out, name, "_sum", labels);
+    push_f64(out, snapshot.sum);
+    out.push('\n');
+    push_series_start(out, name, "_count", labels);
+    push_u64(out, snapshot.count);
+    out.push('\n');
+}
+
+/// The bucket bounds as `le` label values.
+pub(crate) fn les(bounds: &[f64]) -> Box<[Box<str>]> {
+    bounds
+        .iter()
+        .map(|&b| {
+            let mut s = String::new();
+            push_f64(&mut s, b);
+            s.into_boxed_str()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(metric_name("http.server.duration"), "http_server_duration");
+        assert_eq!(metric_name("a:b_c9"), "a:b_c9");
+        assert_eq!(metric_name("9lives"), "_9lives");
+        assert_eq!(metric_name(""), "_");
+        assert_eq!(label_name("a:b"), "a_b");
+        assert_eq!(label_name("é"), "_");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut s = String::new();
+        push_label_value(&mut s, "a\"b\\c\nd\u{2028}é");
+        assert_eq!(s, "a\\\"b\\\\c\\nd\u{2028}é");
+    }
+
+    #[test]
+    fn floats_read_back() {
+        for v in [
+            0.0,
+            1.0,
+            -3.0,
+            0.005,
+            2.5,
+            1e-9,
+            1e20,
+            123_456.789,
+            f64::MAX,
+        ] {
+            let mut s = String::new();
+            push_f64(&mut s, v);
+            assert_eq!(s.parse::<f64>().unwrap(), v, "{s}");
+        }
+        let mut s = String::new();
+        push_f64(&mut s, 1.0);
+        push_f64(&mut s, f64::NEG_INFINITY);
+        assert_eq!(s, "1-Inf");
+    }
+
+    #[test]
+    fn openmetrics_counter_families() {
+        let mut s = String::new();
+        push_header(
+            &mut s,
+            "a_total",
+            Kind::Counter,
+            Some("h\"i"),
+            None,
+            Format::OpenMetrics,
+        );
+        push_header(&mut s, "b", Kind::Counter, None, None, Format::OpenMetrics);
+        push_header(
+            &mut s,
+            "d_seconds",
+            Kind::Histogram,
+            None,
+            Some(Unit::Seconds),
+            Format::OpenMetrics,
+        );
+        assert_eq!(
+            s,
+            "# HELP a h\\\"i\n# TYPE a counter\n# TYPE b unknown\n\
+             # TYPE d_seconds histogram\n# UNIT d_seconds seconds\n"
+        );
+    }
+}
