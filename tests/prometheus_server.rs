@@ -1,6 +1,7 @@
 //! A real Prometheus server scrapes the running quickstart app; its query API must count exactly
 //! the requests sent, and `promtool check metrics` must accept the `/metrics` output. A second
-//! test scrapes Debian's node exporter beside the app.
+//! test scrapes Debian's node exporter beside the app; a third checks that the trace ids of
+//! requests reach Prometheus's exemplar storage through an OpenMetrics scrape.
 //!
 //! Needs Debian's `prometheus` and `prometheus-node-exporter` packages. Without them the tests
 //! fail under `CI=true` and are skipped with a message elsewhere.
@@ -193,6 +194,91 @@ async fn node_exporter_and_app_are_scraped_side_by_side() {
         )
         .await;
     assert!(scalar(&ratio).is_some_and(|v| v > 0.0), "{ratio}");
+
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemplars_reach_prometheus_through_openmetrics() {
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .build()
+        .unwrap();
+    let app = RunningApp::start(&metrics).await;
+    let app_addr = app.addr;
+    let client = Client::new();
+    for i in 0..3 {
+        let req = http::Request::get(format!("http://{app_addr}/users/{i}"))
+            .header("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01"))
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        assert_eq!(client.send(req).await.0, 200);
+    }
+    // A request without a trace context adds no exemplar; an invalid one neither.
+    client.get(&format!("http://{app_addr}/users/9")).await;
+    let bad = http::Request::get(format!("http://{app_addr}/users/10"))
+        .header("traceparent", "00-zz-00f067aa0ba902b7-01")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    client.send(bad).await;
+
+    // Plain-text scrapes are unchanged: no exemplars, no EOF marker.
+    let plain = metrics.render();
+    assert!(!plain.contains("trace_id"), "{plain}");
+    assert!(!plain.contains("# EOF"));
+    let open = metrics.render_openmetrics();
+    let with_exemplar: Vec<&str> = open.lines().filter(|l| l.contains(TRACE_ID)).collect();
+    assert!(
+        with_exemplar
+            .iter()
+            .all(|l| l.starts_with("http_server_request_duration_seconds_bucket{")),
+        "{with_exemplar:#?}"
+    );
+    assert!(!with_exemplar.is_empty(), "{open}");
+
+    let Some(prometheus) = prom::start_with_flags(
+        &[("quickstart", app_addr.to_string())],
+        "",
+        &["--enable-feature=exemplar-storage"],
+    ) else {
+        return;
+    };
+    let seen = prometheus
+        .wait_for(
+            &client,
+            "sum(http_server_request_duration_seconds_count{http_route=\"/users/{id}\"})",
+            Duration::from_secs(60),
+            |v| v == 5.0,
+        )
+        .await;
+    assert_eq!(seen, Some(5.0), "log:\n{}", prometheus.log());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let url = format!(
+        "http://{}/api/v1/query_exemplars?query={}&start={}&end={}",
+        prometheus.addr,
+        common::encode("http_server_request_duration_seconds_bucket{http_route=\"/users/{id}\"}"),
+        now - 300,
+        now + 60
+    );
+    let (status, body) = client.get(&url).await;
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> = json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["exemplars"].as_array().unwrap())
+        .filter_map(|e| e["labels"]["trace_id"].as_str())
+        .collect();
+    assert!(
+        !ids.is_empty(),
+        "no exemplars stored: {body}\n{}",
+        prometheus.log()
+    );
+    assert!(ids.iter().all(|id| *id == TRACE_ID), "{ids:?}");
 
     app.stop().await;
 }

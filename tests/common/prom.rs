@@ -18,6 +18,15 @@ pub struct Prometheus {
 /// appended to its config (e.g. `rule_files:` or `alerting:`). `None` when the binary is
 /// missing outside CI (the caller skips).
 pub fn start(targets: &[(&str, String)], extra: &str) -> Option<Prometheus> {
+    start_with_flags(targets, extra, &[])
+}
+
+/// [`start`] with extra command-line flags (e.g. `--enable-feature=exemplar-storage`).
+pub fn start_with_flags(
+    targets: &[(&str, String)],
+    extra: &str,
+    flags: &[&str],
+) -> Option<Prometheus> {
     let binary = require_program("prometheus")?;
     let dir = TempDir::new("prometheus");
     let mut config = String::from(
@@ -41,6 +50,7 @@ pub fn start(targets: &[(&str, String)], extra: &str) -> Option<Prometheus> {
                 dir.0.join("data").display()
             ))
             .arg(format!("--web.listen-address={addr}"))
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

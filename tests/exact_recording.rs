@@ -1,0 +1,212 @@
+//! Counts are exact while scrapes run concurrently: in process with millions of requests on
+//! several threads, and over real sockets with many keep-alive clients and several scrapers.
+//! Every render along the way must be consistent (buckets never above `_count`, `+Inf` equal
+//! to it).
+
+mod common;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::FutureExt;
+use http_body_util::BodyExt;
+use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use tower::{Layer, Service};
+
+const THREADS: usize = 4;
+const REQUESTS_PER_THREAD: u64 = 500_000;
+
+fn metrics() -> PrometheusMetrics {
+    PrometheusSetup::new()
+        .process_metrics(false)
+        .runtime_metrics(false)
+        .build()
+        .unwrap()
+}
+
+/// The `_count` and the cumulative bucket values of the duration histogram of `route`, from
+/// one render; asserts they are consistent.
+fn check_render(text: &str, route: &str) -> u64 {
+    let needle = format!("http_route=\"{route}\"");
+    let mut buckets = Vec::new();
+    let mut count = None;
+    for line in text.lines() {
+        if !line.contains(&needle) {
+            continue;
+        }
+        let value = || line.rsplit(' ').next().unwrap().parse::<u64>().unwrap();
+        if line.starts_with("http_server_request_duration_seconds_bucket{") {
+            buckets.push(value());
+        } else if line.starts_with("http_server_request_duration_seconds_count{") {
+            count = Some(value());
+        }
+    }
+    let Some(count) = count else { return 0 };
+    assert!(
+        buckets.windows(2).all(|w| w[0] <= w[1]),
+        "buckets decrease: {buckets:?}"
+    );
+    assert_eq!(buckets.last(), Some(&count), "+Inf differs from _count");
+    count
+}
+
+/// Renders continuously until `stop`, checking every render; returns how many ran.
+fn scrape_loop(metrics: PrometheusMetrics, stop: Arc<AtomicBool>, route: &'static str) -> u64 {
+    let mut renders = 0;
+    let mut last = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let count = check_render(&metrics.render(), route);
+        assert!(count >= last, "count went back from {last} to {count}");
+        last = count;
+        renders += 1;
+    }
+    renders
+}
+
+#[test]
+fn two_million_requests_under_continuous_renders_are_all_counted() {
+    let metrics = metrics();
+    let layer = metrics.layer_builder().route_fn(|_| Some("/hot")).build();
+    let stop = Arc::new(AtomicBool::new(false));
+    let scraper = {
+        let (metrics, stop) = (metrics.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || scrape_loop(metrics, stop, "/hot"))
+    };
+    let writers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
+                Ok::<_, Infallible>(http::Response::new(String::from("ok")))
+            }));
+            std::thread::spawn(move || {
+                for _ in 0..REQUESTS_PER_THREAD {
+                    let response = svc
+                        .call(http::Request::new(String::new()))
+                        .now_or_never()
+                        .unwrap()
+                        .unwrap();
+                    response
+                        .into_body()
+                        .collect()
+                        .now_or_never()
+                        .unwrap()
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let renders = scraper.join().unwrap();
+    let text = metrics.render();
+    assert_eq!(
+        check_render(&text, "/hot"),
+        THREADS as u64 * REQUESTS_PER_THREAD
+    );
+    assert!(
+        renders > 10,
+        "only {renders} renders ran beside the requests"
+    );
+    assert!(
+        text.contains(
+            "http_server_active_requests{http_request_method=\"GET\",http_route=\"/hot\"} 0\n"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_clients_and_concurrent_scrapers_over_loopback() {
+    const CLIENTS: usize = 64;
+    const PER_CLIENT: usize = 300;
+    const SCRAPERS: usize = 4;
+    let metrics = metrics();
+    let app = axum::Router::new()
+        .route("/hot", axum::routing::get(|| async { "ok" }))
+        .layer(metrics.layer())
+        .route("/metrics", metrics.endpoint());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let scrapers: Vec<_> = (0..SCRAPERS)
+        .map(|_| {
+            let stop = Arc::clone(&stop);
+            tokio::spawn(async move {
+                let client = common::Client::new();
+                let mut last = 0;
+                let mut scrapes = 0u32;
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, text) = client.get(&format!("http://{addr}/metrics")).await;
+                    assert_eq!(status, 200);
+                    let count = check_render(&text, "/hot");
+                    assert!(count >= last);
+                    last = count;
+                    scrapes += 1;
+                }
+                scrapes
+            })
+        })
+        .collect();
+    // One client per task: hyper's pool keeps each one's connection alive.
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            tokio::spawn(async move {
+                let client = common::Client::new();
+                for _ in 0..PER_CLIENT {
+                    assert_eq!(client.get(&format!("http://{addr}/hot")).await.0, 200);
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for s in scrapers {
+        assert!(s.await.unwrap() > 0);
+    }
+    assert_eq!(
+        check_render(&metrics.render(), "/hot"),
+        (CLIENTS * PER_CLIENT) as u64
+    );
+    server.abort();
+}
+
+/// The layer works with any `metrics` recorder, including metrics-exporter-prometheus's (which
+/// buffers histogram samples and can lose some under concurrent drains: see
+/// `benches/exactness.rs`). Sequential requests with one drain at the end are all there.
+#[test]
+fn the_layer_records_into_metrics_exporter_prometheus() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let layer = routemeter::RouteMeterLayer::builder()
+        .recorder(recorder)
+        .route_fn(|_| Some("/r"))
+        .build();
+    let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
+        Ok::<_, Infallible>(http::Response::new(String::from("ok")))
+    }));
+    for _ in 0..100 {
+        let response = svc
+            .call(http::Request::new(String::new()))
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        response
+            .into_body()
+            .collect()
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+    }
+    handle.run_upkeep();
+    let text = handle.render();
+    assert!(
+        text.contains("http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/r\",http_response_status_code=\"200\"} 100"),
+        "{text}"
+    );
+}
