@@ -52,7 +52,7 @@ fn check_render(text: &str, route: &str) -> u64 {
 }
 
 /// Renders continuously until `stop`, checking every render; returns how many ran.
-fn scrape_loop(metrics: PrometheusMetrics, stop: Arc<AtomicBool>, route: &'static str) -> u64 {
+fn scrape_loop(metrics: &PrometheusMetrics, stop: &AtomicBool, route: &str) -> u64 {
     let mut renders = 0;
     let mut last = 0;
     while !stop.load(Ordering::Relaxed) {
@@ -71,7 +71,7 @@ fn two_million_requests_under_continuous_renders_are_all_counted() {
     let stop = Arc::new(AtomicBool::new(false));
     let scraper = {
         let (metrics, stop) = (metrics.clone(), Arc::clone(&stop));
-        std::thread::spawn(move || scrape_loop(metrics, stop, "/hot"))
+        std::thread::spawn(move || scrape_loop(&metrics, &stop, "/hot"))
     };
     let writers: Vec<_> = (0..THREADS)
         .map(|_| {
