@@ -8,7 +8,7 @@ use tower::Layer;
 use crate::log::RequestLog;
 use crate::names::Naming;
 use crate::registry::{Meter, Registrar, Source};
-use crate::route::{self, DEFAULT_MAX_ROUTES, RouteRequest};
+use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, RouteRequest};
 use crate::service::RouteMeter;
 
 /// A [`Layer`] that wraps a service in [`RouteMeter`].
@@ -81,6 +81,7 @@ pub struct RouteMeterBuilder {
     route_fn: Option<route::RouteFn>,
     excluded: Vec<String>,
     max_routes: usize,
+    max_series: usize,
     exemplars: bool,
     log: Option<RequestLog>,
 }
@@ -94,6 +95,7 @@ impl Default for RouteMeterBuilder {
             route_fn: None,
             excluded: Vec::new(),
             max_routes: DEFAULT_MAX_ROUTES,
+            max_series: DEFAULT_MAX_SERIES,
             exemplars: false,
             log: None,
         }
@@ -109,6 +111,7 @@ impl std::fmt::Debug for RouteMeterBuilder {
             .field("route_fn", &self.route_fn.is_some())
             .field("excluded", &self.excluded)
             .field("max_routes", &self.max_routes)
+            .field("max_series", &self.max_series)
             .field("log", &self.log)
             .field("exemplars", &self.exemplars)
             .finish()
@@ -215,6 +218,21 @@ impl RouteMeterBuilder {
         self
     }
 
+    /// The most label sets each metric gets from this layer ([`DEFAULT_MAX_SERIES`] unless
+    /// set): for the histograms, distinct (route, method, status, error) combinations; for the
+    /// in-flight gauge, distinct (route, method) pairs.
+    ///
+    /// The route limit bounds routes, but methods and statuses multiply them; this bounds the
+    /// product. A request whose combination would be one too many is recorded under
+    /// [`OVERFLOW_ROUTE`](crate::OVERFLOW_ROUTE) with the method
+    /// [`OTHER_METHOD`](crate::OTHER_METHOD), keeping its status and error, and the
+    /// [`route_overflow`](Naming::route_overflow) counter rises by one. Combinations already
+    /// recorded keep their series.
+    pub fn max_series(mut self, max: usize) -> Self {
+        self.max_series = max;
+        self
+    }
+
     /// Logs requests through `tracing` (off unless set): a span per request and one event
     /// when it finishes, for the requests `log` selects. See [`RequestLog`].
     ///
@@ -245,6 +263,7 @@ impl RouteMeterBuilder {
                 self.route_fn,
                 self.excluded,
                 self.max_routes,
+                self.max_series,
             )),
         }
     }

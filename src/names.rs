@@ -258,8 +258,7 @@ pub(crate) const REQUEST_SIZE_HELP: &str =
 pub(crate) const RESPONSE_SIZE_HELP: &str =
     "Bytes of response body that streamed through the middleware.";
 pub(crate) const REQUESTS_TOTAL_HELP: &str = "Number of finished HTTP server requests.";
-pub(crate) const ROUTE_OVERFLOW_HELP: &str =
-    "Requests recorded under the overflow route because the distinct-route limit was reached.";
+pub(crate) const ROUTE_OVERFLOW_HELP: &str = "Requests recorded under the overflow route because the distinct-route limit or the series budget was reached.";
 
 #[cfg(test)]
 mod tests {

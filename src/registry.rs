@@ -140,6 +140,7 @@ pub(crate) struct Meter {
     route_fn: Option<RouteFn>,
     excluded: Box<[Box<str>]>,
     max_routes: usize,
+    max_series: usize,
     table: RwLock<RouteTable>,
     /// The recorder tag the table was filled from (see [`Registrar::recorder_tag`]).
     tag: AtomicUsize,
@@ -154,6 +155,7 @@ impl std::fmt::Debug for Meter {
             .field("route_fn", &self.route_fn.is_some())
             .field("excluded", &self.excluded)
             .field("max_routes", &self.max_routes)
+            .field("max_series", &self.max_series)
             .finish_non_exhaustive()
     }
 }
@@ -164,17 +166,19 @@ impl Meter {
         route_fn: Option<RouteFn>,
         excluded: Vec<String>,
         max_routes: usize,
+        max_series: usize,
     ) -> Self {
         let registrar = Arc::new(registrar);
         let excluded: Box<[Box<str>]> = excluded.into_iter().map(Into::into).collect();
         let tag = registrar.recorder_tag();
         registrar.describe();
-        let table = RouteTable::new(&registrar, &excluded);
+        let table = RouteTable::new(&registrar, &excluded, max_series);
         Self {
             registrar,
             route_fn,
             excluded,
             max_routes,
+            max_series,
             table: RwLock::new(table),
             tag: AtomicUsize::new(tag),
         }
@@ -215,7 +219,7 @@ impl Meter {
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
         if tag != self.tag.load(Ordering::Acquire) {
             self.registrar.describe();
-            *table = RouteTable::new(&self.registrar, &self.excluded);
+            *table = RouteTable::new(&self.registrar, &self.excluded, self.max_series);
             self.tag.store(tag, Ordering::Release);
         }
     }
@@ -228,24 +232,25 @@ impl Meter {
                 Some(label) => table.routes.get(label),
             };
             if let Some(entry) = entry {
-                return entry.method(slot, &self.registrar);
+                return entry.method(slot, &self.registrar, &table.budget);
             }
             if self.full(&table) {
-                table.overflowed.increment(1);
-                return table.overflow.method(slot, &self.registrar);
+                table.budget.folded.increment(1);
+                return table.overflow.method(slot, &self.registrar, &table.budget);
             }
         }
         let label = label.unwrap_or(UNMATCHED_ROUTE);
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
         if self.full(&table) && !table.routes.contains_key(label) {
-            table.overflowed.increment(1);
-            return table.overflow.method(slot, &self.registrar);
+            table.budget.folded.increment(1);
+            return table.overflow.method(slot, &self.registrar, &table.budget);
         }
+        let table = &mut *table;
         let entry = table
             .routes
             .entry(label.into())
             .or_insert_with(|| RouteEntry::new(label.to_owned(), false));
-        entry.method(slot, &self.registrar)
+        entry.method(slot, &self.registrar, &table.budget)
     }
 
     /// Whether the table holds as many routes as the limit allows (excluded entries, interned
@@ -260,22 +265,70 @@ struct RouteTable {
     routes: FastMap<Box<str>, RouteEntry>,
     unmatched: RouteEntry,
     overflow: RouteEntry,
-    overflowed: Counter,
+    budget: Arc<Budget>,
+}
+
+/// The series budget of a layer: how many label sets each metric may get from it. Label sets
+/// beyond it are folded into the (overflow route, `_OTHER` method) series, keeping their
+/// status and error, and counted in the route-overflow counter.
+struct Budget {
+    max: usize,
+    /// Label sets of the per-outcome series (route, method, status, error) taken so far.
+    outcomes: AtomicUsize,
+    /// Label sets of the in-flight gauge (route, method) taken so far.
+    gauges: AtomicUsize,
+    /// Where label sets beyond the budget go; created on first use, exempt from the budget.
+    fold: OnceLock<Arc<MethodSeries>>,
+    /// Requests recorded under the overflow route (route limit or series budget).
+    folded: Counter,
+}
+
+impl Budget {
+    /// Takes one label set from `used`, unless the budget is spent.
+    fn take(&self, used: &AtomicUsize) -> bool {
+        used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < self.max).then_some(n + 1)
+        })
+        .is_ok()
+    }
+
+    fn give_back(used: &AtomicUsize) {
+        used.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The series that label sets beyond the budget are recorded in.
+    fn fold(&self, registrar: &Arc<Registrar>) -> &Arc<MethodSeries> {
+        self.folded.increment(1);
+        self.fold.get_or_init(|| {
+            Arc::new(MethodSeries::new(
+                registrar,
+                OVERFLOW_ROUTE,
+                METHOD_SLOTS - 1,
+                None,
+            ))
+        })
+    }
 }
 
 impl RouteTable {
-    fn new(registrar: &Registrar, excluded: &[Box<str>]) -> Self {
+    fn new(registrar: &Registrar, excluded: &[Box<str>], max_series: usize) -> Self {
         let routes = excluded
             .iter()
             .map(|e| (e.clone(), RouteEntry::new(e.to_string(), true)))
             .collect();
-        let overflowed =
+        let folded =
             registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
         Self {
             routes,
             unmatched: RouteEntry::new(UNMATCHED_ROUTE.to_owned(), false),
             overflow: RouteEntry::new(OVERFLOW_ROUTE.to_owned(), false),
-            overflowed,
+            budget: Arc::new(Budget {
+                max: max_series,
+                outcomes: AtomicUsize::new(0),
+                gauges: AtomicUsize::new(0),
+                fold: OnceLock::new(),
+                folded,
+            }),
         }
     }
 }
@@ -284,24 +337,54 @@ impl RouteTable {
 struct RouteEntry {
     label: String,
     excluded: bool,
+    /// The overflow route: its series are already what is beyond the limits, so they take
+    /// nothing from the series budget.
+    overflow: bool,
     methods: [OnceLock<Arc<MethodSeries>>; METHOD_SLOTS],
 }
 
 impl RouteEntry {
     fn new(label: String, excluded: bool) -> Self {
         Self {
+            overflow: label == OVERFLOW_ROUTE,
             label,
             excluded,
             methods: Default::default(),
         }
     }
 
-    fn method(&self, slot: usize, registrar: &Arc<Registrar>) -> Option<Arc<MethodSeries>> {
+    fn method(
+        &self,
+        slot: usize,
+        registrar: &Arc<Registrar>,
+        budget: &Arc<Budget>,
+    ) -> Option<Arc<MethodSeries>> {
         if self.excluded {
             return None;
         }
-        let series = self.methods[slot]
-            .get_or_init(|| Arc::new(MethodSeries::new(registrar, &self.label, slot)));
+        if let Some(series) = self.methods[slot].get() {
+            return Some(Arc::clone(series));
+        }
+        // A new (route, method): a new label set of the in-flight gauge.
+        let budget = (!self.overflow).then_some(budget);
+        if let Some(budget) = budget {
+            if !budget.take(&budget.gauges) {
+                return Some(Arc::clone(budget.fold(registrar)));
+            }
+        }
+        let mut created = false;
+        let series = self.methods[slot].get_or_init(|| {
+            created = true;
+            Arc::new(MethodSeries::new(
+                registrar,
+                &self.label,
+                slot,
+                budget.cloned(),
+            ))
+        });
+        if let (false, Some(budget)) = (created, budget) {
+            Budget::give_back(&budget.gauges);
+        }
         Some(Arc::clone(series))
     }
 }
@@ -314,6 +397,8 @@ pub(crate) struct MethodSeries {
     pub(crate) active: Gauge,
     first: OnceLock<(u32, Arc<OutcomeHandles>)>,
     outcomes: RwLock<FastMap<u32, Arc<OutcomeHandles>>>,
+    /// The layer's series budget (`None` for the series that takes what is beyond it).
+    budget: Option<Arc<Budget>>,
 }
 
 struct OutcomeHandles {
@@ -324,7 +409,12 @@ struct OutcomeHandles {
 }
 
 impl MethodSeries {
-    fn new(registrar: &Arc<Registrar>, route: &str, slot: usize) -> Self {
+    fn new(
+        registrar: &Arc<Registrar>,
+        route: &str,
+        slot: usize,
+        budget: Option<Arc<Budget>>,
+    ) -> Self {
         let naming = &registrar.naming;
         let method = method_label(slot);
         let key = registrar.key(
@@ -338,37 +428,71 @@ impl MethodSeries {
             method,
             first: OnceLock::new(),
             outcomes: RwLock::new(FastMap::default()),
+            budget,
         }
     }
 
     /// Runs `f` with the handles of `outcome`, registering them on first use.
     ///
     /// The first outcome a (route, method) sees, normally its success status, sits in a
-    /// lock-free slot; the others live in a map behind a read-mostly lock.
+    /// lock-free slot; the others live in a map behind a read-mostly lock. An outcome not seen
+    /// before is a new label set: past the layer's series budget it is recorded in the
+    /// overflow series instead.
     fn with_handles(&self, outcome: Outcome, f: impl FnOnce(&OutcomeHandles)) {
         let key = outcome.key();
-        let first = self
-            .first
-            .get_or_init(|| (key, Arc::new(self.register(outcome))));
-        if first.0 == key {
-            return f(&first.1);
-        }
-        if let Some(h) = self
-            .outcomes
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return f(h);
-        }
-        let handles = Arc::clone(
-            self.outcomes
-                .write()
+        if let Some((first, handles)) = self.first.get() {
+            if *first == key {
+                return f(handles);
+            }
+            if let Some(h) = self
+                .outcomes
+                .read()
                 .unwrap_or_else(PoisonError::into_inner)
-                .entry(key)
-                .or_insert_with(|| Arc::new(self.register(outcome))),
-        );
+                .get(&key)
+            {
+                return f(h);
+            }
+        }
+        if let Some(budget) = &self.budget {
+            if !budget.take(&budget.outcomes) {
+                return budget.fold(&self.registrar).with_handles(outcome, f);
+            }
+        }
+        if self.first.get().is_none() {
+            let mut created = false;
+            let (first, handles) = self.first.get_or_init(|| {
+                created = true;
+                (key, Arc::new(self.register(outcome)))
+            });
+            if *first == key {
+                if !created {
+                    self.give_back();
+                }
+                return f(handles);
+            }
+        }
+        let handles = {
+            let mut map = self
+                .outcomes
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(h) = map.get(&key) {
+                self.give_back();
+                Arc::clone(h)
+            } else {
+                let handles = Arc::new(self.register(outcome));
+                map.insert(key, Arc::clone(&handles));
+                handles
+            }
+        };
         f(&handles);
+    }
+
+    /// Returns a label set taken from the budget for an outcome another thread registered.
+    fn give_back(&self) {
+        if let Some(budget) = &self.budget {
+            Budget::give_back(&budget.outcomes);
+        }
     }
 
     fn register(&self, outcome: Outcome) -> OutcomeHandles {

@@ -22,6 +22,12 @@ pub const OVERFLOW_ROUTE: &str = "__overflow__";
 /// ([`RouteMeterBuilder::max_routes`](crate::RouteMeterBuilder::max_routes)).
 pub const DEFAULT_MAX_ROUTES: usize = 1000;
 
+/// How many label sets each metric gets from one layer unless told otherwise
+/// ([`RouteMeterBuilder::max_series`](crate::RouteMeterBuilder::max_series)): five outcomes
+/// for each of [`DEFAULT_MAX_ROUTES`] routes. With the default names and body-size histograms,
+/// a full budget renders about 230,000 exposition lines.
+pub const DEFAULT_MAX_SERIES: usize = 5_000;
+
 /// What a route function sees of a request: its method, URI, headers and extensions.
 ///
 /// The body is left out on purpose: a route must be decided before the body is read.

@@ -1,7 +1,8 @@
 //! Counts are exact while scrapes run concurrently: in process with millions of requests on
 //! several threads, and over real sockets with many keep-alive clients and several scrapers.
 //! Every render along the way must be consistent (buckets never above `_count`, `+Inf` equal
-//! to it).
+//! to it). The series budget bounds the label sets of each metric however methods and routes
+//! are sprayed, and the requests beyond it are still counted, under the overflow series.
 
 mod common;
 
@@ -209,4 +210,130 @@ fn the_layer_records_into_metrics_exporter_prometheus() {
         text.contains("http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/r\",http_response_status_code=\"200\"} 100"),
         "{text}"
     );
+}
+
+/// Sends one request with `method` to `path` through `svc` and reads the body.
+fn call<S>(svc: &mut S, method: &str, path: &str)
+where
+    S: Service<http::Request<String>, Response = http::Response<routemeter::ResponseBody<String>>>,
+    S::Error: std::fmt::Debug,
+{
+    let req = http::Request::builder()
+        .method(http::Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(path)
+        .body(String::new())
+        .unwrap();
+    let response = svc.call(req).now_or_never().unwrap().unwrap();
+    response
+        .into_body()
+        .collect()
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+}
+
+/// Label sets per metric family in `text`, and the sum of the duration `_count`s.
+fn label_sets(text: &str) -> (std::collections::HashMap<String, usize>, u64) {
+    let mut sets = std::collections::HashMap::new();
+    let mut total = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap();
+        if name.ends_with("_bucket") || name.ends_with("_sum") {
+            continue;
+        }
+        let family = name.strip_suffix("_count").unwrap_or(name);
+        *sets.entry(family.to_owned()).or_default() += 1;
+        if name == "http_server_request_duration_seconds_count" {
+            total += line.rsplit(' ').next().unwrap().parse::<u64>().unwrap();
+        }
+    }
+    (sets, total)
+}
+
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PURGE",
+];
+
+fn spray_service(
+    layer: &routemeter::RouteMeterLayer,
+) -> impl Service<
+    http::Request<String>,
+    Response = http::Response<routemeter::ResponseBody<String>>,
+    Error = Infallible,
+> {
+    layer.layer(tower::service_fn(|_req: http::Request<String>| async {
+        Ok::<_, Infallible>(http::Response::new(String::from("ok")))
+    }))
+}
+
+#[test]
+fn the_series_budget_folds_new_label_sets_and_loses_no_request() {
+    let metrics = metrics();
+    // Raw paths as routes, 10 of them, every method: 100 (route, method) pairs.
+    let layer = metrics
+        .layer_builder()
+        .route_fn(|req| Some(req.path().to_owned()))
+        .max_series(50)
+        .build();
+    let mut svc = spray_service(&layer);
+    for route in 0..10 {
+        for method in METHODS {
+            call(&mut svc, method, &format!("/r/{route}"));
+        }
+    }
+    // Pairs seen before keep their own series after the budget is spent.
+    call(&mut svc, "GET", "/r/0");
+    let text = metrics.render();
+    let (sets, total) = label_sets(&text);
+    assert_eq!(total, 101, "a request was lost");
+    // 50 label sets of their own, plus the overflow series.
+    assert_eq!(sets["http_server_request_duration_seconds"], 51, "{text}");
+    assert_eq!(sets["http_server_active_requests"], 51, "{text}");
+    assert!(text.contains(
+        "http_server_request_duration_seconds_count{http_request_method=\"_OTHER\",http_route=\"__overflow__\",http_response_status_code=\"200\"} 50\n"
+    ), "{text}");
+    assert!(text.contains(
+        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/r/0\",http_response_status_code=\"200\"} 2\n"
+    ), "{text}");
+    assert!(
+        text.contains("routemeter_route_overflow_total 50\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_method_spray_over_a_thousand_routes_stays_within_the_default_budget() {
+    let metrics = metrics();
+    let layer = metrics
+        .layer_builder()
+        .route_fn(|req| Some(req.path().to_owned()))
+        .build();
+    let mut svc = spray_service(&layer);
+    for route in 0..1000 {
+        for method in METHODS {
+            call(&mut svc, method, &format!("/r/{route}"));
+        }
+    }
+    let text = metrics.render();
+    let (sets, total) = label_sets(&text);
+    assert_eq!(total, 10_000, "a request was lost");
+    let budget = routemeter::DEFAULT_MAX_SERIES;
+    for family in [
+        "http_server_request_duration_seconds",
+        "http_server_request_body_size_bytes",
+        "http_server_response_body_size_bytes",
+        "http_server_active_requests",
+    ] {
+        assert_eq!(sets[family], budget + 1, "{family}");
+    }
+    assert!(
+        text.contains(&format!(
+            "routemeter_route_overflow_total {}\n",
+            10_000 - budget
+        )),
+        "overflow counter"
+    );
+    // Bounded output: the lines of a full budget, not of every combination.
+    let lines = text.lines().count();
+    assert!(lines < 240_000, "{lines} lines");
 }
