@@ -1,0 +1,127 @@
+//! Are all requests counted while scrapes run? Sends N requests (10,000,000 unless given) on 4
+//! threads through a routemeter layer while a fifth thread renders `/metrics` in a loop, then
+//! compares the exported `_count` with N, for routemeter's Prometheus recorder and for
+//! metrics-exporter-prometheus 0.18 (which buffers histogram samples and drains them on render).
+//!
+//! Usage: `cargo bench --bench exactness [-- REQUESTS [ROUNDS]]`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use http_body_util::BodyExt;
+use tower::{Layer, Service};
+
+const THREADS: u64 = 4;
+
+/// The `_count` of the duration histogram of route `/hot` in `text`.
+fn count(text: &str) -> u64 {
+    text.lines()
+        .find(|l| {
+            l.starts_with("http_server_request_duration_seconds_count{")
+                && l.contains("http_route=\"/hot\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs `requests` through `layer` on [`THREADS`] threads while `render` loops; returns the
+/// count the last render exported and the renders done meanwhile.
+fn run(
+    layer: &routemeter::RouteMeterLayer,
+    requests: u64,
+    render: Arc<dyn Fn() -> String + Send + Sync>,
+) -> (u64, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let scraper = {
+        let (stop, render) = (Arc::clone(&stop), Arc::clone(&render));
+        std::thread::spawn(move || {
+            let mut renders = 0;
+            while !stop.load(Ordering::Relaxed) {
+                std::hint::black_box(render());
+                renders += 1;
+            }
+            renders
+        })
+    };
+    let writers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
+                Ok::<_, Infallible>(http::Response::new(String::from("ok")))
+            }));
+            std::thread::spawn(move || {
+                for _ in 0..requests / THREADS {
+                    let response = svc
+                        .call(http::Request::new(String::new()))
+                        .now_or_never()
+                        .unwrap()
+                        .unwrap();
+                    response
+                        .into_body()
+                        .collect()
+                        .now_or_never()
+                        .unwrap()
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let renders = scraper.join().unwrap();
+    (count(&render()), renders)
+}
+
+fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .map(|a| a.parse::<u64>().expect("numbers: REQUESTS [ROUNDS]"));
+    let requests = args.next().unwrap_or(10_000_000) / THREADS * THREADS;
+    let rounds = args.next().unwrap_or(1);
+    println!("{requests} requests per round on {THREADS} threads, renders looping beside them");
+    for round in 1..=rounds {
+        let metrics = routemeter::prometheus::PrometheusSetup::new()
+            .process_metrics(false)
+            .runtime_metrics(false)
+            .build()
+            .unwrap();
+        let layer = metrics.layer_builder().route_fn(|_| Some("/hot")).build();
+        let started = Instant::now();
+        let (counted, renders) = run(&layer, requests, Arc::new(move || metrics.render()));
+        println!(
+            "round {round}: routemeter recorder             counted {counted:>10}, lost {:>8}, {renders:>5} renders, {:.1} s",
+            requests - counted,
+            started.elapsed().as_secs_f64()
+        );
+
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets(routemeter::DEFAULT_DURATION_BUCKETS)
+            .unwrap()
+            .build_recorder();
+        let handle = recorder.handle();
+        let layer = routemeter::RouteMeterLayer::builder()
+            .recorder(recorder)
+            .route_fn(|_| Some("/hot"))
+            .build();
+        let started = Instant::now();
+        let (counted, renders) = run(
+            &layer,
+            requests,
+            Arc::new(move || {
+                handle.run_upkeep();
+                handle.render()
+            }),
+        );
+        println!(
+            "round {round}: metrics-exporter-prometheus   counted {counted:>10}, lost {:>8}, {renders:>5} renders, {:.1} s",
+            requests - counted,
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
