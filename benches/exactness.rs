@@ -16,6 +16,9 @@ use tower::{Layer, Service};
 
 const THREADS: u64 = 4;
 
+/// Renders the exposition (and, for an exporter that needs it, drains it first).
+type Render = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// The `_count` of the duration histogram of route `/hot` in `text`.
 fn count(text: &str) -> u64 {
     text.lines()
@@ -30,14 +33,10 @@ fn count(text: &str) -> u64 {
 
 /// Runs `requests` through `layer` on [`THREADS`] threads while `render` loops; returns the
 /// count the last render exported and the renders done meanwhile.
-fn run(
-    layer: &routemeter::RouteMeterLayer,
-    requests: u64,
-    render: Arc<dyn Fn() -> String + Send + Sync>,
-) -> (u64, u64) {
+fn run(layer: &routemeter::RouteMeterLayer, requests: u64, render: &Render) -> (u64, u64) {
     let stop = Arc::new(AtomicBool::new(false));
     let scraper = {
-        let (stop, render) = (Arc::clone(&stop), Arc::clone(&render));
+        let (stop, render) = (Arc::clone(&stop), Arc::clone(render));
         std::thread::spawn(move || {
             let mut renders = 0;
             while !stop.load(Ordering::Relaxed) {
@@ -93,7 +92,8 @@ fn main() {
             .unwrap();
         let layer = metrics.layer_builder().route_fn(|_| Some("/hot")).build();
         let started = Instant::now();
-        let (counted, renders) = run(&layer, requests, Arc::new(move || metrics.render()));
+        let render: Render = Arc::new(move || metrics.render());
+        let (counted, renders) = run(&layer, requests, &render);
         println!(
             "round {round}: routemeter recorder             counted {counted:>10}, lost {:>8}, {renders:>5} renders, {:.1} s",
             requests - counted,
@@ -110,14 +110,11 @@ fn main() {
             .route_fn(|_| Some("/hot"))
             .build();
         let started = Instant::now();
-        let (counted, renders) = run(
-            &layer,
-            requests,
-            Arc::new(move || {
-                handle.run_upkeep();
-                handle.render()
-            }),
-        );
+        let render: Render = Arc::new(move || {
+            handle.run_upkeep();
+            handle.render()
+        });
+        let (counted, renders) = run(&layer, requests, &render);
         println!(
             "round {round}: metrics-exporter-prometheus   counted {counted:>10}, lost {:>8}, {renders:>5} renders, {:.1} s",
             requests - counted,
