@@ -3,6 +3,10 @@
 //! compares the exported `_count` with N, for routemeter's Prometheus recorder and for
 //! metrics-exporter-prometheus 0.18 (which buffers histogram samples and drains them on render).
 //!
+//! Then it times one histogram observation through the recorder's handle, from one thread and
+//! from two threads at once, on the same histogram and on two separate ones: what contention
+//! on one hot route's histogram costs with both cores.
+//!
 //! Usage: `cargo bench --bench exactness [-- REQUESTS [ROUNDS]]`.
 
 use std::convert::Infallible;
@@ -76,6 +80,47 @@ fn run(layer: &routemeter::RouteMeterLayer, requests: u64, render: &Render) -> (
     (count(&render()), renders)
 }
 
+/// Nanoseconds per observation with `threads` threads each recording `n` values, into one
+/// shared histogram or one histogram per thread.
+fn contention(threads: usize, shared: bool, n: u64) -> f64 {
+    use metrics::Recorder;
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .process_metrics(false)
+        .runtime_metrics(false)
+        .build()
+        .unwrap();
+    static META: metrics::Metadata<'static> =
+        metrics::Metadata::new("bench", metrics::Level::INFO, None);
+    let handles: Vec<metrics::Histogram> = (0..threads)
+        .map(|i| {
+            let label = if shared { 0 } else { i };
+            let key = metrics::Key::from_parts(
+                "http_server_request_duration_seconds",
+                vec![metrics::Label::new("t", label.to_string())],
+            );
+            metrics.recorder().register_histogram(&key, &META)
+        })
+        .collect();
+    let barrier = Arc::new(std::sync::Barrier::new(threads));
+    let started = Instant::now();
+    let workers: Vec<_> = handles
+        .into_iter()
+        .map(|h| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                for i in 0..n {
+                    h.record(0.001 * (i % 100) as f64);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    started.elapsed().as_nanos() as f64 / n as f64
+}
+
 fn main() {
     let mut args = std::env::args()
         .skip(1)
@@ -121,4 +166,18 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
     }
+    let n = 20_000_000;
+    println!("\none histogram observation (wall time per observation per thread, {n} each):");
+    println!(
+        "  1 thread                          {:>6.1} ns",
+        contention(1, true, n)
+    );
+    println!(
+        "  2 threads, one shared histogram   {:>6.1} ns",
+        contention(2, true, n)
+    );
+    println!(
+        "  2 threads, a histogram each       {:>6.1} ns",
+        contention(2, false, n)
+    );
 }

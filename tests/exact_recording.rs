@@ -337,3 +337,59 @@ fn a_method_spray_over_a_thousand_routes_stays_within_the_default_budget() {
     let lines = text.lines().count();
     assert!(lines < 240_000, "{lines} lines");
 }
+
+/// Concurrent scrapes share renders: 50 scrapes of 1,000 routes released at once take a few
+/// renders, not 50, and every one of them gets the whole exposition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_scrapes_share_one_render() {
+    const SCRAPES: usize = 50;
+    let metrics = metrics();
+    let layer = metrics
+        .layer_builder()
+        .route_fn(|req| Some(req.path().to_owned()))
+        .build();
+    let mut svc = spray_service(&layer);
+    for route in 0..1000 {
+        call(&mut svc, "GET", &format!("/r/{route}"));
+    }
+    let app = axum::Router::new().route("/metrics", metrics.endpoint());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(SCRAPES));
+    let scrapes: Vec<_> = (0..SCRAPES)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                let client = common::Client::new();
+                // Connect first, so the scrapes themselves arrive together.
+                client.get(&format!("http://{addr}/nothing")).await;
+                barrier.wait().await;
+                client.get(&format!("http://{addr}/metrics")).await
+            })
+        })
+        .collect();
+    for s in scrapes {
+        let (status, text) = s.await.unwrap();
+        assert_eq!(status, 200);
+        let (sets, total) = label_sets(&text);
+        assert_eq!(total, 1000);
+        assert_eq!(sets["http_server_request_duration_seconds"], 1000);
+    }
+    let text = metrics.render();
+    let counter = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(counter("routemeter_scrapes_total"), SCRAPES as u64);
+    let renders = counter("routemeter_scrape_renders_total");
+    eprintln!("{SCRAPES} concurrent scrapes took {renders} renders");
+    assert!(
+        (1..=10).contains(&renders),
+        "{SCRAPES} concurrent scrapes took {renders} renders"
+    );
+    server.abort();
+}

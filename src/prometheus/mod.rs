@@ -36,6 +36,7 @@
 
 mod histogram;
 mod process;
+mod scrape;
 mod store;
 mod text;
 
@@ -45,6 +46,7 @@ use std::sync::Arc;
 use crate::layer::{RouteMeterBuilder, RouteMeterLayer};
 use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
 use process::Collectors;
+use scrape::SharedRenders;
 pub use store::PrometheusRecorder;
 use store::{Buckets, Store};
 use text::Format;
@@ -289,14 +291,26 @@ impl PrometheusSetup {
     }
 
     fn metrics(self, recorder: PrometheusRecorder, global: bool) -> PrometheusMetrics {
+        use metrics::Recorder as _;
         let collectors = self.collectors();
         collectors.describe(&recorder);
+        recorder.describe_counter(
+            SCRAPES.into(),
+            None,
+            "Scrapes answered by the metrics endpoint.".into(),
+        );
+        recorder.describe_counter(
+            RENDERS.into(),
+            None,
+            "Renders of the exposition for those scrapes; concurrent scrapes share one.".into(),
+        );
         PrometheusMetrics {
             recorder,
             global,
             naming: self.naming,
             exemplars: self.exemplars,
             collectors,
+            renders: Arc::default(),
         }
     }
 }
@@ -327,6 +341,7 @@ pub struct PrometheusMetrics {
     naming: Naming,
     exemplars: bool,
     collectors: Arc<Collectors>,
+    renders: Arc<SharedRenders>,
 }
 
 impl fmt::Debug for PrometheusMetrics {
@@ -421,7 +436,55 @@ impl PrometheusMetrics {
         response
     }
 
-    /// An axum handler for `GET` that serves [`response_for`](Self::response_for):
+    /// The scrape response for a request with `headers`, in the format its `Accept` header
+    /// prefers (as [`response_for`](Self::response_for)), for async servers of any framework.
+    ///
+    /// Scrapes that arrive while a render is under way wait for it and share its text, so any
+    /// number of concurrent scrapes costs one render at a time. The render runs on Tokio's
+    /// blocking threads, so request handling goes on meanwhile: call it within a Tokio
+    /// runtime. Every scrape counts in `routemeter_scrapes_total`, every render it took in
+    /// `routemeter_scrape_renders_total`.
+    pub async fn scrape(&self, headers: &http::HeaderMap) -> http::Response<bytes::Bytes> {
+        let format = negotiate(headers);
+        let metrics = self.clone();
+        let (text, rendered) = self
+            .renders
+            .get(format, move || metrics.render_as(format))
+            .await;
+        let r = &self.recorder;
+        static META: metrics::Metadata<'static> =
+            metrics::Metadata::new(module_path!(), metrics::Level::INFO, None);
+        use metrics::Recorder as _;
+        r.register_counter(&metrics::Key::from_static_name(SCRAPES), &META)
+            .increment(1);
+        if rendered {
+            r.register_counter(&metrics::Key::from_static_name(RENDERS), &META)
+                .increment(1);
+        }
+        let mut response = http::Response::new(text.clone().unwrap_or_default());
+        if text.is_none() {
+            *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            return response;
+        }
+        let content_type = match format {
+            Format::Prometheus => CONTENT_TYPE,
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        };
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(content_type),
+        );
+        response
+    }
+
+    fn render_as(&self, format: Format) -> String {
+        match format {
+            Format::Prometheus => self.render(),
+            Format::OpenMetrics => self.render_openmetrics(),
+        }
+    }
+
+    /// An axum handler for `GET` that serves [`scrape`](Self::scrape):
     /// `.route("/metrics", metrics.endpoint())`.
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -432,10 +495,15 @@ impl PrometheusMetrics {
         let metrics = self.clone();
         axum::routing::get(move |headers: http::HeaderMap| {
             let metrics = metrics.clone();
-            async move { metrics.response_for(&headers) }
+            async move { metrics.scrape(&headers).await.map(axum::body::Body::from) }
         })
     }
 }
+
+/// Scrapes answered by [`PrometheusMetrics::scrape`].
+const SCRAPES: &str = "routemeter_scrapes_total";
+/// Renders those scrapes took (concurrent scrapes share one).
+const RENDERS: &str = "routemeter_scrape_renders_total";
 
 /// The format an `Accept` header prefers: the media type with the highest `q` (first wins a
 /// tie) among OpenMetrics and plain text.
