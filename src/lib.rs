@@ -39,7 +39,7 @@ pub use future::ResponseFuture;
 pub use layer::{RouteMeterBuilder, RouteMeterLayer};
 pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming, NamingScheme};
-pub use route::{DEFAULT_MAX_ROUTES, OVERFLOW_ROUTE, RouteRequest, UNMATCHED_ROUTE};
+pub use route::{DEFAULT_MAX_ROUTES, MountError, OVERFLOW_ROUTE, RouteRequest, UNMATCHED_ROUTE};
 pub use service::RouteMeter;
 
 /// A layer with the default settings: `.layer(routemeter::layer())`.
