@@ -651,6 +651,10 @@ async fn matrix(proto: Proto) {
         if proto == Proto::H2c && row.via == Via::WebSocket {
             continue;
         }
+        // Outside CI a missing curl skips its rows (`require_program` says so); in CI it fails.
+        if row.via == Via::Curl && require_program("curl").is_none() {
+            continue;
+        }
         let meter = TestMeter::new();
         let server = serve(app(&meter, &dir.0)).await;
         let seen = drive(row, proto, server.addr, &meter, &etag, &dir.0).await;
@@ -738,6 +742,9 @@ async fn in_process_labels_agree_with_the_real_server() {
 /// the Prometheus exposition.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_with_content_length_are_exported_as_successes() {
+    if require_program("curl").is_none() {
+        return;
+    }
     let metrics = routemeter::prometheus::PrometheusSetup::new()
         .build()
         .unwrap();
