@@ -181,3 +181,47 @@ impl Drop for InFlight {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::declared_length;
+
+    fn with_length(value: &[u8]) -> Option<Option<u64>> {
+        let value = http::HeaderValue::from_bytes(value).ok()?;
+        let response = http::Response::builder()
+            .header(http::header::CONTENT_LENGTH, value)
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .ok()?;
+        Some(declared_length(&response))
+    }
+
+    #[test]
+    fn declared_length_is_the_header_else_the_exact_size_hint() {
+        assert_eq!(with_length(b"18"), Some(Some(18)));
+        assert_eq!(with_length(b"-1"), Some(None));
+        assert_eq!(with_length(b"18446744073709551616"), Some(None));
+        let full = http::Response::new(http_body_util::Full::new(bytes::Bytes::from("abc")));
+        assert_eq!(declared_length(&full), Some(3));
+        let stream = http::Response::new(http_body_util::StreamBody::new(
+            futures_util::stream::empty::<Result<http_body::Frame<bytes::Bytes>, ()>>(),
+        ));
+        assert_eq!(declared_length(&stream), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any header value: no panic, and a length only when it is exactly a `u64`.
+        #[test]
+        fn any_content_length_header_is_parsed_or_ignored(
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            number in proptest::prelude::any::<u64>(),
+        ) {
+            if let Some(got) = with_length(&value) {
+                let expected = std::str::from_utf8(&value).ok().and_then(|s| s.parse::<u64>().ok());
+                proptest::prop_assert_eq!(got, expected);
+            }
+            proptest::prop_assert_eq!(with_length(number.to_string().as_bytes()), Some(Some(number)));
+        }
+    }
+}

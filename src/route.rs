@@ -279,6 +279,33 @@ mod tests {
         assert!(Mount::new("/files/v1").is_ok());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any prefix is either refused with a message or a literal path whose label is the
+        /// prefix plus `/{*path}`; any path then gets that label or none, never itself.
+        #[test]
+        fn mounts_never_panic_and_stay_bounded(
+            prefix in "(/[a-z{}*?# \t\n/.-]{0,6}){0,3}|[^/].{0,8}|\\PC{0,12}",
+            path in "/[a-z*.-]{0,6}(/[a-z*.-]{0,6}){0,3}",
+        ) {
+            match Mount::new(&prefix) {
+                Err(err) => proptest::prop_assert!(err.to_string().starts_with("invalid mount prefix")),
+                Ok(mount) => {
+                    let trimmed = prefix.trim_end_matches('/');
+                    proptest::prop_assert_eq!(&*mount.label, format!("{trimmed}/{{*path}}"));
+                    proptest::prop_assert!(mount.holds(trimmed));
+                    let under = format!("{trimmed}/x");
+                    proptest::prop_assert!(mount.holds(&under));
+                    let label = mount.label.clone();
+                    let f = with_mounts(None, vec![mount]);
+                    let got = decide(&f, &path);
+                    proptest::prop_assert!(got.is_none() || got.as_deref() == Some(&*label));
+                }
+            }
+        }
+    }
+
     #[test]
     fn erased_function_passes_label() {
         let f = erase(|req: &RouteRequest<'_>| req.path().starts_with("/u/").then_some("/u/{id}"));
