@@ -36,11 +36,13 @@ pub enum NamingScheme {
     /// `http_server_request_duration_seconds`, `http_server_active_requests`,
     /// `http_server_request_body_size_bytes` and `http_server_response_body_size_bytes`, with the
     /// labels `http_request_method`, `http_route`, `http_response_status_code` and `error_type`.
+    /// Opt-in: `http_server_time_to_response_head_seconds`.
     #[default]
     OpenTelemetry,
     /// The names and labels of the axum-prometheus crate, so its dashboards keep working:
     /// `axum_http_requests_total`, `axum_http_requests_duration_seconds` and
     /// `axum_http_requests_pending`, with the labels `method`, `status` and `endpoint`.
+    /// Opt-in: `axum_http_requests_time_to_head_seconds`.
     ///
     /// Body sizes and the `error_type` label are not emitted in this scheme (axum-prometheus has
     /// no such series). A request that ended without a response gets the status label `500` when

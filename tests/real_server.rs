@@ -181,6 +181,10 @@ fn app(meter: &TestMeter, dir: &Path) -> Router {
         .route("/ws", get(ws_echo))
         .route("/slow", get(slow))
         .route("/stall", get(|| async { stalls() }))
+        .route(
+            "/stall-download",
+            get(|| async { ([(header::CONTENT_LENGTH, "1000")], stalls()) }),
+        )
         .route("/partial", post(partial))
         .route("/echo", post(|body: Bytes| async move { body }))
         // tower-http's timeout inside routemeter: a 408 response, as any other 4xx.
@@ -320,6 +324,7 @@ const ROWS: &[Row] = &[
     // Clients that go away.
     Row { name: "abort before the head", via: Via::AbortBeforeHead, path: "/slow", route: "/slow", status: "none", error: Some("cancelled"), ..ROW },
     Row { name: "abort mid-body", via: Via::AbortMidBody, path: "/stall", route: "/stall", error: Some("cancelled"), bytes: Some(5), ..ROW },
+    Row { name: "abort mid-download (Content-Length)", via: Via::AbortMidBody, path: "/stall-download", route: "/stall-download", error: Some("cancelled"), bytes: Some(5), ..ROW },
     // Request bodies.
     Row { name: "request body read partly", method: "POST", path: "/partial", body: 4096, seen: 200, route: "/partial", ..ROW },
     Row { name: "Expect: 100-continue (curl)", via: Via::Curl, method: "POST", path: "/echo", headers: &[("expect", "100-continue")], body: 1000, seen: 200, route: "/echo", bytes: Some(1000), ..ROW },
