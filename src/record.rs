@@ -162,7 +162,11 @@ impl InFlight {
 /// hint (which hyper turns into a `Content-Length`).
 fn declared_length<B: http_body::Body>(response: &http::Response<B>) -> Option<u64> {
     match response.headers().get(http::header::CONTENT_LENGTH) {
-        Some(value) => std::str::from_utf8(value.as_bytes()).ok()?.parse().ok(),
+        // Digits only (`u64::from_str` would also take a leading `+`), as HTTP writes it.
+        Some(value) if value.as_bytes().iter().all(u8::is_ascii_digit) => {
+            std::str::from_utf8(value.as_bytes()).ok()?.parse().ok()
+        }
+        Some(_) => None,
         None => response.body().size_hint().exact(),
     }
 }
@@ -199,6 +203,8 @@ mod tests {
     fn declared_length_is_the_header_else_the_exact_size_hint() {
         assert_eq!(with_length(b"18"), Some(Some(18)));
         assert_eq!(with_length(b"-1"), Some(None));
+        assert_eq!(with_length(b"+18"), Some(None));
+        assert_eq!(with_length(b""), Some(None));
         assert_eq!(with_length(b"18446744073709551616"), Some(None));
         let full = http::Response::new(http_body_util::Full::new(bytes::Bytes::from("abc")));
         assert_eq!(declared_length(&full), Some(3));
@@ -218,7 +224,11 @@ mod tests {
             number in proptest::prelude::any::<u64>(),
         ) {
             if let Some(got) = with_length(&value) {
-                let expected = std::str::from_utf8(&value).ok().and_then(|s| s.parse::<u64>().ok());
+                let digits = value.iter().all(u8::is_ascii_digit);
+                let expected = std::str::from_utf8(&value)
+                    .ok()
+                    .filter(|_| digits)
+                    .and_then(|s| s.parse::<u64>().ok());
                 proptest::prop_assert_eq!(got, expected);
             }
             proptest::prop_assert_eq!(with_length(number.to_string().as_bytes()), Some(Some(number)));
