@@ -94,6 +94,26 @@ async fn inner_service_errors_are_recorded() {
 }
 
 #[tokio::test]
+async fn inner_timeouts_are_timeouts() {
+    let meter = TestMeter::new();
+    let svc = ServiceBuilder::new()
+        .layer(meter.layer_builder().route_fn(|_| Some("/slow")).build())
+        .timeout(Duration::from_millis(20))
+        .service_fn(|_req: Request<Body>| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, Infallible>(http::Response::new(Body::empty()))
+        });
+    let err = svc.oneshot(Request::new(Body::empty())).await.unwrap_err();
+    assert!(err.is::<tower::timeout::error::Elapsed>());
+    let slow = meter.snapshot().route("/slow");
+    slow.assert_count(1);
+    assert_eq!(slow.error_type("timeout"), 1, "{slow}");
+    assert_eq!(slow.status("none"), 1);
+    assert!(slow.min() >= Duration::from_millis(20), "{slow}");
+    assert_eq!(slow.active(), 0.0);
+}
+
+#[tokio::test]
 async fn panics_caught_outside_the_layer_are_panics() {
     let meter = TestMeter::new();
     let app = app().layer(meter.layer()).layer(CatchPanicLayer::new());
