@@ -1,5 +1,7 @@
-//! routemeter on a plain hyper 1 server, no axum: a route function gives each request its route
-//! template, and `/metrics` is served from the same service.
+//! routemeter on a plain hyper 1 server, no axum router: a route function gives each request its
+//! route template, and `/metrics` is served from the same service. Request bodies are turned
+//! into axum's `Body` in front of the layer, the one body type whose bytes routemeter counts
+//! without changing it.
 //!
 //! Run it with:
 //!
@@ -17,7 +19,6 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -38,7 +39,7 @@ fn route(path: &str) -> Option<&'static str> {
 
 async fn handle(
     metrics: PrometheusMetrics,
-    req: Request<Incoming>,
+    req: Request<axum::body::Body>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let response = match (req.method().as_str(), route(&path)) {
@@ -49,7 +50,7 @@ async fn handle(
             path.rsplit('/').next().unwrap_or_default()
         )))),
         ("POST", Some("/orders")) => {
-            // routemeter records the size from the Content-Length hyper checked.
+            // routemeter records the bytes that streamed through this body.
             let received = req
                 .into_body()
                 .collect()
@@ -80,10 +81,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer_builder()
         .route_fn(|req| route(req.path()))
         .build();
-    let service = tower::ServiceBuilder::new().layer(layer).service_fn({
-        let metrics = metrics.clone();
-        move |req| handle(metrics.clone(), req)
-    });
+    let service = tower::ServiceBuilder::new()
+        // hyper's `Incoming` only claims its size (the client's `Content-Length`); as axum's
+        // `Body` its bytes are counted as they are read.
+        .map_request(|req: Request<hyper::body::Incoming>| req.map(axum::body::Body::new))
+        .layer(layer)
+        .service_fn({
+            let metrics = metrics.clone();
+            move |req| handle(metrics.clone(), req)
+        });
 
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);

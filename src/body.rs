@@ -14,12 +14,14 @@ use crate::record::InFlight;
 /// Arranges for the size of a request body to be known when the request is recorded, without
 /// changing the body's type (the inner service expects the type it was written for).
 ///
-/// A bodiless request costs nothing. An axum `Body` with content is replaced by an axum `Body`
-/// that counts what streams through it. Any other body type is left as it is and measured by
-/// its exact size hint, when it has one.
+/// A bodiless request costs nothing and records 0 bytes. An axum `Body` with content is
+/// replaced by an axum `Body` that counts what streams through it. Any other body type is left
+/// as it is and its size is not recorded: its size hint (hyper's `Incoming` reports the
+/// client's `Content-Length`) is only a claim, which nobody checks when the handler never reads
+/// the body.
 pub(crate) fn meter_request_body<B: Body + 'static>(body: B, flight: &mut InFlight) -> B {
     if body.is_end_stream() {
-        flight.request_size_known(0);
+        flight.request_body_empty();
         return body;
     }
     #[cfg(feature = "axum")]
@@ -40,9 +42,6 @@ pub(crate) fn meter_request_body<B: Body + 'static>(body: B, flight: &mut InFlig
         }
         slot.expect("the slot is only emptied on the axum path")
     };
-    if let Some(exact) = body.size_hint().exact() {
-        flight.request_size_known(exact);
-    }
     body
 }
 
@@ -102,8 +101,9 @@ pin_project! {
     /// The response body the layer returns: the inner service's body, measured.
     ///
     /// The request is recorded when this body ends (its last frame, a trailers frame, or an
-    /// error), or when it is dropped: dropped after the last byte counts as success, dropped
-    /// earlier as `cancelled`. Until then the request counts as in flight.
+    /// error), or when it is dropped: dropped after the last byte (or after as many bytes as
+    /// the response's `Content-Length` declared) counts as success, dropped earlier as
+    /// `cancelled`. Until then the request counts as in flight.
     pub struct ResponseBody<B>
     where
         B: Body,
@@ -120,11 +120,15 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(flight) = this.flight {
-                // hyper stops polling once `is_end_stream` says so, and may never poll for the
-                // final `None`: a body that is complete when dropped was fully sent. Responses
-                // that carry no body on the wire (to `HEAD`, and 1xx, 204 and 304) are dropped
-                // unread by servers: that is their normal end too.
-                if this.inner.is_end_stream() || flight.sends_no_body() {
+                // hyper stops polling once `is_end_stream` says so, or once it has written the
+                // `Content-Length` it announced, and then drops the body without polling for
+                // the final `None`: a body that is complete, or has sent every declared byte,
+                // was fully sent. Responses that carry no body on the wire (to `HEAD`, and 1xx,
+                // 204 and 304) are dropped unread by servers: that is their normal end too.
+                if this.inner.is_end_stream()
+                    || flight.sent_declared_length()
+                    || flight.sends_no_body()
+                {
                     flight.finish(None);
                 }
                 // Otherwise the `InFlight` records the request as cancelled as it drops.

@@ -56,6 +56,15 @@ pub enum ErrorType {
     Status(StatusCode),
     /// The inner service returned `Err` instead of a response: `"service_error"`.
     Service,
+    /// The inner service returned a timeout error instead of a response: `"timeout"` (the value
+    /// OpenTelemetry lists for server-side timeouts).
+    ///
+    /// An error is a timeout when it, or an error in its `source()` chain, is tower's
+    /// `tower::timeout::error::Elapsed` or an `std::io::Error` of kind `TimedOut`. The error
+    /// type the layer sees must be one of those, or a `tower::BoxError` (`Box<dyn Error + Send +
+    /// Sync>`, which `tower::timeout::Timeout` returns) holding one. A timeout layer *outside*
+    /// routemeter drops the request instead, which is recorded as [`Cancelled`](Self::Cancelled).
+    Timeout,
     /// The response body yielded an error while streaming: `"body_error"`.
     Body,
     /// The inner service panicked while the layer polled it: `"panic"`.
@@ -72,6 +81,7 @@ impl ErrorType {
         match self {
             Self::Status(status) => status.as_str(),
             Self::Service => "service_error",
+            Self::Timeout => "timeout",
             Self::Body => "body_error",
             Self::Panic => "panic",
             Self::Cancelled => "cancelled",
@@ -84,9 +94,57 @@ impl ErrorType {
         match self {
             Self::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
             Self::Status(status) => status,
-            Self::Service | Self::Body | Self::Panic => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Service | Self::Timeout | Self::Body | Self::Panic => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
+}
+
+/// What an inner service's error says about the request: [`ErrorType::Timeout`] for a timeout,
+/// else [`ErrorType::Service`].
+///
+/// The error's type is only known to be `'static`, so this looks for the error types that carry
+/// a timeout (see [`ErrorType::Timeout`]) with `Any`; anything else is a service error.
+pub(crate) fn service_error_type<E: 'static>(error: &E) -> ErrorType {
+    let any = error as &dyn std::any::Any;
+    let timeout = if let Some(boxed) = any.downcast_ref::<tower::BoxError>() {
+        is_timeout(boxed.as_ref())
+    } else if let Some(io) = any.downcast_ref::<std::io::Error>() {
+        is_timeout(io)
+    } else {
+        any.is::<tower::timeout::error::Elapsed>()
+    };
+    if timeout {
+        ErrorType::Timeout
+    } else {
+        ErrorType::Service
+    }
+}
+
+/// Whether `error` or an error in its `source()` chain is a timeout.
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    // Bounded: a cyclic chain cannot keep this looping.
+    let mut next = Some(error);
+    for _ in 0..32 {
+        let Some(error) = next else { break };
+        if error.is::<tower::timeout::error::Elapsed>() {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+            // An `io::Error` wrapping another error reports that error's source, not the
+            // error itself.
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+                continue;
+            }
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// How a request ended, as the layer saw it.
@@ -128,6 +186,7 @@ impl Outcome {
             Some(ErrorType::Body) => 3,
             Some(ErrorType::Panic) => 4,
             Some(ErrorType::Cancelled) => 5,
+            Some(ErrorType::Timeout) => 6,
         };
         status << 8 | error
     }
@@ -156,6 +215,31 @@ mod tests {
         assert_ne!(ok.key(), bad.key());
         assert_ne!(
             Outcome::failed(ErrorType::Panic).key(),
+            Outcome::failed(ErrorType::Service).key()
+        );
+    }
+
+    #[test]
+    fn timeouts_are_told_apart_from_other_service_errors() {
+        use tower::timeout::error::Elapsed;
+        let elapsed: tower::BoxError = Box::new(Elapsed::new());
+        assert_eq!(service_error_type(&elapsed), ErrorType::Timeout);
+        assert_eq!(service_error_type(&Elapsed::new()), ErrorType::Timeout);
+        let io = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(service_error_type(&io), ErrorType::Timeout);
+        // Wrapped: found through `source()`.
+        let wrapped = std::io::Error::other(Elapsed::new());
+        assert_eq!(service_error_type(&wrapped), ErrorType::Timeout);
+        let refused: tower::BoxError = "connection refused".into();
+        assert_eq!(service_error_type(&refused), ErrorType::Service);
+        assert_eq!(
+            service_error_type(&std::io::Error::other("disk")),
+            ErrorType::Service
+        );
+        assert_eq!(service_error_type(&"a string"), ErrorType::Service);
+        assert_eq!(ErrorType::Timeout.as_str(), "timeout");
+        assert_ne!(
+            Outcome::failed(ErrorType::Timeout).key(),
             Outcome::failed(ErrorType::Service).key()
         );
     }

@@ -9,15 +9,15 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
-use crate::classify::ErrorType;
 use crate::record::InFlight;
 
 pin_project! {
     /// The future returned by [`RouteMeter`](crate::RouteMeter).
     ///
     /// Dropping it before it completes records the request as `cancelled`; a panic of the inner
-    /// service while this future polls it records it as `panic`. Either way the in-flight gauge
-    /// goes back down.
+    /// service while this future polls it records it as `panic`; an inner error as `timeout`
+    /// when it is a timeout (see [`ErrorType::Timeout`](crate::ErrorType::Timeout)), else as
+    /// `service_error`. Either way the in-flight gauge goes back down.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -43,6 +43,7 @@ impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
     B: http_body::Body,
+    E: 'static,
 {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
@@ -72,13 +73,13 @@ where
         Poll::Ready(match result {
             Ok(response) => {
                 if let Some(flight) = flight.as_mut() {
-                    flight.status = Some(response.status());
+                    flight.head(&response);
                 }
                 Ok(response.map(|body| ResponseBody::new(body, flight)))
             }
             Err(error) => {
                 if let Some(mut flight) = flight {
-                    flight.finish(Some(ErrorType::Service));
+                    flight.finish(Some(crate::classify::service_error_type(&error)));
                 }
                 Err(error)
             }

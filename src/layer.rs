@@ -8,7 +8,7 @@ use tower::Layer;
 use crate::log::RequestLog;
 use crate::names::Naming;
 use crate::registry::{Meter, Registrar, Source};
-use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, RouteRequest};
+use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, MountError, RouteRequest};
 use crate::service::RouteMeter;
 
 /// A [`Layer`] that wraps a service in [`RouteMeter`].
@@ -84,6 +84,8 @@ pub struct RouteMeterBuilder {
     max_series: usize,
     exemplars: bool,
     log: Option<RequestLog>,
+    mounts: Vec<Mount>,
+    time_to_head: bool,
 }
 
 impl Default for RouteMeterBuilder {
@@ -98,6 +100,8 @@ impl Default for RouteMeterBuilder {
             max_series: DEFAULT_MAX_SERIES,
             exemplars: false,
             log: None,
+            mounts: Vec::new(),
+            time_to_head: false,
         }
     }
 }
@@ -114,6 +118,8 @@ impl std::fmt::Debug for RouteMeterBuilder {
             .field("max_series", &self.max_series)
             .field("log", &self.log)
             .field("exemplars", &self.exemplars)
+            .field("mounts", &self.mounts)
+            .field("time_to_head", &self.time_to_head)
             .finish()
     }
 }
@@ -247,12 +253,65 @@ impl RouteMeterBuilder {
         self
     }
 
+    /// Records every request under the path `prefix` with the one label `{prefix}/{*path}`
+    /// (e.g. `/static/{*path}`), for services mounted with axum's `Router::nest_service`.
+    ///
+    /// axum gives the requests it routes into a nested service no public `MatchedPath` (only the
+    /// mount point itself, `/static`, gets one), so without this they are recorded as
+    /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE). With it, the mount point (`/static`,
+    /// `/static/`) and every path under it (`/static/css/site.css`) share one bounded label.
+    /// The prefix is compared with the path as the layer sees it. A route function's labels
+    /// take precedence; requests it leaves without a label fall back to the mounts. Call it
+    /// once per mount.
+    ///
+    /// ```
+    /// use axum::Router;
+    /// use tower_http::services::ServeDir;
+    ///
+    /// let layer = routemeter::RouteMeterLayer::builder().mount("/static")?.build();
+    /// let app: Router = Router::new()
+    ///     .nest_service("/static", ServeDir::new("assets"))
+    ///     .layer(layer);
+    /// # Ok::<(), routemeter::MountError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `prefix` does not start with `/`, is the root, or is not a literal path (contains
+    /// `{`, `}`, `*`, `?`, `#`, whitespace or control characters).
+    pub fn mount(mut self, prefix: &str) -> Result<Self, MountError> {
+        let mount = Mount::new(prefix)?;
+        self.mounts.push(mount);
+        Ok(self)
+    }
+
+    /// Also records the time until each response head (status and headers) is ready, in the
+    /// [`time_to_head`](Naming::time_to_head) histogram (off unless set).
+    ///
+    /// The request duration runs until the response body has ended, so a few long streams
+    /// (server-sent events, large downloads) dominate its upper quantiles; the time to the head
+    /// shows how quickly those routes start answering. It is recorded as soon as the head is
+    /// ready, even if the body then streams for hours, and not at all for requests that never
+    /// got a head (an inner error, a panic, cancelled before the head). When off, nothing is
+    /// measured or registered for it.
+    /// This crate's Prometheus set-up gives it the duration's buckets.
+    pub fn time_to_head(mut self, on: bool) -> Self {
+        self.time_to_head = on;
+        self
+    }
+
     /// Builds the layer.
     #[must_use]
     pub fn build(self) -> RouteMeterLayer {
+        let route_fn = if self.mounts.is_empty() {
+            self.route_fn
+        } else {
+            Some(route::with_mounts(self.route_fn, self.mounts))
+        };
         let registrar = Registrar {
             source: self.source,
             naming: self.naming,
+            time_to_head: self.time_to_head,
             static_labels: self.labels,
             exemplars: self.exemplars,
             log: self.log,
@@ -260,7 +319,7 @@ impl RouteMeterBuilder {
         RouteMeterLayer {
             meter: Arc::new(Meter::new(
                 registrar,
-                self.route_fn,
+                route_fn,
                 self.excluded,
                 self.max_routes,
                 self.max_series,

@@ -39,7 +39,8 @@ pub use layer::{RouteMeterBuilder, RouteMeterLayer};
 pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming, NamingScheme};
 pub use route::{
-    DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, OVERFLOW_ROUTE, RouteRequest, UNMATCHED_ROUTE,
+    DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, MountError, OVERFLOW_ROUTE, RouteRequest,
+    UNMATCHED_ROUTE,
 };
 pub use service::RouteMeter;
 

@@ -36,11 +36,13 @@ pub enum NamingScheme {
     /// `http_server_request_duration_seconds`, `http_server_active_requests`,
     /// `http_server_request_body_size_bytes` and `http_server_response_body_size_bytes`, with the
     /// labels `http_request_method`, `http_route`, `http_response_status_code` and `error_type`.
+    /// Opt-in: `http_server_time_to_response_head_seconds`.
     #[default]
     OpenTelemetry,
     /// The names and labels of the axum-prometheus crate, so its dashboards keep working:
     /// `axum_http_requests_total`, `axum_http_requests_duration_seconds` and
     /// `axum_http_requests_pending`, with the labels `method`, `status` and `endpoint`.
+    /// Opt-in: `axum_http_requests_time_to_head_seconds`.
     ///
     /// Body sizes and the `error_type` label are not emitted in this scheme (axum-prometheus has
     /// no such series). A request that ended without a response gets the status label `500` when
@@ -73,6 +75,7 @@ pub struct Naming {
     response_size: SharedString,
     requests_total: SharedString,
     route_overflow: SharedString,
+    time_to_head: SharedString,
 }
 
 impl Default for Naming {
@@ -120,6 +123,7 @@ impl Naming {
                 response_size: p("http_server_response_body_size_bytes"),
                 requests_total: SharedString::const_str(""),
                 route_overflow: p("routemeter_route_overflow_total"),
+                time_to_head: p("http_server_time_to_response_head_seconds"),
                 prefix,
             },
             NamingScheme::AxumPrometheus => Self {
@@ -130,6 +134,7 @@ impl Naming {
                 response_size: SharedString::const_str(""),
                 requests_total: compat("http_requests_total"),
                 route_overflow: p("routemeter_route_overflow_total"),
+                time_to_head: compat("http_requests_time_to_head_seconds"),
                 prefix,
             },
         }
@@ -183,6 +188,20 @@ impl Naming {
     #[must_use]
     pub fn route_overflow(&self) -> &str {
         &self.route_overflow
+    }
+
+    /// The time-to-response-head histogram, in seconds: from the request entering the layer
+    /// until the response head (status and headers) was ready, before any body byte. Recorded
+    /// only when the layer is built with
+    /// [`time_to_head`](crate::RouteMeterBuilder::time_to_head); its labels are those of the
+    /// duration histogram for a response with that status.
+    ///
+    /// `http_server_time_to_response_head_seconds` in the OpenTelemetry scheme (which has no
+    /// such metric of its own), `axum_http_requests_time_to_head_seconds` in the axum-prometheus
+    /// scheme.
+    #[must_use]
+    pub fn time_to_head(&self) -> &str {
+        &self.time_to_head
     }
 
     /// The label key of the HTTP method.
@@ -244,6 +263,10 @@ impl Naming {
     pub(crate) fn route_overflow_shared(&self) -> &SharedString {
         &self.route_overflow
     }
+
+    pub(crate) fn time_to_head_shared(&self) -> &SharedString {
+        &self.time_to_head
+    }
 }
 
 fn non_empty(s: &SharedString) -> Option<&str> {
@@ -257,6 +280,8 @@ pub(crate) const REQUEST_SIZE_HELP: &str =
     "Bytes of request body that streamed through the middleware.";
 pub(crate) const RESPONSE_SIZE_HELP: &str =
     "Bytes of response body that streamed through the middleware.";
+pub(crate) const TIME_TO_HEAD_HELP: &str =
+    "Time from the request entering the middleware until the response head was ready.";
 pub(crate) const REQUESTS_TOTAL_HELP: &str = "Number of finished HTTP server requests.";
 pub(crate) const ROUTE_OVERFLOW_HELP: &str = "Requests recorded under the overflow route because the distinct-route limit or the series budget was reached.";
 
@@ -278,6 +303,10 @@ mod tests {
         assert_eq!(n.active(), "api_http_server_active_requests");
         assert_eq!(n.route_overflow(), "api_routemeter_route_overflow_total");
         assert_eq!(
+            n.time_to_head(),
+            "api_http_server_time_to_response_head_seconds"
+        );
+        assert_eq!(
             n.with_prefix("").duration(),
             "http_server_request_duration_seconds"
         );
@@ -290,6 +319,7 @@ mod tests {
         assert_eq!(n.active(), "axum_http_requests_pending");
         assert_eq!(n.response_size(), None);
         assert_eq!(n.error_key(), None);
+        assert_eq!(n.time_to_head(), "axum_http_requests_time_to_head_seconds");
         assert_eq!(n.method_key(), "method");
         assert_eq!(n.status_key(), "status");
     }

@@ -2,8 +2,9 @@
 //!
 //! [`InFlight`] is created as a request enters the layer and travels with the response future and
 //! then the response body. Whichever of them sees the end (the last body frame, an error, a
-//! response the server never sends a body for) calls [`InFlight::finish`]; if none does, dropping
-//! it records the request as `cancelled`, or as a `panic` when its own poll unwound.
+//! response the server never sends a body for, a body dropped after all its declared bytes were
+//! sent) calls [`InFlight::finish`]; if none does, dropping it records the request as
+//! `cancelled`, or as a `panic` when its own poll unwound.
 
 use std::sync::Arc;
 #[cfg(feature = "axum")]
@@ -16,12 +17,16 @@ use crate::registry::MethodSeries;
 use crate::trace::TraceId;
 
 /// How the request body's size is known.
+///
+/// Only bytes that were really received count: a `Content-Length` or a size hint is a claim of
+/// the client, which may send less (or nothing) and is never checked when the handler does not
+/// read the body.
 enum RequestBytes {
     /// Counted as it streams through the body wrapper.
     #[cfg(feature = "axum")]
     Counted(Arc<std::sync::atomic::AtomicU64>),
-    /// Known up front (empty, or an exact size hint).
-    Known(u64),
+    /// The body was empty when the request arrived.
+    Empty,
     /// Neither: the request-size histogram is not recorded for this request.
     Unknown,
 }
@@ -33,6 +38,9 @@ pub(crate) struct InFlight {
     start: Instant,
     request_bytes: RequestBytes,
     pub(crate) response_bytes: u64,
+    /// The response body's declared length (its `Content-Length`, else its exact size hint),
+    /// seen with the head; `u64::MAX` when unknown.
+    pub(crate) declared_bytes: u64,
     pub(crate) status: Option<http::StatusCode>,
     /// Set while the inner future or body is being polled; still set in `drop` means that poll
     /// never returned, i.e. it panicked.
@@ -68,6 +76,7 @@ impl InFlight {
             start,
             request_bytes: RequestBytes::Unknown,
             response_bytes: 0,
+            declared_bytes: u64::MAX,
             status: None,
             polling: false,
             done: false,
@@ -82,10 +91,9 @@ impl InFlight {
         counter
     }
 
-    /// The request body's size is known without counting (an empty body, or one whose exact
-    /// length is known up front).
-    pub(crate) fn request_size_known(&mut self, bytes: u64) {
-        self.request_bytes = RequestBytes::Known(bytes);
+    /// The request body was empty as it arrived: its size is 0 without counting.
+    pub(crate) fn request_body_empty(&mut self) {
+        self.request_bytes = RequestBytes::Empty;
     }
 
     /// Records the request with `end` as how its response (or lack of one) ended.
@@ -100,7 +108,7 @@ impl InFlight {
         let request_bytes = match &self.request_bytes {
             #[cfg(feature = "axum")]
             RequestBytes::Counted(c) => Some(c.load(Ordering::Relaxed)),
-            RequestBytes::Known(n) => Some(*n),
+            RequestBytes::Empty => Some(0),
             RequestBytes::Unknown => None,
         };
         // One measurement for the histogram and the log.
@@ -139,21 +147,105 @@ impl InFlight {
             })
     }
 
+    /// Records the response head of `response`: its status, its declared body length and, when
+    /// the layer measures it, the time until the head was ready.
+    pub(crate) fn head<B: http_body::Body>(&mut self, response: &http::Response<B>) {
+        let status = response.status();
+        self.status = Some(status);
+        self.declared_bytes = declared_length(response).unwrap_or(u64::MAX);
+        if self.series.registrar.time_to_head {
+            self.series
+                .record_head(Outcome::response(status, None), self.start.elapsed());
+        }
+    }
+
+    /// Whether every byte the response declared (by `Content-Length` or an exact size hint)
+    /// has been sent. A server stops polling such a body once it has written that many bytes
+    /// and drops it without asking for its end: that is a normal end.
+    pub(crate) fn sent_declared_length(&self) -> bool {
+        self.declared_bytes != u64::MAX && self.response_bytes >= self.declared_bytes
+    }
+
     /// The request's span, to enter while its future or body is polled.
     pub(crate) fn span(&self) -> Option<&tracing::Span> {
         self.log.as_ref().map(|l| &l.span)
     }
 }
 
+/// The body length a response declares: its `Content-Length` header, else its body's exact size
+/// hint (which hyper turns into a `Content-Length`).
+fn declared_length<B: http_body::Body>(response: &http::Response<B>) -> Option<u64> {
+    match response.headers().get(http::header::CONTENT_LENGTH) {
+        // Digits only (`u64::from_str` would also take a leading `+`), as HTTP writes it.
+        Some(value) if value.as_bytes().iter().all(u8::is_ascii_digit) => {
+            std::str::from_utf8(value.as_bytes()).ok()?.parse().ok()
+        }
+        Some(_) => None,
+        None => response.body().size_hint().exact(),
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.done {
-            let why = if self.polling || std::thread::panicking() {
+            // Only this request's own poll unwinding makes it a panic: `thread::panicking` is
+            // also true for every other request dropped while some panic unwinds the thread.
+            let why = if self.polling {
                 ErrorType::Panic
             } else {
                 ErrorType::Cancelled
             };
             self.finish(Some(why));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declared_length;
+
+    fn with_length(value: &[u8]) -> Option<Option<u64>> {
+        let value = http::HeaderValue::from_bytes(value).ok()?;
+        let response = http::Response::builder()
+            .header(http::header::CONTENT_LENGTH, value)
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .ok()?;
+        Some(declared_length(&response))
+    }
+
+    #[test]
+    fn declared_length_is_the_header_else_the_exact_size_hint() {
+        assert_eq!(with_length(b"18"), Some(Some(18)));
+        assert_eq!(with_length(b"-1"), Some(None));
+        assert_eq!(with_length(b"+18"), Some(None));
+        assert_eq!(with_length(b""), Some(None));
+        assert_eq!(with_length(b"18446744073709551616"), Some(None));
+        let full = http::Response::new(http_body_util::Full::new(bytes::Bytes::from("abc")));
+        assert_eq!(declared_length(&full), Some(3));
+        let stream = http::Response::new(http_body_util::StreamBody::new(
+            futures_util::stream::empty::<Result<http_body::Frame<bytes::Bytes>, ()>>(),
+        ));
+        assert_eq!(declared_length(&stream), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any header value: no panic, and a length only when it is exactly a `u64`.
+        #[test]
+        fn any_content_length_header_is_parsed_or_ignored(
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            number in proptest::prelude::any::<u64>(),
+        ) {
+            if let Some(got) = with_length(&value) {
+                let digits = value.iter().all(u8::is_ascii_digit);
+                let expected = std::str::from_utf8(&value)
+                    .ok()
+                    .filter(|_| digits)
+                    .and_then(|s| s.parse::<u64>().ok());
+                proptest::prop_assert_eq!(got, expected);
+            }
+            proptest::prop_assert_eq!(with_length(number.to_string().as_bytes()), Some(Some(number)));
         }
     }
 }

@@ -61,6 +61,8 @@ impl std::fmt::Debug for Source {
 pub(crate) struct Registrar {
     pub(crate) source: Source,
     pub(crate) naming: Naming,
+    /// Whether the time-to-response-head histogram is recorded.
+    pub(crate) time_to_head: bool,
     pub(crate) static_labels: Vec<Label>,
     /// Whether requests carry their trace id to the recorder, for exemplars.
     pub(crate) exemplars: bool,
@@ -111,6 +113,13 @@ impl Registrar {
             }
             if let Some(s) = n.response_size_shared() {
                 r.describe_histogram(name(s), Some(Unit::Bytes), names::RESPONSE_SIZE_HELP.into());
+            }
+            if self.time_to_head {
+                r.describe_histogram(
+                    name(n.time_to_head_shared()),
+                    Some(Unit::Seconds),
+                    names::TIME_TO_HEAD_HELP.into(),
+                );
             }
             if let Some(s) = n.requests_total_shared() {
                 r.describe_counter(name(s), None, names::REQUESTS_TOTAL_HELP.into());
@@ -406,6 +415,8 @@ struct OutcomeHandles {
     request_size: Option<Histogram>,
     response_size: Option<Histogram>,
     total: Option<Counter>,
+    /// Registered only when on, and only for outcomes a response head can have.
+    time_to_head: Option<Histogram>,
 }
 
 impl MethodSeries {
@@ -523,7 +534,20 @@ impl MethodSeries {
             total: n
                 .requests_total_shared()
                 .map(|name| r.counter(&r.key(name, &labels))),
+            time_to_head: (r.time_to_head
+                && matches!(error, None | Some(crate::ErrorType::Status(_))))
+            .then(|| r.histogram(&r.key(n.time_to_head_shared(), &labels))),
         }
+    }
+
+    /// Records how long the response head of `outcome` took (only called when that histogram
+    /// is on).
+    pub(crate) fn record_head(&self, outcome: Outcome, elapsed: Duration) {
+        self.with_handles(outcome, |h| {
+            if let Some(t) = &h.time_to_head {
+                t.record(elapsed.as_secs_f64());
+            }
+        });
     }
 
     pub(crate) fn record(

@@ -1,7 +1,9 @@
 //! How a request gets its route label.
 //!
 //! In order: a route function given to the builder; else axum's `MatchedPath` (feature `axum`);
-//! else [`UNMATCHED_ROUTE`]. The raw URI path is never used as a label. Every distinct value a
+//! else the mount a path lies under ([`RouteMeterBuilder::mount`](crate::RouteMeterBuilder::mount),
+//! for services nested with `Router::nest_service`); else [`UNMATCHED_ROUTE`]. The raw URI path
+//! is never used as a label. Every distinct value a
 //! layer sees is interned once; past [`DEFAULT_MAX_ROUTES`] (or the configured limit) new values are
 //! recorded as [`OVERFLOW_ROUTE`], so no input can grow the number of series without bound.
 
@@ -115,6 +117,95 @@ where
     })
 }
 
+/// A mount prefix given to [`RouteMeterBuilder::mount`](crate::RouteMeterBuilder::mount) that
+/// cannot be one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountError {
+    prefix: String,
+    reason: &'static str,
+}
+
+impl std::fmt::Display for MountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid mount prefix {:?}: {}", self.prefix, self.reason)
+    }
+}
+
+impl std::error::Error for MountError {}
+
+/// A service mounted under a path prefix, and the one label its requests get.
+#[derive(Debug, Clone)]
+pub(crate) struct Mount {
+    prefix: Box<str>,
+    label: Box<str>,
+}
+
+impl Mount {
+    /// Checks `prefix` (`/static`; a trailing `/` is ignored) and builds its label
+    /// (`/static/{*path}`).
+    pub(crate) fn new(prefix: &str) -> Result<Self, MountError> {
+        let error = |reason| MountError {
+            prefix: prefix.to_owned(),
+            reason,
+        };
+        let trimmed = prefix.trim_end_matches('/');
+        if !prefix.starts_with('/') {
+            return Err(error("it must start with `/`"));
+        }
+        if trimmed.is_empty() {
+            return Err(error(
+                "the root cannot be a mount (every path lies under it)",
+            ));
+        }
+        if let Some(c) = trimmed.chars().find(|c| {
+            matches!(c, '{' | '}' | '*' | '?' | '#') || c.is_whitespace() || c.is_control()
+        }) {
+            return Err(match c {
+                '{' | '}' | '*' => error("it must be a literal path, without `{`, `}` or `*`"),
+                '?' | '#' => error("it must be a path, without a query or fragment"),
+                _ => error("it must not contain whitespace or control characters"),
+            });
+        }
+        Ok(Self {
+            prefix: trimmed.into(),
+            label: format!("{trimmed}/{{*path}}").into(),
+        })
+    }
+
+    /// Whether `path` is the mount itself or lies under it.
+    fn holds(&self, path: &str) -> bool {
+        path.strip_prefix(&*self.prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// Whether `label` is a template axum gives the mount point itself (`/static`, `/static/`).
+    fn is_mount_point(&self, label: &str) -> bool {
+        label
+            .strip_prefix(&*self.prefix)
+            .is_some_and(|rest| rest.is_empty() || rest == "/")
+    }
+}
+
+/// Adds mounts to a route decision: a request under a mount that got no route label (axum gives
+/// requests inside `nest_service` no public `MatchedPath`), or got the mount point's own
+/// template, is labelled with the mount's label.
+pub(crate) fn with_mounts(inner: Option<RouteFn>, mounts: Vec<Mount>) -> RouteFn {
+    let mounts: Arc<[Mount]> = mounts.into();
+    Arc::new(move |req, sink| {
+        let path = req.path();
+        let mount = mounts.iter().find(|m| m.holds(path));
+        let mut forward = |label: Option<&str>| match (label, mount) {
+            (None, Some(m)) => sink(Some(&m.label)),
+            (Some(l), Some(m)) if m.is_mount_point(l) => sink(Some(&m.label)),
+            (label, _) => sink(label),
+        };
+        match &inner {
+            Some(f) => f(req, &mut forward),
+            None => forward(default_route(req)),
+        }
+    })
+}
+
 /// The label the layer uses when no route function is given.
 pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
     #[cfg(feature = "axum")]
@@ -144,6 +235,81 @@ mod tests {
         assert_eq!(view.uri().query(), Some("c=1"));
         assert_eq!(view.headers()["x-tenant"], "t1");
         assert_eq!(default_route(&view), None);
+    }
+
+    fn decide(f: &RouteFn, path: &str) -> Option<String> {
+        let req = Request::get(path).body(()).unwrap();
+        let mut got = None;
+        f(&RouteRequest::new(&req), &mut |l| {
+            got = l.map(str::to_owned);
+        });
+        got
+    }
+
+    #[test]
+    fn mounts_label_the_paths_under_them() {
+        let f = with_mounts(None, vec![Mount::new("/static/").unwrap()]);
+        for path in [
+            "/static",
+            "/static/",
+            "/static/index.html",
+            "/static/css/a.css",
+        ] {
+            assert_eq!(
+                decide(&f, path).as_deref(),
+                Some("/static/{*path}"),
+                "{path}"
+            );
+        }
+        assert_eq!(decide(&f, "/staticx/a"), None);
+        assert_eq!(decide(&f, "/"), None);
+        // A route function's labels win; its `None` falls back to the mount.
+        let inner =
+            erase(|req: &RouteRequest<'_>| (req.path() == "/static/special").then_some("/s"));
+        let f = with_mounts(Some(inner), vec![Mount::new("/static").unwrap()]);
+        assert_eq!(decide(&f, "/static/special").as_deref(), Some("/s"));
+        assert_eq!(
+            decide(&f, "/static/other").as_deref(),
+            Some("/static/{*path}")
+        );
+    }
+
+    #[test]
+    fn mount_prefixes_are_checked() {
+        for bad in [
+            "", "/", "//", "static", "/a/{id}", "/a/*", "/a b", "/a?x", "/a\n",
+        ] {
+            let err = Mount::new(bad).unwrap_err();
+            assert!(err.to_string().starts_with("invalid mount prefix"), "{err}");
+        }
+        assert!(Mount::new("/files/v1").is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any prefix is either refused with a message or a literal path whose label is the
+        /// prefix plus `/{*path}`; any path then gets that label or none, never itself.
+        #[test]
+        fn mounts_never_panic_and_stay_bounded(
+            prefix in "(/[a-z{}*?# \t\n/.-]{0,6}){0,3}|[^/].{0,8}|\\PC{0,12}",
+            path in "/[a-z*.-]{0,6}(/[a-z*.-]{0,6}){0,3}",
+        ) {
+            match Mount::new(&prefix) {
+                Err(err) => proptest::prop_assert!(err.to_string().starts_with("invalid mount prefix")),
+                Ok(mount) => {
+                    let trimmed = prefix.trim_end_matches('/');
+                    proptest::prop_assert_eq!(&*mount.label, format!("{trimmed}/{{*path}}"));
+                    proptest::prop_assert!(mount.holds(trimmed));
+                    let under = format!("{trimmed}/x");
+                    proptest::prop_assert!(mount.holds(&under));
+                    let label = mount.label.clone();
+                    let f = with_mounts(None, vec![mount]);
+                    let got = decide(&f, &path);
+                    proptest::prop_assert!(got.is_none() || got.as_deref() == Some(&*label));
+                }
+            }
+        }
     }
 
     #[test]

@@ -19,10 +19,14 @@ use crate::registry::Meter;
 /// it ends.
 ///
 /// Request body sizes are the bytes that streamed through for axum's `Body` (the body is
-/// wrapped in a counting body of the same type; bodiless requests are left alone). For other
-/// body types, whose type must not change, the size is the body's exact size hint when it has
-/// one (hyper's `Incoming` with a `Content-Length`, in-memory bodies); bodies of unknown length
-/// are not recorded in the request-size histogram.
+/// wrapped in a counting body of the same type; bodiless requests are left alone and record 0).
+/// Other body types must keep their type, so their bytes cannot be counted; their size is not
+/// recorded, since a size hint is only a claim (hyper's `Incoming` reports the client's
+/// `Content-Length`, whether or not those bytes ever arrive). Convert such a body to axum's
+/// `Body` in front of the layer (`req.map(axum::body::Body::new)`) to have it counted.
+///
+/// The inner service's error type must be `'static` (as `tower::BoxError`, `Infallible` and
+/// `std::io::Error` are): the layer looks into it to tell timeouts from other errors.
 #[derive(Clone, Debug)]
 pub struct RouteMeter<S> {
     inner: S,
@@ -53,6 +57,7 @@ impl<S> RouteMeter<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RouteMeter<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: 'static,
     ReqBody: Body + 'static,
     ResBody: Body,
 {
@@ -67,9 +72,17 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let mut flight = self.meter.start(&req);
         let req = match &mut flight {
-            Some(flight) => req.map(|body| meter_request_body(body, flight)),
+            Some(flight) => {
+                // A panic in `call` itself unwinds past the flight: that is this request's panic.
+                flight.polling = true;
+                req.map(|body| meter_request_body(body, flight))
+            }
             None => req,
         };
-        ResponseFuture::new(self.inner.call(req), flight)
+        let future = self.inner.call(req);
+        if let Some(flight) = &mut flight {
+            flight.polling = false;
+        }
+        ResponseFuture::new(future, flight)
     }
 }

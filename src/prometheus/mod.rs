@@ -193,7 +193,8 @@ impl PrometheusSetup {
         self
     }
 
-    /// Upper bounds of the duration histogram's buckets, in seconds.
+    /// Upper bounds of the duration histogram's buckets (and the time-to-head histogram's), in
+    /// seconds.
     ///
     /// # Errors
     ///
@@ -241,10 +242,11 @@ impl PrometheusSetup {
 
     fn recorder(&self) -> PrometheusRecorder {
         let n = &self.naming;
-        let mut by_name: Vec<(String, Arc<[f64]>)> = vec![(
-            n.duration().to_owned(),
-            Arc::from(self.duration_buckets.as_slice()),
-        )];
+        let durations: Arc<[f64]> = Arc::from(self.duration_buckets.as_slice());
+        let mut by_name: Vec<(String, Arc<[f64]>)> = vec![
+            (n.duration().to_owned(), Arc::clone(&durations)),
+            (n.time_to_head().to_owned(), durations),
+        ];
         for name in [n.request_size(), n.response_size()].into_iter().flatten() {
             by_name.push((name.to_owned(), Arc::from(self.size_buckets.as_slice())));
         }
