@@ -80,6 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layer = metrics
         .layer_builder()
         .route_fn(|req| route(req.path()))
+        .body_sizes(true)
         .build();
     let service = tower::ServiceBuilder::new()
         // hyper's `Incoming` only claims its size (the client's `Content-Length`); as axum's

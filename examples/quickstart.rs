@@ -54,6 +54,7 @@ pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
         .layer(
             metrics
                 .layer_builder()
+                .body_sizes(true)
                 .request_log(RequestLog::failures_and_slow(Duration::from_millis(250)))
                 .build(),
         )

@@ -2,32 +2,46 @@
 
 use http::{Method, StatusCode};
 
-/// The label value of every method outside the nine standard ones.
+/// The label value of every method outside the known ones.
 ///
-/// WebDAV verbs, `PURGE` and any other extension method are all recorded under this one value, so a
-/// client that invents methods cannot create new series.
+/// WebDAV verbs, `PURGE` and any other method the layer does not know are all recorded under this
+/// one value, so a client that invents methods cannot create new series.
 pub const OTHER_METHOD: &str = "_OTHER";
 
-/// The nine methods of RFC 9110 and RFC 5789, each with its own label value; index
-/// [`METHOD_SLOTS`]` - 1` is [`OTHER_METHOD`].
-const METHODS: [&str; METHOD_SLOTS] = [
-    "GET",
-    "HEAD",
-    "POST",
-    "PUT",
-    "DELETE",
-    "CONNECT",
-    "OPTIONS",
-    "TRACE",
-    "PATCH",
-    OTHER_METHOD,
+/// The methods that get a label value of their own unless the layer is told otherwise: the nine
+/// of RFC 9110 and RFC 5789, and `QUERY`, as the OpenTelemetry HTTP conventions list them.
+pub const DEFAULT_KNOWN_METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
 ];
 
-pub(crate) const METHOD_SLOTS: usize = 10;
+/// The most methods a layer can be told to know.
+pub const MAX_KNOWN_METHODS: usize = 64;
 
-/// Maps a method to its slot in [`METHODS`]: standard methods by identity, all others to `_OTHER`.
-pub(crate) fn method_slot(method: &Method) -> usize {
-    match *method {
+/// Why a list of known methods was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KnownMethodsError {
+    /// More than [`MAX_KNOWN_METHODS`] distinct methods.
+    TooMany(usize),
+}
+
+impl std::fmt::Display for KnownMethodsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooMany(n) => write!(
+                f,
+                "{n} known methods: at most {MAX_KNOWN_METHODS}, each one multiplies the series"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KnownMethodsError {}
+
+/// The position of a standard method in [`DEFAULT_KNOWN_METHODS`], found without comparing
+/// strings.
+fn standard_index(method: &Method) -> Option<usize> {
+    Some(match *method {
         Method::GET => 0,
         Method::HEAD => 1,
         Method::POST => 2,
@@ -37,12 +51,136 @@ pub(crate) fn method_slot(method: &Method) -> usize {
         Method::OPTIONS => 6,
         Method::TRACE => 7,
         Method::PATCH => 8,
-        _ => 9,
+        _ => return None,
+    })
+}
+
+/// A label value that lives as long as the process: method names are set when layers are built,
+/// so each distinct name is kept once, however many layers use it.
+fn intern(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+/// The methods a layer gives a label value of their own, each in a slot; the last slot is
+/// [`OTHER_METHOD`].
+#[derive(Clone, Debug)]
+pub(crate) struct KnownMethods {
+    labels: Box<[&'static str]>,
+    /// The slot of each standard method (by [`standard_index`]).
+    standard: [u8; 9],
+    /// The other known methods and their slots.
+    extensions: Box<[(Method, u8)]>,
+}
+
+impl Default for KnownMethods {
+    fn default() -> Self {
+        // Every default name is a valid method token.
+        let methods = DEFAULT_KNOWN_METHODS.map(|m| Method::from_bytes(m.as_bytes()));
+        let known: Vec<Method> = methods.into_iter().flatten().collect();
+        Self::build(&known)
     }
 }
 
-pub(crate) fn method_label(slot: usize) -> &'static str {
-    METHODS[slot]
+impl KnownMethods {
+    /// Exactly `methods` (duplicates once), then [`OTHER_METHOD`].
+    pub(crate) fn new(
+        methods: impl IntoIterator<Item = Method>,
+    ) -> Result<Self, KnownMethodsError> {
+        let mut known: Vec<Method> = Vec::new();
+        for m in methods {
+            if !known.contains(&m) {
+                known.push(m);
+            }
+        }
+        if known.len() > MAX_KNOWN_METHODS {
+            return Err(KnownMethodsError::TooMany(known.len()));
+        }
+        Ok(Self::build(&known))
+    }
+
+    /// `known` must be distinct and at most [`MAX_KNOWN_METHODS`].
+    fn build(known: &[Method]) -> Self {
+        let other = known.len() as u8;
+        let mut standard = [other; 9];
+        let mut extensions = Vec::new();
+        for (slot, m) in known.iter().enumerate() {
+            match standard_index(m) {
+                Some(i) => standard[i] = slot as u8,
+                None => extensions.push((m.clone(), slot as u8)),
+            }
+        }
+        let labels = known
+            .iter()
+            .map(|m| intern(m.as_str()))
+            .chain([OTHER_METHOD])
+            .collect();
+        Self {
+            labels,
+            standard,
+            extensions: extensions.into(),
+        }
+    }
+
+    /// The slot of `method`.
+    pub(crate) fn slot(&self, method: &Method) -> usize {
+        match standard_index(method) {
+            Some(i) => usize::from(self.standard[i]),
+            None => self
+                .extensions
+                .iter()
+                .find(|(m, _)| m == method)
+                .map_or(self.other(), |(_, slot)| usize::from(*slot)),
+        }
+    }
+
+    /// The label value of `slot`.
+    pub(crate) fn label(&self, slot: usize) -> &'static str {
+        self.labels.get(slot).copied().unwrap_or(OTHER_METHOD)
+    }
+
+    /// The slot of [`OTHER_METHOD`].
+    pub(crate) fn other(&self) -> usize {
+        self.labels.len() - 1
+    }
+
+    /// How many slots there are, [`OTHER_METHOD`]'s included.
+    pub(crate) fn slots(&self) -> usize {
+        self.labels.len()
+    }
+}
+
+/// The value of `network.protocol.version` for an HTTP version.
+pub(crate) fn protocol_version(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_11 => "1.1",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => OTHER_METHOD,
+    }
+}
+
+/// The value of `url.scheme`: `http` or `https` from the request URI when it names one, else
+/// the layer's setting (a client cannot create other values).
+pub(crate) fn url_scheme(uri: &http::Uri, default: &'static str) -> &'static str {
+    match uri.scheme_str() {
+        Some("https") => "https",
+        Some("http") => "http",
+        _ => default,
+    }
 }
 
 /// Why a request counts as failed.
@@ -54,7 +192,8 @@ pub(crate) fn method_label(slot: usize) -> &'static str {
 pub enum ErrorType {
     /// The response status was 500 or above; the label value is the status code (`"503"`).
     Status(StatusCode),
-    /// The inner service returned `Err` instead of a response: `"service_error"`.
+    /// The inner service returned `Err` instead of a response, for no reason the layer can name:
+    /// `"_OTHER"`, the fallback value of the OpenTelemetry conventions.
     Service,
     /// The inner service returned a timeout error instead of a response: `"timeout"` (the value
     /// OpenTelemetry lists for server-side timeouts).
@@ -80,7 +219,7 @@ impl ErrorType {
     pub fn as_str(&self) -> &str {
         match self {
             Self::Status(status) => status.as_str(),
-            Self::Service => "service_error",
+            Self::Service => "_OTHER",
             Self::Timeout => "timeout",
             Self::Body => "body_error",
             Self::Panic => "panic",
@@ -152,6 +291,8 @@ fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 pub(crate) struct Outcome {
     pub(crate) status: Option<StatusCode>,
     pub(crate) error: Option<ErrorType>,
+    /// The request's `network.protocol.version`, when the naming has that label.
+    pub(crate) version: Option<&'static str>,
 }
 
 impl Outcome {
@@ -165,6 +306,7 @@ impl Outcome {
         Self {
             status: Some(status),
             error,
+            version: None,
         }
     }
 
@@ -173,10 +315,17 @@ impl Outcome {
         Self {
             status: None,
             error: Some(error),
+            version: None,
         }
     }
 
-    /// A compact key: 16 bits of status (0 when none) and 8 bits of error kind.
+    /// The same outcome for a request of protocol `version`.
+    pub(crate) fn with_version(self, version: Option<&'static str>) -> Self {
+        Self { version, ..self }
+    }
+
+    /// A compact key: 16 bits of status (0 when none), 8 bits of protocol version and 8 bits
+    /// of error kind.
     pub(crate) fn key(&self) -> u32 {
         let status = self.status.map_or(0, |s| u32::from(s.as_u16()));
         let error = match self.error {
@@ -188,7 +337,16 @@ impl Outcome {
             Some(ErrorType::Cancelled) => 5,
             Some(ErrorType::Timeout) => 6,
         };
-        status << 8 | error
+        let version = match self.version {
+            None => 0,
+            Some("1.1") => 1,
+            Some("2") => 2,
+            Some("1.0") => 3,
+            Some("3") => 4,
+            Some("0.9") => 5,
+            Some(_) => 6,
+        };
+        status << 16 | version << 8 | error
     }
 }
 
@@ -198,10 +356,39 @@ mod tests {
 
     #[test]
     fn methods_map_to_slots() {
-        assert_eq!(method_label(method_slot(&Method::GET)), "GET");
-        assert_eq!(method_label(method_slot(&Method::PATCH)), "PATCH");
+        let known = KnownMethods::default();
+        assert_eq!(known.label(known.slot(&Method::GET)), "GET");
+        assert_eq!(known.label(known.slot(&Method::PATCH)), "PATCH");
+        let query = Method::from_bytes(b"QUERY").unwrap();
+        assert_eq!(known.label(known.slot(&query)), "QUERY");
         let propfind = Method::from_bytes(b"PROPFIND").unwrap();
-        assert_eq!(method_label(method_slot(&propfind)), OTHER_METHOD);
+        assert_eq!(known.label(known.slot(&propfind)), OTHER_METHOD);
+        assert_eq!(known.slots(), 11);
+    }
+
+    #[test]
+    fn known_methods_can_be_replaced() {
+        let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+        let known = KnownMethods::new([Method::GET, propfind.clone(), Method::GET]).unwrap();
+        assert_eq!(known.slots(), 3);
+        assert_eq!(known.label(known.slot(&propfind)), "PROPFIND");
+        assert_eq!(known.label(known.slot(&Method::POST)), OTHER_METHOD);
+        let many = (0..65).map(|i| Method::from_bytes(format!("M{i}").as_bytes()).unwrap());
+        assert_eq!(
+            KnownMethods::new(many).unwrap_err(),
+            KnownMethodsError::TooMany(65)
+        );
+    }
+
+    #[test]
+    fn scheme_and_version_values_are_bounded() {
+        let uri: http::Uri = "https://example.com/a".parse().unwrap();
+        assert_eq!(url_scheme(&uri, "http"), "https");
+        let uri: http::Uri = "foo://example.com/a".parse().unwrap();
+        assert_eq!(url_scheme(&uri, "http"), "http");
+        assert_eq!(url_scheme(&"/a".parse().unwrap(), "https"), "https");
+        assert_eq!(protocol_version(http::Version::HTTP_2), "2");
+        assert_eq!(protocol_version(http::Version::HTTP_10), "1.0");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pin_project! {
     /// Dropping it before it completes records the request as `cancelled`; a panic of the inner
     /// service while this future polls it records it as `panic`; an inner error as `timeout`
     /// when it is a timeout (see [`ErrorType::Timeout`](crate::ErrorType::Timeout)), else as
-    /// `service_error`. Either way the in-flight gauge goes back down.
+    /// `_OTHER`. Either way the in-flight gauge goes back down.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,

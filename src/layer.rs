@@ -5,6 +5,7 @@ use std::sync::Arc;
 use metrics::{Label, Recorder};
 use tower::Layer;
 
+use crate::classify::KnownMethods;
 use crate::log::RequestLog;
 use crate::names::Naming;
 use crate::registry::{Meter, Registrar, Source};
@@ -86,6 +87,22 @@ pub struct RouteMeterBuilder {
     log: Option<RequestLog>,
     mounts: Vec<Mount>,
     time_to_head: bool,
+    methods: KnownMethods,
+    url_scheme: UrlScheme,
+    body_sizes: bool,
+}
+
+/// The `url.scheme` a layer records for requests whose URI names none (the usual case: HTTP/1.1
+/// requests carry only a path). Set it to [`Https`](Self::Https) when TLS is terminated in
+/// front of the service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlScheme {
+    /// `http` (the default).
+    #[default]
+    Http,
+    /// `https`.
+    Https,
 }
 
 impl Default for RouteMeterBuilder {
@@ -102,6 +119,9 @@ impl Default for RouteMeterBuilder {
             log: None,
             mounts: Vec::new(),
             time_to_head: false,
+            methods: KnownMethods::default(),
+            url_scheme: UrlScheme::Http,
+            body_sizes: false,
         }
     }
 }
@@ -120,6 +140,9 @@ impl std::fmt::Debug for RouteMeterBuilder {
             .field("exemplars", &self.exemplars)
             .field("mounts", &self.mounts)
             .field("time_to_head", &self.time_to_head)
+            .field("methods", &self.methods)
+            .field("url_scheme", &self.url_scheme)
+            .field("body_sizes", &self.body_sizes)
             .finish()
     }
 }
@@ -300,6 +323,50 @@ impl RouteMeterBuilder {
         self
     }
 
+    /// The methods that get a label value of their own, replacing
+    /// [`DEFAULT_KNOWN_METHODS`](crate::DEFAULT_KNOWN_METHODS) (the nine standard methods and
+    /// `QUERY`); every other method is recorded as [`OTHER_METHOD`](crate::OTHER_METHOD).
+    ///
+    /// ```
+    /// use http::Method;
+    /// let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .known_methods([Method::GET, Method::POST, propfind])?
+    ///     .build();
+    /// # Ok::<(), routemeter::KnownMethodsError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`KnownMethodsError::TooMany`](crate::KnownMethodsError::TooMany) for more than
+    /// [`MAX_KNOWN_METHODS`](crate::MAX_KNOWN_METHODS) distinct methods: each one multiplies
+    /// the series.
+    pub fn known_methods(
+        mut self,
+        methods: impl IntoIterator<Item = http::Method>,
+    ) -> Result<Self, crate::KnownMethodsError> {
+        self.methods = KnownMethods::new(methods)?;
+        Ok(self)
+    }
+
+    /// The `url.scheme` label of requests whose URI names no scheme ([`UrlScheme::Http`] unless
+    /// set). A URI that names `http` or `https` (HTTP/2 requests do) gives its own.
+    pub fn url_scheme(mut self, scheme: UrlScheme) -> Self {
+        self.url_scheme = scheme;
+        self
+    }
+
+    /// Also records the request and response body sizes, in bytes (off unless set; the
+    /// OpenTelemetry conventions make these histograms opt-in).
+    ///
+    /// Request bodies are counted as they stream through axum's `Body`; other request body
+    /// types are not recorded, since their declared length is only a claim of the client.
+    /// Response bodies are counted as they are sent.
+    pub fn body_sizes(mut self, on: bool) -> Self {
+        self.body_sizes = on;
+        self
+    }
+
     /// Builds the layer.
     #[must_use]
     pub fn build(self) -> RouteMeterLayer {
@@ -315,6 +382,12 @@ impl RouteMeterBuilder {
             static_labels: self.labels,
             exemplars: self.exemplars,
             log: self.log,
+            methods: self.methods,
+            default_scheme: match self.url_scheme {
+                UrlScheme::Http => "http",
+                UrlScheme::Https => "https",
+            },
+            body_sizes: self.body_sizes,
         };
         RouteMeterLayer {
             meter: Arc::new(Meter::new(

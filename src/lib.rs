@@ -33,9 +33,11 @@ pub mod testing;
 pub mod production_guide {}
 
 pub use body::ResponseBody;
-pub use classify::{ErrorType, OTHER_METHOD};
+pub use classify::{
+    DEFAULT_KNOWN_METHODS, ErrorType, KnownMethodsError, MAX_KNOWN_METHODS, OTHER_METHOD,
+};
 pub use future::ResponseFuture;
-pub use layer::{RouteMeterBuilder, RouteMeterLayer};
+pub use layer::{RouteMeterBuilder, RouteMeterLayer, UrlScheme};
 pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming, NamingScheme};
 pub use route::{

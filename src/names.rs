@@ -33,12 +33,23 @@ pub const DEFAULT_SIZE_BUCKETS: &[f64] = &[
 #[non_exhaustive]
 pub enum NamingScheme {
     /// OpenTelemetry HTTP semantic conventions in Prometheus form (the default):
-    /// `http_server_request_duration_seconds`, `http_server_active_requests`,
-    /// `http_server_request_body_size_bytes` and `http_server_response_body_size_bytes`, with the
-    /// labels `http_request_method`, `http_route`, `http_response_status_code` and `error_type`.
-    /// Opt-in: `http_server_time_to_response_head_seconds`.
+    /// `http_server_request_duration_seconds` and `http_server_active_requests`, with the labels
+    /// `http_request_method`, `http_route`, `http_response_status_code`, `error_type`,
+    /// `url_scheme` and `network_protocol_version`. Opt-in:
+    /// `http_server_request_body_size_bytes`, `http_server_response_body_size_bytes` and
+    /// `http_server_time_to_response_head_seconds`.
     #[default]
     OpenTelemetry,
+    /// OpenTelemetry HTTP semantic conventions with their own dotted names, for recorders that
+    /// export OTLP: `http.server.request.duration` (unit `s`), `http.server.active_requests`,
+    /// and opt-in `http.server.request.body.size` and `http.server.response.body.size` (unit
+    /// `By`), with the attributes `http.request.method`, `http.route`,
+    /// `http.response.status_code`, `error.type`, `url.scheme` and `network.protocol.version`.
+    ///
+    /// Units travel as metadata (`metrics::Unit`), not in the name. A Prometheus recorder
+    /// would turn the dots into underscores and lose the unit suffix: use
+    /// [`OpenTelemetry`](Self::OpenTelemetry) there.
+    OpenTelemetryDotted,
     /// The names and labels of the axum-prometheus crate, so its dashboards keep working:
     /// `axum_http_requests_total`, `axum_http_requests_duration_seconds` and
     /// `axum_http_requests_pending`, with the labels `method`, `status` and `endpoint`.
@@ -93,7 +104,8 @@ impl Naming {
 
     /// Puts `prefix` in front of every name.
     ///
-    /// With [`NamingScheme::OpenTelemetry`] the names become `{prefix}_http_server_…`; with
+    /// With [`NamingScheme::OpenTelemetry`] the names become `{prefix}_http_server_…`
+    /// (`{prefix}.http.server.…` with [`NamingScheme::OpenTelemetryDotted`]); with
     /// [`NamingScheme::AxumPrometheus`] the prefix replaces `axum`, as axum-prometheus's own
     /// `with_prefix` does (`{prefix}_http_requests_total`). An empty prefix removes it. The prefix
     /// is used as given: it should match `[a-zA-Z_][a-zA-Z0-9_]*`.
@@ -126,6 +138,25 @@ impl Naming {
                 time_to_head: p("http_server_time_to_response_head_seconds"),
                 prefix,
             },
+            NamingScheme::OpenTelemetryDotted => {
+                let d = |base: &str| -> SharedString {
+                    match &prefix {
+                        Some(p) => SharedString::from(format!("{p}.{base}")),
+                        None => SharedString::from(base.to_owned()),
+                    }
+                };
+                Self {
+                    scheme,
+                    duration: d("http.server.request.duration"),
+                    active: d("http.server.active_requests"),
+                    request_size: d("http.server.request.body.size"),
+                    response_size: d("http.server.response.body.size"),
+                    requests_total: SharedString::const_str(""),
+                    route_overflow: d("routemeter.route.overflow"),
+                    time_to_head: d("http.server.time_to_response_head"),
+                    prefix,
+                }
+            }
             NamingScheme::AxumPrometheus => Self {
                 scheme,
                 duration: compat("http_requests_duration_seconds"),
@@ -165,12 +196,16 @@ impl Naming {
     }
 
     /// The request body size histogram, in bytes (`None` in the axum-prometheus scheme).
+    /// Recorded only by layers built with
+    /// [`body_sizes(true)`](crate::RouteMeterBuilder::body_sizes).
     #[must_use]
     pub fn request_size(&self) -> Option<&str> {
         non_empty(&self.request_size)
     }
 
     /// The response body size histogram, in bytes (`None` in the axum-prometheus scheme).
+    /// Recorded only by layers built with
+    /// [`body_sizes(true)`](crate::RouteMeterBuilder::body_sizes).
     #[must_use]
     pub fn response_size(&self) -> Option<&str> {
         non_empty(&self.response_size)
@@ -209,6 +244,7 @@ impl Naming {
     pub fn method_key(&self) -> &'static str {
         match self.scheme {
             NamingScheme::OpenTelemetry => "http_request_method",
+            NamingScheme::OpenTelemetryDotted => "http.request.method",
             NamingScheme::AxumPrometheus => "method",
         }
     }
@@ -218,6 +254,7 @@ impl Naming {
     pub fn route_key(&self) -> &'static str {
         match self.scheme {
             NamingScheme::OpenTelemetry => "http_route",
+            NamingScheme::OpenTelemetryDotted => "http.route",
             NamingScheme::AxumPrometheus => "endpoint",
         }
     }
@@ -227,6 +264,7 @@ impl Naming {
     pub fn status_key(&self) -> &'static str {
         match self.scheme {
             NamingScheme::OpenTelemetry => "http_response_status_code",
+            NamingScheme::OpenTelemetryDotted => "http.response.status_code",
             NamingScheme::AxumPrometheus => "status",
         }
     }
@@ -236,6 +274,30 @@ impl Naming {
     pub fn error_key(&self) -> Option<&'static str> {
         match self.scheme {
             NamingScheme::OpenTelemetry => Some("error_type"),
+            NamingScheme::OpenTelemetryDotted => Some("error.type"),
+            NamingScheme::AxumPrometheus => None,
+        }
+    }
+
+    /// The label key of the URL scheme, `http` or `https` (`None` in the axum-prometheus
+    /// scheme).
+    #[must_use]
+    pub fn scheme_key(&self) -> Option<&'static str> {
+        match self.scheme {
+            NamingScheme::OpenTelemetry => Some("url_scheme"),
+            NamingScheme::OpenTelemetryDotted => Some("url.scheme"),
+            NamingScheme::AxumPrometheus => None,
+        }
+    }
+
+    /// The label key of the HTTP version, `1.0`, `1.1`, `2` or `3` (`None` in the
+    /// axum-prometheus scheme). It is on the histograms, not on the in-flight gauge, as the
+    /// OpenTelemetry conventions have it.
+    #[must_use]
+    pub fn protocol_version_key(&self) -> Option<&'static str> {
+        match self.scheme {
+            NamingScheme::OpenTelemetry => Some("network_protocol_version"),
+            NamingScheme::OpenTelemetryDotted => Some("network.protocol.version"),
             NamingScheme::AxumPrometheus => None,
         }
     }
@@ -309,6 +371,21 @@ mod tests {
         assert_eq!(
             n.with_prefix("").duration(),
             "http_server_request_duration_seconds"
+        );
+    }
+
+    #[test]
+    fn dotted_names() {
+        let n = Naming::new(NamingScheme::OpenTelemetryDotted);
+        assert_eq!(n.duration(), "http.server.request.duration");
+        assert_eq!(n.request_size(), Some("http.server.request.body.size"));
+        assert_eq!(n.method_key(), "http.request.method");
+        assert_eq!(n.error_key(), Some("error.type"));
+        assert_eq!(n.scheme_key(), Some("url.scheme"));
+        assert_eq!(n.protocol_version_key(), Some("network.protocol.version"));
+        assert_eq!(
+            n.with_prefix("shop").active(),
+            "shop.http.server.active_requests"
         );
     }
 

@@ -50,6 +50,8 @@ pub(crate) struct InFlight {
     log: Option<Box<LogState>>,
     /// The trace id of the request's `traceparent`, when exemplars are on.
     trace: Option<TraceId>,
+    /// The request's `network.protocol.version`, when the naming has that label.
+    version: Option<&'static str>,
 }
 
 impl InFlight {
@@ -57,6 +59,7 @@ impl InFlight {
         series: Arc<MethodSeries>,
         start: Instant,
         headers: &http::HeaderMap,
+        version: Option<&'static str>,
     ) -> Self {
         series.active.increment(1.0);
         let log = series
@@ -71,6 +74,7 @@ impl InFlight {
         };
         Self {
             trace,
+            version,
             log,
             series,
             start,
@@ -81,6 +85,12 @@ impl InFlight {
             polling: false,
             done: false,
         }
+    }
+
+    /// Whether the request body's size is wanted: for the body-size histogram, or the log.
+    pub(crate) fn counts_request_body(&self) -> bool {
+        let r = &self.series.registrar;
+        r.body_sizes || r.log.is_some()
     }
 
     /// A counter the request body wrapper adds streamed bytes to.
@@ -104,7 +114,8 @@ impl InFlight {
         let outcome = match self.status {
             Some(status) => Outcome::response(status, end),
             None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
-        };
+        }
+        .with_version(self.version);
         let request_bytes = match &self.request_bytes {
             #[cfg(feature = "axum")]
             RequestBytes::Counted(c) => Some(c.load(Ordering::Relaxed)),
@@ -154,8 +165,10 @@ impl InFlight {
         self.status = Some(status);
         self.declared_bytes = declared_length(response).unwrap_or(u64::MAX);
         if self.series.registrar.time_to_head {
-            self.series
-                .record_head(Outcome::response(status, None), self.start.elapsed());
+            self.series.record_head(
+                Outcome::response(status, None).with_version(self.version),
+                self.start.elapsed(),
+            );
         }
     }
 

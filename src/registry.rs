@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
 
-use crate::classify::{METHOD_SLOTS, Outcome, method_label};
+use crate::classify::{KnownMethods, Outcome};
 use crate::log::RequestLog;
 use crate::names::{self, Naming, NamingScheme};
 use crate::record::InFlight;
@@ -68,9 +68,48 @@ pub(crate) struct Registrar {
     pub(crate) exemplars: bool,
     /// Request logs, when on.
     pub(crate) log: Option<RequestLog>,
+    /// The methods with a label value of their own.
+    pub(crate) methods: KnownMethods,
+    /// `url.scheme` of requests whose URI names none.
+    pub(crate) default_scheme: &'static str,
+    /// Whether the body-size histograms are recorded.
+    pub(crate) body_sizes: bool,
 }
 
+/// The `url.scheme` values, by the index a slot carries.
+const SCHEMES: [&str; 2] = ["http", "https"];
+
 impl Registrar {
+    /// The series slot of a request within its route: its method, and its URL scheme when the
+    /// naming has that label.
+    fn slot<B>(&self, req: &http::Request<B>) -> usize {
+        let method = self.methods.slot(req.method());
+        let scheme = match self.naming.scheme_key() {
+            Some(_) => {
+                usize::from(crate::classify::url_scheme(req.uri(), self.default_scheme) == "https")
+            }
+            None => 0,
+        };
+        scheme * self.methods.slots() + method
+    }
+
+    /// How many slots a route has.
+    fn slots(&self) -> usize {
+        self.methods.slots() * SCHEMES.len()
+    }
+
+    /// The slot that holds what is beyond the series budget: `_OTHER`, default scheme.
+    fn fold_slot(&self) -> usize {
+        let scheme = usize::from(self.default_scheme == "https");
+        scheme * self.methods.slots() + self.methods.other()
+    }
+
+    /// The method and scheme label values of `slot`.
+    fn slot_labels(&self, slot: usize) -> (&'static str, &'static str) {
+        let n = self.methods.slots();
+        (self.methods.label(slot % n), SCHEMES[(slot / n).min(1)])
+    }
+
     fn with<T>(&self, f: impl FnOnce(&dyn Recorder) -> T) -> T {
         match &self.source {
             Source::Global => metrics::with_recorder(f),
@@ -108,10 +147,10 @@ impl Registrar {
                 names::DURATION_HELP.into(),
             );
             r.describe_gauge(name(n.active_shared()), None, names::ACTIVE_HELP.into());
-            if let Some(s) = n.request_size_shared() {
+            if let Some(s) = n.request_size_shared().filter(|_| self.body_sizes) {
                 r.describe_histogram(name(s), Some(Unit::Bytes), names::REQUEST_SIZE_HELP.into());
             }
-            if let Some(s) = n.response_size_shared() {
+            if let Some(s) = n.response_size_shared().filter(|_| self.body_sizes) {
                 r.describe_histogram(name(s), Some(Unit::Bytes), names::RESPONSE_SIZE_HELP.into());
             }
             if self.time_to_head {
@@ -202,7 +241,7 @@ impl Meter {
         // The clock starts as the request enters, before any look-up.
         let start = Instant::now();
         self.follow_recorder();
-        let slot = crate::classify::method_slot(req.method());
+        let slot = self.registrar.slot(req);
         let view = crate::route::RouteRequest::new(req);
         let mut series = None;
         {
@@ -212,7 +251,12 @@ impl Meter {
                 None => sink(crate::route::default_route(&view)),
             }
         }
-        series.map(|series| InFlight::new(series, start, req.headers()))
+        let version = self
+            .registrar
+            .naming
+            .protocol_version_key()
+            .map(|_| crate::classify::protocol_version(req.version()));
+        series.map(|series| InFlight::new(series, start, req.headers(), version))
     }
 
     /// Rebuilds the table when the facade's recorder changed since it was filled: a layer built
@@ -258,7 +302,7 @@ impl Meter {
         let entry = table
             .routes
             .entry(label.into())
-            .or_insert_with(|| RouteEntry::new(label.to_owned(), false));
+            .or_insert_with(|| RouteEntry::new(label.to_owned(), false, self.registrar.slots()));
         entry.method(slot, &self.registrar, &table.budget)
     }
 
@@ -312,7 +356,7 @@ impl Budget {
             Arc::new(MethodSeries::new(
                 registrar,
                 OVERFLOW_ROUTE,
-                METHOD_SLOTS - 1,
+                registrar.fold_slot(),
                 None,
             ))
         })
@@ -323,14 +367,14 @@ impl RouteTable {
     fn new(registrar: &Registrar, excluded: &[Box<str>], max_series: usize) -> Self {
         let routes = excluded
             .iter()
-            .map(|e| (e.clone(), RouteEntry::new(e.to_string(), true)))
+            .map(|e| (e.clone(), RouteEntry::new(e.to_string(), true, 0)))
             .collect();
         let folded =
             registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
         Self {
             routes,
-            unmatched: RouteEntry::new(UNMATCHED_ROUTE.to_owned(), false),
-            overflow: RouteEntry::new(OVERFLOW_ROUTE.to_owned(), false),
+            unmatched: RouteEntry::new(UNMATCHED_ROUTE.to_owned(), false, registrar.slots()),
+            overflow: RouteEntry::new(OVERFLOW_ROUTE.to_owned(), false, registrar.slots()),
             budget: Arc::new(Budget {
                 max: max_series,
                 outcomes: AtomicUsize::new(0),
@@ -349,16 +393,17 @@ struct RouteEntry {
     /// The overflow route: its series are already what is beyond the limits, so they take
     /// nothing from the series budget.
     overflow: bool,
-    methods: [OnceLock<Arc<MethodSeries>>; METHOD_SLOTS],
+    /// Per slot (method and URL scheme, see [`Registrar::slot`]).
+    methods: Box<[OnceLock<Arc<MethodSeries>>]>,
 }
 
 impl RouteEntry {
-    fn new(label: String, excluded: bool) -> Self {
+    fn new(label: String, excluded: bool, slots: usize) -> Self {
         Self {
             overflow: label == OVERFLOW_ROUTE,
             label,
             excluded,
-            methods: Default::default(),
+            methods: (0..slots).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -403,6 +448,8 @@ pub(crate) struct MethodSeries {
     pub(crate) registrar: Arc<Registrar>,
     pub(crate) route: String,
     pub(crate) method: &'static str,
+    /// The `url.scheme` label value.
+    scheme: &'static str,
     pub(crate) active: Gauge,
     first: OnceLock<(u32, Arc<OutcomeHandles>)>,
     outcomes: RwLock<FastMap<u32, Arc<OutcomeHandles>>>,
@@ -427,16 +474,18 @@ impl MethodSeries {
         budget: Option<Arc<Budget>>,
     ) -> Self {
         let naming = &registrar.naming;
-        let method = method_label(slot);
-        let key = registrar.key(
-            naming.active_shared(),
-            &[(naming.method_key(), method), (naming.route_key(), route)],
-        );
+        let (method, scheme) = registrar.slot_labels(slot);
+        let mut labels = vec![(naming.method_key(), method), (naming.route_key(), route)];
+        if let Some(key) = naming.scheme_key() {
+            labels.push((key, scheme));
+        }
+        let key = registrar.key(naming.active_shared(), &labels);
         Self {
             active: registrar.gauge(&key),
             registrar: Arc::clone(registrar),
             route: route.to_owned(),
             method,
+            scheme,
             first: OnceLock::new(),
             outcomes: RwLock::new(FastMap::default()),
             budget,
@@ -523,14 +572,20 @@ impl MethodSeries {
         if let (Some(key), Some(e)) = (n.error_key(), &error) {
             labels.push((key, e.as_str()));
         }
+        if let Some(key) = n.scheme_key() {
+            labels.push((key, self.scheme));
+        }
+        if let (Some(key), Some(version)) = (n.protocol_version_key(), outcome.version) {
+            labels.push((key, version));
+        }
+        let sizes = |name: Option<&metrics::SharedString>| {
+            name.filter(|_| r.body_sizes)
+                .map(|name| r.histogram(&r.key(name, &labels)))
+        };
         OutcomeHandles {
             duration: r.histogram(&r.key(n.duration_shared(), &labels)),
-            request_size: n
-                .request_size_shared()
-                .map(|name| r.histogram(&r.key(name, &labels))),
-            response_size: n
-                .response_size_shared()
-                .map(|name| r.histogram(&r.key(name, &labels))),
+            request_size: sizes(n.request_size_shared()),
+            response_size: sizes(n.response_size_shared()),
             total: n
                 .requests_total_shared()
                 .map(|name| r.counter(&r.key(name, &labels))),

@@ -75,7 +75,11 @@ where
             Some(flight) => {
                 // A panic in `call` itself unwinds past the flight: that is this request's panic.
                 flight.polling = true;
-                req.map(|body| meter_request_body(body, flight))
+                if flight.counts_request_body() {
+                    req.map(|body| meter_request_body(body, flight))
+                } else {
+                    req
+                }
             }
             None => req,
         };

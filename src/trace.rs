@@ -33,6 +33,7 @@ impl TraceId {
     }
 
     /// The id as 32 lowercase hex digits.
+    #[cfg(any(test, feature = "prometheus"))]
     pub(crate) fn hex(self) -> [u8; 32] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 32];
@@ -112,6 +113,7 @@ pub(crate) fn with_current<T>(id: TraceId, f: impl FnOnce() -> T) -> T {
 }
 
 /// The thread's current trace id: set while a layer records a request that carried one.
+#[cfg(any(test, feature = "prometheus"))]
 pub(crate) fn current() -> Option<TraceId> {
     CURRENT.with(Cell::get)
 }

@@ -39,7 +39,7 @@ async fn layers_follow_the_global_recorder_and_install_fails_cleanly() {
 
     let text = metrics.render();
     assert!(
-        text.contains("http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/early/{id}\",http_response_status_code=\"200\"} 2"),
+        text.contains("http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/early/{id}\",http_response_status_code=\"200\",url_scheme=\"http\",network_protocol_version=\"1.1\"} 2"),
         "{text}"
     );
     assert!(text.contains("http_route=\"/late\""), "{text}");

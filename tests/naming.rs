@@ -6,7 +6,7 @@ mod common;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use common::get as get_status;
+use common::{get as get_status, send};
 use routemeter::prometheus::PrometheusSetup;
 use routemeter::testing::TestMeter;
 use routemeter::{Naming, NamingScheme};
@@ -34,9 +34,7 @@ async fn opentelemetry_names_and_labels() {
         names,
         [
             "http_server_active_requests",
-            "http_server_request_body_size_bytes",
             "http_server_request_duration_seconds",
-            "http_server_response_body_size_bytes",
             "routemeter_route_overflow_total",
         ]
     );
@@ -54,6 +52,8 @@ async fn opentelemetry_names_and_labels() {
             ("http_request_method".to_owned(), "GET".to_owned()),
             ("http_response_status_code".to_owned(), "200".to_owned()),
             ("http_route".to_owned(), "/users/{id}".to_owned()),
+            ("network_protocol_version".to_owned(), "1.1".to_owned()),
+            ("url_scheme".to_owned(), "http".to_owned()),
         ]
     );
     let err = snap
@@ -68,7 +68,11 @@ async fn opentelemetry_names_and_labels() {
     assert_eq!(
         snap.gauge(
             "http_server_active_requests",
-            &[("http_request_method", "GET"), ("http_route", "/error")]
+            &[
+                ("http_request_method", "GET"),
+                ("http_route", "/error"),
+                ("url_scheme", "http")
+            ]
         ),
         Some(0.0)
     );
@@ -166,7 +170,7 @@ fn bucket_bounds(text: &str, metric: &str) -> Vec<String> {
 #[tokio::test]
 async fn prometheus_renders_described_histograms_with_buckets() {
     let metrics = PrometheusSetup::new().build().unwrap();
-    let app = app().layer(metrics.layer());
+    let app = app().layer(metrics.layer_builder().body_sizes(true).build());
     get_status(&app, "/users/1").await;
     get_status(&app, "/users/2").await;
     let text = metrics.render();
@@ -181,7 +185,7 @@ async fn prometheus_renders_described_histograms_with_buckets() {
     );
     assert!(text.contains("# TYPE http_server_active_requests gauge"));
     assert!(text.contains(
-        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/users/{id}\",http_response_status_code=\"200\"} 2"
+        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/users/{id}\",http_response_status_code=\"200\",url_scheme=\"http\",network_protocol_version=\"1.1\"} 2"
     ), "{text}");
     assert_eq!(
         bucket_bounds(&text, "http_server_request_duration_seconds"),
@@ -233,4 +237,81 @@ async fn two_prometheus_recorders_side_by_side() {
     assert!(!a.render().contains("/error"));
     assert!(b.render().contains("/error"));
     assert!(!b.render().contains("/users/{id}"));
+}
+
+#[tokio::test]
+async fn known_methods_url_scheme_and_dotted_names() {
+    use http::Method;
+    // QUERY is known by default; PROPFIND is not, unless the layer is told.
+    let meter = TestMeter::with_naming(routemeter::Naming::new(
+        routemeter::NamingScheme::OpenTelemetryDotted,
+    ));
+    let svc = app().layer(
+        meter
+            .layer_builder()
+            .url_scheme(routemeter::UrlScheme::Https)
+            .build(),
+    );
+    for method in ["QUERY", "PROPFIND"] {
+        send(&svc, method, "/users/1", "").await;
+    }
+    let req = http::Request::get("http://example.com/users/2")
+        .version(http::Version::HTTP_2)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    tower::ServiceExt::oneshot(svc.clone(), req).await.unwrap();
+    let snap = meter.snapshot();
+    let methods: Vec<(String, String, String)> = snap
+        .series()
+        .iter()
+        .filter(|s| s.name() == "http.server.request.duration")
+        .map(|s| {
+            (
+                s.label("http.request.method").unwrap().to_owned(),
+                s.label("url.scheme").unwrap().to_owned(),
+                s.label("network.protocol.version").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("QUERY", "https", "1.1"),
+        ("_OTHER", "https", "1.1"),
+        ("GET", "http", "2"),
+    ] {
+        assert!(
+            methods
+                .iter()
+                .any(|(m, s, v)| (m.as_str(), s.as_str(), v.as_str()) == expected),
+            "{expected:?} in {methods:?}"
+        );
+    }
+
+    let meter = TestMeter::new();
+    let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+    let svc = app().layer(
+        meter
+            .layer_builder()
+            .known_methods([Method::GET, propfind])
+            .unwrap()
+            .build(),
+    );
+    for method in ["PROPFIND", "POST", "QUERY"] {
+        send(&svc, method, "/users/1", "").await;
+    }
+    let snap = meter.snapshot();
+    let mut seen: Vec<&str> = snap
+        .series()
+        .iter()
+        .filter(|s| s.name() == "http_server_request_duration_seconds")
+        .filter_map(|s| s.label("http_request_method"))
+        .collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen, ["PROPFIND", "_OTHER"]);
+    let many = (0..=routemeter::MAX_KNOWN_METHODS)
+        .map(|i| Method::from_bytes(format!("M{i}").as_bytes()).unwrap());
+    assert!(matches!(
+        routemeter::RouteMeterLayer::builder().known_methods(many),
+        Err(routemeter::KnownMethodsError::TooMany(65))
+    ));
 }

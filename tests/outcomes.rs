@@ -61,7 +61,7 @@ fn app() -> Router {
 #[tokio::test]
 async fn server_errors_are_errors_client_errors_are_not() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer());
+    let app = app().layer(meter.layer_builder().body_sizes(true).build());
     assert_eq!(get_status(&app, "/error").await, 503);
     assert_eq!(get_status(&app, "/ok").await, 200);
     assert_eq!(get_status(&app, "/missing").await, 404);
@@ -79,7 +79,13 @@ async fn server_errors_are_errors_client_errors_are_not() {
 async fn inner_service_errors_are_recorded() {
     let meter = TestMeter::new();
     let svc = ServiceBuilder::new()
-        .layer(meter.layer_builder().route_fn(|_| Some("/db")).build())
+        .layer(
+            meter
+                .layer_builder()
+                .body_sizes(true)
+                .route_fn(|_| Some("/db"))
+                .build(),
+        )
         .service_fn(|_req: Request<Body>| async {
             Err::<http::Response<Body>, _>(std::io::Error::other("connection refused"))
         });
@@ -88,7 +94,7 @@ async fn inner_service_errors_are_recorded() {
     let snap = meter.snapshot();
     let db = snap.route("/db");
     db.assert_count(1);
-    assert_eq!(db.error_type("service_error"), 1);
+    assert_eq!(db.error_type("_OTHER"), 1);
     assert_eq!(db.status("none"), 1);
     assert_eq!(db.active(), 0.0);
 }
@@ -97,7 +103,13 @@ async fn inner_service_errors_are_recorded() {
 async fn inner_timeouts_are_timeouts() {
     let meter = TestMeter::new();
     let svc = ServiceBuilder::new()
-        .layer(meter.layer_builder().route_fn(|_| Some("/slow")).build())
+        .layer(
+            meter
+                .layer_builder()
+                .body_sizes(true)
+                .route_fn(|_| Some("/slow"))
+                .build(),
+        )
         .timeout(Duration::from_millis(20))
         .service_fn(|_req: Request<Body>| async {
             tokio::time::sleep(Duration::from_secs(60)).await;
@@ -116,7 +128,9 @@ async fn inner_timeouts_are_timeouts() {
 #[tokio::test]
 async fn panics_caught_outside_the_layer_are_panics() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer()).layer(CatchPanicLayer::new());
+    let app = app()
+        .layer(meter.layer_builder().body_sizes(true).build())
+        .layer(CatchPanicLayer::new());
     assert_eq!(get_status(&app, "/panic").await, 500);
     assert_eq!(get_status(&app, "/ok").await, 200);
     let snap = meter.snapshot();
@@ -130,7 +144,9 @@ async fn panics_caught_outside_the_layer_are_panics() {
 #[tokio::test]
 async fn panics_caught_inside_the_layer_are_server_errors() {
     let meter = TestMeter::new();
-    let app = app().layer(CatchPanicLayer::new()).layer(meter.layer());
+    let app = app()
+        .layer(CatchPanicLayer::new())
+        .layer(meter.layer_builder().body_sizes(true).build());
     assert_eq!(get_status(&app, "/panic").await, 500);
     let panic = meter.snapshot().route("/panic");
     panic.assert_count(1);
@@ -141,7 +157,7 @@ async fn panics_caught_inside_the_layer_are_server_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uncaught_panics_are_recorded_when_the_task_dies() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer());
+    let app = app().layer(meter.layer_builder().body_sizes(true).build());
     let task = tokio::spawn(async move { get_status(&app, "/panic").await });
     assert!(task.await.unwrap_err().is_panic());
     let panic = meter.snapshot().route("/panic");
@@ -153,7 +169,7 @@ async fn uncaught_panics_are_recorded_when_the_task_dies() {
 #[tokio::test]
 async fn dropped_futures_are_cancelled_and_leave_flight() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer());
+    let app = app().layer(meter.layer_builder().body_sizes(true).build());
     let req = Request::get("/hang").body(Body::empty()).unwrap();
     let app2 = app.clone();
     let task = tokio::spawn(async move { app2.oneshot(req).await });
@@ -174,13 +190,12 @@ async fn dropped_futures_are_cancelled_and_leave_flight() {
 #[tokio::test]
 async fn timeouts_outside_the_layer_cancel_the_request() {
     let meter = TestMeter::new();
-    let app =
-        app()
-            .layer(meter.layer())
-            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                Duration::from_millis(30),
-            ));
+    let app = app()
+        .layer(meter.layer_builder().body_sizes(true).build())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(30),
+        ));
     assert_eq!(get_status(&app, "/hang").await, 408);
     let hang = meter.snapshot().route("/hang");
     hang.assert_count(1);
@@ -191,7 +206,7 @@ async fn timeouts_outside_the_layer_cancel_the_request() {
 #[tokio::test]
 async fn bodies_dropped_mid_stream_are_cancelled() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer());
+    let app = app().layer(meter.layer_builder().body_sizes(true).build());
     let resp = app
         .oneshot(Request::get("/stream").body(Body::empty()).unwrap())
         .await
@@ -216,7 +231,7 @@ async fn bodies_dropped_mid_stream_are_cancelled() {
 #[tokio::test]
 async fn streaming_duration_runs_until_the_body_ends() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer());
+    let app = app().layer(meter.layer_builder().body_sizes(true).build());
     let (status, body) = send(&app, "GET", "/stream", Body::empty()).await;
     assert_eq!((status, body.len()), (200, 600));
     let stream = meter.snapshot().route("/stream");
@@ -229,7 +244,7 @@ async fn streaming_duration_runs_until_the_body_ends() {
 #[tokio::test]
 async fn body_errors_are_recorded() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer());
+    let app = app().layer(meter.layer_builder().body_sizes(true).build());
     let resp = app
         .oneshot(Request::get("/broken").body(Body::empty()).unwrap())
         .await
@@ -244,7 +259,7 @@ async fn body_errors_are_recorded() {
 #[tokio::test]
 async fn body_sizes_are_the_streamed_bytes() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer());
+    let app = app().layer(meter.layer_builder().body_sizes(true).build());
     let payload = vec![7u8; 1500];
     let (status, echoed) = send(&app, "POST", "/echo", payload.clone()).await;
     assert_eq!((status, echoed.len()), (200, 1500));
@@ -264,7 +279,9 @@ async fn body_sizes_are_the_streamed_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_outcomes_are_each_counted_once() {
     let meter = TestMeter::new();
-    let app = app().layer(meter.layer()).layer(CatchPanicLayer::new());
+    let app = app()
+        .layer(meter.layer_builder().body_sizes(true).build())
+        .layer(CatchPanicLayer::new());
     let mut tasks = Vec::new();
     for i in 0..200 {
         let app = app.clone();
@@ -290,7 +307,13 @@ async fn other_body_types_keep_their_type_and_record_no_claimed_size() {
     use http_body_util::{Full, StreamBody};
     let meter = TestMeter::new();
     let svc = ServiceBuilder::new()
-        .layer(meter.layer_builder().route_fn(|_| Some("/upload")).build())
+        .layer(
+            meter
+                .layer_builder()
+                .body_sizes(true)
+                .route_fn(|_| Some("/upload"))
+                .build(),
+        )
         .service_fn(|req: Request<Full<Bytes>>| async move {
             // The inner service sees its own body type, unchanged.
             let n = req.into_body().collect().await.unwrap().to_bytes().len();
@@ -310,6 +333,7 @@ async fn other_body_types_keep_their_type_and_record_no_claimed_size() {
         .layer(
             meter
                 .layer_builder()
+                .body_sizes(true)
                 .route_fn(|_| Some("/stream-in"))
                 .build(),
         )
@@ -345,7 +369,13 @@ async fn bodies_http_never_sends_are_not_cancellations() {
     use http_body_util::Full;
     let meter = TestMeter::new();
     let svc = ServiceBuilder::new()
-        .layer(meter.layer_builder().route_fn(|_| Some("/doc")).build())
+        .layer(
+            meter
+                .layer_builder()
+                .body_sizes(true)
+                .route_fn(|_| Some("/doc"))
+                .build(),
+        )
         .service_fn(|req: Request<Body>| async move {
             let status = if req.headers().contains_key("if-none-match") {
                 StatusCode::NOT_MODIFIED

@@ -149,6 +149,7 @@ fn app(meter: &TestMeter, dir: &Path) -> Router {
         .mount("/static")
         .unwrap()
         .time_to_head(true)
+        .body_sizes(true)
         .build();
     let api = Router::new()
         .route("/items", get(|| async { "items" }))
@@ -763,7 +764,7 @@ async fn downloads_with_content_length_are_exported_as_successes() {
                 )
             }),
         )
-        .layer(metrics.layer());
+        .layer(metrics.layer_builder().body_sizes(true).build());
     let server = serve(app).await;
     let dir = fixture();
     let row = Row {
@@ -775,7 +776,8 @@ async fn downloads_with_content_length_are_exported_as_successes() {
     let seen = curl_times(&row, server.addr, &dir.0).await;
     assert_eq!(seen, [200, 200, 200]);
     let line = "http_server_request_duration_seconds_count{http_request_method=\"GET\",\
-                http_route=\"/download\",http_response_status_code=\"200\"} 3";
+                http_route=\"/download\",http_response_status_code=\"200\",\
+                url_scheme=\"http\",network_protocol_version=\"1.1\"} 3";
     let deadline = Instant::now() + PATIENCE;
     let text = loop {
         let text = metrics.render();
@@ -788,7 +790,8 @@ async fn downloads_with_content_length_are_exported_as_successes() {
     assert!(!text.contains("error_type"), "{text}");
     assert!(text.contains(
         "http_server_response_body_size_bytes_sum{http_request_method=\"GET\",\
-         http_route=\"/download\",http_response_status_code=\"200\"} 54"
+         http_route=\"/download\",http_response_status_code=\"200\",url_scheme=\"http\",\
+         network_protocol_version=\"1.1\"} 54"
     ));
 }
 
@@ -827,7 +830,7 @@ async fn claimed_request_sizes_are_not_recorded_as_received() {
     let meter = TestMeter::new();
     let app = Router::new()
         .route("/secret", post(|| async { StatusCode::UNAUTHORIZED }))
-        .layer(meter.layer());
+        .layer(meter.layer_builder().body_sizes(true).build());
     let server = serve(app).await;
     for i in 0..10 {
         let path = if i % 2 == 0 { "/secret" } else { "/nowhere" };
@@ -845,7 +848,11 @@ async fn claimed_request_sizes_are_not_recorded_as_received() {
     // Plain hyper: `Incoming` cannot be counted without changing its type, so its claimed
     // size is not recorded at all.
     let meter = TestMeter::new();
-    let layer = meter.layer_builder().route_fn(|_| Some("/secret")).build();
+    let layer = meter
+        .layer_builder()
+        .body_sizes(true)
+        .route_fn(|_| Some("/secret"))
+        .build();
     let svc = ServiceBuilder::new().layer(layer).service_fn(
         |_req: Request<hyper::body::Incoming>| async {
             let mut resp = http::Response::new(Full::new(Bytes::from_static(b"no")));
@@ -1000,4 +1007,58 @@ async fn time_to_head_is_recorded_before_a_stream_ends() {
         let after = settle(&meter, "/sse-forever", 1).await;
         assert_eq!(time_to_head(&after, &naming).0, u64::from(on));
     }
+}
+
+/// `network_protocol_version` and `url_scheme` come from each request: HTTP/1.1 and h2c clients
+/// of one route get their own series, and the URL scheme the h2 client sends is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_version_and_url_scheme_follow_the_request() {
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .process_metrics(false)
+        .runtime_metrics(false)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/v", get(|| async { "v" }))
+        .layer(metrics.layer());
+    let server = serve(app).await;
+    for (proto, times) in [(Proto::Http1, 2), (Proto::H2c, 3)] {
+        let (mut conn, task) = connect(server.addr, proto).await;
+        for _ in 0..times {
+            let uri = match proto {
+                Proto::Http1 => "/v".to_owned(),
+                Proto::H2c => format!("http://{}/v", server.addr),
+            };
+            let req = Request::get(uri).body(Full::new(Bytes::new())).unwrap();
+            let response = conn.send(req).await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.into_body().collect().await.unwrap();
+        }
+        task.abort();
+    }
+    let expect = |version: &str, n: u32| {
+        format!(
+            "http_server_request_duration_seconds_count{{http_request_method=\"GET\",http_route=\"/v\",\
+             http_response_status_code=\"200\",url_scheme=\"http\",network_protocol_version=\"{version}\"}} {n}\n"
+        )
+    };
+    let deadline = Instant::now() + PATIENCE;
+    let text = loop {
+        let text = metrics.render();
+        if (text.contains(&expect("1.1", 2)) && text.contains(&expect("2", 3)))
+            || Instant::now() > deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert!(text.contains(&expect("1.1", 2)), "{text}");
+    assert!(text.contains(&expect("2", 3)), "{text}");
+    // The in-flight gauge has the scheme, not the version (as the conventions have it).
+    assert!(
+        text.contains(
+            "http_server_active_requests{http_request_method=\"GET\",http_route=\"/v\",url_scheme=\"http\"} 0\n"
+        ),
+        "{text}"
+    );
 }
