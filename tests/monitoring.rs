@@ -1,14 +1,19 @@
-//! The generated monitoring files: committed copies match the generator, promtool and amtool
-//! accept them, and `promtool test rules` shows each alert firing when its condition holds and
-//! staying silent when it does not.
+//! The generated monitoring files: committed copies match the generator, promtool (with
+//! `--lint-fatal`) and amtool accept them, and `promtool test rules` shows each alert firing
+//! when its condition holds and staying silent when it does not: client hang-ups stay silent,
+//! the server's own failures page. Hostile routes (quotes, backslashes, line breaks, regex and
+//! template metacharacters, 10 KB, non-ASCII) still match exactly their series, and no
+//! argument makes the command panic or write rules promtool refuses.
 
 mod common;
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use common::{TempDir, require_program};
+use proptest::prelude::*;
 use routemeter::monitoring::{Monitoring, RouteSlo, Slo, SloError};
 use routemeter::{Naming, NamingScheme};
 
@@ -30,7 +35,7 @@ fn committed_files_match_the_generator() {
         let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
         assert!(
             committed == text,
-            "monitoring/{name} is out of date: run `cargo run --bin routemeter -- monitoring`"
+            "monitoring/{name} is out of date: run `cargo run --bin routemeter -- monitoring --out monitoring --force`"
         );
     }
     // The command's own check agrees.
@@ -51,26 +56,183 @@ fn bad_objectives_are_clear_errors() {
     assert!(err.to_string().contains("availability target 1"), "{err}");
     let err =
         Monitoring::new(Slo::new("app").route(RouteSlo::new("/x").availability(0.0))).unwrap_err();
-    assert!(err.to_string().contains("/x availability"), "{err}");
+    assert!(err.to_string().contains("\"/x\" availability"), "{err}");
     let err = Monitoring::new(Slo::new("a\"pp")).unwrap_err();
     assert!(matches!(err, SloError::Job(_)), "{err}");
 
+    // Every number, from code: NaN, infinities, zero, negatives, out of range.
+    let bad: Vec<(&str, Slo)> = vec![
+        ("p99", Slo::new("app").p99_alert(f64::NAN)),
+        ("p99", Slo::new("app").p99_alert(-1.0)),
+        ("memory", Slo::new("app").memory_limit_bytes(f64::INFINITY)),
+        ("memory", Slo::new("app").memory_limit_bytes(0.0)),
+        ("capacity", Slo::new("app").rps_capacity(f64::NAN)),
+        ("capacity", Slo::new("app").rps_capacity(-5.0)),
+        ("horizon", Slo::new("app").forecast_horizon(Duration::ZERO)),
+        ("horizon", Slo::new("app").forecast_horizon(Duration::MAX)),
+        ("buckets", Slo::new("app").buckets(&[])),
+        ("buckets", Slo::new("app").buckets(&[0.25, f64::NAN])),
+        ("buckets", Slo::new("app").buckets(&[0.5, 0.25])),
+        ("buckets", Slo::new("app").buckets(&[-1.0, 0.25])),
+        ("buckets", Slo::new("app").buckets(&[0.25, 0.25])),
+        ("target", Slo::new("app").availability(f64::NAN)),
+        ("target", Slo::new("app").latency(0.25, f64::INFINITY)),
+        ("target", Slo::new("app").cancelled_alert(1.5)),
+        ("threshold", Slo::new("app").latency(f64::NAN, 0.99)),
+        (
+            "prefix",
+            Slo::new("app").naming(Naming::default().with_prefix("up[5m]) or vector(1) or rate(x")),
+        ),
+        (
+            "prefix",
+            Slo::new("app").naming(Naming::default().with_prefix("9lives")),
+        ),
+        (
+            "route",
+            Slo::new("app").route(RouteSlo::new("").availability(0.99)),
+        ),
+        ("route", Slo::new("app").exclude("")),
+    ];
+    for (what, slo) in bad {
+        let err = Monitoring::new(slo.clone()).expect_err(what);
+        let text = err.to_string();
+        assert!(!text.is_empty(), "{what}: {err:?}");
+        match what {
+            "buckets" => assert!(matches!(err, SloError::Buckets(_)), "{err:?}"),
+            "prefix" => assert!(matches!(err, SloError::Prefix(_)), "{err:?}"),
+            "route" => assert!(matches!(err, SloError::EmptyRoute), "{err:?}"),
+            "target" => assert!(matches!(err, SloError::Target { .. }), "{err:?}"),
+            "threshold" => assert!(matches!(err, SloError::Threshold { .. }), "{err:?}"),
+            _ => assert!(matches!(err, SloError::Number { .. }), "{what}: {err:?}"),
+        }
+    }
+
     let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
-    let (ok, out) = run(
+    let dir = TempDir::new("bad-args");
+    let out = dir.0.join("out");
+    let out = out.to_str().unwrap();
+    let (ok, text) = run(bin, &["monitoring", "--latency", "0.3:0.99", "--out", out]);
+    assert!(!ok && text.contains("not a bucket bound"), "{text}");
+    let (ok, text) = run(bin, &["monitoring", "--frobnicate", "1", "--out", out]);
+    assert!(!ok && text.contains("unknown option"), "{text}");
+    let (ok, text) = run(bin, &["--help"]);
+    assert!(ok && text.contains("--route-latency"), "{text}");
+
+    // Every numeric option refuses what is not a number in its range: status 2, a message
+    // naming the problem, no panic, nothing written.
+    let cases: &[(&str, &str, &str)] = &[
+        ("--horizon-hours", "-1", "hours above 0"),
+        ("--horizon-hours", "NaN", "not a finite number"),
+        ("--horizon-hours", "1e30", "hours above 0"),
+        ("--horizon-hours", "0", "hours above 0"),
+        ("--horizon-hours", "inf", "not a finite number"),
+        ("--horizon-hours", "0.0001", "forecast horizon"),
+        ("--p99-alert", "-1", "p99 alert"),
+        ("--p99-alert", "NaN", "not a finite number"),
+        ("--p99-alert", "0", "p99 alert"),
+        ("--memory-limit-bytes", "-5", "memory limit"),
+        ("--memory-limit-bytes", "1e400", "not a finite number"),
+        ("--rps-capacity", "0", "capacity"),
+        ("--rps-capacity", "x", "not a finite number"),
+        ("--buckets", "0.25,NaN", "not a finite number"),
+        ("--buckets", "0.5,0.25", "strictly increasing"),
+        ("--buckets", "", "not a finite number"),
+        ("--buckets", "-1,0.25", "above 0"),
+        ("--availability", "1.5", "not strictly between 0 and 1"),
+        ("--availability", "NaN", "not a finite number"),
+        ("--latency", "0.25:inf", "not a finite number"),
+        ("--latency", "0.25", "SECONDS:TARGET"),
+        (
+            "--route-availability",
+            "/x=2",
+            "not strictly between 0 and 1",
+        ),
+        ("--route-availability", "/x", "ROUTE=TARGET"),
+        ("--route-latency", "/x=NaN:0.9", "not a finite number"),
+        ("--route-latency", "/x=0.3:0.9", "not a bucket bound"),
+        ("--cancelled-alert", "0", "not strictly between 0 and 1"),
+        (
+            "--prefix",
+            "up[5m]) or vector(1) or rate(x",
+            "metric-name prefix",
+        ),
+        ("--prefix", "a:b", "metric-name prefix"),
+        ("--job", "a\"b", "job"),
+        ("--naming", "statsd", "unknown naming"),
+        ("--profile", "staging", "unknown profile"),
+    ];
+    for (flag, value, message) in cases {
+        let output = Command::new(bin)
+            .args(["monitoring", "--out", out, flag, value])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(message), "{flag} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{flag} {value}: {stderr}");
+    }
+    let (ok, text) = run(bin, &["monitoring", "--job", "x"]);
+    assert!(!ok && text.contains("--out DIR is required"), "{text}");
+    assert!(!Path::new(out).exists(), "nothing was written");
+}
+
+#[test]
+fn the_command_never_replaces_files_unless_forced() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
+    let dir = TempDir::new("no-overwrite");
+    let out = dir.0.join("monitoring");
+    let out_s = out.to_str().unwrap();
+    let (ok, text) = run(bin, &["monitoring", "--job", "shop", "--out", out_s]);
+    assert!(ok && text.contains("wrote"), "{text}");
+    let (ok, text) = run(
         bin,
-        &[
-            "monitoring",
-            "--latency",
-            "0.3:0.99",
-            "--out",
-            "/nonexistent",
-        ],
+        &["monitoring", "--job", "shop", "--out", out_s, "--check"],
     );
-    assert!(!ok && out.contains("not a bucket bound"), "{out}");
-    let (ok, out) = run(bin, &["monitoring", "--frobnicate", "1"]);
-    assert!(!ok && out.contains("unknown option"), "{out}");
-    let (ok, out) = run(bin, &["--help"]);
-    assert!(ok && out.contains("--route-latency"), "{out}");
+    assert!(ok, "{text}");
+
+    // A file edited by hand survives a second run without --force.
+    let alerts = out.join("alerts.rules.yml");
+    std::fs::write(&alerts, "# mine\n").unwrap();
+    let output = Command::new(bin)
+        .args(["monitoring", "--job", "other", "--out", out_s])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("would replace") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&alerts).unwrap(), "# mine\n");
+    // --check names the stale file and exits 1.
+    let output = Command::new(bin)
+        .args(["monitoring", "--job", "shop", "--out", out_s, "--check"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("alerts.rules.yml"), "{stderr}");
+
+    let (ok, text) = run(
+        bin,
+        &["monitoring", "--job", "shop", "--out", out_s, "--force"],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        bin,
+        &["monitoring", "--job", "shop", "--out", out_s, "--check"],
+    );
+    assert!(ok, "{text}");
+
+    // The same from code.
+    let monitoring = Monitoring::new(Slo::new("shop")).unwrap();
+    assert!(monitoring.outdated(&out).unwrap().is_empty());
+    let err = monitoring.write_new(&out).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists, "{err}");
+    let fresh = dir.0.join("fresh");
+    assert_eq!(monitoring.outdated(&fresh).unwrap().len(), 4);
+    monitoring.write_new(&fresh).unwrap();
+    assert!(monitoring.outdated(&fresh).unwrap().is_empty());
 }
 
 /// A variety of settings: both schemes, a prefix, per-route objectives (with a template that
@@ -86,8 +248,19 @@ fn variants() -> Vec<(&'static str, Monitoring)> {
         .exclude("/health")
         .rps_capacity(500.0)
     };
+    // Several routes with the same latency threshold, one of them the service's own: one
+    // recording rule per threshold, no duplicates.
+    let same_thresholds = Slo::new("shop")
+        .route(RouteSlo::new("/a").latency(0.5, 0.95))
+        .route(RouteSlo::new("/b").latency(0.5, 0.9))
+        .route(RouteSlo::new("/c").latency(0.5, 0.99).availability(0.99))
+        .route(RouteSlo::new("/d").latency(0.25, 0.95))
+        .route(RouteSlo::new("/e").latency(1.0, 0.95))
+        .cancelled_as_failures(true)
+        .cancelled_alert(0.05);
     vec![
         ("default", Monitoring::new(Slo::new("quickstart")).unwrap()),
+        ("same-thresholds", Monitoring::new(same_thresholds).unwrap()),
         (
             "otel-full",
             Monitoring::new(full(Slo::new("shop"))).unwrap(),
@@ -115,8 +288,14 @@ fn promtool_and_amtool_accept_every_variant() {
         monitoring.write(&sub).unwrap();
         for file in ["recording.rules.yml", "alerts.rules.yml"] {
             let path = sub.join(file);
-            let (ok, out) = run(&promtool, &["check", "rules", path.to_str().unwrap()]);
-            assert!(ok && out.contains("SUCCESS"), "{name}/{file}:\n{out}");
+            let (ok, out) = run(
+                &promtool,
+                &["check", "rules", "--lint-fatal", path.to_str().unwrap()],
+            );
+            assert!(
+                ok && out.contains("SUCCESS") && !out.contains("duplicate"),
+                "{name}/{file}:\n{out}"
+            );
         }
         let path = sub.join("alertmanager.yml");
         let (ok, out) = run(&amtool, &["check-config", path.to_str().unwrap()]);
@@ -468,4 +647,616 @@ fn traffic_forecast_fires_when_the_rate_grows_towards_capacity() {
         &[("110m", "HTTPServiceTrafficForecast", vec![])],
     );
     promtool_test(&promtool, "rules-forecast", &monitoring, &tests);
+}
+
+/// Series of one route in the default scheme: for each outcome (its labels beside route and
+/// method, and its requests per minute) the duration histogram's count and buckets, every
+/// request under 250 ms, for `minutes` minutes.
+fn outcome_series(route: &str, outcomes: &[(&str, u64)], minutes: u64) -> String {
+    let mut s = String::new();
+    for (labels, per_min) in outcomes {
+        let labels = format!(
+            "job=\"quickstart\",http_route=\"{route}\",http_request_method=\"GET\",{labels}"
+        );
+        for (name, extra) in [
+            ("http_server_request_duration_seconds_count", ""),
+            (
+                "http_server_request_duration_seconds_bucket",
+                ",le=\"0.25\"",
+            ),
+            (
+                "http_server_request_duration_seconds_bucket",
+                ",le=\"+Inf\"",
+            ),
+        ] {
+            let _ = write!(
+                s,
+                "      - series: '{name}{{{labels}{extra}}}'\n        values: '0+{per_min}x{minutes}'\n"
+            );
+        }
+    }
+    s
+}
+
+fn pages(route: &str) -> Vec<String> {
+    let e = "HTTPRouteErrorBudgetBurn";
+    vec![
+        burn(e, route, "availability", "14.4", "1h", "5m", "page"),
+        burn(e, route, "availability", "6", "6h", "30m", "page"),
+    ]
+}
+
+#[test]
+fn client_hang_ups_do_not_page_but_server_failures_do() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let e = "HTTPRouteErrorBudgetBurn";
+    let ok = ("http_response_status_code=\"200\"", 100);
+    // Three hang-ups a minute beside 100 good requests (2.9 %, far above the 0.1 % budget):
+    // silent by default, at every stage of every burn rate.
+    let mut tests = String::from(TESTS_HEADER);
+    tests += &case(
+        &outcome_series("/hang", &[ok, ("error_type=\"cancelled\"", 3)], 240),
+        &[("20m", e, vec![]), ("65m", e, vec![]), ("230m", e, vec![])],
+    );
+    // The same rate of the server's own failures pages, whichever kind it is.
+    for (route, failure) in [
+        (
+            "/status",
+            "http_response_status_code=\"503\",error_type=\"503\"",
+        ),
+        ("/service", "error_type=\"service_error\""),
+        ("/panic", "error_type=\"panic\""),
+        (
+            "/body",
+            "http_response_status_code=\"200\",error_type=\"body_error\"",
+        ),
+        ("/timeout", "error_type=\"timeout\""),
+    ] {
+        tests += &case(
+            &outcome_series(route, &[ok, (failure, 3)], 30),
+            &[("20m", e, pages(route))],
+        );
+    }
+    let default = Monitoring::new(Slo::new("quickstart")).unwrap();
+    promtool_test(&promtool, "hang-ups-default", &default, &tests);
+
+    // Teams that want hang-ups in the objective say so; the optional ticket fires on the ratio.
+    let counted = Monitoring::new(
+        Slo::new("quickstart")
+            .cancelled_as_failures(true)
+            .cancelled_alert(0.02),
+    )
+    .unwrap();
+    let c = "HTTPRouteCancelledRatioHigh";
+    let mut tests = String::from(TESTS_HEADER);
+    tests += &case(
+        &outcome_series("/hang", &[ok, ("error_type=\"cancelled\"", 3)], 60),
+        &[
+            ("20m", e, pages("/hang")),
+            ("10m", c, vec![]),
+            (
+                "30m",
+                c,
+                vec![alert(
+                    c,
+                    &[
+                        ("job", "quickstart"),
+                        ("http_route", "/hang"),
+                        ("severity", "ticket"),
+                    ],
+                )],
+            ),
+        ],
+    );
+    // 1 % hang-ups stay under the 2 % ticket.
+    tests += &case(
+        &outcome_series("/calm", &[ok, ("error_type=\"cancelled\"", 1)], 60),
+        &[("30m", c, vec![])],
+    );
+    promtool_test(&promtool, "hang-ups-counted", &counted, &tests);
+
+    // In the axum-prometheus scheme a hang-up is status 499: silent; a 500 pages.
+    let compat =
+        Monitoring::new(Slo::new("quickstart").naming(Naming::new(NamingScheme::AxumPrometheus)))
+            .unwrap();
+    let series = |endpoint: &str, bad_status: &str| {
+        let mut s = String::new();
+        for (status, per_min) in [("200", 100), (bad_status, 3)] {
+            let labels = format!(
+                "job=\"quickstart\",endpoint=\"{endpoint}\",method=\"GET\",status=\"{status}\""
+            );
+            for (name, extra) in [
+                ("axum_http_requests_duration_seconds_count", ""),
+                ("axum_http_requests_duration_seconds_bucket", ",le=\"0.25\""),
+                ("axum_http_requests_duration_seconds_bucket", ",le=\"+Inf\""),
+            ] {
+                let _ = write!(
+                    s,
+                    "      - series: '{name}{{{labels}{extra}}}'\n        values: '0+{per_min}x30'\n"
+                );
+            }
+        }
+        s
+    };
+    let compat_page = |rate: &str, long: &str, short: &str| {
+        alert(
+            e,
+            &[
+                ("job", "quickstart"),
+                ("endpoint", "/real"),
+                ("severity", "page"),
+                ("slo", "availability"),
+                ("slo_scope", "service"),
+                ("burn_rate", rate),
+                ("long_window", long),
+                ("short_window", short),
+            ],
+        )
+    };
+    let mut tests = String::from(TESTS_HEADER);
+    tests += &case(&series("/hang", "499"), &[("20m", e, vec![])]);
+    tests += &case(
+        &series("/real", "500"),
+        &[(
+            "20m",
+            e,
+            vec![
+                compat_page("14.4", "1h", "5m"),
+                compat_page("6", "6h", "30m"),
+            ],
+        )],
+    );
+    promtool_test(&promtool, "hang-ups-compat", &compat, &tests);
+}
+
+/// `s` as a YAML double-quoted scalar, written independently of the generator: every
+/// character outside printable ASCII is an escape.
+fn yaml_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            c if u32::from(c) <= 0xFFFF => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", u32::from(c));
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `s` as a PromQL string literal, independently of the generator (Go escapes for every
+/// character outside printable ASCII).
+fn promql_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            c if u32::from(c) <= 0xFFFF => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", u32::from(c));
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// What a hostile route is given: its own availability target, its own latency threshold
+/// (another than the service's, or the same), or an exclusion.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Role {
+    OwnAvailability,
+    OwnLatency(f64),
+    Excluded,
+}
+
+/// Generates rules with `routes` in every role, runs `promtool check rules --lint-fatal` on
+/// them, then `promtool test rules` with series whose route label is each hostile route
+/// (half the requests failing and slow): each alert names exactly its route, with the right
+/// scope, and excluded routes stay silent. Returns promtool's complaint, if any.
+fn check_hostile_routes(promtool: &Path, routes: &[String]) -> Result<(), String> {
+    let mut routes: Vec<&str> = routes.iter().map(String::as_str).collect();
+    routes.retain(|r| !r.is_empty() && *r != "/metrics" && *r != "/plain");
+    let mut seen = std::collections::HashSet::new();
+    routes.retain(|r| seen.insert(*r));
+    let roles: Vec<(&str, Role)> = routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let role = match i % 4 {
+                0 => Role::OwnAvailability,
+                1 => Role::OwnLatency(if i % 8 == 1 { 0.5 } else { 1.0 }),
+                2 => Role::OwnLatency(0.25),
+                _ => Role::Excluded,
+            };
+            (*r, role)
+        })
+        .collect();
+    let mut slo = Slo::new("quickstart");
+    for (route, role) in &roles {
+        slo = match role {
+            Role::OwnAvailability => slo.route(RouteSlo::new(*route).availability(0.999)),
+            Role::OwnLatency(t) => slo.route(RouteSlo::new(*route).latency(*t, 0.99)),
+            Role::Excluded => slo.exclude(*route),
+        };
+    }
+    let monitoring = Monitoring::new(slo).map_err(|e| e.to_string())?;
+
+    let dir = TempDir::new("hostile");
+    let recording = dir.0.join("recording.yml");
+    let alerts = dir.0.join("alerts.yml");
+    std::fs::write(&recording, monitoring.recording_rules()).unwrap();
+    std::fs::write(&alerts, without_annotations(&monitoring.alerting_rules())).unwrap();
+    let full_alerts = dir.0.join("alerts-full.yml");
+    std::fs::write(&full_alerts, monitoring.alerting_rules()).unwrap();
+    let (ok, out) = run(
+        promtool,
+        &[
+            "check",
+            "rules",
+            "--lint-fatal",
+            recording.to_str().unwrap(),
+            full_alerts.to_str().unwrap(),
+        ],
+    );
+    if !ok || out.contains("duplicate") {
+        return Err(format!("promtool check rules --lint-fatal:\n{out}"));
+    }
+
+    // Every route, and one without objectives of its own: 50 good fast requests and 50 failed
+    // slow ones a minute.
+    let mut series = String::new();
+    let all: Vec<(&str, Option<Role>)> = roles
+        .iter()
+        .map(|(r, role)| (*r, Some(*role)))
+        .chain([("/plain", None)])
+        .collect();
+    for (route, _) in &all {
+        let base = format!(
+            "job=\"quickstart\",http_route={},http_request_method=\"GET\"",
+            promql_quoted(route)
+        );
+        for (status, fast) in [("200", true), ("500", false)] {
+            let labels = if status == "500" {
+                format!("{base},http_response_status_code=\"500\",error_type=\"500\"")
+            } else {
+                format!("{base},http_response_status_code=\"200\"")
+            };
+            let mut add = |name: &str, extra: &str, counted: bool| {
+                let per_min = if counted { 50 } else { 0 };
+                let _ = write!(
+                    series,
+                    "      - series: {}\n        values: '0+{per_min}x6'\n",
+                    yaml_quoted(&format!("{name}{{{labels}{extra}}}"))
+                );
+            };
+            add("http_server_request_duration_seconds_count", "", true);
+            for le in ["0.25", "0.5", "1"] {
+                add(
+                    "http_server_request_duration_seconds_bucket",
+                    &format!(",le=\"{le}\""),
+                    fast,
+                );
+            }
+            add(
+                "http_server_request_duration_seconds_bucket",
+                ",le=\"+Inf\"",
+                true,
+            );
+        }
+    }
+
+    // At 5 minutes only the 14.4x pages have outlived their `for` (2 m).
+    let expected = |slo: &str, route: &str, own: bool, threshold: Option<&str>| {
+        let mut s = String::from("          - exp_labels:\n");
+        let mut labels = vec![
+            ("job", "quickstart".to_owned()),
+            ("http_route", route.to_owned()),
+            ("severity", "page".to_owned()),
+            ("slo", slo.to_owned()),
+            (
+                "slo_scope",
+                if own { "route" } else { "service" }.to_owned(),
+            ),
+            ("burn_rate", "14.4".to_owned()),
+            ("long_window", "1h".to_owned()),
+            ("short_window", "5m".to_owned()),
+        ];
+        if let Some(t) = threshold {
+            labels.push(("latency_threshold_seconds", t.to_owned()));
+        }
+        for (k, v) in labels {
+            let _ = writeln!(s, "              {k}: {}", yaml_quoted(&v));
+        }
+        s
+    };
+    let mut errors = Vec::new();
+    let mut slow = Vec::new();
+    for (route, role) in &all {
+        match role {
+            Some(Role::Excluded) => {}
+            Some(Role::OwnAvailability) => {
+                errors.push(expected("availability", route, true, None));
+                slow.push(expected("latency", route, false, Some("0.25")));
+            }
+            Some(Role::OwnLatency(t)) => {
+                errors.push(expected("availability", route, false, None));
+                let t = format!("{t}");
+                slow.push(expected("latency", route, true, Some(&t)));
+            }
+            None => {
+                errors.push(expected("availability", route, false, None));
+                slow.push(expected("latency", route, false, Some("0.25")));
+            }
+        }
+    }
+    let mut tests = format!(
+        "rule_files: [recording.yml, alerts.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{series}    alert_rule_test:\n"
+    );
+    for (alertname, expected) in [
+        ("HTTPRouteErrorBudgetBurn", &errors),
+        ("HTTPRouteLatencyBudgetBurn", &slow),
+    ] {
+        let _ = write!(
+            tests,
+            "      - eval_time: 5m\n        alertname: {alertname}\n        exp_alerts:\n{}",
+            expected.concat()
+        );
+    }
+    let file = dir.0.join("tests.yml");
+    std::fs::write(&file, &tests).unwrap();
+    let (ok, out) = run(promtool, &["test", "rules", file.to_str().unwrap()]);
+    if ok && out.contains("SUCCESS") {
+        Ok(())
+    } else {
+        let mut out = out;
+        out.truncate(20_000);
+        Err(format!("promtool test rules:\n{out}"))
+    }
+}
+
+/// The routes the injection reports were about, and their relatives.
+fn known_hostile_routes() -> Vec<String> {
+    let mut routes: Vec<String> = [
+        "/pay\",job=\"nowhere",
+        "/a\"b",
+        "/back\\slash",
+        "/trailing\\",
+        "/new\nline",
+        "/cr\rlf\r\n",
+        "/tab\there",
+        "/line\u{2028}separator",
+        "/paragraph\u{2029}separator",
+        "/next\u{85}line",
+        "/bom\u{feff}",
+        "/nul\u{0}byte",
+        "/replacement\u{fffd}char",
+        "/users/{id}",
+        "/{{ $labels.job }}",
+        "/{{{",
+        "}}/",
+        "/a.b*c+d?e(f)g|h[i]j^k$l",
+        "/.*",
+        "|",
+        "\\",
+        "\"",
+        "/café/日本語/🦀",
+        "/'single'",
+        "/# not a comment: really",
+        "service",
+        "route",
+        "- [yaml, list]",
+        "%!s(MISSING)",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    routes.push(format!("/long/{}", "x\"\\|{".repeat(2_100)));
+    routes
+}
+
+#[test]
+fn known_hostile_routes_are_escaped_everywhere() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    if let Err(e) = check_hostile_routes(&promtool, &known_hostile_routes()) {
+        panic!("{e}");
+    }
+}
+
+/// Routes of troublesome pieces: quotes, backslashes, line breaks of every kind, regex and
+/// template metacharacters, non-ASCII text, any Unicode scalar; sometimes over 10 KB long.
+fn hostile_route() -> impl Strategy<Value = String> {
+    let special = prop_oneof![
+        Just("\""),
+        Just("\\"),
+        Just("\n"),
+        Just("\r\n"),
+        Just("\u{2028}"),
+        Just("\u{2029}"),
+        Just("\u{85}"),
+        Just("\u{0}"),
+        Just("\u{fffd}"),
+        Just("\u{feff}"),
+        Just("{{"),
+        Just("}}"),
+        Just("{{ $labels.job }}"),
+        Just("{"),
+        Just("$"),
+        Just("|"),
+        Just(".*"),
+        Just("(?i)"),
+        Just("["),
+        Just("^"),
+        Just("\\\""),
+        Just("\",job=\"x"),
+        Just("# "),
+        Just(": "),
+        Just("'"),
+        Just("é"),
+        Just("日本"),
+        Just("🦀"),
+    ]
+    .prop_map(str::to_owned);
+    let piece = prop_oneof![
+        4 => special,
+        2 => "[a-z]{1,4}",
+        1 => Just("/".to_owned()),
+        2 => any::<char>().prop_map(String::from),
+    ];
+    let short = proptest::collection::vec(piece, 1..12).prop_map(|pieces| pieces.concat());
+    prop_oneof![
+        10 => short.clone(),
+        1 => short.prop_map(|s| s.repeat(10_240 / s.len() + 1)),
+    ]
+}
+
+proptest! {
+    // Each case runs promtool twice on a batch of routes; a dozen batches take a few seconds
+    // (10 KB routes are the slow ones: Prometheus compiles their regexes at every step).
+    #![proptest_config(ProptestConfig {
+        cases: 12,
+        max_shrink_iters: 64,
+        // A failure prints its smallest routes: add them to `known_hostile_routes`.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn hostile_routes_pass_promtool_and_match_their_series(
+        routes in proptest::collection::vec(hostile_route(), 4..12)
+    ) {
+        let Some(promtool) = require_program("promtool") else {
+            return Ok(());
+        };
+        if let Err(e) = check_hostile_routes(&promtool, &routes) {
+            prop_assert!(false, "{}\nroutes: {:?}", e, routes);
+        }
+    }
+}
+
+/// An option and its value: mostly good values for it, sometimes bad numbers, hostile text,
+/// a value of another option, or nothing.
+fn cli_option() -> impl Strategy<Value = Vec<String>> {
+    let good = |flag: &'static str, values: &'static [&'static str]| {
+        proptest::sample::select(values).prop_map(move |v| vec![flag.to_owned(), v.to_owned()])
+    };
+    let bad = prop_oneof![
+        Just("NaN"),
+        Just("-1"),
+        Just("1e30"),
+        Just("inf"),
+        Just("0"),
+        Just(""),
+        Just("="),
+        Just(":"),
+        Just("/x=NaN:0.9"),
+        Just("0.25:0.99"),
+        Just("--force"),
+    ]
+    .prop_map(str::to_owned);
+    let flags = proptest::sample::select(
+        &[
+            "--job",
+            "--availability",
+            "--latency",
+            "--route-availability",
+            "--route-latency",
+            "--exclude",
+            "--cancelled-alert",
+            "--p99-alert",
+            "--prefix",
+            "--buckets",
+            "--memory-limit-bytes",
+            "--rps-capacity",
+            "--horizon-hours",
+            "--naming",
+            "--profile",
+        ][..],
+    );
+    prop_oneof![
+        2 => good("--job", &["shop", "api-v2", "a.b:c"]),
+        2 => good("--availability", &["0.999", "0.99", "0.5"]),
+        2 => good("--latency", &["0.25:0.99", "1:0.9", "0.005:0.5"]),
+        2 => good("--route-availability", &["/a=0.99", "/a\"{{=0.9", "/é=b=0.999"]),
+        2 => good("--route-latency", &["/b=0.5:0.95", "/c=0.25:0.9", "/a=0.5:0.99"]),
+        2 => good("--exclude", &["/health", "/pay\",job=\"nowhere", "/a"]),
+        1 => good("--include", &["/metrics", "/a"]),
+        1 => good("--cancelled-alert", &["0.05", "0.5"]),
+        1 => good("--p99-alert", &["1", "0.25", "30"]),
+        1 => good("--prefix", &["shop", "_x1", ""]),
+        1 => good("--buckets", &["0.1,0.25,0.5,1", "0.25", "0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10"]),
+        1 => good("--memory-limit-bytes", &["1e9", "536870912"]),
+        1 => good("--rps-capacity", &["500", "0.5"]),
+        1 => good("--horizon-hours", &["4", "0.5", "8784"]),
+        1 => good("--naming", &["otel", "axum-prometheus"]),
+        1 => good("--profile", &["production", "test"]),
+        1 => proptest::sample::select(&["--cancelled-as-failures", "--force", "--check"][..])
+            .prop_map(|f| vec![f.to_owned()]),
+        2 => (flags.clone(), bad).prop_map(|(f, v)| vec![f.to_owned(), v]),
+        1 => (flags, hostile_route()).prop_map(|(f, v)| vec![f.to_owned(), v]),
+        1 => hostile_route().prop_map(|v| vec![v]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        max_shrink_iters: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Any command line ends with status 0, 1 or 2 and never a panic; whatever it accepts,
+    /// promtool accepts too.
+    #[test]
+    fn the_command_never_panics_and_writes_only_valid_rules(
+        options in proptest::collection::vec(cli_option(), 0..8)
+    ) {
+        // A command line cannot carry NUL.
+        let args: Vec<String> = options.concat().iter().map(|a| a.replace('\0', "")).collect();
+        let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
+        let dir = TempDir::new("cli-fuzz");
+        let out = dir.0.join("out");
+        let output = Command::new(bin)
+            .args(["monitoring", "--out", out.to_str().unwrap()])
+            .args(&args)
+            .current_dir(&dir.0)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let code = output.status.code();
+        prop_assert!(matches!(code, Some(0..=2)), "{:?}: {:?} {}", args, code, stderr);
+        prop_assert!(!stderr.contains("panicked"), "{:?}: {}", args, stderr);
+        let written = out.join("alerts.rules.yml").exists();
+        prop_assert!(code == Some(0) || !written, "{:?}: wrote files, then failed", args);
+        if written {
+            if let Some(promtool) = require_program("promtool") {
+                let (ok, text) = run(
+                    &promtool,
+                    &[
+                        "check",
+                        "rules",
+                        "--lint-fatal",
+                        out.join("recording.rules.yml").to_str().unwrap(),
+                        out.join("alerts.rules.yml").to_str().unwrap(),
+                    ],
+                );
+                prop_assert!(ok, "{:?}:\n{}", args, text);
+            }
+        }
+    }
 }
