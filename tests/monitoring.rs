@@ -1260,3 +1260,90 @@ proptest! {
         }
     }
 }
+
+/// Markdown link targets: inline `[text](target)` and reference definitions `[label]: target`.
+fn links(markdown: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let mut inline = Vec::new();
+    let mut definitions = Vec::new();
+    let mut in_code = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            inline.push(after[..end].to_owned());
+            rest = &after[end..];
+        }
+        if let Some(def) = line.strip_prefix('[') {
+            if let Some((label, target)) = def.split_once("]: ") {
+                definitions.push((label.to_owned(), target.trim().to_owned()));
+            }
+        }
+    }
+    (inline, definitions)
+}
+
+#[test]
+fn docs_links_work_on_github_and_on_docs_rs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let readme_included = lib.find("include_str!(\"../README.md\")").unwrap();
+    let absolute = |t: &str| t.contains("://") || t.starts_with('#');
+
+    let (inline, definitions) = links(&readme);
+    for target in &inline {
+        assert!(
+            absolute(target),
+            "README link ({target}) is relative: rustdoc cannot resolve it; use a reference link that src/lib.rs defines"
+        );
+    }
+    let mut relative = 0;
+    for (label, target) in &definitions {
+        if absolute(target) {
+            continue;
+        }
+        relative += 1;
+        // GitHub resolves it against the repository...
+        assert!(
+            root.join(target).exists(),
+            "[{label}]: {target} does not exist"
+        );
+        // ...and rustdoc takes lib.rs's definition, which comes first.
+        let ours = format!("\"[{label}]: ");
+        let at = lib
+            .find(&ours)
+            .unwrap_or_else(|| panic!("src/lib.rs does not define [{label}] for rustdoc"));
+        assert!(
+            at < readme_included,
+            "[{label}] must be defined before the README"
+        );
+        let lib_target = lib[at + ours.len()..].split('"').next().unwrap();
+        assert!(
+            lib_target.starts_with("crate::") || lib_target.starts_with("https://"),
+            "[{label}]: {lib_target}"
+        );
+    }
+    assert!(
+        relative >= 2,
+        "the guide and monitoring/ links: {definitions:?}"
+    );
+
+    // The guide is rendered at docs/production.md and as the `production_guide` module: no
+    // relative links at all.
+    let guide = std::fs::read_to_string(root.join("docs/production.md")).unwrap();
+    let (inline, definitions) = links(&guide);
+    let relative: Vec<&String> = inline
+        .iter()
+        .chain(definitions.iter().map(|(_, t)| t))
+        .filter(|t| !absolute(t))
+        .collect();
+    assert!(relative.is_empty(), "docs/production.md: {relative:?}");
+}
