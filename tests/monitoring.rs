@@ -177,6 +177,23 @@ fn bad_objectives_are_clear_errors() {
 }
 
 #[test]
+fn naming_a_route_twice_merges_its_objectives() {
+    let slo = Slo::new("shop")
+        .route(RouteSlo::new("/a").availability(0.99))
+        .route(RouteSlo::new("/a").latency(0.5, 0.9))
+        .route(RouteSlo::new("/a").availability(0.995));
+    let alerts = Monitoring::new(slo).unwrap().alerting_rules();
+    // One class per objective of /a, with the last availability target: 4 burn rates each.
+    let own = alerts.matches("          http_route: \"/a\"").count();
+    assert_eq!(own, 8, "{alerts}");
+    assert!(alerts.contains("> 0.072 and"), "14.4 x 0.005: {alerts}");
+    assert!(
+        !alerts.contains("> 0.144 and routemeter:http_errors"),
+        "{alerts}"
+    );
+}
+
+#[test]
 fn the_command_never_replaces_files_unless_forced() {
     let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
     let dir = TempDir::new("no-overwrite");

@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(
             template_literal("{{{"),
             "{{ \"{{\" }}{",
-            "leftmost pairs first: no stray `{` before an action"
+            "leftmost pairs first: no stray `{{` before an action"
         );
     }
 
