@@ -879,10 +879,7 @@ enum Role {
     Excluded,
 }
 
-/// Generates rules with `routes` in every role, runs `promtool check rules --lint-fatal` on
-/// them, then `promtool test rules` with series whose route label is each hostile route
-/// (half the requests failing and slow): each alert names exactly its route, with the right
-/// scope, and excluded routes stay silent. Returns promtool's complaint, if any.
+/// Generates rules with `routes` in every role and checks them with [`check_roles`].
 fn check_hostile_routes(promtool: &Path, routes: &[String]) -> Result<(), String> {
     let mut routes: Vec<&str> = routes.iter().map(String::as_str).collect();
     routes.retain(|r| !r.is_empty() && *r != "/metrics" && *r != "/plain");
@@ -910,14 +907,31 @@ fn check_hostile_routes(promtool: &Path, routes: &[String]) -> Result<(), String
         };
     }
     let monitoring = Monitoring::new(slo).map_err(|e| e.to_string())?;
+    check_roles(
+        promtool,
+        &monitoring.recording_rules(),
+        &monitoring.alerting_rules(),
+        &roles,
+    )
+}
 
+/// Runs `promtool check rules --lint-fatal` on the rules, then `promtool test rules` with
+/// series whose route label is each route of `roles` and one more, `/plain` (half the
+/// requests failing and slow): each alert names exactly its route, with the right scope, and
+/// excluded routes stay silent. Returns promtool's complaint, if any.
+fn check_roles(
+    promtool: &Path,
+    recording_rules: &str,
+    alerting_rules: &str,
+    roles: &[(&str, Role)],
+) -> Result<(), String> {
     let dir = TempDir::new("hostile");
     let recording = dir.0.join("recording.yml");
     let alerts = dir.0.join("alerts.yml");
-    std::fs::write(&recording, monitoring.recording_rules()).unwrap();
-    std::fs::write(&alerts, without_annotations(&monitoring.alerting_rules())).unwrap();
+    std::fs::write(&recording, recording_rules).unwrap();
+    std::fs::write(&alerts, without_annotations(alerting_rules)).unwrap();
     let full_alerts = dir.0.join("alerts-full.yml");
-    std::fs::write(&full_alerts, monitoring.alerting_rules()).unwrap();
+    std::fs::write(&full_alerts, alerting_rules).unwrap();
     let (ok, out) = run(
         promtool,
         &[
@@ -1090,6 +1104,49 @@ fn known_hostile_routes_are_escaped_everywhere() {
         return;
     };
     if let Err(e) = check_hostile_routes(&promtool, &known_hostile_routes()) {
+        panic!("{e}");
+    }
+}
+
+/// The reported injections, through the command: the exclusion that disabled every
+/// service-wide alert, and quotes, backslashes and newlines in per-route objectives. promtool
+/// accepts the output with `--lint-fatal`, and each route matches exactly its own series.
+#[test]
+fn the_reported_injections_are_escaped_by_the_command() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
+    let dir = TempDir::new("injections");
+    let out = dir.0.join("out");
+    let excluded = "/pay\",job=\"nowhere";
+    let own_availability = "/a\"b\\c\nd";
+    let own_latency = "/q\"u\\o\nte";
+    let same_threshold = "/s\"ame";
+    let output = Command::new(bin)
+        .args(["monitoring", "--job", "quickstart", "--out"])
+        .arg(&out)
+        .args(["--exclude", excluded])
+        .args(["--route-availability", &format!("{own_availability}=0.999")])
+        .args(["--route-latency", &format!("{own_latency}=0.5:0.99")])
+        .args(["--route-latency", &format!("{same_threshold}=0.5:0.99")])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    let alerts = read("alerts.rules.yml");
+    assert!(!alerts.contains("job=\\\"nowhere\\\"}"), "{alerts}");
+    let roles = [
+        (excluded, Role::Excluded),
+        (own_availability, Role::OwnAvailability),
+        (own_latency, Role::OwnLatency(0.5)),
+        (same_threshold, Role::OwnLatency(0.5)),
+    ];
+    if let Err(e) = check_roles(&promtool, &read("recording.rules.yml"), &alerts, &roles) {
         panic!("{e}");
     }
 }
