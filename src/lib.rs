@@ -1,3 +1,11 @@
+// The README's relative links, resolved for rustdoc: the first definition of a link label
+// wins, so these take precedence over the README's own (which serve GitHub).
+#![doc = "[guide]: crate::production_guide"]
+#![doc = concat!(
+    "[monitoring-files]: https://docs.rs/crate/routemeter/",
+    env!("CARGO_PKG_VERSION"),
+    "/source/monitoring/"
+)]
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]

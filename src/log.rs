@@ -3,9 +3,11 @@
 //! Off unless [`RouteMeterBuilder::request_log`](crate::RouteMeterBuilder::request_log) is set;
 //! then every measured request gets an `http_request` span (method, route, request id) that is
 //! entered while the inner service and the response body are polled, so the handler's own
-//! events carry it. When the request
-//! finishes, one `request finished` event is emitted at a level chosen by its outcome. The
-//! duration in the event is the same measurement the histogram records.
+//! events carry it. When the request finishes, one `request finished` event is emitted at a
+//! level chosen by its outcome, with the status, `duration_ms` (the same measurement the
+//! histogram records, in milliseconds to the microsecond), the error type, whether it was slow
+//! and the body sizes. Each field is logged once: method, route and request id are in the span,
+//! and the event repeats them only when the subscriber disabled the span.
 
 use std::time::Duration;
 
@@ -153,18 +155,32 @@ impl LogState {
         let Some(level) = config.level(done.error, done.elapsed) else {
             return;
         };
-        let duration_ms = done.elapsed.as_secs_f64() * 1000.0;
+        // Milliseconds to the microsecond: `62.523`, not `62.52262999999999`.
+        let duration_ms = round_to_micros_ms(done.elapsed);
         let error_type = done.error.as_ref().map(ErrorType::as_str);
         let slow = done.elapsed >= config.slow_after;
+        // The span carries method, route and request id, and every formatter shows it with the
+        // event: the event repeats them only when the subscriber disabled the span (say, a
+        // `WARN` filter and the span at `INFO`), so each field is logged exactly once.
+        let in_span = !self.span.is_disabled();
+        let (method, route, request_id) = if in_span {
+            (None, None, None)
+        } else {
+            (
+                Some(done.method),
+                Some(done.route),
+                self.request_id.as_ref().and_then(|v| v.to_str().ok()),
+            )
+        };
         // `tracing` needs the level of an event at compile time: one arm per level.
         macro_rules! finished {
             ($level:expr) => {
                 tracing::event!(
                     parent: &self.span,
                     $level,
-                    method = done.method,
-                    route = done.route,
-                    request_id = self.request_id.as_ref().and_then(|v| v.to_str().ok()),
+                    method,
+                    route,
+                    request_id,
                     status = done.status,
                     duration_ms,
                     error_type,
@@ -183,6 +199,13 @@ impl LogState {
             _ => finished!(Level::TRACE),
         }
     }
+}
+
+/// `elapsed` in milliseconds, rounded to the microsecond.
+fn round_to_micros_ms(elapsed: Duration) -> f64 {
+    // Whole microseconds divided by 1000 print in their shortest form (`62.523`).
+    let micros = (elapsed.as_nanos() + 500) / 1000;
+    micros as f64 / 1000.0
 }
 
 #[cfg(test)]
@@ -205,5 +228,15 @@ mod tests {
         );
         let all = RequestLog::all().success_level(Level::DEBUG);
         assert_eq!(all.level(None, fast), Some(Level::DEBUG));
+    }
+
+    #[test]
+    fn durations_print_to_the_microsecond() {
+        let ms = |nanos| round_to_micros_ms(Duration::from_nanos(nanos)).to_string();
+        assert_eq!(ms(62_522_630), "62.523");
+        assert_eq!(ms(62_522_499), "62.522");
+        assert_eq!(ms(1_000_000), "1");
+        assert_eq!(ms(400), "0");
+        assert_eq!(ms(3_600_000_123_000), "3600000.123", "an hour and 123 µs");
     }
 }

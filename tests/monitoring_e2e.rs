@@ -1,7 +1,7 @@
 //! End to end: the quickstart app under traffic, a real Prometheus loaded with the generated
 //! rules (test profile: windows of seconds), a real Alertmanager with the generated routing,
 //! and a Slack-format webhook receiver on loopback. Traffic to `/error` must page, with the
-//! route in the message. On the way, every PromQL expression of the dashboard and of the
+//! route in the message; clients hanging up on `/slow` must not. On the way, every PromQL expression of the dashboard and of the
 //! production rules is evaluated by that Prometheus.
 //!
 //! Needs Debian's `prometheus` and `prometheus-alertmanager` packages: fails under `CI=true`
@@ -113,6 +113,14 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
                 if i % 20 == 0 {
                     client.get(&format!("{base}/slow")).await;
                 }
+                // A client that gives up on /slow (100-300 ms) after 20 ms: a hang-up.
+                if i % 4 == 0 {
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(20),
+                        client.get(&format!("{base}/slow")),
+                    )
+                    .await;
+                }
                 i += 1;
                 tokio::time::sleep(Duration::from_millis(40)).await;
             }
@@ -218,6 +226,32 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
         "{text}"
     );
     assert!(text.contains("*page*"), "{text}");
+    // Hang-ups on /slow were recorded, and do not page: the availability objective counts
+    // the server's own failures only.
+    let hang_ups = prometheus
+        .wait_for(
+            &client,
+            "max(routemeter:http_cancelled:ratio_rate1h{job=\"quickstart\",http_route=\"/slow\"})",
+            Duration::from_secs(20),
+            |v| v > 0.0,
+        )
+        .await;
+    assert!(
+        hang_ups.is_some_and(|v| v > 0.0),
+        "no hang-ups recorded for /slow"
+    );
+    let slow_alerts = prometheus
+        .query(
+            &client,
+            "ALERTS{alertname=\"HTTPRouteErrorBudgetBurn\",http_route=\"/slow\"}",
+        )
+        .await;
+    assert_eq!(
+        slow_alerts.as_array().map(Vec::len),
+        Some(0),
+        "{slow_alerts}"
+    );
+
     // Successful routes do not page.
     assert!(
         received

@@ -58,7 +58,8 @@ pub(crate) fn render(slo: &Slo) -> String {
     let count = n.count();
     let bucket = n.bucket();
     let active = slo.naming.active();
-    let err = n.error_matcher();
+    let err = n.error_matcher(slo.cancelled_as_failures);
+    let cancelled = n.cancelled_matcher();
     let sel = format!("job=~\"$job\",{route}=~\"$route\"");
     let rate = |extra: &str| format!("rate({count}{{{sel}{extra}}}[$__rate_interval])");
     let by_route = format!("sum by ({route})");
@@ -72,13 +73,31 @@ pub(crate) fn render(slo: &Slo) -> String {
             targets: vec![(format!("{by_route} ({})", rate("")), legend.clone())],
         },
         Panel {
-            title: "Error ratio",
+            title: if slo.cancelled_as_failures {
+                "Error ratio (server failures and hang-ups)"
+            } else {
+                "Error ratio (server failures)"
+            },
             kind: "timeseries",
             unit: "percentunit",
             targets: vec![(
                 format!(
                     "({by_route} ({}) or {by_route} ({}) * 0) / {by_route} ({})",
                     rate(&format!(",{err}")),
+                    rate(""),
+                    rate("")
+                ),
+                legend.clone(),
+            )],
+        },
+        Panel {
+            title: "Cancelled ratio (client hang-ups)",
+            kind: "timeseries",
+            unit: "percentunit",
+            targets: vec![(
+                format!(
+                    "({by_route} ({}) or {by_route} ({}) * 0) / {by_route} ({})",
+                    rate(&format!(",{cancelled}")),
                     rate(""),
                     rate("")
                 ),

@@ -1,153 +1,11 @@
-//! The generated monitoring files: committed copies match the generator, promtool and amtool
-//! accept them, and `promtool test rules` shows each alert firing when its condition holds and
-//! staying silent when it does not.
-
-mod common;
+//! `promtool test rules`: every alert fires when its condition holds, and only then.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::Command;
 
-use common::{TempDir, require_program};
-use routemeter::monitoring::{Monitoring, RouteSlo, Slo, SloError};
-use routemeter::{Naming, NamingScheme};
+use routemeter::monitoring::{Monitoring, Slo};
 
-fn run(program: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(program).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-#[test]
-fn committed_files_match_the_generator() {
-    let monitoring = Monitoring::new(Slo::new("quickstart")).unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("monitoring");
-    for (name, text) in monitoring.files() {
-        let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-        assert!(
-            committed == text,
-            "monitoring/{name} is out of date: run `cargo run --bin routemeter -- monitoring`"
-        );
-    }
-    // The command's own check agrees.
-    let bin = env!("CARGO_BIN_EXE_routemeter");
-    let (ok, out) = run(
-        Path::new(bin),
-        &["monitoring", "--out", dir.to_str().unwrap(), "--check"],
-    );
-    assert!(ok, "{out}");
-}
-
-#[test]
-fn bad_objectives_are_clear_errors() {
-    let err = Monitoring::new(Slo::new("app").latency(0.3, 0.99)).unwrap_err();
-    assert!(matches!(err, SloError::Threshold { .. }), "{err}");
-    assert!(err.to_string().contains("not a bucket bound"), "{err}");
-    let err = Monitoring::new(Slo::new("app").availability(1.0)).unwrap_err();
-    assert!(err.to_string().contains("availability target 1"), "{err}");
-    let err =
-        Monitoring::new(Slo::new("app").route(RouteSlo::new("/x").availability(0.0))).unwrap_err();
-    assert!(err.to_string().contains("/x availability"), "{err}");
-    let err = Monitoring::new(Slo::new("a\"pp")).unwrap_err();
-    assert!(matches!(err, SloError::Job(_)), "{err}");
-
-    let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
-    let (ok, out) = run(
-        bin,
-        &[
-            "monitoring",
-            "--latency",
-            "0.3:0.99",
-            "--out",
-            "/nonexistent",
-        ],
-    );
-    assert!(!ok && out.contains("not a bucket bound"), "{out}");
-    let (ok, out) = run(bin, &["monitoring", "--frobnicate", "1"]);
-    assert!(!ok && out.contains("unknown option"), "{out}");
-    let (ok, out) = run(bin, &["--help"]);
-    assert!(ok && out.contains("--route-latency"), "{out}");
-}
-
-/// A variety of settings: both schemes, a prefix, per-route objectives (with a template that
-/// needs regex escaping), exclusions and a capacity forecast.
-fn variants() -> Vec<(&'static str, Monitoring)> {
-    let full = |slo: Slo| {
-        slo.route(
-            RouteSlo::new("/pay")
-                .availability(0.9995)
-                .latency(0.5, 0.95),
-        )
-        .route(RouteSlo::new("/users/{id}").latency(0.1, 0.9))
-        .exclude("/health")
-        .rps_capacity(500.0)
-    };
-    vec![
-        ("default", Monitoring::new(Slo::new("quickstart")).unwrap()),
-        (
-            "otel-full",
-            Monitoring::new(full(Slo::new("shop"))).unwrap(),
-        ),
-        (
-            "compat-prefixed",
-            Monitoring::new(full(
-                Slo::new("shop")
-                    .naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop")),
-            ))
-            .unwrap(),
-        ),
-    ]
-}
-
-#[test]
-fn promtool_and_amtool_accept_every_variant() {
-    let (Some(promtool), Some(amtool)) = (require_program("promtool"), require_program("amtool"))
-    else {
-        return;
-    };
-    let dir = TempDir::new("rules-check");
-    for (name, monitoring) in variants() {
-        let sub = dir.0.join(name);
-        monitoring.write(&sub).unwrap();
-        for file in ["recording.rules.yml", "alerts.rules.yml"] {
-            let path = sub.join(file);
-            let (ok, out) = run(&promtool, &["check", "rules", path.to_str().unwrap()]);
-            assert!(ok && out.contains("SUCCESS"), "{name}/{file}:\n{out}");
-        }
-        let path = sub.join("alertmanager.yml");
-        let (ok, out) = run(&amtool, &["check-config", path.to_str().unwrap()]);
-        assert!(ok, "{name}/alertmanager.yml:\n{out}");
-        let dashboard: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(sub.join("dashboard.json")).unwrap())
-                .unwrap();
-        assert!(dashboard["panels"].as_array().unwrap().len() >= 10);
-    }
-}
-
-/// The rules as `promtool test rules` loads them: annotations are dropped from this copy, so
-/// expected alerts are matched on labels (the annotations' templates are checked by
-/// `promtool check rules` and rendered in the end-to-end test).
-fn without_annotations(rules: &str) -> String {
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in rules.lines() {
-        if line.trim() == "annotations:" {
-            skipping = true;
-            continue;
-        }
-        if skipping && line.starts_with("          ") {
-            continue;
-        }
-        skipping = false;
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
+use crate::common::require_program;
+use crate::{TESTS_HEADER, alert, burn, case, promtool_test};
 
 /// Counter series of one route: `ok` good and `bad` failed requests per minute, `fast` of all
 /// of them under 250 ms, for `minutes` minutes, then `after` more minutes with no requests.
@@ -199,39 +57,6 @@ fn route_series(
     s
 }
 
-fn alert(name: &str, labels: &[(&str, &str)]) -> String {
-    let mut s = String::from("          - exp_labels:\n");
-    let _ = writeln!(s, "              alertname: {name}");
-    for (k, v) in labels {
-        let _ = writeln!(s, "              {k}: \"{v}\"");
-    }
-    s
-}
-
-fn burn(
-    name: &str,
-    route: &str,
-    slo: &str,
-    rate: &str,
-    long: &str,
-    short: &str,
-    sev: &str,
-) -> String {
-    alert(
-        name,
-        &[
-            ("job", "quickstart"),
-            ("http_route", route),
-            ("severity", sev),
-            ("slo", slo),
-            ("slo_scope", "service"),
-            ("burn_rate", rate),
-            ("long_window", long),
-            ("short_window", short),
-        ],
-    )
-}
-
 fn latency_burn(route: &str, rate: &str, long: &str, short: &str, sev: &str) -> String {
     let mut a = burn(
         "HTTPRouteLatencyBudgetBurn",
@@ -244,44 +69,6 @@ fn latency_burn(route: &str, rate: &str, long: &str, short: &str, sev: &str) -> 
     );
     a.push_str("              latency_threshold_seconds: \"0.25\"\n");
     a
-}
-
-fn case(series: &str, checks: &[(&str, &str, Vec<String>)]) -> String {
-    let mut s = format!("  - interval: 1m\n    input_series:\n{series}    alert_rule_test:\n");
-    for (at, alertname, alerts) in checks {
-        let _ = writeln!(s, "      - eval_time: {at}\n        alertname: {alertname}");
-        if alerts.is_empty() {
-            s.push_str("        exp_alerts: []\n");
-        } else {
-            s.push_str("        exp_alerts:\n");
-            for a in alerts {
-                s.push_str(a);
-            }
-        }
-    }
-    s
-}
-
-const TESTS_HEADER: &str =
-    "rule_files: [recording.yml, alerts.yml]\nevaluation_interval: 1m\ntests:\n";
-
-/// Writes `monitoring`'s rules (annotations dropped) and `tests` into a fresh folder and runs
-/// `promtool test rules` on them; panics with promtool's output and the tests if they fail.
-fn promtool_test(promtool: &Path, tag: &str, monitoring: &Monitoring, tests: &str) {
-    let dir = TempDir::new(tag);
-    std::fs::write(dir.0.join("recording.yml"), monitoring.recording_rules()).unwrap();
-    std::fs::write(
-        dir.0.join("alerts.yml"),
-        without_annotations(&monitoring.alerting_rules()),
-    )
-    .unwrap();
-    let file = dir.0.join("tests.yml");
-    std::fs::write(&file, tests).unwrap();
-    let (ok, out) = run(promtool, &["test", "rules", file.to_str().unwrap()]);
-    assert!(
-        ok && out.contains("SUCCESS"),
-        "promtool test rules failed:\n{out}\n--- tests.yml ---\n{tests}"
-    );
 }
 
 #[test]

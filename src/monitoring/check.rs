@@ -1,0 +1,180 @@
+//! Every setting of an [`Slo`] checked before anything is generated, with errors that say
+//! which setting is wrong and what it must be.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::Slo;
+use super::escape::is_metric_name;
+
+/// The longest forecast horizon: a year and a day. A trend measured over one hour says nothing
+/// about what comes later.
+pub(crate) const MAX_HORIZON: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Why objectives could not be turned into rules.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SloError {
+    /// A target is not strictly between 0 and 1.
+    Target {
+        /// Which target.
+        what: String,
+        /// Its value.
+        value: f64,
+    },
+    /// A latency threshold is not a bucket bound, so no series counts the requests under it.
+    Threshold {
+        /// The threshold.
+        value: f64,
+        /// The bucket bounds.
+        buckets: Vec<f64>,
+    },
+    /// The job name is empty or contains characters that need escaping in PromQL.
+    Job(String),
+    /// A number outside the range it must be in (NaN and infinities are outside every range).
+    Number {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: f64,
+        /// The range it must be in.
+        expected: &'static str,
+    },
+    /// The bucket bounds are empty, not finite and positive, or not strictly increasing.
+    Buckets(Vec<f64>),
+    /// The metric-name prefix would not make valid metric names.
+    Prefix(String),
+    /// A route (with its own objective, or excluded) is the empty string, which no request has.
+    EmptyRoute,
+}
+
+impl fmt::Display for SloError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Target { what, value } => {
+                write!(f, "{what} target {value} is not strictly between 0 and 1")
+            }
+            Self::Threshold { value, buckets } => write!(
+                f,
+                "latency threshold {value} s is not a bucket bound; choose one of {buckets:?}"
+            ),
+            Self::Job(job) => write!(
+                f,
+                "job {job:?} must be non-empty and use only letters, digits, `_`, `-`, `.` and `:`"
+            ),
+            Self::Number {
+                what,
+                value,
+                expected,
+            } => write!(f, "{what} is {value}; it must be {expected}"),
+            Self::Buckets(b) => write!(
+                f,
+                "bucket bounds {b:?} must be finite numbers above 0, in strictly increasing order, at least one"
+            ),
+            Self::Prefix(p) => write!(
+                f,
+                "metric-name prefix {p:?} must match [a-zA-Z_][a-zA-Z0-9_]* (letters, digits and `_`, not starting with a digit)"
+            ),
+            Self::EmptyRoute => f.write_str("a route must not be empty"),
+        }
+    }
+}
+
+impl std::error::Error for SloError {}
+
+fn positive(what: &'static str, value: f64) -> Result<(), SloError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(SloError::Number {
+            what,
+            value,
+            expected: "a finite number above 0",
+        })
+    }
+}
+
+fn target(what: String, value: f64) -> Result<(), SloError> {
+    if value > 0.0 && value < 1.0 {
+        Ok(())
+    } else {
+        Err(SloError::Target { what, value })
+    }
+}
+
+/// Checks every setting of `slo`.
+pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
+    let job_ok = !slo.job.is_empty()
+        && slo
+            .job
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+    if !job_ok {
+        return Err(SloError::Job(slo.job.clone()));
+    }
+    if let Some(prefix) = slo.naming.prefix() {
+        let ok = is_metric_name(prefix) && !prefix.contains(':');
+        if !ok {
+            return Err(SloError::Prefix(prefix.to_owned()));
+        }
+    }
+    // The prefix is the only user text in names; the rest is fixed. Checked all the same.
+    for name in [slo.naming.duration(), slo.naming.active()] {
+        if !is_metric_name(name) {
+            return Err(SloError::Prefix(name.to_owned()));
+        }
+    }
+
+    let b = &slo.buckets;
+    let buckets_ok = !b.is_empty()
+        && b.iter().all(|x| x.is_finite() && *x > 0.0)
+        && b.windows(2).all(|w| w[0] < w[1]);
+    if !buckets_ok {
+        return Err(SloError::Buckets(b.clone()));
+    }
+
+    target("availability".to_owned(), slo.availability)?;
+    target("latency".to_owned(), slo.latency_target)?;
+    let mut thresholds = vec![slo.latency_threshold];
+    for r in &slo.routes {
+        if r.route.is_empty() {
+            return Err(SloError::EmptyRoute);
+        }
+        if let Some(a) = r.availability {
+            target(format!("{:?} availability", r.route), a)?;
+        }
+        if let Some((threshold, t)) = r.latency {
+            target(format!("{:?} latency", r.route), t)?;
+            thresholds.push(threshold);
+        }
+    }
+    if slo.excluded.iter().any(String::is_empty) {
+        return Err(SloError::EmptyRoute);
+    }
+    for value in thresholds {
+        if !slo.buckets.contains(&value) {
+            return Err(SloError::Threshold {
+                value,
+                buckets: slo.buckets.clone(),
+            });
+        }
+    }
+
+    positive("p99 alert threshold (seconds)", slo.p99_alert)?;
+    positive("memory limit (bytes)", slo.memory_limit_bytes)?;
+    if let Some(rps) = slo.rps_capacity {
+        positive("request-rate capacity (per second)", rps)?;
+    }
+    if let Some(ratio) = slo.cancelled_alert {
+        target("cancelled-ratio alert".to_owned(), ratio)?;
+    }
+    let horizon = slo.forecast_horizon;
+    if horizon < Duration::from_secs(1) || horizon > MAX_HORIZON {
+        return Err(SloError::Number {
+            what: "forecast horizon (seconds)",
+            value: horizon.as_secs_f64(),
+            expected: "from 1 second to 366 days",
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! The `routemeter` command and `Monitoring::new`: every bad setting is a clear error (exit
+//! status 2), files are never replaced unless forced, and no command line makes it panic.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use routemeter::Naming;
+use routemeter::monitoring::{Monitoring, RouteSlo, Slo, SloError};
+
+use crate::common::{TempDir, require_program};
+use crate::hostile::hostile_route;
+use crate::run;
+
+#[test]
+fn bad_objectives_are_clear_errors() {
+    let err = Monitoring::new(Slo::new("app").latency(0.3, 0.99)).unwrap_err();
+    assert!(matches!(err, SloError::Threshold { .. }), "{err}");
+    assert!(err.to_string().contains("not a bucket bound"), "{err}");
+    let err = Monitoring::new(Slo::new("app").availability(1.0)).unwrap_err();
+    assert!(err.to_string().contains("availability target 1"), "{err}");
+    let err =
+        Monitoring::new(Slo::new("app").route(RouteSlo::new("/x").availability(0.0))).unwrap_err();
+    assert!(err.to_string().contains("\"/x\" availability"), "{err}");
+    let err = Monitoring::new(Slo::new("a\"pp")).unwrap_err();
+    assert!(matches!(err, SloError::Job(_)), "{err}");
+
+    // Every number, from code: NaN, infinities, zero, negatives, out of range.
+    let bad: Vec<(&str, Slo)> = vec![
+        ("p99", Slo::new("app").p99_alert(f64::NAN)),
+        ("p99", Slo::new("app").p99_alert(-1.0)),
+        ("memory", Slo::new("app").memory_limit_bytes(f64::INFINITY)),
+        ("memory", Slo::new("app").memory_limit_bytes(0.0)),
+        ("capacity", Slo::new("app").rps_capacity(f64::NAN)),
+        ("capacity", Slo::new("app").rps_capacity(-5.0)),
+        ("horizon", Slo::new("app").forecast_horizon(Duration::ZERO)),
+        ("horizon", Slo::new("app").forecast_horizon(Duration::MAX)),
+        ("buckets", Slo::new("app").buckets(&[])),
+        ("buckets", Slo::new("app").buckets(&[0.25, f64::NAN])),
+        ("buckets", Slo::new("app").buckets(&[0.5, 0.25])),
+        ("buckets", Slo::new("app").buckets(&[-1.0, 0.25])),
+        ("buckets", Slo::new("app").buckets(&[0.25, 0.25])),
+        ("target", Slo::new("app").availability(f64::NAN)),
+        ("target", Slo::new("app").latency(0.25, f64::INFINITY)),
+        ("target", Slo::new("app").cancelled_alert(1.5)),
+        ("threshold", Slo::new("app").latency(f64::NAN, 0.99)),
+        (
+            "prefix",
+            Slo::new("app").naming(Naming::default().with_prefix("up[5m]) or vector(1) or rate(x")),
+        ),
+        (
+            "prefix",
+            Slo::new("app").naming(Naming::default().with_prefix("9lives")),
+        ),
+        (
+            "route",
+            Slo::new("app").route(RouteSlo::new("").availability(0.99)),
+        ),
+        ("route", Slo::new("app").exclude("")),
+    ];
+    for (what, slo) in bad {
+        let err = Monitoring::new(slo.clone()).expect_err(what);
+        let text = err.to_string();
+        assert!(!text.is_empty(), "{what}: {err:?}");
+        match what {
+            "buckets" => assert!(matches!(err, SloError::Buckets(_)), "{err:?}"),
+            "prefix" => assert!(matches!(err, SloError::Prefix(_)), "{err:?}"),
+            "route" => assert!(matches!(err, SloError::EmptyRoute), "{err:?}"),
+            "target" => assert!(matches!(err, SloError::Target { .. }), "{err:?}"),
+            "threshold" => assert!(matches!(err, SloError::Threshold { .. }), "{err:?}"),
+            _ => assert!(matches!(err, SloError::Number { .. }), "{what}: {err:?}"),
+        }
+    }
+
+    let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
+    let dir = TempDir::new("bad-args");
+    let out = dir.0.join("out");
+    let out = out.to_str().unwrap();
+    let (ok, text) = run(bin, &["monitoring", "--latency", "0.3:0.99", "--out", out]);
+    assert!(!ok && text.contains("not a bucket bound"), "{text}");
+    let (ok, text) = run(bin, &["monitoring", "--frobnicate", "1", "--out", out]);
+    assert!(!ok && text.contains("unknown option"), "{text}");
+    let (ok, text) = run(bin, &["--help"]);
+    assert!(ok && text.contains("--route-latency"), "{text}");
+
+    // Every numeric option refuses what is not a number in its range: status 2, a message
+    // naming the problem, no panic, nothing written.
+    let cases: &[(&str, &str, &str)] = &[
+        ("--horizon-hours", "-1", "hours above 0"),
+        ("--horizon-hours", "NaN", "not a finite number"),
+        ("--horizon-hours", "1e30", "hours above 0"),
+        ("--horizon-hours", "0", "hours above 0"),
+        ("--horizon-hours", "inf", "not a finite number"),
+        ("--horizon-hours", "0.0001", "forecast horizon"),
+        ("--p99-alert", "-1", "p99 alert"),
+        ("--p99-alert", "NaN", "not a finite number"),
+        ("--p99-alert", "0", "p99 alert"),
+        ("--memory-limit-bytes", "-5", "memory limit"),
+        ("--memory-limit-bytes", "1e400", "not a finite number"),
+        ("--rps-capacity", "0", "capacity"),
+        ("--rps-capacity", "x", "not a finite number"),
+        ("--buckets", "0.25,NaN", "not a finite number"),
+        ("--buckets", "0.5,0.25", "strictly increasing"),
+        ("--buckets", "", "not a finite number"),
+        ("--buckets", "-1,0.25", "above 0"),
+        ("--availability", "1.5", "not strictly between 0 and 1"),
+        ("--availability", "NaN", "not a finite number"),
+        ("--latency", "0.25:inf", "not a finite number"),
+        ("--latency", "0.25", "SECONDS:TARGET"),
+        (
+            "--route-availability",
+            "/x=2",
+            "not strictly between 0 and 1",
+        ),
+        ("--route-availability", "/x", "ROUTE=TARGET"),
+        ("--route-latency", "/x=NaN:0.9", "not a finite number"),
+        ("--route-latency", "/x=0.3:0.9", "not a bucket bound"),
+        ("--cancelled-alert", "0", "not strictly between 0 and 1"),
+        (
+            "--prefix",
+            "up[5m]) or vector(1) or rate(x",
+            "metric-name prefix",
+        ),
+        ("--prefix", "a:b", "metric-name prefix"),
+        ("--job", "a\"b", "job"),
+        ("--naming", "statsd", "unknown naming"),
+        ("--profile", "staging", "unknown profile"),
+    ];
+    for (flag, value, message) in cases {
+        let output = Command::new(bin)
+            .args(["monitoring", "--out", out, flag, value])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(message), "{flag} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{flag} {value}: {stderr}");
+    }
+    let (ok, text) = run(bin, &["monitoring", "--job", "x"]);
+    assert!(!ok && text.contains("--out DIR is required"), "{text}");
+    assert!(!Path::new(out).exists(), "nothing was written");
+}
+
+#[test]
+fn the_command_never_replaces_files_unless_forced() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
+    let dir = TempDir::new("no-overwrite");
+    let out = dir.0.join("monitoring");
+    let out_s = out.to_str().unwrap();
+    let (ok, text) = run(bin, &["monitoring", "--job", "shop", "--out", out_s]);
+    assert!(ok && text.contains("wrote"), "{text}");
+    let (ok, text) = run(
+        bin,
+        &["monitoring", "--job", "shop", "--out", out_s, "--check"],
+    );
+    assert!(ok, "{text}");
+
+    // A file edited by hand survives a second run without --force.
+    let alerts = out.join("alerts.rules.yml");
+    std::fs::write(&alerts, "# mine\n").unwrap();
+    let output = Command::new(bin)
+        .args(["monitoring", "--job", "other", "--out", out_s])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("would replace") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&alerts).unwrap(), "# mine\n");
+    // --check names the stale file and exits 1.
+    let output = Command::new(bin)
+        .args(["monitoring", "--job", "shop", "--out", out_s, "--check"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("alerts.rules.yml"), "{stderr}");
+
+    let (ok, text) = run(
+        bin,
+        &["monitoring", "--job", "shop", "--out", out_s, "--force"],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        bin,
+        &["monitoring", "--job", "shop", "--out", out_s, "--check"],
+    );
+    assert!(ok, "{text}");
+
+    // The same from code.
+    let monitoring = Monitoring::new(Slo::new("shop")).unwrap();
+    assert!(monitoring.outdated(&out).unwrap().is_empty());
+    let err = monitoring.write_new(&out).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists, "{err}");
+    let fresh = dir.0.join("fresh");
+    assert_eq!(monitoring.outdated(&fresh).unwrap().len(), 4);
+    monitoring.write_new(&fresh).unwrap();
+    assert!(monitoring.outdated(&fresh).unwrap().is_empty());
+}
+
+/// An option and its value: mostly good values for it, sometimes bad numbers, hostile text,
+/// a value of another option, or nothing.
+fn cli_option() -> impl Strategy<Value = Vec<String>> {
+    let good = |flag: &'static str, values: &'static [&'static str]| {
+        proptest::sample::select(values).prop_map(move |v| vec![flag.to_owned(), v.to_owned()])
+    };
+    let bad = prop_oneof![
+        Just("NaN"),
+        Just("-1"),
+        Just("1e30"),
+        Just("inf"),
+        Just("0"),
+        Just(""),
+        Just("="),
+        Just(":"),
+        Just("/x=NaN:0.9"),
+        Just("0.25:0.99"),
+        Just("--force"),
+    ]
+    .prop_map(str::to_owned);
+    let flags = proptest::sample::select(
+        &[
+            "--job",
+            "--availability",
+            "--latency",
+            "--route-availability",
+            "--route-latency",
+            "--exclude",
+            "--cancelled-alert",
+            "--p99-alert",
+            "--prefix",
+            "--buckets",
+            "--memory-limit-bytes",
+            "--rps-capacity",
+            "--horizon-hours",
+            "--naming",
+            "--profile",
+        ][..],
+    );
+    prop_oneof![
+        2 => good("--job", &["shop", "api-v2", "a.b:c"]),
+        2 => good("--availability", &["0.999", "0.99", "0.5"]),
+        2 => good("--latency", &["0.25:0.99", "1:0.9", "0.005:0.5"]),
+        2 => good("--route-availability", &["/a=0.99", "/a\"{{=0.9", "/é=b=0.999"]),
+        2 => good("--route-latency", &["/b=0.5:0.95", "/c=0.25:0.9", "/a=0.5:0.99"]),
+        2 => good("--exclude", &["/health", "/pay\",job=\"nowhere", "/a"]),
+        1 => good("--include", &["/metrics", "/a"]),
+        1 => good("--cancelled-alert", &["0.05", "0.5"]),
+        1 => good("--p99-alert", &["1", "0.25", "30"]),
+        1 => good("--prefix", &["shop", "_x1", ""]),
+        1 => good("--buckets", &["0.1,0.25,0.5,1", "0.25", "0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10"]),
+        1 => good("--memory-limit-bytes", &["1e9", "536870912"]),
+        1 => good("--rps-capacity", &["500", "0.5"]),
+        1 => good("--horizon-hours", &["4", "0.5", "8784"]),
+        1 => good("--naming", &["otel", "axum-prometheus"]),
+        1 => good("--profile", &["production", "test"]),
+        1 => proptest::sample::select(&["--cancelled-as-failures", "--force", "--check"][..])
+            .prop_map(|f| vec![f.to_owned()]),
+        2 => (flags.clone(), bad).prop_map(|(f, v)| vec![f.to_owned(), v]),
+        1 => (flags, hostile_route()).prop_map(|(f, v)| vec![f.to_owned(), v]),
+        1 => hostile_route().prop_map(|v| vec![v]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        max_shrink_iters: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Any command line ends with status 0, 1 or 2 and never a panic; whatever it accepts,
+    /// promtool accepts too.
+    #[test]
+    fn the_command_never_panics_and_writes_only_valid_rules(
+        options in proptest::collection::vec(cli_option(), 0..8)
+    ) {
+        // A command line cannot carry NUL.
+        let args: Vec<String> = options.concat().iter().map(|a| a.replace('\0', "")).collect();
+        let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
+        let dir = TempDir::new("cli-fuzz");
+        let out = dir.0.join("out");
+        let output = Command::new(bin)
+            .args(["monitoring", "--out", out.to_str().unwrap()])
+            .args(&args)
+            .current_dir(&dir.0)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let code = output.status.code();
+        prop_assert!(matches!(code, Some(0..=2)), "{:?}: {:?} {}", args, code, stderr);
+        prop_assert!(!stderr.contains("panicked"), "{:?}: {}", args, stderr);
+        let written = out.join("alerts.rules.yml").exists();
+        prop_assert!(code == Some(0) || !written, "{:?}: wrote files, then failed", args);
+        if written {
+            if let Some(promtool) = require_program("promtool") {
+                let (ok, text) = run(
+                    &promtool,
+                    &[
+                        "check",
+                        "rules",
+                        "--lint-fatal",
+                        out.join("recording.rules.yml").to_str().unwrap(),
+                        out.join("alerts.rules.yml").to_str().unwrap(),
+                    ],
+                );
+                prop_assert!(ok, "{:?}:\n{}", args, text);
+            }
+        }
+    }
+}
