@@ -90,6 +90,7 @@ pub struct RouteMeterBuilder {
     methods: KnownMethods,
     url_scheme: UrlScheme,
     body_sizes: bool,
+    clock: crate::clock::Clock,
 }
 
 /// The `url.scheme` a layer records for requests whose URI names none (the usual case: HTTP/1.1
@@ -122,6 +123,7 @@ impl Default for RouteMeterBuilder {
             methods: KnownMethods::default(),
             url_scheme: UrlScheme::Http,
             body_sizes: false,
+            clock: crate::clock::Clock::Std,
         }
     }
 }
@@ -367,6 +369,15 @@ impl RouteMeterBuilder {
         self
     }
 
+    /// Takes request durations from `clock` (the system clock unless set): the test kit's
+    /// [`TestMeter::with_tokio_clock`](crate::testing::TestMeter::with_tokio_clock) sets
+    /// tokio's.
+    #[cfg(feature = "testing")]
+    pub(crate) fn clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Builds the layer.
     #[must_use]
     pub fn build(self) -> RouteMeterLayer {
@@ -388,6 +399,7 @@ impl RouteMeterBuilder {
                 UrlScheme::Https => "https",
             },
             body_sizes: self.body_sizes,
+            clock: self.clock,
         };
         RouteMeterLayer {
             meter: Arc::new(Meter::new(

@@ -12,6 +12,7 @@
 
 mod body;
 mod classify;
+mod clock;
 mod future;
 mod layer;
 mod log;

@@ -123,7 +123,7 @@ impl InFlight {
             RequestBytes::Unknown => None,
         };
         // One measurement for the histogram and the log.
-        let elapsed = self.start.elapsed();
+        let elapsed = self.series.registrar.clock.since(self.start);
         self.series.record(
             outcome,
             elapsed,
@@ -167,7 +167,7 @@ impl InFlight {
         if self.series.registrar.time_to_head {
             self.series.record_head(
                 Outcome::response(status, None).with_version(self.version),
-                self.start.elapsed(),
+                self.series.registrar.clock.since(self.start),
             );
         }
     }

@@ -74,6 +74,8 @@ pub(crate) struct Registrar {
     pub(crate) default_scheme: &'static str,
     /// Whether the body-size histograms are recorded.
     pub(crate) body_sizes: bool,
+    /// Where request durations get their time (the system clock unless a test opts in).
+    pub(crate) clock: crate::clock::Clock,
 }
 
 /// The `url.scheme` values, by the index a slot carries.
@@ -239,7 +241,7 @@ impl Meter {
             return None;
         }
         // The clock starts as the request enters, before any look-up.
-        let start = Instant::now();
+        let start: Instant = self.registrar.clock.now();
         self.follow_recorder();
         let slot = self.registrar.slot(req);
         let view = crate::route::RouteRequest::new(req);
