@@ -27,7 +27,7 @@ async fn labels_are_route_templates_not_paths() {
     snap.endpoint("GET", "/users/{id}")
         .assert_count(4)
         .assert_no_errors();
-    assert_eq!(snap.route("/users/{id}").status("200"), 4);
+    assert_eq!(snap.route("/users/{id}").status(200), 4);
     assert_eq!(snap.route("/users/1").count(), 0);
 }
 
@@ -99,7 +99,7 @@ async fn ten_thousand_random_404_paths_make_one_series() {
     assert_eq!(snap.series_count(), series_after_warmup);
     assert_eq!(snap.routes(), [UNMATCHED_ROUTE]);
     snap.route(UNMATCHED_ROUTE).assert_count(10_000);
-    assert_eq!(snap.route(UNMATCHED_ROUTE).status("404"), 10_000);
+    assert_eq!(snap.route(UNMATCHED_ROUTE).status(404), 10_000);
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn exotic_methods_are_other() {
     assert_eq!(snap.endpoint("PROPFIND", "/users/{id}").count(), 0);
     // 405 is a client error: recorded, not counted as failed.
     snap.route("/users/{id}").assert_no_errors();
-    assert_eq!(snap.route("/users/{id}").status("405"), 4);
+    assert_eq!(snap.route("/users/{id}").status(405), 4);
 }
 
 #[tokio::test]

@@ -1,13 +1,31 @@
 //! A parser for the Prometheus text exposition format (version 0.0.4), so tests can read a
 //! running server's `/metrics` into a [`Snapshot`](super::Snapshot).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use super::distribution::Distribution;
-use super::snapshot::{Series, SeriesValue};
+use super::series::{Series, SeriesValue};
+
+/// The most bytes of input an error message quotes.
+pub(crate) const QUOTE_LIMIT: usize = 200;
+
+/// `text` for an error message: whole if short, else its first [`QUOTE_LIMIT`] bytes (cut at a
+/// character boundary) and how long it was.
+fn quote(text: &str) -> String {
+    if text.len() <= QUOTE_LIMIT {
+        return text.to_owned();
+    }
+    let mut end = QUOTE_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
 
 /// Why an exposition could not be parsed: the 1-based line and what was wrong there.
+///
+/// The message quotes at most about 200 bytes of the input, however long the line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
     /// The line, counting from 1.
@@ -69,11 +87,13 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Series>, ParseError> {
                     Some("histogram") => Kind::Histogram,
                     Some("summary") => Kind::Summary,
                     Some("untyped") => Kind::Untyped,
-                    Some(other) => return Err(err(format!("unknown metric type `{other}`"))),
-                    None => return Err(err(format!("`# TYPE {name}` without a type"))),
+                    Some(other) => {
+                        return Err(err(format!("unknown metric type `{}`", quote(other))));
+                    }
+                    None => return Err(err(format!("`# TYPE {}` without a type", quote(name)))),
                 };
                 if kinds.insert(name.to_owned(), kind).is_some() {
-                    return Err(err(format!("second `# TYPE` line for `{name}`")));
+                    return Err(err(format!("second `# TYPE` line for `{}`", quote(name))));
                 }
             }
             continue;
@@ -92,14 +112,14 @@ fn check_metric_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("`{name}` is not a valid metric name"))
+        Err(format!("`{}` is not a valid metric name", quote(name)))
     }
 }
 
 fn parse_sample(line: &str) -> Result<Sample, String> {
     let name_end = line
         .find(|c: char| c == '{' || c.is_whitespace())
-        .ok_or_else(|| format!("`{line}` has no value"))?;
+        .ok_or_else(|| format!("`{}` has no value", quote(line)))?;
     let name = &line[..name_end];
     check_metric_name(name)?;
     let mut rest = &line[name_end..];
@@ -112,14 +132,14 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     let mut fields = rest.split_whitespace();
     let value = fields
         .next()
-        .ok_or_else(|| format!("`{name}` has no value"))?;
-    let value = parse_value(value).ok_or_else(|| format!("`{value}` is not a number"))?;
+        .ok_or_else(|| format!("`{}` has no value", quote(name)))?;
+    let value = parse_value(value).ok_or_else(|| format!("`{}` is not a number", quote(value)))?;
     if let Some(ts) = fields.next() {
         ts.parse::<i64>()
-            .map_err(|_| format!("`{ts}` is not a timestamp in milliseconds"))?;
+            .map_err(|_| format!("`{}` is not a timestamp in milliseconds", quote(ts)))?;
     }
     if let Some(extra) = fields.next() {
-        return Err(format!("unexpected `{extra}` after the value"));
+        return Err(format!("unexpected `{}` after the value", quote(extra)));
     }
     Ok(Sample {
         name: name.to_owned(),
@@ -157,12 +177,15 @@ fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(format!("`{key}` is not a valid label name"));
+            return Err(format!("`{}` is not a valid label name", quote(key)));
+        }
+        if labels.iter().any(|(k, _)| k == key) {
+            return Err(format!("label `{}` appears twice", quote(key)));
         }
         s = s[eq + 1..].trim_start();
         s = s
             .strip_prefix('"')
-            .ok_or_else(|| format!("the value of label `{key}` is not quoted"))?;
+            .ok_or_else(|| format!("the value of label `{}` is not quoted", quote(key)))?;
         let mut value = String::new();
         let mut chars = s.char_indices();
         let end = loop {
@@ -172,11 +195,15 @@ fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
                     Some((_, '\\')) => value.push('\\'),
                     Some((_, '"')) => value.push('"'),
                     Some((_, 'n')) => value.push('\n'),
-                    Some((_, c)) => return Err(format!("unknown escape `\\{c}` in label `{key}`")),
-                    None => return Err(format!("the value of label `{key}` is not closed")),
+                    Some((_, c)) => {
+                        return Err(format!("unknown escape `\\{c}` in label `{}`", quote(key)));
+                    }
+                    None => {
+                        return Err(format!("the value of label `{}` is not closed", quote(key)));
+                    }
                 },
                 Some((_, c)) => value.push(c),
-                None => return Err(format!("the value of label `{key}` is not closed")),
+                None => return Err(format!("the value of label `{}` is not closed", quote(key))),
             }
         };
         labels.push((key.to_owned(), value));
@@ -184,7 +211,7 @@ fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
         if let Some(rest) = s.strip_prefix(',') {
             s = rest;
         } else if !s.starts_with('}') {
-            return Err(format!("expected `,` or `}}` after label `{key}`"));
+            return Err(format!("expected `,` or `}}` after label `{}`", quote(key)));
         }
     }
 }
@@ -205,8 +232,13 @@ fn histogram_family<'a>(
 
 #[derive(Default)]
 struct Parts {
+    /// The first line of the series.
+    line: usize,
     buckets: Vec<(f64, u64)>,
-    sum: f64,
+    /// The bounds seen, as bits, to refuse a bucket given twice.
+    seen: HashSet<u64>,
+    sum: Option<f64>,
+    count: Option<u64>,
 }
 
 fn assemble(
@@ -214,8 +246,9 @@ fn assemble(
     samples: Vec<(usize, Sample)>,
 ) -> Result<Vec<Series>, ParseError> {
     let mut histograms: BTreeMap<(String, Vec<(String, String)>), Parts> = BTreeMap::new();
-    let mut series = Vec::new();
+    let mut series: Vec<(usize, Series)> = Vec::new();
     for (line, mut sample) in samples {
+        let err = |message: String| ParseError { line, message };
         sample.labels.sort();
         if let Some((family, suffix)) = histogram_family(kinds, &sample.name) {
             let le = sample
@@ -225,21 +258,40 @@ fn assemble(
                 .map(|i| sample.labels.remove(i).1);
             let parts = histograms
                 .entry((family.to_owned(), sample.labels))
-                .or_default();
+                .or_insert_with(|| Parts {
+                    line,
+                    ..Parts::default()
+                });
+            let twice = || {
+                err(format!(
+                    "`{}` appears twice with these labels",
+                    quote(&sample.name)
+                ))
+            };
             match suffix {
                 "_bucket" => {
-                    let le = le.ok_or_else(|| ParseError {
-                        line,
-                        message: format!("`{}` has no `le` label", sample.name),
+                    let le = le.ok_or_else(|| {
+                        err(format!("`{}` has no `le` label", quote(&sample.name)))
                     })?;
-                    let bound = parse_value(&le).ok_or_else(|| ParseError {
-                        line,
-                        message: format!("`le=\"{le}\"` is not a number"),
-                    })?;
+                    let bound = parse_value(&le)
+                        .filter(|b| !b.is_nan())
+                        .ok_or_else(|| err(format!("`le=\"{}\"` is not a number", quote(&le))))?;
+                    // `0` and `-0` are one bound.
+                    if !parts.seen.insert((bound + 0.0).to_bits()) {
+                        return Err(twice());
+                    }
                     parts.buckets.push((bound, count(sample.value, line)?));
                 }
-                "_sum" => parts.sum = sample.value,
-                _ => {}
+                "_sum" => {
+                    if parts.sum.replace(sample.value).is_some() {
+                        return Err(twice());
+                    }
+                }
+                _ => {
+                    if parts.count.replace(count(sample.value, line)?).is_some() {
+                        return Err(twice());
+                    }
+                }
             }
             continue;
         }
@@ -247,13 +299,30 @@ fn assemble(
             Some(Kind::Counter) => SeriesValue::Counter(count(sample.value, line)?),
             _ => SeriesValue::Gauge(sample.value),
         };
-        series.push(Series::from_parts(sample.name, sample.labels, value));
+        series.push((line, Series::new(sample.name, sample.labels, value)));
     }
     for ((name, labels), parts) in histograms {
-        let value = SeriesValue::Histogram(Distribution::buckets(parts.buckets, parts.sum));
-        series.push(Series::from_parts(name, labels, value));
+        let distribution =
+            Distribution::buckets(parts.buckets, parts.sum.unwrap_or(0.0), parts.count);
+        let value = SeriesValue::Histogram(distribution);
+        series.push((parts.line, Series::new(name, labels, value)));
     }
-    Ok(series)
+    // A series given twice is an error, as for Prometheus (found by sorting: no copies).
+    series.sort_by(|(la, a), (lb, b)| (a.name(), a.labels(), la).cmp(&(b.name(), b.labels(), lb)));
+    if let Some(pair) = series
+        .windows(2)
+        .find(|w| w[0].1.name() == w[1].1.name() && w[0].1.labels() == w[1].1.labels())
+    {
+        return Err(ParseError {
+            line: pair[1].0,
+            message: format!(
+                "`{}` appears twice with these labels (first on line {})",
+                quote(pair[1].1.name()),
+                pair[0].0
+            ),
+        });
+    }
+    Ok(series.into_iter().map(|(_, s)| s).collect())
 }
 
 fn count(value: f64, line: usize) -> Result<u64, ParseError> {

@@ -7,16 +7,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, Uri};
 use http_body::Body;
-use http_body_util::BodyExt;
 use tower::{Service, ServiceExt};
 
-use super::{Snapshot, TestMeter};
+use super::client::{Cut, read_response};
 
 /// Requests sent when neither [`Load::requests`] nor [`Load::duration`] is set.
 pub const DEFAULT_REQUESTS: u64 = 1000;
@@ -31,7 +31,9 @@ pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(60);
 ///
 /// The factory gets the request's index (0, 1, 2, …) and returns the request. A run stops at
 /// the first of: the request count, the duration, the time limit (default 60 s; a request still
-/// running then is abandoned and counted as timed out).
+/// running then is abandoned and counted as timed out). Response bodies are streamed, their
+/// bytes counted and discarded, so an endless or huge body costs no memory, and the time limit
+/// holds even for a body that is always ready.
 ///
 /// ```
 /// use std::time::Duration;
@@ -94,6 +96,8 @@ pub struct LoadReport {
     pub sent: u64,
     /// Requests that got a response whose body was read to the end.
     pub completed: u64,
+    /// Response body bytes read (of completed requests and of those cut short).
+    pub response_bytes: u64,
     /// Requests that failed before or during the response (service error, connection error,
     /// body error).
     pub failed: u64,
@@ -124,12 +128,13 @@ impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} sent, {} completed, {} failed in {:.3?} ({:.1}/s); statuses {:?}",
+            "{} sent, {} completed, {} failed in {:.3?} ({:.1}/s), {} response bytes; statuses {:?}",
             self.sent,
             self.completed,
             self.failed,
             self.elapsed,
             self.rps(),
+            self.response_bytes,
             self.statuses
         )?;
         if self.timed_out {
@@ -146,16 +151,42 @@ impl fmt::Display for LoadReport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LoadError {
-    /// The URL could not be parsed, or is not `http://host:port`.
+    /// The URL could not be parsed, or is not `http://host[:port][/path]` (no query, no
+    /// fragment).
     InvalidUrl(String),
     /// The host is not a loopback address: this driver is for tests of servers on this machine.
     NotLoopback(String),
+    /// The concurrency needs more file descriptors than the process may open: a connection
+    /// each, and a second one each for a server in this process.
+    TooManyConnections {
+        /// The connections the run would open at once.
+        concurrency: usize,
+        /// The process's limit on open file descriptors (`ulimit -n`).
+        limit: u64,
+        /// Descriptors already open.
+        open: u64,
+    },
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidUrl(u) => write!(f, "`{u}` is not an http:// URL with a host"),
+            Self::InvalidUrl(u) => write!(
+                f,
+                "`{u}` is not an http:// URL with a host (and no query or fragment)"
+            ),
+            Self::TooManyConnections {
+                concurrency,
+                limit,
+                open,
+            } => write!(
+                f,
+                "a concurrency of {concurrency} needs up to {} file descriptors (a connection \
+                 each, and one more each for a server in this process), but the limit on open \
+                 files is {limit} (`ulimit -n`) and {open} are open: lower the concurrency or \
+                 raise the limit",
+                concurrency.saturating_mul(2)
+            ),
             Self::NotLoopback(h) => write!(
                 f,
                 "`{h}` is not a loopback address; the test load driver only sends to this machine"
@@ -210,7 +241,7 @@ where
     }
 
     /// Sends the load through `service`, in this task (so the future is not `Send`), reading
-    /// every response body to its end.
+    /// every response body to its end (streamed: bytes are counted, not kept).
     pub async fn run<S, RB>(&self, service: S) -> LoadReport
     where
         S: Service<Request<B>, Response = Response<RB>> + Clone,
@@ -218,66 +249,61 @@ where
         RB: Body,
         RB::Error: fmt::Display,
     {
-        self.drive(|req| {
+        self.drive(|req, deadline, bytes| {
             let service = service.clone();
             async move {
-                let resp = service.oneshot(req).await.map_err(|e| e.to_string())?;
-                read_to_end(resp).await
+                let resp = service
+                    .oneshot(req)
+                    .await
+                    .map_err(|e| Cut::Failed(e.to_string()))?;
+                read_response(resp, deadline, &bytes).await
             }
         })
         .await
     }
 
-    /// Sends the load over HTTP/1 to `base_url` (e.g. `http://127.0.0.1:3000`), which must be
-    /// a loopback address; each request's path and query are joined to it.
+    /// Sends the load over HTTP/1 to `base_url` (e.g. `http://127.0.0.1:3000`, or
+    /// `http://localhost:3000/api` to put each request's path under `/api`), which must be a
+    /// loopback address; each request's path and query are joined to it.
     ///
     /// # Errors
     ///
-    /// [`LoadError`] if the URL is not `http://` on a loopback host. Failed requests do not
-    /// make an error: they are counted in the report.
+    /// [`LoadError`] if the URL is not `http://` on a loopback host, or if the concurrency
+    /// needs more file descriptors than the process may open (checked on Linux). Failed
+    /// requests do not make an error: they are counted in the report.
     pub async fn run_url(&self, base_url: &str) -> Result<LoadReport, LoadError>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let base: Uri = base_url
-            .parse()
-            .map_err(|_| LoadError::InvalidUrl(base_url.to_owned()))?;
-        let (Some("http"), Some(authority)) = (base.scheme_str(), base.authority().cloned()) else {
-            return Err(LoadError::InvalidUrl(base_url.to_owned()));
+        let (authority, prefix) = loopback_base(base_url)?;
+        let connections = match self.requests {
+            Some(n) => self
+                .concurrency
+                .min(usize::try_from(n).unwrap_or(usize::MAX)),
+            None => self.concurrency,
         };
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !loopback {
-            return Err(LoadError::NotLoopback(host.to_owned()));
-        }
+        check_descriptors(connections)?;
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .pool_max_idle_per_host(self.concurrency)
                 .build_http::<B>();
         Ok(self
-            .drive(|mut req| {
+            .drive(|mut req, deadline, bytes| {
                 let client = client.clone();
-                let path = req
-                    .uri()
-                    .path_and_query()
-                    .map_or("/", |p| p.as_str())
-                    .to_owned();
+                let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
                 let uri = Uri::builder()
                     .scheme("http")
                     .authority(authority.clone())
-                    .path_and_query(path)
+                    .path_and_query(format!("{prefix}{path}"))
                     .build();
                 async move {
-                    *req.uri_mut() = uri.map_err(|e| e.to_string())?;
-                    let resp = client.request(req).await.map_err(|e| e.to_string())?;
-                    read_to_end(resp).await
+                    *req.uri_mut() = uri.map_err(|e| Cut::Failed(e.to_string()))?;
+                    let resp = client
+                        .request(req)
+                        .await
+                        .map_err(|e| Cut::Failed(error_chain(&e)))?;
+                    read_response(resp, deadline, &bytes).await
                 }
             })
             .await)
@@ -286,15 +312,25 @@ where
     /// Runs `concurrency` workers in this task until a bound is reached.
     async fn drive<C, Fut>(&self, call: C) -> LoadReport
     where
-        C: Fn(Request<B>) -> Fut,
-        Fut: Future<Output = Result<u16, String>>,
+        C: Fn(Request<B>, Option<Instant>, Rc<Cell<u64>>) -> Fut,
+        Fut: Future<Output = Result<u16, Cut>>,
     {
         let start = Instant::now();
+        // `None` for a time limit too large for an `Instant`: it never passes.
+        let deadline = start.checked_add(self.time_limit);
         let requests = match (self.requests, self.duration) {
             (None, None) => Some(DEFAULT_REQUESTS),
             (n, _) => n,
         };
+        let workers = match requests {
+            Some(n) => self
+                .concurrency
+                .min(usize::try_from(n).unwrap_or(usize::MAX)),
+            None => self.concurrency,
+        };
         let next = Cell::new(0u64);
+        // Response body bytes, counted as they are read (also of bodies cut short).
+        let bytes = Rc::new(Cell::new(0u64));
         let report = RefCell::new(LoadReport::default());
         let worker = || async {
             loop {
@@ -310,42 +346,106 @@ where
                 };
                 next.set(i + 1);
                 report.borrow_mut().sent += 1;
-                let outcome = tokio::time::timeout(left, call((self.make)(i))).await;
+                let request = call((self.make)(i), deadline, Rc::clone(&bytes));
+                let outcome = tokio::time::timeout(left, request).await;
                 let mut r = report.borrow_mut();
                 match outcome {
                     Ok(Ok(status)) => {
                         r.completed += 1;
                         *r.statuses.entry(status).or_default() += 1;
                     }
-                    Ok(Err(e)) => {
+                    Ok(Err(Cut::Failed(e))) => {
                         r.failed += 1;
                         r.first_error.get_or_insert(e);
                     }
-                    Err(_) => {
+                    Ok(Err(Cut::Deadline)) | Err(_) => {
                         r.timed_out = true;
                         break;
                     }
                 }
             }
         };
-        join_all((0..self.concurrency).map(|_| Box::pin(worker()))).await;
+        join_all((0..workers).map(|_| Box::pin(worker()))).await;
         let mut report = report.into_inner();
         report.elapsed = start.elapsed();
+        report.response_bytes = bytes.get();
         report
     }
 }
 
-async fn read_to_end<RB>(resp: Response<RB>) -> Result<u16, String>
-where
-    RB: Body,
-    RB::Error: fmt::Display,
-{
-    let status = resp.status().as_u16();
-    resp.into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("response body: {e}"))?;
-    Ok(status)
+/// The authority and path prefix of a loopback base URL.
+fn loopback_base(base_url: &str) -> Result<(http::uri::Authority, String), LoadError> {
+    let invalid = || LoadError::InvalidUrl(base_url.to_owned());
+    let base: Uri = base_url.parse().map_err(|_| invalid())?;
+    let (Some("http"), Some(authority)) = (base.scheme_str(), base.authority().cloned()) else {
+        return Err(invalid());
+    };
+    if base.query().is_some() || base_url.contains('#') || authority.as_str().contains('@') {
+        return Err(invalid());
+    }
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Err(LoadError::NotLoopback(host.to_owned()));
+    }
+    let prefix = base.path().trim_end_matches('/').to_owned();
+    Ok((authority, prefix))
+}
+
+/// Refuses, on Linux, a run that would open more connections than the process has file
+/// descriptors for: it would fail most of its requests with a vague connection error.
+fn check_descriptors(connections: usize) -> Result<(), LoadError> {
+    let Some((limit, open)) = descriptors() else {
+        return Ok(());
+    };
+    // A connection each, a second each for a server in this process, and some room for
+    // everything else the process opens meanwhile.
+    const SPARE: u64 = 64;
+    let needed = (connections as u64)
+        .saturating_mul(2)
+        .saturating_add(open + SPARE);
+    if needed > limit {
+        return Err(LoadError::TooManyConnections {
+            concurrency: connections,
+            limit,
+            open,
+        });
+    }
+    Ok(())
+}
+
+/// The soft limit on open file descriptors and how many are open, where `/proc` tells.
+fn descriptors() -> Option<(u64, u64)> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    let limit = match soft {
+        "unlimited" => return None,
+        n => n.parse().ok()?,
+    };
+    let open = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+    Some((limit, open))
+}
+
+/// An error with its sources (hyper's client errors say little at the top).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// Polls every future until all are done, in the calling task.
@@ -360,31 +460,4 @@ async fn join_all<Fut: Future<Output = ()>>(futures: impl Iterator<Item = Pin<Bo
         }
     })
     .await;
-}
-
-impl TestMeter {
-    /// Runs `load` through `service` and returns a snapshot of just that run (the difference
-    /// between snapshots taken before and after it).
-    ///
-    /// # Panics
-    ///
-    /// If any request failed or the time limit cut the run short: a load test whose requests
-    /// did not all complete measures something else than intended. Use [`Load::run`] with
-    /// [`TestMeter::snapshot`] to look at failing runs.
-    pub async fn drive<F, B, S, RB>(&self, load: &Load<F>, service: S) -> Snapshot
-    where
-        F: Fn(u64) -> Request<B>,
-        S: Service<Request<B>, Response = Response<RB>> + Clone,
-        S::Error: fmt::Display,
-        RB: Body,
-        RB::Error: fmt::Display,
-    {
-        let before = self.snapshot();
-        let report = load.run(service).await;
-        assert!(
-            report.failed == 0 && !report.timed_out,
-            "the load run did not complete: {report}"
-        );
-        &self.snapshot() - &before
-    }
 }

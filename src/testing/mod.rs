@@ -5,11 +5,16 @@
 //! recorder only, so any number of tests can run in parallel in one binary, on any runtime
 //! flavour, each seeing exactly its own requests.
 //!
+//! The data flows one way: the recorder or the exposition parser makes [`Series`]; a
+//! [`Snapshot`] holds them; [`RouteStats`] sums them up per route and asserts on the sums.
+//! [`send`] and [`Load`] play the client. Assertions are strict: on a route without requests
+//! they fail (except `assert_count(0)`), naming the routes that have requests.
+//! [`TestMeter::with_tokio_clock`] makes durations exact under tokio's paused time.
+//!
 //! ```
 //! use std::time::Duration;
 //! use axum::{Router, routing::get, body::Body};
-//! use routemeter::testing::TestMeter;
-//! use tower::ServiceExt;
+//! use routemeter::testing::{TestMeter, send};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -20,8 +25,7 @@
 //!
 //! for id in 0..20 {
 //!     let req = http::Request::get(format!("/users/{id}")).body(Body::empty()).unwrap();
-//!     let resp = app.clone().oneshot(req).await.unwrap();
-//!     axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap(); // read it all
+//!     send(app.clone(), req).await.unwrap(); // sends it and reads the whole body
 //! }
 //!
 //! meter
@@ -33,83 +37,24 @@
 //! # }
 //! ```
 
+mod client;
 mod distribution;
 mod exposition;
 mod load;
+mod meter;
 mod recorder;
+mod series;
 mod snapshot;
+mod stats;
 
-use std::time::Instant;
-
+pub use client::{SendError, send};
 pub use distribution::Distribution;
 pub use exposition::ParseError;
 pub use load::{
     DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, DEFAULT_TIME_LIMIT, Load, LoadError, LoadReport,
 };
+pub use meter::TestMeter;
 pub use recorder::TestRecorder;
-pub use snapshot::{RouteStats, Series, SeriesValue, Snapshot};
-
-use crate::{Naming, RouteMeterBuilder, RouteMeterLayer};
-
-/// A private recorder plus the layer settings that match it.
-#[derive(Clone, Debug)]
-pub struct TestMeter {
-    recorder: TestRecorder,
-    naming: Naming,
-    created: Instant,
-}
-
-impl Default for TestMeter {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TestMeter {
-    /// A meter with the default names.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::with_naming(Naming::default())
-    }
-
-    /// A meter whose layers use `naming`.
-    #[must_use]
-    pub fn with_naming(naming: Naming) -> Self {
-        Self {
-            recorder: TestRecorder::new(),
-            naming,
-            created: Instant::now(),
-        }
-    }
-
-    /// A layer builder that records into this meter (change anything but the recorder).
-    pub fn layer_builder(&self) -> RouteMeterBuilder {
-        RouteMeterLayer::builder()
-            .naming(self.naming.clone())
-            .recorder(self.recorder.clone())
-    }
-
-    /// A layer with default settings that records into this meter.
-    #[must_use]
-    pub fn layer(&self) -> RouteMeterLayer {
-        self.layer_builder().build()
-    }
-
-    /// The recorder (to hand to other code, or to record series of your own).
-    #[must_use]
-    pub fn recorder(&self) -> &TestRecorder {
-        &self.recorder
-    }
-
-    /// Everything recorded so far.
-    #[must_use]
-    pub fn snapshot(&self) -> Snapshot {
-        let series = self
-            .recorder
-            .values()
-            .into_iter()
-            .map(|(key, value)| Series::new(&key, value))
-            .collect();
-        Snapshot::new(self.naming.clone(), self.created, series)
-    }
-}
+pub use series::{Series, SeriesValue};
+pub use snapshot::Snapshot;
+pub use stats::RouteStats;

@@ -9,7 +9,7 @@ use metrics::{
 };
 
 use super::distribution::Distribution;
-use super::snapshot::SeriesValue;
+use super::series::SeriesValue;
 
 /// A `metrics` [`Recorder`] that keeps everything in memory, for tests.
 ///

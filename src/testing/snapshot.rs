@@ -1,87 +1,11 @@
-//! Snapshots of recorded series and per-route summaries with assertions.
+//! Snapshots of recorded series: look-ups, differences, and per-route summaries.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use metrics::Key;
-
-use super::distribution::Distribution;
-use crate::names::{Naming, NamingScheme};
-
-/// A recorded series' value.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum SeriesValue {
-    /// A counter.
-    Counter(u64),
-    /// A gauge.
-    Gauge(f64),
-    /// A histogram.
-    Histogram(Distribution),
-}
-
-/// One recorded series: its name, labels (sorted by key) and value.
-#[derive(Clone, Debug)]
-pub struct Series {
-    name: String,
-    labels: Vec<(String, String)>,
-    value: SeriesValue,
-}
-
-impl Series {
-    pub(crate) fn new(key: &Key, value: SeriesValue) -> Self {
-        let mut labels: Vec<(String, String)> = key
-            .labels()
-            .map(|l| (l.key().to_owned(), l.value().to_owned()))
-            .collect();
-        labels.sort();
-        Self {
-            name: key.name().to_owned(),
-            labels,
-            value,
-        }
-    }
-
-    pub(crate) fn from_parts(
-        name: String,
-        labels: Vec<(String, String)>,
-        value: SeriesValue,
-    ) -> Self {
-        Self {
-            name,
-            labels,
-            value,
-        }
-    }
-
-    /// The metric name.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The labels, sorted by key.
-    #[must_use]
-    pub fn labels(&self) -> &[(String, String)] {
-        &self.labels
-    }
-
-    /// The value of label `key`, if the series has it.
-    #[must_use]
-    pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The value.
-    #[must_use]
-    pub fn value(&self) -> &SeriesValue {
-        &self.value
-    }
-}
+use super::series::{Series, SeriesValue};
+use super::stats::RouteStats;
+use crate::names::Naming;
 
 /// Everything a [`TestMeter`](super::TestMeter) recorded, at one moment.
 ///
@@ -94,14 +18,20 @@ impl Series {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let meter = TestMeter::new();
-/// let app = Router::new().route("/users/{id}", get(|| async { "user" })).layer(meter.layer());
-/// let load = Load::new(|i| http::Request::get(format!("/users/{i}")).body(Body::empty()).unwrap());
+/// let app = Router::new()
+///     .route("/users/{id}", get(|| async { "user" }))
+///     .route("/health", get(|| async { "ok" }))
+///     .layer(meter.layer());
+/// let users = Load::new(|i| http::Request::get(format!("/users/{i}")).body(Body::empty()).unwrap());
+/// let health = Load::new(|_| http::Request::get("/health").body(Body::empty()).unwrap());
 ///
-/// load.clone().requests(30).run(app.clone()).await;     // warm-up
+/// health.requests(5).run(app.clone()).await;           // before the phase under test
+/// users.clone().requests(30).run(app.clone()).await;   // warm-up
 /// let before = meter.snapshot();
-/// load.requests(70).run(app).await;                     // the phase under test
+/// users.requests(70).run(app).await;                   // the phase under test
 /// let phase = &meter.snapshot() - &before;
 /// phase.route("/users/{id}").assert_count(70);
+/// // Only routes with requests in the phase are listed.
 /// assert_eq!(phase.routes(), ["/users/{id}"]);
 /// # }
 /// ```
@@ -127,14 +57,20 @@ impl Snapshot {
     /// whose series carry the names of `naming`, so its per-route summaries work as for an
     /// in-memory recorder.
     ///
-    /// Duration quantiles are then estimated from the buckets, as `histogram_quantile` does
-    /// (see [`Distribution`]). The window of a parsed snapshot is empty, so its rates are 0;
-    /// the difference of two parsed snapshots covers the time between the two parses.
+    /// Durations and sizes are then known within the bounds the buckets, the count and the sum
+    /// allow; quantiles are estimated as `histogram_quantile` does (see [`Distribution`]).
+    /// The window of a parsed snapshot is empty, so its rates are 0; the difference of two
+    /// parsed snapshots covers the time between the two parses.
+    ///
+    /// Any input gives a snapshot or an error, never a panic, and so does everything done
+    /// with the snapshot afterwards.
+    ///
+    /// [`Distribution`]: super::Distribution
     ///
     /// # Errors
     ///
     /// [`ParseError`](super::ParseError), naming the line, if the text is not in the exposition
-    /// format.
+    /// format, or gives a series twice or a label twice in one series.
     ///
     /// ```
     /// use routemeter::{Naming, testing::Snapshot};
@@ -166,7 +102,8 @@ impl Snapshot {
         self.end.saturating_duration_since(self.start)
     }
 
-    /// Every recorded series.
+    /// Every recorded series (in a difference: every series of the later snapshot, with the
+    /// earlier values subtracted).
     #[must_use]
     pub fn series(&self) -> &[Series] {
         &self.series
@@ -178,13 +115,13 @@ impl Snapshot {
         self.series.len()
     }
 
-    /// The distinct route labels that have recorded at least one request, sorted.
+    /// The distinct route labels with at least one finished request, sorted.
     #[must_use]
     pub fn routes(&self) -> Vec<String> {
         let mut routes: Vec<String> = self
             .series
             .iter()
-            .filter(|s| s.name == self.naming.duration())
+            .filter(|s| s.name() == self.naming.duration() && s.has_data())
             .filter_map(|s| s.label(self.naming.route_key()).map(str::to_owned))
             .collect();
         routes.sort();
@@ -195,8 +132,8 @@ impl Snapshot {
     /// The value of the counter `name` with exactly `labels` (in any order), if recorded.
     #[must_use]
     pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> Option<u64> {
-        self.find(name, labels).and_then(|s| match s.value {
-            SeriesValue::Counter(v) => Some(v),
+        self.find(name, labels).and_then(|s| match s.value() {
+            SeriesValue::Counter(v) => Some(*v),
             _ => None,
         })
     }
@@ -204,8 +141,8 @@ impl Snapshot {
     /// The value of the gauge `name` with exactly `labels` (in any order), if recorded.
     #[must_use]
     pub fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        self.find(name, labels).and_then(|s| match s.value {
-            SeriesValue::Gauge(v) => Some(v),
+        self.find(name, labels).and_then(|s| match s.value() {
+            SeriesValue::Gauge(v) => Some(*v),
             _ => None,
         })
     }
@@ -214,9 +151,9 @@ impl Snapshot {
         let mut want: Vec<(&str, &str)> = labels.to_vec();
         want.sort_unstable();
         self.series.iter().find(|s| {
-            s.name == name
-                && s.labels.len() == want.len()
-                && s.labels
+            s.name() == name
+                && s.labels().len() == want.len()
+                && s.labels()
                     .iter()
                     .zip(&want)
                     .all(|((k, v), (wk, wv))| k == wk && v == wv)
@@ -226,105 +163,86 @@ impl Snapshot {
     /// All requests to `route` (a template such as `/users/{id}`), every method and outcome.
     #[must_use]
     pub fn route(&self, route: &str) -> RouteStats {
-        self.stats(route.to_owned(), |s| {
-            s.label(self.naming.route_key()) == Some(route)
+        let key = self.naming.route_key();
+        self.stats(route.to_owned(), Some(route), |s| {
+            s.label(key) == Some(route)
         })
     }
 
     /// Requests with `method` to `route`.
     #[must_use]
     pub fn endpoint(&self, method: &str, route: &str) -> RouteStats {
-        self.stats(format!("{method} {route}"), |s| {
-            s.label(self.naming.route_key()) == Some(route)
-                && s.label(self.naming.method_key()) == Some(method)
-        })
+        self.select(route, Some(method), None)
     }
 
-    /// Requests to `route`, narrowed to one method and/or one status label value (`"200"`,
-    /// or `"none"` for requests that got no response) when given.
+    /// Requests to `route`, narrowed to one method and/or one response status when given.
+    /// (Requests that got no response have no status; see [`RouteStats::no_response`].)
     #[must_use]
-    pub fn select(&self, route: &str, method: Option<&str>, status: Option<&str>) -> RouteStats {
+    pub fn select(&self, route: &str, method: Option<&str>, status: Option<u16>) -> RouteStats {
         let n = &self.naming;
-        let name = [method, Some(route), status]
+        let status_text = status.map(|s| s.to_string());
+        let name = [method, Some(route), status_text.as_deref()]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
-        self.stats(name, |s| {
+        self.stats(name, Some(route), |s| {
             s.label(n.route_key()) == Some(route)
                 && method.is_none_or(|m| s.label(n.method_key()) == Some(m))
-                && status.is_none_or(|st| s.label(n.status_key()).unwrap_or("none") == st)
+                && status.is_none_or(|st| {
+                    s.label(n.status_key()).and_then(|v| v.parse::<u16>().ok()) == Some(st)
+                })
         })
     }
 
     /// All requests, every route.
     #[must_use]
     pub fn total(&self) -> RouteStats {
-        self.stats("all routes".to_owned(), |_| true)
+        self.stats("all routes".to_owned(), None, |_| true)
     }
 
-    fn stats(&self, name: String, matches: impl Fn(&Series) -> bool) -> RouteStats {
-        let n = &self.naming;
-        let mut stats = RouteStats {
+    fn stats(
+        &self,
+        name: String,
+        route: Option<&str>,
+        matches: impl Fn(&Series) -> bool,
+    ) -> RouteStats {
+        let mut stats = RouteStats::summarise(
             name,
-            window: self.window(),
-            count: 0,
-            errors: 0,
-            statuses: BTreeMap::new(),
-            error_types: BTreeMap::new(),
-            duration: Distribution::empty(),
-            request_bytes: Distribution::empty(),
-            response_bytes: Distribution::empty(),
-            active: 0.0,
-        };
-        for s in self.series.iter().filter(|s| matches(s)) {
-            match &s.value {
-                SeriesValue::Histogram(d) if s.name == n.duration() => {
-                    let count = d.count();
-                    stats.count += count;
-                    stats.duration.merge(d);
-                    let status = s.label(n.status_key()).unwrap_or("none").to_owned();
-                    let error = match n.scheme() {
-                        NamingScheme::AxumPrometheus => {
-                            status.starts_with('5').then(|| status.clone())
-                        }
-                        _ => n.error_key().and_then(|k| s.label(k)).map(str::to_owned),
-                    };
-                    *stats.statuses.entry(status).or_default() += count;
-                    if let Some(error) = error {
-                        stats.errors += count;
-                        *stats.error_types.entry(error).or_default() += count;
-                    }
-                }
-                SeriesValue::Histogram(d) if Some(s.name.as_str()) == n.request_size() => {
-                    stats.request_bytes.merge(d);
-                }
-                SeriesValue::Histogram(d) if Some(s.name.as_str()) == n.response_size() => {
-                    stats.response_bytes.merge(d);
-                }
-                SeriesValue::Gauge(v) if s.name == n.active() => stats.active += v,
-                _ => {}
-            }
+            self.window(),
+            &self.naming,
+            self.series.iter().filter(|s| matches(s)),
+        );
+        if stats.count() == 0 {
+            stats.note_missing(route, &self.routes());
         }
         stats
     }
 }
+
+/// A series' identity: its name and sorted labels.
+type SeriesKey<'a> = (&'a str, &'a [(String, String)]);
 
 impl std::ops::Sub for &Snapshot {
     type Output = Snapshot;
 
     /// What was recorded between `rhs` (earlier) and `self` (later): counters and histograms
     /// subtracted, gauges as they are in `self`.
+    ///
+    /// Series are matched through a hash index, so a difference takes time linear in the
+    /// number of series.
     fn sub(self, rhs: &Snapshot) -> Snapshot {
+        let before: HashMap<SeriesKey<'_>, &Series> = rhs
+            .series
+            .iter()
+            .map(|s| ((s.name(), s.labels()), s))
+            .collect();
         let series = self
             .series
             .iter()
             .map(|s| {
-                let before = rhs
-                    .series
-                    .iter()
-                    .find(|b| b.name == s.name && b.labels == s.labels);
-                let value = match (&s.value, before.map(|b| &b.value)) {
+                let earlier = before.get(&(s.name(), s.labels())).map(|b| b.value());
+                let value = match (s.value(), earlier) {
                     (SeriesValue::Counter(a), Some(SeriesValue::Counter(b))) => {
                         SeriesValue::Counter(a.saturating_sub(*b))
                     }
@@ -335,11 +253,7 @@ impl std::ops::Sub for &Snapshot {
                     }
                     (v, _) => v.clone(),
                 };
-                Series {
-                    name: s.name.clone(),
-                    labels: s.labels.clone(),
-                    value,
-                }
+                s.with_value(value)
             })
             .collect();
         Snapshot {
@@ -348,291 +262,5 @@ impl std::ops::Sub for &Snapshot {
             end: self.end,
             series,
         }
-    }
-}
-
-/// A summary of the requests to one route (or endpoint, or all routes) in a [`Snapshot`].
-///
-/// Its `Display` form is the whole summary on a few lines; every assertion prints it when it
-/// fails, so a red test shows the numbers behind it.
-///
-/// ```should_panic
-/// use std::time::Duration;
-/// use axum::{Router, routing::get, body::Body};
-/// use routemeter::testing::{Load, TestMeter};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let meter = TestMeter::new();
-/// let app = Router::new()
-///     .route("/slow", get(|| async { tokio::time::sleep(Duration::from_millis(20)).await }))
-///     .layer(meter.layer());
-/// let load = Load::new(|_| http::Request::get("/slow").body(Body::empty()).unwrap()).requests(5);
-/// let stats = meter.drive(&load, app).await.route("/slow");
-/// assert_eq!(stats.count(), 5);
-/// assert!(stats.min() >= Duration::from_millis(20));
-/// // Panics with: "/slow: p99 = 20.1ms is not below 10ms" and the route's summary.
-/// stats.assert_p99_below(Duration::from_millis(10));
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-pub struct RouteStats {
-    name: String,
-    window: Duration,
-    count: u64,
-    errors: u64,
-    statuses: BTreeMap<String, u64>,
-    error_types: BTreeMap<String, u64>,
-    duration: Distribution,
-    request_bytes: Distribution,
-    response_bytes: Distribution,
-    active: f64,
-}
-
-fn secs(d: f64) -> Duration {
-    Duration::try_from_secs_f64(d).unwrap_or(Duration::MAX)
-}
-
-impl RouteStats {
-    /// Finished requests.
-    #[must_use]
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    /// Finished requests that failed (5xx, inner error, panic, body error or cancelled).
-    #[must_use]
-    pub fn errors(&self) -> u64 {
-        self.errors
-    }
-
-    /// `errors / count`, or 0 when there were no requests.
-    #[must_use]
-    pub fn error_ratio(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.errors as f64 / self.count as f64
-        }
-    }
-
-    /// Requests that ended with `status` (as its label text, e.g. `"200"`; `"none"` for
-    /// requests that got no response).
-    #[must_use]
-    pub fn status(&self, status: &str) -> u64 {
-        self.statuses.get(status).copied().unwrap_or(0)
-    }
-
-    /// Requests per status label value.
-    #[must_use]
-    pub fn statuses(&self) -> &BTreeMap<String, u64> {
-        &self.statuses
-    }
-
-    /// Failed requests with error type `error_type` (e.g. `"panic"`, `"cancelled"`, `"503"`).
-    #[must_use]
-    pub fn error_type(&self, error_type: &str) -> u64 {
-        self.error_types.get(error_type).copied().unwrap_or(0)
-    }
-
-    /// Failed requests per error type.
-    #[must_use]
-    pub fn error_types(&self) -> &BTreeMap<String, u64> {
-        &self.error_types
-    }
-
-    /// Requests in flight when the snapshot was taken.
-    #[must_use]
-    pub fn active(&self) -> f64 {
-        self.active
-    }
-
-    /// Finished requests per second over the snapshot's window.
-    #[must_use]
-    pub fn rps(&self) -> f64 {
-        let window = self.window.as_secs_f64();
-        if window > 0.0 {
-            self.count as f64 / window
-        } else {
-            0.0
-        }
-    }
-
-    /// The request durations, in seconds.
-    #[must_use]
-    pub fn duration(&self) -> &Distribution {
-        &self.duration
-    }
-
-    /// Request body sizes, in bytes (empty with the axum-prometheus naming scheme).
-    #[must_use]
-    pub fn request_bytes(&self) -> &Distribution {
-        &self.request_bytes
-    }
-
-    /// Response body sizes, in bytes (empty with the axum-prometheus naming scheme).
-    #[must_use]
-    pub fn response_bytes(&self) -> &Distribution {
-        &self.response_bytes
-    }
-
-    /// The duration at quantile `q` (see [`Distribution::quantile`]).
-    #[must_use]
-    pub fn quantile(&self, q: f64) -> Duration {
-        secs(self.duration.quantile(q))
-    }
-
-    /// The median duration.
-    #[must_use]
-    pub fn p50(&self) -> Duration {
-        self.quantile(0.5)
-    }
-
-    /// The 90th percentile duration.
-    #[must_use]
-    pub fn p90(&self) -> Duration {
-        self.quantile(0.9)
-    }
-
-    /// The 95th percentile duration.
-    #[must_use]
-    pub fn p95(&self) -> Duration {
-        self.quantile(0.95)
-    }
-
-    /// The 99th percentile duration.
-    #[must_use]
-    pub fn p99(&self) -> Duration {
-        self.quantile(0.99)
-    }
-
-    /// The 99.9th percentile duration.
-    #[must_use]
-    pub fn p999(&self) -> Duration {
-        self.quantile(0.999)
-    }
-
-    /// The shortest duration.
-    #[must_use]
-    pub fn min(&self) -> Duration {
-        secs(self.duration.min())
-    }
-
-    /// The longest duration.
-    #[must_use]
-    pub fn max(&self) -> Duration {
-        secs(self.duration.max())
-    }
-
-    /// The mean duration.
-    #[must_use]
-    pub fn mean(&self) -> Duration {
-        secs(self.duration.mean())
-    }
-
-    #[track_caller]
-    fn check(&self, ok: bool, what: fmt::Arguments<'_>) -> &Self {
-        assert!(ok, "{what}\n{self}");
-        self
-    }
-
-    /// Panics (printing this summary) unless exactly `n` requests finished.
-    #[track_caller]
-    pub fn assert_count(&self, n: u64) -> &Self {
-        self.check(
-            self.count == n,
-            format_args!("{}: expected {n} requests, got {}", self.name, self.count),
-        )
-    }
-
-    /// Panics (printing this summary) if any request failed.
-    #[track_caller]
-    pub fn assert_no_errors(&self) -> &Self {
-        self.check(
-            self.errors == 0,
-            format_args!("{}: expected no errors, got {}", self.name, self.errors),
-        )
-    }
-
-    /// Panics (printing this summary) unless the error ratio is at most `max_ratio`.
-    #[track_caller]
-    pub fn assert_error_ratio_at_most(&self, max_ratio: f64) -> &Self {
-        self.check(
-            self.error_ratio() <= max_ratio,
-            format_args!(
-                "{}: error ratio {:.4} is above {max_ratio}",
-                self.name,
-                self.error_ratio()
-            ),
-        )
-    }
-
-    /// Panics (printing this summary) unless the duration at quantile `q` is below `bound`.
-    #[track_caller]
-    pub fn assert_quantile_below(&self, q: f64, bound: Duration) -> &Self {
-        let got = self.quantile(q);
-        self.check(
-            got < bound,
-            format_args!(
-                "{}: p{} = {got:?} is not below {bound:?}",
-                self.name,
-                q * 100.0
-            ),
-        )
-    }
-
-    /// Panics (printing this summary) unless p99 is below `bound`.
-    #[track_caller]
-    pub fn assert_p99_below(&self, bound: Duration) -> &Self {
-        self.assert_quantile_below(0.99, bound)
-    }
-}
-
-impl fmt::Display for RouteStats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{}: {} requests ({:.1}/s over {:.3?}), {} errors ({:.2}%), {} in flight",
-            self.name,
-            self.count,
-            self.rps(),
-            self.window,
-            self.errors,
-            self.error_ratio() * 100.0,
-            self.active
-        )?;
-        writeln!(f, "  statuses: {:?}", self.statuses)?;
-        if !self.error_types.is_empty() {
-            writeln!(f, "  errors: {:?}", self.error_types)?;
-        }
-        writeln!(
-            f,
-            "  duration: min {:?} p50 {:?} p90 {:?} p95 {:?} p99 {:?} p99.9 {:?} max {:?} mean {:?}",
-            self.min(),
-            self.p50(),
-            self.p90(),
-            self.p95(),
-            self.p99(),
-            self.p999(),
-            self.max(),
-            self.mean()
-        )?;
-        for (what, d) in [
-            ("request", &self.request_bytes),
-            ("response", &self.response_bytes),
-        ] {
-            if d.count() > 0 {
-                writeln!(
-                    f,
-                    "  {what} bytes: min {} p50 {} p99 {} max {} total {}",
-                    d.min(),
-                    d.quantile(0.5),
-                    d.quantile(0.99),
-                    d.max(),
-                    d.sum()
-                )?;
-            }
-        }
-        Ok(())
     }
 }

@@ -1,0 +1,144 @@
+//! The test meter: a private recorder, the layer settings that match it, and a load run
+//! measured on its own.
+
+use std::fmt;
+use std::time::Instant;
+
+use http::{Request, Response};
+use http_body::Body;
+use tower::Service;
+
+use super::load::Load;
+use super::recorder::TestRecorder;
+use super::series::Series;
+use super::snapshot::Snapshot;
+use crate::clock::Clock;
+use crate::{Naming, RouteMeterBuilder, RouteMeterLayer};
+
+/// A private recorder plus the layer settings that match it.
+#[derive(Clone, Debug)]
+pub struct TestMeter {
+    recorder: TestRecorder,
+    naming: Naming,
+    clock: Clock,
+    created: Instant,
+}
+
+impl Default for TestMeter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestMeter {
+    /// A meter with the default names.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_naming(Naming::default())
+    }
+
+    /// A meter whose layers use `naming`.
+    #[must_use]
+    pub fn with_naming(naming: Naming) -> Self {
+        Self {
+            recorder: TestRecorder::new(),
+            naming,
+            clock: Clock::Std,
+            created: Instant::now(),
+        }
+    }
+
+    /// The same meter, whose layers time requests with tokio's clock instead of the system's.
+    ///
+    /// Under `#[tokio::test(start_paused = true)]` (tokio's `test-util` feature) time stands
+    /// still until every task waits, then jumps to the next timer: a handler that sleeps
+    /// 50 ms is recorded as exactly 50 ms however loaded the machine is, and latency
+    /// assertions become exact. Without paused time, tokio's clock is the system clock.
+    ///
+    /// Layers built before this call keep the clock they had. Production layers always use
+    /// the system clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum::{Router, routing::get, body::Body};
+    /// use routemeter::testing::{TestMeter, send};
+    ///
+    /// #[tokio::main(flavor = "current_thread", start_paused = true)] // or #[tokio::test(start_paused = true)]
+    /// async fn main() {
+    ///     let meter = TestMeter::new().with_tokio_clock();
+    ///     let app = Router::new()
+    ///         .route("/slow", get(|| tokio::time::sleep(Duration::from_millis(50))))
+    ///         .layer(meter.layer());
+    ///     for _ in 0..10 {
+    ///         send(app.clone(), http::Request::get("/slow").body(Body::empty()).unwrap())
+    ///             .await
+    ///             .unwrap();
+    ///     }
+    ///     let slow = meter.snapshot().route("/slow");
+    ///     assert_eq!(slow.max(), Duration::from_millis(50)); // exactly
+    ///     slow.assert_p99_at_most(Duration::from_millis(50));
+    /// }
+    /// ```
+    #[must_use]
+    pub fn with_tokio_clock(mut self) -> Self {
+        self.clock = Clock::Tokio;
+        self
+    }
+
+    /// A layer builder that records into this meter (change anything but the recorder).
+    pub fn layer_builder(&self) -> RouteMeterBuilder {
+        RouteMeterLayer::builder()
+            .naming(self.naming.clone())
+            .recorder(self.recorder.clone())
+            .clock(self.clock)
+    }
+
+    /// A layer with default settings that records into this meter.
+    #[must_use]
+    pub fn layer(&self) -> RouteMeterLayer {
+        self.layer_builder().build()
+    }
+
+    /// The recorder (to hand to other code, or to record series of your own).
+    #[must_use]
+    pub fn recorder(&self) -> &TestRecorder {
+        &self.recorder
+    }
+
+    /// Everything recorded so far.
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot {
+        let series = self
+            .recorder
+            .values()
+            .into_iter()
+            .map(|(key, value)| Series::from_key(&key, value))
+            .collect();
+        Snapshot::new(self.naming.clone(), self.created, series)
+    }
+
+    /// Runs `load` through `service` and returns a snapshot of just that run (the difference
+    /// between snapshots taken before and after it).
+    ///
+    /// # Panics
+    ///
+    /// If any request failed or the time limit cut the run short: a load test whose requests
+    /// did not all complete measures something else than intended. Use [`Load::run`] with
+    /// [`TestMeter::snapshot`] to look at failing runs.
+    pub async fn drive<F, B, S, RB>(&self, load: &Load<F>, service: S) -> Snapshot
+    where
+        F: Fn(u64) -> Request<B>,
+        S: Service<Request<B>, Response = Response<RB>> + Clone,
+        S::Error: fmt::Display,
+        RB: Body,
+        RB::Error: fmt::Display,
+    {
+        let before = self.snapshot();
+        let report = load.run(service).await;
+        assert!(
+            report.failed == 0 && !report.timed_out,
+            "the load run did not complete: {report}"
+        );
+        &self.snapshot() - &before
+    }
+}
