@@ -892,11 +892,11 @@ process_cpu_seconds_total 12.5\n";
 
     fn check_summary(stats: &routemeter::testing::RouteStats) {
         let _ = stats.to_string();
-        let by_status: u64 = stats.statuses().values().sum::<u64>() + stats.no_response();
-        assert!(
-            by_status == stats.count() || stats.count() == u64::MAX,
-            "{stats}"
-        );
+        let by_status = stats
+            .statuses()
+            .values()
+            .fold(stats.no_response(), |a, n| a.saturating_add(*n));
+        assert_eq!(by_status, stats.count(), "{stats}");
         assert!(stats.statuses().values().all(|n| *n > 0), "{stats}");
         for d in [
             stats.duration(),
@@ -932,7 +932,12 @@ process_cpu_seconds_total 12.5\n";
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+        // 400 cases take about a second; PROPTEST_CASES=100000 runs a longer campaign.
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(400),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
 
         #[test]
         fn any_mutation_parses_or_errs_and_summaries_hold(
@@ -959,11 +964,6 @@ process_cpu_seconds_total 12.5\n";
             }
             for stats in &views {
                 check_summary(stats);
-                if stats.count() > 0 {
-                    let _ = std::panic::catch_unwind(|| {
-                        stats.assert_p99_below(Duration::from_millis(10));
-                    });
-                }
             }
         }
     }

@@ -67,7 +67,7 @@ impl fmt::Debug for Distribution {
             .field("sum", &self.sum)
             .field("min", &self.min())
             .field("max", &self.max())
-            .field("from_buckets", &self.from_buckets())
+            .field("bucketed", &self.is_bucketed())
             .finish()
     }
 }
@@ -206,12 +206,18 @@ impl Distribution {
                     bounds: ob,
                     cumulative: oc,
                 },
-            ) if bounds == ob => {
-                for (c, o) in cumulative.iter_mut().zip(oc) {
-                    *c = c.saturating_add(*o);
+            ) => {
+                if bounds == ob {
+                    for (c, o) in cumulative.iter_mut().zip(oc) {
+                        *c = c.saturating_add(*o);
+                    }
+                } else {
+                    // Different layouts: keep the bounds both have, where both counts are known
+                    // (wider buckets, still exact).
+                    (*bounds, *cumulative) = merge_layouts(bounds, cumulative, ob, oc);
                 }
             }
-            // Different shapes cannot be combined value by value; the first one is kept.
+            // An HDR histogram and buckets cannot be combined; the first one is kept.
             _ => return,
         }
         self.sum += other.sum;
@@ -297,7 +303,7 @@ impl Distribution {
 
     /// Whether the values are known only within bounds (a distribution read from buckets).
     #[must_use]
-    pub fn from_buckets(&self) -> bool {
+    pub fn is_bucketed(&self) -> bool {
         matches!(self.data, Data::Buckets { .. })
     }
 
@@ -367,7 +373,8 @@ impl Distribution {
     /// Whether no value can be negative.
     fn non_negative(&self) -> bool {
         match &self.data {
-            Data::Buckets { bounds, .. } => bounds.first().is_none_or(|&b| b > 0.0),
+            // The smallest value's bucket starts at 0 or above.
+            Data::Buckets { bounds, cumulative } => bucket_of_rank(1, bounds, cumulative).0 >= 0.0,
             _ => true,
         }
     }
@@ -396,46 +403,69 @@ impl Distribution {
             }
             Data::Buckets { bounds, cumulative } => {
                 let n = self.count();
-                let (mut low, mut high) = bucket_of_rank(k, bounds, cumulative);
+                let (b_low, b_high) = bucket_of_rank(k, bounds, cumulative);
                 let s = self.sum;
-                if self.non_negative() && s.is_finite() && n > 0 {
-                    let s = s.max(0.0);
-                    let (_, top) = bucket_of_rank(n, bounds, cumulative);
-                    // The n - k + 1 values from the k-th up are each at least the k-th and
-                    // add up to at most the sum.
-                    let s_high = s / (n - k + 1) as f64;
-                    // The k - 1 values below are at most the k-th, the others at most the top.
-                    let s_low = if k == 1 {
-                        if top.is_finite() {
-                            s - (n - 1) as f64 * top
-                        } else {
-                            0.0
-                        }
-                    } else if top.is_finite() {
-                        (s - (n - k + 1) as f64 * top) / (k - 1) as f64
-                    } else {
-                        0.0
-                    };
-                    // The largest value is at least the mean.
-                    let s_low = if k == n {
-                        s_low.max(s / n as f64)
-                    } else {
-                        s_low
-                    };
-                    let s_low = s_low.max(0.0).min(s_high);
-                    low = low.max(s_low);
-                    high = high.min(s_high);
-                    if low > high {
-                        // Buckets and sum disagree (a rounded sum, or bad input): the count and
-                        // the sum win.
-                        let v = high.clamp(s_low, s_high);
-                        (low, high) = (v, v);
-                    }
+                if !(self.non_negative() && s.is_finite()) || n == 0 {
+                    return b_low..=b_high;
                 }
+                let s = s.max(0.0);
+                // When the sum cannot come from values in these buckets (bad input), the
+                // count and the sum are what is kept.
+                let fits = sum_fits(s, bounds, cumulative);
+                let (b_low, b_high) = if fits {
+                    (b_low, b_high)
+                } else {
+                    (0.0, f64::INFINITY)
+                };
+                let top = if fits {
+                    bucket_of_rank(n, bounds, cumulative).1
+                } else {
+                    f64::INFINITY
+                };
+                // The n - k + 1 values from the k-th up are each at least the k-th and add up
+                // to at most the sum.
+                let s_high = s / (n - k + 1) as f64;
+                // The k values up to the k-th are each at most the k-th, the others at most the
+                // top bucket's bound: k × x + (n - k) × top ≥ sum.
+                let s_low = if top.is_finite() {
+                    (s - (n - k) as f64 * top) / k as f64
+                } else {
+                    0.0
+                };
+                // The largest value is at least the mean.
+                let s_low = if k == n {
+                    s_low.max(s / n as f64)
+                } else {
+                    s_low
+                };
+                let high = b_high.min(s_high);
+                // Both bounds grow with k, so the ranges of successive ranks never cross; the
+                // last `min` only absorbs rounding.
+                let low = b_low.max(s_low).max(0.0).min(high);
                 low..=high
             }
         }
     }
+}
+
+/// Whether values in these buckets can add up to `sum`: between every value at its bucket's
+/// lower bound and every value at its upper bound (with room for rounding).
+fn sum_fits(sum: f64, bounds: &[f64], cumulative: &[u64]) -> bool {
+    let (mut least, mut most) = (0.0f64, 0.0f64);
+    let mut below = 0u64;
+    for (i, &c) in cumulative.iter().enumerate() {
+        let in_bucket = c.saturating_sub(below) as f64;
+        below = c;
+        if in_bucket == 0.0 {
+            continue;
+        }
+        let lower = if i == 0 { 0.0 } else { bounds[i - 1] };
+        let upper = bounds.get(i).copied().unwrap_or(f64::INFINITY);
+        least += in_bucket * lower;
+        most += in_bucket * upper;
+    }
+    let slack = 1e-9 * sum.abs().max(1e-9);
+    sum >= least * (1.0 - 1e-9) - slack && sum <= most * (1.0 + 1e-9) + slack
 }
 
 /// The `k`-th smallest value (1-based) of counted values.
@@ -471,6 +501,27 @@ fn clamp(v: f64, range: &RangeInclusive<f64>) -> f64 {
     } else {
         v.clamp(*range.start(), *range.end())
     }
+}
+
+/// Two bucket layouts merged onto the bounds they share (both sorted), plus `+Inf`.
+fn merge_layouts(a: &[f64], ac: &[u64], b: &[f64], bc: &[u64]) -> (Vec<f64>, Vec<u64>) {
+    let (mut bounds, mut cumulative) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            bounds.push(a[i]);
+            cumulative.push(ac[i].saturating_add(bc[j]));
+            i += 1;
+            j += 1;
+        } else if a[i] < b[j] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    let total = |c: &[u64]| c.last().copied().unwrap_or(0);
+    cumulative.push(total(ac).saturating_add(total(bc)));
+    (bounds, cumulative)
 }
 
 /// Makes counts cumulative: each at least the one before.
@@ -663,6 +714,29 @@ mod tests {
         sum.merge(&huge);
         assert_eq!(sum.count(), u64::MAX);
         let _ = sum.quantile(0.5);
+    }
+
+    #[test]
+    fn different_layouts_merge_onto_shared_bounds() {
+        let a = Distribution::buckets(vec![(0.1, 1), (0.5, 2), (f64::INFINITY, 3)], 1.0, None);
+        let b = Distribution::buckets(vec![(0.5, 4), (1.0, 5), (f64::INFINITY, 5)], 1.5, None);
+        let mut sum = a.clone();
+        sum.merge(&b);
+        assert_eq!((sum.count(), sum.sum()), (8, 2.5));
+        assert_eq!(sum.quantile_range(0.5), 0.0..=0.5);
+    }
+
+    #[test]
+    fn a_sum_the_buckets_cannot_hold_yields_to_count_and_sum() {
+        // Four values at most 10 ms cannot add up to 41 ms.
+        let d = Distribution::buckets(vec![(0.01, 4), (f64::INFINITY, 4)], 0.041, None);
+        let mut last = 0.0;
+        for q in [0.0, 0.5, 1.0] {
+            let r = d.quantile_range(q);
+            assert!(*r.start() >= last && r.end() <= &0.041, "{q}: {r:?}");
+            last = *r.start();
+        }
+        assert!(d.max() >= d.mean() && d.min() <= d.mean());
     }
 
     #[test]

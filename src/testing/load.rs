@@ -461,3 +461,79 @@ async fn join_all<Fut: Future<Output = ()>>(futures: impl Iterator<Item = Pin<Bo
     })
     .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn base_urls() {
+        let ok = |url: &str| loopback_base(url).map(|(a, p)| (a.to_string(), p));
+        assert_eq!(
+            ok("http://LOCALHOST:3000/api/"),
+            Ok(("LOCALHOST:3000".into(), "/api".into()))
+        );
+        assert_eq!(
+            ok("http://[::1]:80"),
+            Ok(("[::1]:80".into(), String::new()))
+        );
+        assert_eq!(
+            ok("http://127.0.0.2/"),
+            Ok(("127.0.0.2".into(), String::new()))
+        );
+        for bad in [
+            "http://127.0.0.1/?q=1",
+            "http://127.0.0.1/#top",
+            "http://user@127.0.0.1/",
+            "ftp://127.0.0.1/",
+            "127.0.0.1:80",
+        ] {
+            assert!(
+                matches!(loopback_base(bad), Err(LoadError::InvalidUrl(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            loopback_base("http://localhost.example.com"),
+            Err(LoadError::NotLoopback("localhost.example.com".into()))
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any text is an error or a loopback authority with a clean prefix, never a panic.
+        #[test]
+        fn any_base_url_is_checked(
+            url in prop_oneof![
+                "\\PC{0,40}",
+                "http://(localhost|LOCALHOST|127\\.0\\.0\\.1|\\[::1\\]|10\\.0\\.0\\.1|[a-z.]{0,12})(:[0-9]{0,6})?(/[a-z/?#@%]{0,12})?",
+            ]
+        ) {
+            if let Ok((authority, prefix)) = loopback_base(&url) {
+                let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+                prop_assert!(
+                    host.eq_ignore_ascii_case("localhost")
+                        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+                    "{url}"
+                );
+                prop_assert!(prefix.is_empty() || (prefix.starts_with('/') && !prefix.ends_with('/')));
+                prop_assert!(!prefix.contains('?') && !prefix.contains('#'));
+            }
+        }
+    }
+
+    #[test]
+    fn descriptor_limits_are_read_where_proc_has_them() {
+        if cfg!(target_os = "linux") {
+            let (limit, open) = descriptors().expect("/proc/self/limits on Linux");
+            assert!(limit > 0 && open > 0 && open < limit);
+            assert!(check_descriptors(1).is_ok());
+            assert!(matches!(
+                check_descriptors(usize::MAX),
+                Err(LoadError::TooManyConnections { .. })
+            ));
+        }
+    }
+}

@@ -430,7 +430,7 @@ impl RouteStats {
         } else {
             high < bound
         };
-        if self.duration.from_buckets() && range.start() != range.end() {
+        if self.duration.is_bucketed() && range.start() != range.end() {
             self.check(
                 ok,
                 format_args!(
@@ -529,13 +529,13 @@ fn distribution_line(
 ) -> fmt::Result {
     let n = d.count();
     let point = |q: f64| -> String {
-        if d.from_buckets() {
+        if d.is_bucketed() {
             range_text(&d.quantile_range(q), show)
         } else {
             show(d.quantile(q))
         }
     };
-    let (min, max) = if d.from_buckets() {
+    let (min, max) = if d.is_bucketed() {
         (
             range_text(&d.quantile_range(0.0), show),
             range_text(&d.quantile_range(1.0), show),
@@ -544,7 +544,7 @@ fn distribution_line(
         (show(d.min()), show(d.max()))
     };
     write!(f, "  {what}")?;
-    if d.from_buckets() {
+    if d.is_bucketed() {
         write!(f, " (from buckets: ranges that hold)")?;
     }
     writeln!(
