@@ -1,5 +1,6 @@
-//! The test kit itself: quantile accuracy, readable failures, the load driver's bounds, and
-//! snapshots parsed from a real `/metrics` exposition.
+//! The test kit itself: quantile accuracy, readable and strict failures, the load driver's
+//! bounds, deterministic time, and snapshots parsed from a real `/metrics` exposition (with a
+//! property test over mutated expositions).
 
 mod common;
 
@@ -15,6 +16,7 @@ use axum::routing::get;
 use metrics::{Key, Label, Level, Metadata, Recorder};
 use routemeter::testing::{Load, LoadError, Snapshot, TestMeter};
 use routemeter::{Naming, NamingScheme};
+use tower::ServiceExt as _;
 
 fn get_req(path: String) -> http::Request<Body> {
     http::Request::get(path).body(Body::empty()).unwrap()
@@ -494,8 +496,6 @@ async fn dropped_bodies_are_named_as_the_cause() {
         .assert_count(1)
         .assert_no_errors();
 }
-
-use tower::ServiceExt as _;
 
 #[tokio::test(start_paused = true)]
 async fn the_tokio_clock_makes_latency_exact() {
