@@ -596,10 +596,11 @@ impl fmt::Display for RouteStats {
             writeln!(f, "  errors: {}", errors.join(", "))?;
         }
         if self.dropped_unread > 0 {
-            let which = if self.dropped_unread == self.errors {
-                format!("all {} errors are", self.errors)
-            } else {
-                format!("{} of the {} errors are", self.dropped_unread, self.errors)
+            let which = match (self.dropped_unread, self.errors) {
+                (1, 1) => "the only error is".to_owned(),
+                (d, e) if d == e => format!("all {e} errors are"),
+                (1, e) => format!("1 of the {e} errors is"),
+                (d, e) => format!("{d} of the {e} errors are"),
             };
             writeln!(
                 f,
