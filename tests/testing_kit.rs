@@ -513,8 +513,11 @@ async fn the_tokio_clock_makes_latency_exact() {
     let load = Load::new(|i| get_req(format!("/sleep/{}", if i % 10 == 9 { 120 } else { 50 })))
         .requests(100)
         .concurrency(10);
-    let stats = meter.drive(&load, app).await.route("/sleep/{ms}");
+    let phase = meter.drive(&load, app).await;
+    let stats = phase.route("/sleep/{ms}");
     stats.assert_count(100).assert_no_errors();
+    // The window, and so the rate, is in the same virtual time: the same on every run.
+    assert_eq!(phase.window(), Duration::from_millis(660), "{stats}");
     assert_eq!(stats.min(), Duration::from_millis(50), "{stats}");
     assert_eq!(stats.p50(), Duration::from_millis(50), "{stats}");
     assert_eq!(stats.p99(), Duration::from_millis(120), "{stats}");

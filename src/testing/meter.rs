@@ -44,7 +44,7 @@ impl TestMeter {
             recorder: TestRecorder::new(),
             naming,
             clock: Clock::Std,
-            created: Instant::now(),
+            created: Clock::Std.now(),
         }
     }
 
@@ -82,6 +82,7 @@ impl TestMeter {
     #[must_use]
     pub fn with_tokio_clock(mut self) -> Self {
         self.clock = Clock::Tokio;
+        self.created = self.clock.now();
         self
     }
 
@@ -105,7 +106,8 @@ impl TestMeter {
         &self.recorder
     }
 
-    /// Everything recorded so far.
+    /// Everything recorded so far. Its window (and so its rates) is measured with the meter's
+    /// clock, so it is deterministic too under paused time.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
         let series = self
@@ -114,7 +116,7 @@ impl TestMeter {
             .into_iter()
             .map(|(key, value)| Series::from_key(&key, value))
             .collect();
-        Snapshot::new(self.naming.clone(), self.created, series)
+        Snapshot::new(self.naming.clone(), self.created, self.clock.now(), series)
     }
 
     /// Runs `load` through `service` and returns a snapshot of just that run (the difference

@@ -44,11 +44,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub(crate) fn new(naming: Naming, start: Instant, series: Vec<Series>) -> Self {
+    pub(crate) fn new(naming: Naming, start: Instant, end: Instant, series: Vec<Series>) -> Self {
         Self {
             naming,
             start,
-            end: Instant::now(),
+            end,
             series,
         }
     }
