@@ -569,6 +569,31 @@ fn parsed_summaries_agree_with_count_and_sum() {
         "{text}"
     );
     assert!(text.contains("duration (from buckets"), "{text}");
+
+    // A quantile known only within its bucket passes a bound only when the whole bucket is
+    // below it.
+    let text = "# TYPE http_server_request_duration_seconds histogram\n\
+        http_server_request_duration_seconds_bucket{http_route=\"/b\",le=\"0.005\"} 0\n\
+        http_server_request_duration_seconds_bucket{http_route=\"/b\",le=\"0.01\"} 100\n\
+        http_server_request_duration_seconds_bucket{http_route=\"/b\",le=\"+Inf\"} 100\n\
+        http_server_request_duration_seconds_sum{http_route=\"/b\"} 0.501\n";
+    let b = Snapshot::from_prometheus_text(text, &naming)
+        .unwrap()
+        .route("/b");
+    assert_eq!(
+        b.quantile_range(0.99),
+        Duration::from_millis(5)..=Duration::from_millis(10)
+    );
+    b.assert_p99_at_most(Duration::from_millis(10));
+    let message = panic_message(|| {
+        b.assert_p99_below(Duration::from_millis(8));
+    });
+    assert!(
+        message.contains(
+            "p99 lies between 5ms and 10ms (from buckets), so it is not certainly below 8ms"
+        ),
+        "{message}"
+    );
 }
 
 #[test]

@@ -394,12 +394,34 @@ odd{v="quote \" backslash \\ newline \n, brace }"} NaN
             ),
             ("# TYPE c counter\nc -1", 2, "is not a count"),
             ("x{a=\"\\q\"} 1", 1, "unknown escape"),
+            ("x{a=\"1\",b=\"2\",a=\"3\"} 1", 1, "label `a` appears twice"),
+            ("x{a=\"1\"} 1\nx{a=\"1\"} 2", 2, "appears twice"),
+            (
+                "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 1",
+                3,
+                "appears twice",
+            ),
+            ("# TYPE h histogram\nh_sum 1\nh_sum 2", 3, "appears twice"),
+            (
+                "# TYPE h histogram\nh_bucket{le=\"NaN\"} 1",
+                2,
+                "is not a number",
+            ),
         ];
         for (text, line, needle) in cases {
             let err = parse(text).unwrap_err();
             assert_eq!(err.line, line, "{text:?}: {err}");
             assert!(err.message.contains(needle), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn quotes_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(300);
+        let quoted = quote(&long);
+        assert!(quoted.len() < QUOTE_LIMIT + 30, "{quoted}");
+        assert!(quoted.ends_with("… (600 bytes)"), "{quoted}");
+        assert_eq!(quote("short"), "short");
     }
 
     #[test]
