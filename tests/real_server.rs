@@ -589,7 +589,11 @@ fn check(row: &Row, snap: &Snapshot, seen: &[u16], where_: &str) -> Vec<String> 
         ));
         return problems;
     }
-    if stats.status(row.status) != row.times {
+    let with_status = match row.status {
+        "none" => stats.no_response(),
+        code => stats.status(code.parse().expect("a status code or `none`")),
+    };
+    if with_status != row.times {
         fail(format!(
             "status: expected {}, got {:?}",
             row.status,

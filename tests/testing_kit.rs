@@ -498,6 +498,38 @@ async fn dropped_bodies_are_named_as_the_cause() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_tokio_clock_times_the_response_head_too() {
+    let meter = TestMeter::new().with_tokio_clock();
+    let app = Router::new()
+        .route(
+            "/stream",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                // The head is ready after 30 ms, the body ends 40 ms later.
+                Body::from_stream(futures_util::stream::once(async {
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                    Ok::<_, std::convert::Infallible>(bytes::Bytes::from_static(b"done"))
+                }))
+            }),
+        )
+        .layer(meter.layer_builder().time_to_head(true).build());
+    routemeter::testing::send(app, get_req("/stream".into()))
+        .await
+        .unwrap();
+    let snapshot = meter.snapshot();
+    let head = snapshot
+        .series()
+        .iter()
+        .find(|s| s.name() == Naming::default().time_to_head())
+        .expect("a time-to-head series");
+    let routemeter::testing::SeriesValue::Histogram(head) = head.value() else {
+        panic!("time to head is a histogram");
+    };
+    assert_eq!((head.count(), head.max()), (1, 0.03));
+    assert_eq!(snapshot.route("/stream").max(), Duration::from_millis(70));
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_tokio_clock_makes_latency_exact() {
     let meter = TestMeter::new().with_tokio_clock();
     let app = Router::new()
