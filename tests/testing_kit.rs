@@ -1037,3 +1037,44 @@ process_cpu_seconds_total 12.5\n";
         check_summary(&a);
     }
 }
+
+#[tokio::test]
+async fn openmetrics_expositions_parse_like_prometheus_ones() {
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/users/{id}", get(|| async { "user" }))
+        .layer(metrics.layer());
+    for i in 0..7 {
+        // A sampled trace: its id becomes an exemplar in OpenMetrics.
+        let req = http::Request::get(format!("/users/{i}"))
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .body(Body::empty())
+            .unwrap();
+        routemeter::testing::send(app.clone(), req).await.unwrap();
+    }
+    let open = metrics.render_openmetrics();
+    assert!(open.contains(" # {trace_id="), "{open}");
+    assert!(open.contains("# EOF"), "{open}");
+    let naming = Naming::default();
+    let from_open = Snapshot::from_prometheus_text(&open, &naming).unwrap();
+    let from_text = Snapshot::from_prometheus_text(&metrics.render(), &naming).unwrap();
+    for snapshot in [&from_open, &from_text] {
+        let users = snapshot.route("/users/{id}");
+        users.assert_count(7).assert_no_errors();
+        assert_eq!(users.status(200), 7);
+    }
+    // Counters keep their type: OpenMetrics names the family without `_total`.
+    let counters = |s: &Snapshot| {
+        s.series()
+            .iter()
+            .filter(|s| matches!(s.value(), routemeter::testing::SeriesValue::Counter(_)))
+            .map(|s| s.name().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(counters(&from_open), counters(&from_text));
+}

@@ -1,5 +1,10 @@
-//! A parser for the Prometheus text exposition format (version 0.0.4), so tests can read a
-//! running server's `/metrics` into a [`Snapshot`](super::Snapshot).
+//! A parser for the Prometheus text exposition format (version 0.0.4) and the OpenMetrics
+//! text format, so tests can read a running server's `/metrics` into
+//! [`Series`](super::Series) (which a [`Snapshot`](super::Snapshot) then holds).
+//!
+//! OpenMetrics additions are read as what they mean for a test: a counter family `foo` whose
+//! samples are `foo_total`, exemplars and `_created` samples skipped, float timestamps, the
+//! `unknown`, `gaugehistogram`, `stateset` and `info` types read as untyped, `# EOF`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -86,7 +91,9 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Series>, ParseError> {
                     Some("gauge") => Kind::Gauge,
                     Some("histogram") => Kind::Histogram,
                     Some("summary") => Kind::Summary,
-                    Some("untyped") => Kind::Untyped,
+                    Some("untyped" | "unknown" | "gaugehistogram" | "stateset" | "info") => {
+                        Kind::Untyped
+                    }
                     Some(other) => {
                         return Err(err(format!("unknown metric type `{}`", quote(other))));
                     }
@@ -129,23 +136,44 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
         labels = parsed;
         rest = remaining;
     }
-    let mut fields = rest.split_whitespace();
-    let value = fields
-        .next()
-        .ok_or_else(|| format!("`{}` has no value", quote(name)))?;
-    let value = parse_value(value).ok_or_else(|| format!("`{}` is not a number", quote(value)))?;
-    if let Some(ts) = fields.next() {
-        ts.parse::<i64>()
-            .map_err(|_| format!("`{}` is not a timestamp in milliseconds", quote(ts)))?;
-    }
-    if let Some(extra) = fields.next() {
-        return Err(format!("unexpected `{}` after the value", quote(extra)));
+    // An OpenMetrics exemplar follows ` # ` (neither a value nor a timestamp has a `#`).
+    let (rest, exemplar) = match rest.split_once('#') {
+        Some((before, after)) => (before, Some(after)),
+        None => (rest, None),
+    };
+    let value = value_and_timestamp(rest, name)?;
+    if let Some(exemplar) = exemplar {
+        let after = exemplar
+            .trim_start()
+            .strip_prefix('{')
+            .ok_or_else(|| format!("`{}` after `#` is not an exemplar", quote(exemplar)))?;
+        let (_, rest) = parse_labels(after)?;
+        value_and_timestamp(rest, "the exemplar")?;
     }
     Ok(Sample {
         name: name.to_owned(),
         labels,
         value,
     })
+}
+
+/// ` value [timestamp]`: the value. A timestamp is an integer (Prometheus, milliseconds) or a
+/// number (OpenMetrics, seconds).
+fn value_and_timestamp(rest: &str, what: &str) -> Result<f64, String> {
+    let mut fields = rest.split_whitespace();
+    let value = fields
+        .next()
+        .ok_or_else(|| format!("`{}` has no value", quote(what)))?;
+    let value = parse_value(value).ok_or_else(|| format!("`{}` is not a number", quote(value)))?;
+    if let Some(ts) = fields.next() {
+        if !ts.parse::<f64>().is_ok_and(f64::is_finite) {
+            return Err(format!("`{}` is not a timestamp", quote(ts)));
+        }
+    }
+    if let Some(extra) = fields.next() {
+        return Err(format!("unexpected `{}` after the value", quote(extra)));
+    }
+    Ok(value)
 }
 
 fn parse_value(s: &str) -> Option<f64> {
@@ -230,6 +258,19 @@ fn histogram_family<'a>(
         })
 }
 
+/// For an OpenMetrics sample of a counter (`foo_total`, `foo_created`) or a histogram
+/// (`foo_created`), which part it is.
+fn openmetrics_part(kinds: &BTreeMap<String, Kind>, name: &str) -> Option<&'static str> {
+    ["_total", "_created"].into_iter().find(|suffix| {
+        name.strip_suffix(suffix)
+            .and_then(|family| kinds.get(family))
+            .is_some_and(|kind| match *suffix {
+                "_total" => *kind == Kind::Counter,
+                _ => matches!(kind, Kind::Counter | Kind::Histogram),
+            })
+    })
+}
+
 #[derive(Default)]
 struct Parts {
     /// The first line of the series.
@@ -297,7 +338,13 @@ fn assemble(
         }
         let value = match kinds.get(&sample.name) {
             Some(Kind::Counter) => SeriesValue::Counter(count(sample.value, line)?),
-            _ => SeriesValue::Gauge(sample.value),
+            Some(_) => SeriesValue::Gauge(sample.value),
+            None => match openmetrics_part(kinds, &sample.name) {
+                Some("_total") => SeriesValue::Counter(count(sample.value, line)?),
+                // When a counter or histogram was created: a time, not a measurement.
+                Some(_) => continue,
+                None => SeriesValue::Gauge(sample.value),
+            },
         };
         series.push((line, Series::new(sample.name, sample.labels, value)));
     }
@@ -385,6 +432,8 @@ odd{v="quote \" backslash \\ newline \n, brace }"} NaN
             ("9x 1", 1, "not a valid metric name"),
             ("x 1 2 3", 1, "unexpected `3`"),
             ("x 1 soon", 1, "not a timestamp"),
+            ("x 1 # 3", 1, "is not an exemplar"),
+            ("x 1 # {a=\"1\"}", 1, "has no value"),
             ("ok 1\n# TYPE y wobbly", 2, "unknown metric type"),
             ("# TYPE h histogram\nh_bucket 1", 2, "no `le` label"),
             (

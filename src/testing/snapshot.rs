@@ -53,9 +53,9 @@ impl Snapshot {
         }
     }
 
-    /// Reads a Prometheus text exposition (the body of a `/metrics` endpoint) into a snapshot
-    /// whose series carry the names of `naming`, so its per-route summaries work as for an
-    /// in-memory recorder.
+    /// Reads a Prometheus text exposition (the body of a `/metrics` endpoint), or an
+    /// OpenMetrics one (exemplars are skipped), into a snapshot whose series carry the names of
+    /// `naming`, so its per-route summaries work as for an in-memory recorder.
     ///
     /// Durations and sizes are then known within the bounds the buckets, the count and the sum
     /// allow; quantiles are estimated as `histogram_quantile` does (see [`Distribution`]).
