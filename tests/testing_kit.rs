@@ -1078,3 +1078,26 @@ async fn openmetrics_expositions_parse_like_prometheus_ones() {
     };
     assert_eq!(counters(&from_open), counters(&from_text));
 }
+
+#[test]
+fn parsed_counters_keep_their_fraction() {
+    let parse = |v: f64| {
+        Snapshot::from_prometheus_text(
+            &format!("# TYPE cpu_seconds_total counter\ncpu_seconds_total{{a=\"b\"}} {v}\n"),
+            &Naming::default(),
+        )
+        .unwrap()
+    };
+    let (before, after) = (parse(0.25), parse(1.75));
+    assert_eq!(before.value("cpu_seconds_total", &[("a", "b")]), Some(0.25));
+    assert_eq!(before.counter("cpu_seconds_total", &[("a", "b")]), Some(0));
+    let since = &after - &before;
+    assert_eq!(since.value("cpu_seconds_total", &[("a", "b")]), Some(1.5));
+    assert_eq!(since.counter("cpu_seconds_total", &[("a", "b")]), Some(2));
+    // In-memory counters are whole numbers either way.
+    let meter = TestMeter::new();
+    metrics::with_local_recorder(meter.recorder(), || {
+        metrics::counter!("jobs_total").increment(3);
+    });
+    assert_eq!(meter.snapshot().value("jobs_total", &[]), Some(3.0));
+}

@@ -336,17 +336,22 @@ fn assemble(
             }
             continue;
         }
-        let value = match kinds.get(&sample.name) {
-            Some(Kind::Counter) => SeriesValue::Counter(count(sample.value, line)?),
-            Some(_) => SeriesValue::Gauge(sample.value),
+        let counter = match kinds.get(&sample.name) {
+            Some(kind) => *kind == Kind::Counter,
             None => match openmetrics_part(kinds, &sample.name) {
-                Some("_total") => SeriesValue::Counter(count(sample.value, line)?),
+                Some("_total") => true,
                 // When a counter or histogram was created: a time, not a measurement.
                 Some(_) => continue,
-                None => SeriesValue::Gauge(sample.value),
+                None => false,
             },
         };
-        series.push((line, Series::new(sample.name, sample.labels, value)));
+        let parsed = if counter {
+            count(sample.value, line)?;
+            Series::counter(sample.name, sample.labels, sample.value)
+        } else {
+            Series::new(sample.name, sample.labels, SeriesValue::Gauge(sample.value))
+        };
+        series.push((line, parsed));
     }
     for ((name, labels), parts) in histograms {
         let distribution =

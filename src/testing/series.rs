@@ -24,6 +24,9 @@ pub struct Series {
     name: String,
     labels: Vec<(String, String)>,
     value: SeriesValue,
+    /// A parsed counter's value as exposed: Prometheus counters may have a fraction
+    /// (`process_cpu_seconds_total 0.25`), which [`SeriesValue::Counter`] rounds.
+    exact: Option<f64>,
 }
 
 impl Series {
@@ -43,7 +46,15 @@ impl Series {
             name,
             labels,
             value,
+            exact: None,
         }
+    }
+
+    /// A parsed counter: `value` as exposed (finite, not negative), and rounded.
+    pub(crate) fn counter(name: String, labels: Vec<(String, String)>, value: f64) -> Self {
+        let mut series = Self::new(name, labels, SeriesValue::Counter(value.round() as u64));
+        series.exact = Some(value);
+        series
     }
 
     /// The same name and labels with another value.
@@ -52,7 +63,23 @@ impl Series {
             name: self.name.clone(),
             labels: self.labels.clone(),
             value,
+            exact: None,
         }
+    }
+
+    /// What was counted between `earlier` (the same counter, before) and this one.
+    pub(crate) fn counter_since(&self, earlier: &Self) -> Option<Self> {
+        let (SeriesValue::Counter(a), SeriesValue::Counter(b)) = (&self.value, &earlier.value)
+        else {
+            return None;
+        };
+        let mut series = self.with_value(SeriesValue::Counter(a.saturating_sub(*b)));
+        if let (Some(a), Some(b)) = (self.exact, earlier.exact) {
+            let since = (a - b).max(0.0);
+            series.value = SeriesValue::Counter(since.round() as u64);
+            series.exact = Some(since);
+        }
+        Some(series)
     }
 
     /// The metric name.
@@ -80,6 +107,17 @@ impl Series {
     #[must_use]
     pub fn value(&self) -> &SeriesValue {
         &self.value
+    }
+
+    /// A counter's or a gauge's value as a number, exactly as recorded or exposed (a parsed
+    /// counter keeps its fraction here); `None` for a histogram.
+    #[must_use]
+    pub fn scalar(&self) -> Option<f64> {
+        match &self.value {
+            SeriesValue::Counter(v) => Some(self.exact.unwrap_or(*v as f64)),
+            SeriesValue::Gauge(v) => Some(*v),
+            SeriesValue::Histogram(_) => None,
+        }
     }
 
     /// Whether the series has recorded anything: a counter above 0, a histogram with values

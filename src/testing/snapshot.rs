@@ -129,13 +129,22 @@ impl Snapshot {
         routes
     }
 
-    /// The value of the counter `name` with exactly `labels` (in any order), if recorded.
+    /// The value of the counter `name` with exactly `labels` (in any order), if recorded
+    /// (a parsed counter with a fraction is rounded; [`value`](Self::value) has it exactly).
     #[must_use]
     pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> Option<u64> {
         self.find(name, labels).and_then(|s| match s.value() {
             SeriesValue::Counter(v) => Some(*v),
             _ => None,
         })
+    }
+
+    /// The value of the counter or gauge `name` with exactly `labels` (in any order), as a
+    /// number: exact for a parsed counter with a fraction, such as
+    /// `process_cpu_seconds_total`.
+    #[must_use]
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.find(name, labels).and_then(Series::scalar)
     }
 
     /// The value of the gauge `name` with exactly `labels` (in any order), if recorded.
@@ -241,11 +250,11 @@ impl std::ops::Sub for &Snapshot {
             .series
             .iter()
             .map(|s| {
-                let earlier = before.get(&(s.name(), s.labels())).map(|b| b.value());
-                let value = match (s.value(), earlier) {
-                    (SeriesValue::Counter(a), Some(SeriesValue::Counter(b))) => {
-                        SeriesValue::Counter(a.saturating_sub(*b))
-                    }
+                let earlier = before.get(&(s.name(), s.labels()));
+                if let Some(counted) = earlier.and_then(|b| s.counter_since(b)) {
+                    return counted;
+                }
+                let value = match (s.value(), earlier.map(|b| b.value())) {
                     (SeriesValue::Histogram(a), Some(SeriesValue::Histogram(b))) => {
                         let mut d = a.clone();
                         d.subtract(b);
