@@ -230,13 +230,15 @@ impl RouteStats {
         &self.duration
     }
 
-    /// Request body sizes, in bytes (empty with the axum-prometheus naming scheme).
+    /// Request body sizes, in bytes (empty unless the layer records them, with
+    /// [`body_sizes(true)`](crate::RouteMeterBuilder::body_sizes)).
     #[must_use]
     pub fn request_bytes(&self) -> &Distribution {
         &self.request_bytes
     }
 
-    /// Response body sizes, in bytes (empty with the axum-prometheus naming scheme).
+    /// Response body sizes, in bytes (empty unless the layer records them, with
+    /// [`body_sizes(true)`](crate::RouteMeterBuilder::body_sizes)).
     #[must_use]
     pub fn response_bytes(&self) -> &Distribution {
         &self.response_bytes
