@@ -161,16 +161,24 @@ impl KnownMethods {
     }
 }
 
-/// The value of `network.protocol.version` for an HTTP version.
-pub(crate) fn protocol_version(version: http::Version) -> &'static str {
-    match version {
-        http::Version::HTTP_09 => "0.9",
-        http::Version::HTTP_10 => "1.0",
-        http::Version::HTTP_11 => "1.1",
-        http::Version::HTTP_2 => "2",
-        http::Version::HTTP_3 => "3",
-        _ => OTHER_METHOD,
-    }
+/// A request's `network.protocol.version`: its label value and a small code for series keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ProtocolVersion {
+    pub(crate) label: &'static str,
+    code: u8,
+}
+
+/// The `network.protocol.version` of an HTTP version.
+pub(crate) fn protocol_version(version: http::Version) -> ProtocolVersion {
+    let (label, code) = match version {
+        http::Version::HTTP_11 => ("1.1", 1),
+        http::Version::HTTP_2 => ("2", 2),
+        http::Version::HTTP_10 => ("1.0", 3),
+        http::Version::HTTP_3 => ("3", 4),
+        http::Version::HTTP_09 => ("0.9", 5),
+        _ => (OTHER_METHOD, 6),
+    };
+    ProtocolVersion { label, code }
 }
 
 /// The value of `url.scheme`: `http` or `https` from the request URI when it names one, else
@@ -292,7 +300,7 @@ pub(crate) struct Outcome {
     pub(crate) status: Option<StatusCode>,
     pub(crate) error: Option<ErrorType>,
     /// The request's `network.protocol.version`, when the naming has that label.
-    pub(crate) version: Option<&'static str>,
+    pub(crate) version: Option<ProtocolVersion>,
 }
 
 impl Outcome {
@@ -320,7 +328,7 @@ impl Outcome {
     }
 
     /// The same outcome for a request of protocol `version`.
-    pub(crate) fn with_version(self, version: Option<&'static str>) -> Self {
+    pub(crate) fn with_version(self, version: Option<ProtocolVersion>) -> Self {
         Self { version, ..self }
     }
 
@@ -337,15 +345,7 @@ impl Outcome {
             Some(ErrorType::Cancelled) => 5,
             Some(ErrorType::Timeout) => 6,
         };
-        let version = match self.version {
-            None => 0,
-            Some("1.1") => 1,
-            Some("2") => 2,
-            Some("1.0") => 3,
-            Some("3") => 4,
-            Some("0.9") => 5,
-            Some(_) => 6,
-        };
+        let version = self.version.map_or(0, |v| u32::from(v.code));
         status << 16 | version << 8 | error
     }
 }
@@ -387,8 +387,12 @@ mod tests {
         let uri: http::Uri = "foo://example.com/a".parse().unwrap();
         assert_eq!(url_scheme(&uri, "http"), "http");
         assert_eq!(url_scheme(&"/a".parse().unwrap(), "https"), "https");
-        assert_eq!(protocol_version(http::Version::HTTP_2), "2");
-        assert_eq!(protocol_version(http::Version::HTTP_10), "1.0");
+        assert_eq!(protocol_version(http::Version::HTTP_2).label, "2");
+        assert_eq!(protocol_version(http::Version::HTTP_10).label, "1.0");
+        assert_ne!(
+            protocol_version(http::Version::HTTP_2),
+            protocol_version(http::Version::HTTP_11)
+        );
     }
 
     #[test]

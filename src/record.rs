@@ -51,7 +51,7 @@ pub(crate) struct InFlight {
     /// The trace id of the request's `traceparent`, when exemplars are on.
     trace: Option<TraceId>,
     /// The request's `network.protocol.version`, when the naming has that label.
-    version: Option<&'static str>,
+    version: Option<crate::classify::ProtocolVersion>,
 }
 
 impl InFlight {
@@ -59,7 +59,7 @@ impl InFlight {
         series: Arc<MethodSeries>,
         start: Instant,
         headers: &http::HeaderMap,
-        version: Option<&'static str>,
+        version: Option<crate::classify::ProtocolVersion>,
     ) -> Self {
         series.active.increment(1.0);
         let log = series
@@ -185,17 +185,23 @@ impl InFlight {
     }
 }
 
-/// The body length a response declares: its `Content-Length` header, else its body's exact size
-/// hint (which hyper turns into a `Content-Length`).
+/// The body length a response declares: its body's exact size hint (which hyper turns into a
+/// `Content-Length`), else its `Content-Length` header (a stream whose length the handler
+/// states).
+///
+/// The size hint comes first because it costs no header look-up, and most bodies (in-memory
+/// ones) have one; a body whose exact length disagrees with its own header is a handler bug
+/// that the server reports anyway.
 fn declared_length<B: http_body::Body>(response: &http::Response<B>) -> Option<u64> {
-    match response.headers().get(http::header::CONTENT_LENGTH) {
-        // Digits only (`u64::from_str` would also take a leading `+`), as HTTP writes it.
-        Some(value) if value.as_bytes().iter().all(u8::is_ascii_digit) => {
-            std::str::from_utf8(value.as_bytes()).ok()?.parse().ok()
-        }
-        Some(_) => None,
-        None => response.body().size_hint().exact(),
+    if let Some(exact) = response.body().size_hint().exact() {
+        return Some(exact);
     }
+    let value = response.headers().get(http::header::CONTENT_LENGTH)?;
+    // Digits only (`u64::from_str` would also take a leading `+`), as HTTP writes it.
+    if !value.as_bytes().iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value.as_bytes()).ok()?.parse().ok()
 }
 
 impl Drop for InFlight {
@@ -217,17 +223,20 @@ impl Drop for InFlight {
 mod tests {
     use super::declared_length;
 
+    /// A streamed body (no exact size hint) with `value` as its `Content-Length`.
     fn with_length(value: &[u8]) -> Option<Option<u64>> {
         let value = http::HeaderValue::from_bytes(value).ok()?;
         let response = http::Response::builder()
             .header(http::header::CONTENT_LENGTH, value)
-            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .body(http_body_util::StreamBody::new(
+                futures_util::stream::empty::<Result<http_body::Frame<bytes::Bytes>, ()>>(),
+            ))
             .ok()?;
         Some(declared_length(&response))
     }
 
     #[test]
-    fn declared_length_is_the_header_else_the_exact_size_hint() {
+    fn declared_length_is_the_exact_size_hint_else_the_header() {
         assert_eq!(with_length(b"18"), Some(Some(18)));
         assert_eq!(with_length(b"-1"), Some(None));
         assert_eq!(with_length(b"+18"), Some(None));

@@ -578,7 +578,7 @@ impl MethodSeries {
             labels.push((key, self.scheme));
         }
         if let (Some(key), Some(version)) = (n.protocol_version_key(), outcome.version) {
-            labels.push((key, version));
+            labels.push((key, version.label));
         }
         let sizes = |name: Option<&metrics::SharedString>| {
             name.filter(|_| r.body_sizes)

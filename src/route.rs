@@ -93,10 +93,18 @@ impl<'a> RouteRequest<'a> {
             .extensions
             .get::<axum::extract::MatchedPath>()?
             .as_str();
-        // axum registers its fallbacks as a catch-all route with a private parameter name; those
-        // requests matched no route of the application. (Most templates have no `*`: one byte
-        // scan settles them.)
-        let private = path.as_bytes().contains(&b'*') && path.contains("{*__private__axum");
+        // axum registers its fallbacks (and the tail of a nested service) as a catch-all last
+        // segment with a private parameter name; those requests matched no route of the
+        // application. The byte before the closing brace settles most templates at once.
+        const PRIVATE: [&str; 2] = [
+            "/{*__private__axum_fallback}",
+            "/{*__private__axum_nest_tail_param}",
+        ];
+        let b = path.as_bytes();
+        let private = b.len() >= 2
+            && b[b.len() - 1] == b'}'
+            && matches!(b[b.len() - 2], b'k' | b'm')
+            && PRIVATE.iter().any(|p| path.ends_with(p));
         (!private).then_some(path)
     }
 }

@@ -78,8 +78,13 @@ impl TraceId {
 
     /// The trace id of a request's `traceparent` header, if it has a valid one.
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
+        // A name made once: looking up by `&str` would parse and check it on every request.
+        static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+        if headers.is_empty() {
+            return None;
+        }
         headers
-            .get("traceparent")
+            .get(&TRACEPARENT)
             .and_then(|v| Self::from_traceparent(v.as_bytes()))
     }
 }
