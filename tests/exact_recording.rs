@@ -76,22 +76,10 @@ fn two_million_requests_under_continuous_renders_are_all_counted() {
     };
     let writers: Vec<_> = (0..THREADS)
         .map(|_| {
-            let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
-                Ok::<_, Infallible>(http::Response::new(String::from("ok")))
-            }));
+            let mut svc = ok_service(&layer);
             std::thread::spawn(move || {
                 for _ in 0..REQUESTS_PER_THREAD {
-                    let response = svc
-                        .call(http::Request::new(String::new()))
-                        .now_or_never()
-                        .unwrap()
-                        .unwrap();
-                    response
-                        .into_body()
-                        .collect()
-                        .now_or_never()
-                        .unwrap()
-                        .unwrap();
+                    call(&mut svc, "GET", "/");
                 }
             })
         })
@@ -188,21 +176,9 @@ fn the_layer_records_into_metrics_exporter_prometheus() {
         .recorder(recorder)
         .route_fn(|_| Some("/r"))
         .build();
-    let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
-        Ok::<_, Infallible>(http::Response::new(String::from("ok")))
-    }));
+    let mut svc = ok_service(&layer);
     for _ in 0..100 {
-        let response = svc
-            .call(http::Request::new(String::new()))
-            .now_or_never()
-            .unwrap()
-            .unwrap();
-        response
-            .into_body()
-            .collect()
-            .now_or_never()
-            .unwrap()
-            .unwrap();
+        call(&mut svc, "GET", "/");
     }
     handle.run_upkeep();
     let text = handle.render();
@@ -254,13 +230,15 @@ const METHODS: [&str; 10] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PURGE",
 ];
 
-fn spray_service(
+/// A service answering `ok` to everything, wrapped in `layer`.
+fn ok_service(
     layer: &routemeter::RouteMeterLayer,
 ) -> impl Service<
     http::Request<String>,
     Response = http::Response<routemeter::ResponseBody<String>>,
     Error = Infallible,
-> {
+> + Send
++ use<> {
     layer.layer(tower::service_fn(|_req: http::Request<String>| async {
         Ok::<_, Infallible>(http::Response::new(String::from("ok")))
     }))
@@ -275,7 +253,7 @@ fn the_series_budget_folds_new_label_sets_and_loses_no_request() {
         .route_fn(|req| Some(req.path().to_owned()))
         .max_series(50)
         .build();
-    let mut svc = spray_service(&layer);
+    let mut svc = ok_service(&layer);
     for route in 0..10 {
         for method in METHODS {
             call(&mut svc, method, &format!("/r/{route}"));
@@ -308,7 +286,7 @@ fn a_method_spray_over_a_thousand_routes_stays_within_the_default_budget() {
         .layer_builder()
         .route_fn(|req| Some(req.path().to_owned()))
         .build();
-    let mut svc = spray_service(&layer);
+    let mut svc = ok_service(&layer);
     for route in 0..1000 {
         for method in METHODS {
             call(&mut svc, method, &format!("/r/{route}"));
@@ -347,7 +325,7 @@ async fn concurrent_scrapes_share_one_render() {
         .layer_builder()
         .route_fn(|req| Some(req.path().to_owned()))
         .build();
-    let mut svc = spray_service(&layer);
+    let mut svc = ok_service(&layer);
     for route in 0..1000 {
         call(&mut svc, "GET", &format!("/r/{route}"));
     }
