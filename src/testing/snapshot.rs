@@ -257,6 +257,75 @@ impl Snapshot {
         })
     }
 
+    /// All gRPC calls to `method` (`package.Service/Method`, or
+    /// [`OTHER_RPC_METHOD`](crate::OTHER_RPC_METHOD) for the methods the layer does not
+    /// recognise), every status. Its statuses are gRPC status names (`"OK"`, `"NOT_FOUND"`),
+    /// its errors the calls the conventions count as server errors.
+    #[must_use]
+    pub fn grpc_method(&self, method: &str) -> RouteStats {
+        self.grpc_select(method, None)
+    }
+
+    /// gRPC calls to `method`, narrowed to one status name (`"DEADLINE_EXCEEDED"`, or `"none"`
+    /// for calls that ended without a status) when given.
+    #[must_use]
+    pub fn grpc_select(&self, method: &str, status: Option<&str>) -> RouteStats {
+        let n = &self.naming;
+        let name = [Some(method), status]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.rpc_stats(name, |s| {
+            s.label(n.rpc_method_key()) == Some(method)
+                && status.is_none_or(|st| s.label(n.rpc_status_key()).unwrap_or("none") == st)
+        })
+    }
+
+    /// The distinct gRPC methods that have recorded at least one call, sorted.
+    #[must_use]
+    pub fn grpc_methods(&self) -> Vec<String> {
+        let mut methods: Vec<String> = self
+            .series
+            .iter()
+            .filter(|s| s.name == self.naming.rpc_duration())
+            .filter_map(|s| s.label(self.naming.rpc_method_key()).map(str::to_owned))
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    }
+
+    /// All gRPC calls, every method.
+    #[must_use]
+    pub fn grpc_total(&self) -> RouteStats {
+        self.rpc_stats("all gRPC methods".to_owned(), |_| true)
+    }
+
+    /// Like `stats`, over the gRPC call series.
+    fn rpc_stats(&self, name: String, matches: impl Fn(&Series) -> bool) -> RouteStats {
+        let n = &self.naming;
+        let mut stats = RouteStats::empty(name, self.window());
+        for s in self.series.iter().filter(|s| matches(s)) {
+            match &s.value {
+                SeriesValue::Histogram(d) if s.name == n.rpc_duration() => {
+                    let count = d.count();
+                    stats.count += count;
+                    stats.duration.merge(d);
+                    let status = s.label(n.rpc_status_key()).unwrap_or("none").to_owned();
+                    *stats.statuses.entry(status).or_default() += count;
+                    if let Some(error) = s.label(n.rpc_error_key()) {
+                        stats.errors += count;
+                        *stats.error_types.entry(error.to_owned()).or_default() += count;
+                    }
+                }
+                SeriesValue::Gauge(v) if s.name == n.rpc_active() => stats.active += v,
+                _ => {}
+            }
+        }
+        stats
+    }
+
     /// All requests, every route.
     #[must_use]
     pub fn total(&self) -> RouteStats {
@@ -387,6 +456,23 @@ pub struct RouteStats {
     request_bytes: Distribution,
     response_bytes: Distribution,
     active: f64,
+}
+
+impl RouteStats {
+    fn empty(name: String, window: Duration) -> Self {
+        Self {
+            name,
+            window,
+            count: 0,
+            errors: 0,
+            statuses: BTreeMap::new(),
+            error_types: BTreeMap::new(),
+            duration: Distribution::empty(),
+            request_bytes: Distribution::empty(),
+            response_bytes: Distribution::empty(),
+            active: 0.0,
+        }
+    }
 }
 
 fn secs(d: f64) -> Duration {
@@ -542,6 +628,21 @@ impl RouteStats {
         self.check(
             self.count == n,
             format_args!("{}: expected {n} requests, got {}", self.name, self.count),
+        )
+    }
+
+    /// Panics (printing this summary) unless exactly `n` requests ended with `status` (its
+    /// label text: `"404"`, or a gRPC status name such as `"NOT_FOUND"` for
+    /// [`Snapshot::grpc_method`]).
+    #[track_caller]
+    pub fn assert_status(&self, status: &str, n: u64) -> &Self {
+        let got = self.status(status);
+        self.check(
+            got == n,
+            format_args!(
+                "{}: expected {n} requests with status {status}, got {got}",
+                self.name
+            ),
         )
     }
 
