@@ -34,7 +34,8 @@
 //! message CountReply { uint32 i = 1; }
 //! ```
 //!
-//! `SayHello` answers `INTERNAL` for the name `fail` and `NOT_FOUND` for `nobody`, and waits
+//! `SayHello` answers `INTERNAL` for the name `fail`, `NOT_FOUND` for `nobody` and
+//! `DEADLINE_EXCEEDED` for `late`, and waits
 //! `delay_ms` first. `Count` streams `n` replies, `interval_ms` apart, and ends with
 //! `DATA_LOSS` after `fail_after` replies when that is not 0.
 //!
@@ -64,7 +65,8 @@ pub(crate) mod greeter {
     /// `SayHello`'s request.
     #[derive(Clone, PartialEq, prost::Message)]
     pub(crate) struct HelloRequest {
-        /// Who to greet (`fail`: answer `INTERNAL`; `nobody`: answer `NOT_FOUND`).
+        /// Who to greet (`fail`: answer `INTERNAL`; `nobody`: `NOT_FOUND`; `late`:
+        /// `DEADLINE_EXCEEDED`).
         #[prost(string, tag = "1")]
         pub(crate) name: String,
         /// How long to wait before answering, in milliseconds.
@@ -108,6 +110,7 @@ pub(crate) mod greeter {
         match name.as_str() {
             "fail" => Err(Status::internal("the greeter failed, as asked")),
             "nobody" => Err(Status::not_found("nobody to greet")),
+            "late" => Err(Status::deadline_exceeded("the greeting came too late")),
             _ => Ok(Response::new(HelloReply {
                 message: format!("hello {name}"),
             })),

@@ -363,14 +363,26 @@ impl GrpcCall {
     }
 
     /// The status of a call that ended after `elapsed` without one: `DEADLINE_EXCEEDED` when
-    /// its deadline had passed (a deadline layer, the server's or the client's, gave up on it),
-    /// else `CANCELLED` (the client went away).
+    /// its deadline had passed (a deadline, enforced by the server or by the client, gave up on
+    /// it), else `CANCELLED` (the client went away).
+    ///
+    /// The deadline counts as passed a little early, by 5 % of it (at least 1 ms, at most 1 s):
+    /// `grpc-timeout` is the time the client had left when it sent the call, so a client that
+    /// gives up at its deadline resets the stream before the server's own clock, started
+    /// when the call arrived, reaches it; by as long as the call took to arrive.
     pub(crate) fn dropped(&self, elapsed: Duration) -> GrpcCode {
         match self.deadline {
-            Some(deadline) if elapsed >= deadline => GrpcCode::DeadlineExceeded,
+            Some(deadline) if elapsed + deadline_slack(deadline) >= deadline => {
+                GrpcCode::DeadlineExceeded
+            }
             _ => GrpcCode::Cancelled,
         }
     }
+}
+
+/// How early a deadline counts as passed (see [`GrpcCall::dropped`]).
+fn deadline_slack(deadline: Duration) -> Duration {
+    (deadline / 20).clamp(Duration::from_millis(1), Duration::from_secs(1))
 }
 
 #[cfg(test)]
@@ -501,10 +513,18 @@ mod tests {
             status: None,
             deadline: Some(Duration::from_millis(100)),
         };
-        assert_eq!(call.dropped(Duration::from_millis(99)), GrpcCode::Cancelled);
+        assert_eq!(call.dropped(Duration::from_millis(94)), GrpcCode::Cancelled);
         assert_eq!(
-            call.dropped(Duration::from_millis(100)),
+            call.dropped(Duration::from_millis(95)),
             GrpcCode::DeadlineExceeded
+        );
+        assert_eq!(
+            deadline_slack(Duration::from_millis(10)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            deadline_slack(Duration::from_secs(60)),
+            Duration::from_secs(1)
         );
         let call = GrpcCall {
             status: None,
