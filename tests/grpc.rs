@@ -653,3 +653,124 @@ mod in_process {
         assert_eq!(GrpcCode::Internal.as_str(), "INTERNAL");
     }
 }
+
+// One port for gRPC and HTTP: tonic's routes as an axum router, served by `axum::serve`, with a
+// bidirectional method.
+
+mod one_port {
+    use std::convert::Infallible;
+    use std::task::{Context, Poll};
+
+    use axum::routing::get;
+    use futures_util::StreamExt;
+    use futures_util::future::BoxFuture;
+    use futures_util::stream::BoxStream;
+    use tonic::server::NamedService;
+    use tonic::{Request, Response, Streaming};
+
+    use super::*;
+
+    /// A bidirectional echo: each message back with its number doubled, until the client ends.
+    #[derive(Clone, Debug)]
+    struct EchoServer;
+
+    impl NamedService for EchoServer {
+        const NAME: &'static str = "routemeter.test.Echo";
+    }
+
+    type Echoes = BoxStream<'static, Result<CountReply, Status>>;
+
+    async fn chat(request: Request<Streaming<CountReply>>) -> Result<Response<Echoes>, Status> {
+        let inbound = request.into_inner();
+        let echoes = inbound.map(|m| m.map(|r| CountReply { i: r.i * 2 }));
+        Ok(Response::new(echoes.boxed()))
+    }
+
+    impl tower::Service<http::Request<tonic::body::Body>> for EchoServer {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = Infallible;
+        type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+            Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<
+                    CountReply,
+                    CountReply,
+                >::default());
+                Ok(grpc.streaming(tower::service_fn(chat), req).await)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn bidirectional_calls_and_http_routes_on_one_axum_port() {
+        let meter = TestMeter::new();
+        let layer = meter
+            .layer_builder()
+            .grpc_service(EchoServer::NAME, ["Chat"])
+            .unwrap()
+            .build();
+        let app = tonic::service::Routes::new(EchoServer)
+            .into_axum_router()
+            .route("/health", get(|| async { "ok" }))
+            .layer(layer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        // Three messages, 40 ms apart, then the client ends its side.
+        let outbound = futures_util::stream::unfold(1u32, |i| async move {
+            if i > 3 {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            Some((CountReply { i }, i + 1))
+        });
+        let mut echoes = grpc
+            .streaming(
+                tonic::Request::new(outbound),
+                PathAndQuery::from_static("/routemeter.test.Echo/Chat"),
+                tonic_prost::ProstCodec::<CountReply, CountReply>::default(),
+            )
+            .await
+            .unwrap()
+            .into_inner();
+        let mut got = Vec::new();
+        while let Some(reply) = echoes.message().await.unwrap() {
+            got.push(reply.i);
+        }
+        assert_eq!(got, [2, 4, 6]);
+        let (status, body) = common::Client::new()
+            .get(&format!("http://{addr}/health"))
+            .await;
+        assert_eq!((status, body.as_str()), (200, "ok"));
+
+        let snapshot = meter.snapshot();
+        let chat = snapshot.grpc_method("routemeter.test.Echo/Chat");
+        chat.assert_count(1)
+            .assert_status("OK", 1)
+            .assert_no_errors();
+        // Timed to the end of both streams: the third message leaves the client 80 ms after
+        // the first, which leaves after the call's head (the first pause may start before the
+        // head arrives).
+        assert!(chat.min() >= Duration::from_millis(80), "{chat}");
+        // The HTTP route beside it is an HTTP request, as without gRPC support.
+        snapshot
+            .endpoint("GET", "/health")
+            .assert_count(1)
+            .assert_status("200", 1);
+        assert_eq!(snapshot.routes(), ["/health"]);
+        server.abort();
+    }
+}
