@@ -42,8 +42,8 @@
 //! Ctrl-C or SIGTERM stops it after in-flight calls finish.
 
 use axum::Router;
-use routemeter::RouteMeterLayer;
 use routemeter::prometheus::PrometheusMetrics;
+use routemeter::{RouteMeterBuilder, RouteMeterLayer};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
@@ -189,24 +189,25 @@ pub(crate) mod greeter {
     }
 }
 
-/// The routemeter layer for the gRPC server: every method of both services is recognised;
-/// calls to any other method are recorded as `rpc_method="_OTHER"`.
-pub(crate) fn layer(metrics: &PrometheusMetrics) -> RouteMeterLayer {
+/// The routemeter layer's settings for the gRPC server: every method of both services is
+/// recognised; calls to any other method are recorded as `rpc_method="_OTHER"`.
+pub(crate) fn layer_builder(
+    metrics: &PrometheusMetrics,
+) -> Result<RouteMeterBuilder, routemeter::GrpcNameError> {
     let health = <tonic_health::pb::health_server::HealthServer<()> as NamedService>::NAME;
     metrics
         .layer_builder()
-        .grpc_service(health, ["Check", "Watch"])
-        .and_then(|b| b.grpc_service(greeter::NAME, greeter::METHODS))
-        .expect("the service and method names are valid")
-        .build()
+        .grpc_service(health, ["Check", "Watch"])?
+        .grpc_service(greeter::NAME, greeter::METHODS)
 }
 
-/// Serves the gRPC services on `grpc` and the metrics endpoint on `metrics_listener` until
-/// `shutdown` completes, then lets in-flight calls finish.
+/// Serves the gRPC services, measured by `layer`, on `grpc` and the metrics endpoint on
+/// `metrics_listener` until `shutdown` completes, then lets in-flight calls finish.
 pub(crate) async fn serve(
     grpc: TcpListener,
     metrics_listener: TcpListener,
     metrics: &PrometheusMetrics,
+    layer: RouteMeterLayer,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -224,7 +225,7 @@ pub(crate) async fn serve(
     drop(stopped);
     let incoming = tonic::transport::server::TcpIncoming::from(grpc);
     let served = tonic::transport::Server::builder()
-        .layer(layer(metrics))
+        .layer(layer)
         .add_service(health)
         .add_service(greeter::GreeterServer)
         .serve_with_incoming_shutdown(incoming, shutdown)
@@ -272,6 +273,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let addr = address("ROUTEMETER_ADDR", SocketAddr::from(([127, 0, 0, 1], 50051)))?;
     let metrics_addr = address("ROUTEMETER_METRICS_ADDR", SocketAddr::new(addr.ip(), 0))?;
     let metrics = routemeter::prometheus::install()?;
+    let layer = layer_builder(&metrics)?.build();
     let grpc = TcpListener::bind(addr).await?;
     let metrics_listener = TcpListener::bind(metrics_addr).await?;
     println!("listening on http://{}", grpc.local_addr()?);
@@ -279,7 +281,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         "metrics on http://{}/metrics",
         metrics_listener.local_addr()?
     );
-    serve(grpc, metrics_listener, &metrics, shutdown_signal()).await?;
+    serve(grpc, metrics_listener, &metrics, layer, shutdown_signal()).await?;
     println!("shut down");
     Ok(())
 }

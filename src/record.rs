@@ -143,6 +143,7 @@ impl InFlight {
                     method: self.series.method,
                     route: &self.series.route,
                     status: outcome.status.map(|s| s.as_u16()),
+                    grpc_status: outcome.grpc.map(GrpcCode::as_str),
                     error: outcome.error,
                     elapsed,
                     request_bytes,

@@ -36,7 +36,15 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::start_with(|b| b).await
+    }
+
+    /// The example server with its layer's settings changed by `settings`.
+    async fn start_with(
+        settings: impl FnOnce(routemeter::RouteMeterBuilder) -> routemeter::RouteMeterBuilder,
+    ) -> Self {
         let metrics = PrometheusSetup::new().build().unwrap();
+        let layer = settings(example::layer_builder(&metrics).unwrap()).build();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = grpc.local_addr().unwrap();
@@ -44,7 +52,7 @@ impl Server {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = metrics.clone();
         let task = tokio::spawn(async move {
-            example::serve(grpc, metrics_listener, &served, async {
+            example::serve(grpc, metrics_listener, &served, layer, async {
                 let _ = stopped.await;
             })
             .await
@@ -773,4 +781,57 @@ mod one_port {
         assert_eq!(snapshot.routes(), ["/health"]);
         server.abort();
     }
+}
+
+/// A writer whose output the test can read back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'w self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn request_logs_carry_the_grpc_status() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = Server::start_with(|b| b.request_log(routemeter::RequestLog::all())).await;
+    let channel = server.channel().await;
+    assert_eq!(say_hello(&channel, "fail").await, Code::Internal);
+    assert_eq!(say_hello(&channel, "nobody").await, Code::NotFound);
+    server.stop().await;
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["message"] == "request finished")
+        .collect();
+    assert_eq!(events.len(), 2, "{text}");
+    assert_eq!(events[0]["grpc_status"], "INTERNAL", "{text}");
+    assert_eq!(events[0]["error_type"], "INTERNAL", "{text}");
+    assert_eq!(events[0]["level"], "ERROR", "{text}");
+    assert_eq!(events[1]["grpc_status"], "NOT_FOUND", "{text}");
+    assert_eq!(events[1]["level"], "INFO", "{text}");
+    assert!(events[1].get("error_type").is_none(), "{text}");
 }
