@@ -16,6 +16,12 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus prometheus-node-exporter prometheus-alertmanager curl >/dev/null
 fi
 
+# The gRPC tests call the example server with Python's grpcio as well as tonic's client.
+if ! python3 -c 'import grpc' >/dev/null 2>&1; then
+  echo "installing grpcio from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check grpcio
+fi
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-features --lib --tests --no-fail-fast
 else

@@ -173,6 +173,11 @@ impl<B: Body> Body for ResponseBody<B> {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 flight.response_bytes += data_len(frame);
+                if let Some(call) = &mut flight.grpc {
+                    if let Some(trailers) = frame.trailers_ref() {
+                        call.trailers(trailers);
+                    }
+                }
                 if this.inner.is_end_stream() {
                     flight.finish(None);
                 }

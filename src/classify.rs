@@ -110,6 +110,11 @@ impl KnownMethods {
         Ok(Self::build(&known))
     }
 
+    /// `POST` alone, in slot 0: the method of every gRPC call.
+    pub(crate) fn post_only() -> Self {
+        Self::build(&[Method::POST])
+    }
+
     /// `known` must be distinct and at most [`MAX_KNOWN_METHODS`].
     fn build(known: &[Method]) -> Self {
         let other = known.len() as u8;
@@ -219,6 +224,10 @@ pub enum ErrorType {
     /// The response future or the response body was dropped before the response was complete
     /// (client went away, a timeout fired, the server shut down): `"cancelled"`.
     Cancelled,
+    /// A gRPC call ended with a status the OpenTelemetry gRPC conventions count as a server
+    /// error (see [`GrpcCode::is_server_error`](crate::GrpcCode::is_server_error)); the label
+    /// value is the status name (`"INTERNAL"`).
+    Grpc(crate::GrpcCode),
 }
 
 impl ErrorType {
@@ -232,6 +241,7 @@ impl ErrorType {
             Self::Body => "body_error",
             Self::Panic => "panic",
             Self::Cancelled => "cancelled",
+            Self::Grpc(code) => code.as_str(),
         }
     }
 
@@ -241,7 +251,7 @@ impl ErrorType {
         match self {
             Self::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
             Self::Status(status) => status,
-            Self::Service | Self::Timeout | Self::Body | Self::Panic => {
+            Self::Service | Self::Timeout | Self::Body | Self::Panic | Self::Grpc(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -301,6 +311,9 @@ pub(crate) struct Outcome {
     pub(crate) error: Option<ErrorType>,
     /// The request's `network.protocol.version`, when the naming has that label.
     pub(crate) version: Option<ProtocolVersion>,
+    /// The status of a gRPC call (none for HTTP requests, and for calls that ended without
+    /// one).
+    pub(crate) grpc: Option<crate::GrpcCode>,
 }
 
 impl Outcome {
@@ -315,6 +328,19 @@ impl Outcome {
             status: Some(status),
             error,
             version: None,
+            grpc: None,
+        }
+    }
+
+    /// A gRPC call that ended with `code` (if it got one) and then `end`: an error when the
+    /// code is a server error, or when `end` says so.
+    pub(crate) fn call(code: Option<crate::GrpcCode>, end: Option<ErrorType>) -> Self {
+        let error = end.or_else(|| code.filter(|c| c.is_server_error()).map(ErrorType::Grpc));
+        Self {
+            status: None,
+            error,
+            version: None,
+            grpc: code,
         }
     }
 
@@ -324,6 +350,7 @@ impl Outcome {
             status: None,
             error: Some(error),
             version: None,
+            grpc: None,
         }
     }
 
@@ -332,10 +359,13 @@ impl Outcome {
         Self { version, ..self }
     }
 
-    /// A compact key: 16 bits of status (0 when none), 8 bits of protocol version and 8 bits
-    /// of error kind.
+    /// A compact key: 16 bits of status (0 when none; 1000 and up for gRPC codes), 8 bits of
+    /// protocol version and 8 bits of error kind.
     pub(crate) fn key(&self) -> u32 {
-        let status = self.status.map_or(0, |s| u32::from(s.as_u16()));
+        let status = match self.grpc {
+            None => self.status.map_or(0, |s| u32::from(s.as_u16())),
+            Some(code) => 1000 + u32::from(code.number()),
+        };
         let error = match self.error {
             None => 0,
             Some(ErrorType::Status(_)) => 1,
@@ -344,6 +374,7 @@ impl Outcome {
             Some(ErrorType::Panic) => 4,
             Some(ErrorType::Cancelled) => 5,
             Some(ErrorType::Timeout) => 6,
+            Some(ErrorType::Grpc(_)) => 7,
         };
         let version = self.version.map_or(0, |v| u32::from(v.code));
         status << 16 | version << 8 | error

@@ -6,6 +6,7 @@ use metrics::{Label, Recorder};
 use tower::Layer;
 
 use crate::classify::KnownMethods;
+use crate::grpc::{GrpcMethods, GrpcNameError};
 use crate::log::RequestLog;
 use crate::names::Naming;
 use crate::registry::{Meter, Registrar, Source};
@@ -91,6 +92,8 @@ pub struct RouteMeterBuilder {
     url_scheme: UrlScheme,
     body_sizes: bool,
     clock: crate::clock::Clock,
+    grpc: bool,
+    grpc_methods: GrpcMethods,
 }
 
 /// The `url.scheme` a layer records for requests whose URI names none (the usual case: HTTP/1.1
@@ -124,6 +127,8 @@ impl Default for RouteMeterBuilder {
             url_scheme: UrlScheme::Http,
             body_sizes: false,
             clock: crate::clock::Clock::Std,
+            grpc: false,
+            grpc_methods: GrpcMethods::default(),
         }
     }
 }
@@ -145,6 +150,8 @@ impl std::fmt::Debug for RouteMeterBuilder {
             .field("methods", &self.methods)
             .field("url_scheme", &self.url_scheme)
             .field("body_sizes", &self.body_sizes)
+            .field("grpc", &self.grpc)
+            .field("grpc_methods", &self.grpc_methods)
             .finish()
     }
 }
@@ -378,6 +385,64 @@ impl RouteMeterBuilder {
         self
     }
 
+    /// Records gRPC calls as calls (off unless set, or unless
+    /// [`grpc_service`](Self::grpc_service) is called).
+    ///
+    /// A request whose `content-type` is `application/grpc` (`application/grpc+proto`, …) is
+    /// then recorded in the RPC metric families of the OpenTelemetry conventions,
+    /// [`rpc_duration`](crate::Naming::rpc_duration) and
+    /// [`rpc_active`](crate::Naming::rpc_active), not in the HTTP ones: with
+    /// `rpc_system_name="grpc"`, its method (`rpc_method="package.Service/Method"`), the gRPC
+    /// status it ended with (`rpc_status_code="NOT_FOUND"`, read from `grpc-status` in the
+    /// response head or its trailers) and, when the conventions count that status as a server
+    /// error, `error_type` (see [`GrpcCode::is_server_error`](crate::GrpcCode::is_server_error)).
+    /// Streaming calls are timed until their last frame. A call dropped before it got a status
+    /// is `CANCELLED`, or `DEADLINE_EXCEEDED` when its `grpc-timeout` had passed.
+    ///
+    /// Without [`grpc_service`](Self::grpc_service), every well-formed method path is a label
+    /// value, bounded by [`max_routes`](Self::max_routes) like routes; declare the services to
+    /// have calls to any other method recorded as
+    /// [`OTHER_RPC_METHOD`](crate::OTHER_RPC_METHOD), as the conventions ask. gRPC methods are
+    /// kept in a table of their own, with the same [`max_routes`](Self::max_routes) and
+    /// [`max_series`](Self::max_series) limits as the routes.
+    ///
+    /// Off, requests are not looked at for gRPC at all; on, each request costs one look at its
+    /// `content-type`.
+    pub fn grpc(mut self, on: bool) -> Self {
+        self.grpc = on;
+        self
+    }
+
+    /// Declares the methods of a gRPC service (and turns [`grpc`](Self::grpc) on): calls to
+    /// them are recorded under their name, calls to any method not declared (an unknown
+    /// service, a method the service does not have) under
+    /// [`OTHER_RPC_METHOD`](crate::OTHER_RPC_METHOD). Call it once per service.
+    ///
+    /// ```
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .grpc_service("grpc.health.v1.Health", ["Check", "Watch"])?
+    ///     .build();
+    /// # Ok::<(), routemeter::GrpcNameError>(())
+    /// ```
+    ///
+    /// With tonic, the service name is the server type's `NAME`
+    /// (`tonic::server::NamedService`).
+    ///
+    /// # Errors
+    ///
+    /// When `service` is not a dotted name of letters, digits and `_`, a method is not a name
+    /// of letters, digits and `_`, no method is given, or a method's full name is longer than
+    /// [`MAX_RPC_METHOD_LEN`](crate::MAX_RPC_METHOD_LEN).
+    pub fn grpc_service<'a>(
+        mut self,
+        service: &str,
+        methods: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, GrpcNameError> {
+        self.grpc_methods.declare(service, methods)?;
+        self.grpc = true;
+        Ok(self)
+    }
+
     /// Builds the layer.
     #[must_use]
     pub fn build(self) -> RouteMeterLayer {
@@ -400,10 +465,28 @@ impl RouteMeterBuilder {
             },
             body_sizes: self.body_sizes,
             clock: self.clock,
+            rpc: false,
         };
+        let grpc = self.grpc.then(|| {
+            let rpc = Registrar {
+                source: registrar.source.clone(),
+                naming: registrar.naming.clone(),
+                time_to_head: false,
+                static_labels: registrar.static_labels.clone(),
+                exemplars: registrar.exemplars,
+                log: registrar.log.clone(),
+                methods: KnownMethods::post_only(),
+                default_scheme: registrar.default_scheme,
+                body_sizes: false,
+                clock: registrar.clock,
+                rpc: true,
+            };
+            (rpc, self.grpc_methods)
+        });
         RouteMeterLayer {
             meter: Arc::new(Meter::new(
                 registrar,
+                grpc,
                 route_fn,
                 self.excluded,
                 self.max_routes,

@@ -14,6 +14,7 @@ mod body;
 mod classify;
 mod clock;
 mod future;
+mod grpc;
 mod layer;
 mod log;
 mod names;
@@ -46,6 +47,7 @@ pub use classify::{
     DEFAULT_KNOWN_METHODS, ErrorType, KnownMethodsError, MAX_KNOWN_METHODS, OTHER_METHOD,
 };
 pub use future::ResponseFuture;
+pub use grpc::{GrpcCode, GrpcNameError, MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};
 pub use layer::{RouteMeterBuilder, RouteMeterLayer, UrlScheme};
 pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming, NamingScheme};

@@ -6,8 +6,9 @@
 //! events carry it. When the request finishes, one `request finished` event is emitted at a
 //! level chosen by its outcome, with the status, `duration_ms` (the same measurement the
 //! histogram records, in milliseconds to the microsecond), the error type, whether it was slow
-//! and the body sizes. Each field is logged once: method, route and request id are in the span,
-//! and the event repeats them only when the subscriber disabled the span.
+//! and the body sizes; gRPC calls add their status name (`grpc_status`). Each field is logged
+//! once: method, route and request id are in the span, and the event repeats them only when the
+//! subscriber disabled the span.
 
 use std::time::Duration;
 
@@ -144,6 +145,8 @@ pub(crate) struct Finished<'a> {
     pub(crate) method: &'a str,
     pub(crate) route: &'a str,
     pub(crate) status: Option<u16>,
+    /// The status name of a gRPC call (`OK`, `NOT_FOUND`, …).
+    pub(crate) grpc_status: Option<&'static str>,
     pub(crate) error: Option<ErrorType>,
     pub(crate) elapsed: Duration,
     pub(crate) request_bytes: Option<u64>,
@@ -182,6 +185,7 @@ impl LogState {
                     route,
                     request_id,
                     status = done.status,
+                    grpc_status = done.grpc_status,
                     duration_ms,
                     error_type,
                     slow,

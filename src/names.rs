@@ -87,6 +87,8 @@ pub struct Naming {
     requests_total: SharedString,
     route_overflow: SharedString,
     time_to_head: SharedString,
+    rpc_duration: SharedString,
+    rpc_active: SharedString,
 }
 
 impl Default for Naming {
@@ -136,6 +138,8 @@ impl Naming {
                 requests_total: SharedString::const_str(""),
                 route_overflow: p("routemeter_route_overflow_total"),
                 time_to_head: p("http_server_time_to_response_head_seconds"),
+                rpc_duration: p("rpc_server_call_duration_seconds"),
+                rpc_active: p("rpc_server_active_calls"),
                 prefix,
             },
             NamingScheme::OpenTelemetryDotted => {
@@ -154,6 +158,8 @@ impl Naming {
                     requests_total: SharedString::const_str(""),
                     route_overflow: d("routemeter.route.overflow"),
                     time_to_head: d("http.server.time_to_response_head"),
+                    rpc_duration: d("rpc.server.call.duration"),
+                    rpc_active: d("rpc.server.active_calls"),
                     prefix,
                 }
             }
@@ -166,6 +172,8 @@ impl Naming {
                 requests_total: compat("http_requests_total"),
                 route_overflow: p("routemeter_route_overflow_total"),
                 time_to_head: compat("http_requests_time_to_head_seconds"),
+                rpc_duration: p("rpc_server_call_duration_seconds"),
+                rpc_active: p("rpc_server_active_calls"),
                 prefix,
             },
         }
@@ -302,6 +310,86 @@ impl Naming {
         }
     }
 
+    /// The gRPC call-duration histogram, in seconds (`rpc.server.call.duration` of the
+    /// OpenTelemetry RPC conventions): `rpc_server_call_duration_seconds`, or
+    /// `rpc.server.call.duration` in the dotted scheme. Recorded for gRPC calls by layers built
+    /// with [`grpc`](crate::RouteMeterBuilder::grpc); its labels are
+    /// [`rpc_system_key`](Self::rpc_system_key) (`grpc`), [`rpc_method_key`](Self::rpc_method_key),
+    /// [`rpc_status_key`](Self::rpc_status_key) and, for failed calls,
+    /// [`rpc_error_key`](Self::rpc_error_key).
+    ///
+    /// The axum-prometheus scheme, which has no gRPC names of its own, uses the Prometheus form
+    /// of the OpenTelemetry names for gRPC calls (with the prefix in front, if one is set).
+    #[must_use]
+    pub fn rpc_duration(&self) -> &str {
+        &self.rpc_duration
+    }
+
+    /// The gRPC calls-in-flight gauge, labelled by system and method: `rpc_server_active_calls`
+    /// (`rpc.server.active_calls` dotted). The RPC conventions define no such metric; it is the
+    /// gRPC counterpart of [`active`](Self::active).
+    #[must_use]
+    pub fn rpc_active(&self) -> &str {
+        &self.rpc_active
+    }
+
+    /// Whether the gRPC names are dotted.
+    fn rpc_dotted(&self) -> bool {
+        self.scheme == NamingScheme::OpenTelemetryDotted
+    }
+
+    /// The label key of the RPC system (its value is `grpc`): `rpc_system_name`, or
+    /// `rpc.system.name` dotted.
+    #[must_use]
+    pub fn rpc_system_key(&self) -> &'static str {
+        if self.rpc_dotted() {
+            "rpc.system.name"
+        } else {
+            "rpc_system_name"
+        }
+    }
+
+    /// The label key of the method, `package.Service/Method`: `rpc_method`, or `rpc.method`
+    /// dotted.
+    #[must_use]
+    pub fn rpc_method_key(&self) -> &'static str {
+        if self.rpc_dotted() {
+            "rpc.method"
+        } else {
+            "rpc_method"
+        }
+    }
+
+    /// The label key of the gRPC status name (`OK`, `NOT_FOUND`, …): `rpc_status_code`, or
+    /// `rpc.status_code` dotted.
+    #[must_use]
+    pub fn rpc_status_key(&self) -> &'static str {
+        if self.rpc_dotted() {
+            "rpc.status_code"
+        } else {
+            "rpc_status_code"
+        }
+    }
+
+    /// The label key that names why a gRPC call failed: `error_type`, or `error.type` dotted
+    /// (in every scheme: the conventions require it on failed calls).
+    #[must_use]
+    pub fn rpc_error_key(&self) -> &'static str {
+        if self.rpc_dotted() {
+            "error.type"
+        } else {
+            "error_type"
+        }
+    }
+
+    pub(crate) fn rpc_duration_shared(&self) -> &SharedString {
+        &self.rpc_duration
+    }
+
+    pub(crate) fn rpc_active_shared(&self) -> &SharedString {
+        &self.rpc_active
+    }
+
     pub(crate) fn duration_shared(&self) -> &SharedString {
         &self.duration
     }
@@ -344,6 +432,9 @@ pub(crate) const RESPONSE_SIZE_HELP: &str =
     "Bytes of response body that streamed through the middleware.";
 pub(crate) const TIME_TO_HEAD_HELP: &str =
     "Time from the request entering the middleware until the response head was ready.";
+pub(crate) const RPC_DURATION_HELP: &str =
+    "Duration of gRPC server calls, from entering the middleware until the response stream ended.";
+pub(crate) const RPC_ACTIVE_HELP: &str = "Number of gRPC server calls in flight.";
 pub(crate) const REQUESTS_TOTAL_HELP: &str = "Number of finished HTTP server requests.";
 pub(crate) const ROUTE_OVERFLOW_HELP: &str = "Requests recorded under the overflow route because the distinct-route limit or the series budget was reached.";
 
@@ -387,6 +478,22 @@ mod tests {
             n.with_prefix("shop").active(),
             "shop.http.server.active_requests"
         );
+    }
+
+    #[test]
+    fn rpc_names() {
+        let n = Naming::default();
+        assert_eq!(n.rpc_duration(), "rpc_server_call_duration_seconds");
+        assert_eq!(n.rpc_method_key(), "rpc_method");
+        assert_eq!(n.rpc_status_key(), "rpc_status_code");
+        assert_eq!(n.rpc_system_key(), "rpc_system_name");
+        let d = Naming::new(NamingScheme::OpenTelemetryDotted).with_prefix("shop");
+        assert_eq!(d.rpc_duration(), "shop.rpc.server.call.duration");
+        assert_eq!(d.rpc_active(), "shop.rpc.server.active_calls");
+        assert_eq!(d.rpc_error_key(), "error.type");
+        let c = Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop");
+        assert_eq!(c.rpc_duration(), "shop_rpc_server_call_duration_seconds");
+        assert_eq!(c.rpc_error_key(), "error_type");
     }
 
     #[test]

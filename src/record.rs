@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::classify::{ErrorType, Outcome};
+use crate::grpc::{GrpcCall, GrpcCode};
 use crate::log::{Finished, LogState};
 use crate::registry::MethodSeries;
 use crate::trace::TraceId;
@@ -52,6 +53,8 @@ pub(crate) struct InFlight {
     trace: Option<TraceId>,
     /// The request's `network.protocol.version`, when the naming has that label.
     version: Option<crate::classify::ProtocolVersion>,
+    /// Set for gRPC calls (boxed: nothing to carry for HTTP requests).
+    pub(crate) grpc: Option<Box<GrpcCall>>,
 }
 
 impl InFlight {
@@ -84,6 +87,7 @@ impl InFlight {
             status: None,
             polling: false,
             done: false,
+            grpc: None,
         }
     }
 
@@ -111,9 +115,10 @@ impl InFlight {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        let outcome = match self.status {
-            Some(status) => Outcome::response(status, end),
-            None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
+        let outcome = match (&self.grpc, self.status) {
+            (Some(call), _) => grpc_outcome(call, end, self.start.elapsed()),
+            (None, Some(status)) => Outcome::response(status, end),
+            (None, None) => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         }
         .with_version(self.version);
         let request_bytes = match &self.request_bytes {
@@ -138,6 +143,7 @@ impl InFlight {
                     method: self.series.method,
                     route: &self.series.route,
                     status: outcome.status.map(|s| s.as_u16()),
+                    grpc_status: outcome.grpc.map(GrpcCode::as_str),
                     error: outcome.error,
                     elapsed,
                     request_bytes,
@@ -163,6 +169,9 @@ impl InFlight {
     pub(crate) fn head<B: http_body::Body>(&mut self, response: &http::Response<B>) {
         let status = response.status();
         self.status = Some(status);
+        if let Some(call) = &mut self.grpc {
+            call.head(status, response.headers());
+        }
         self.declared_bytes = declared_length(response).unwrap_or(u64::MAX);
         if self.series.registrar.time_to_head {
             self.series.record_head(
@@ -182,6 +191,22 @@ impl InFlight {
     /// The request's span, to enter while its future or body is polled.
     pub(crate) fn span(&self) -> Option<&tracing::Span> {
         self.log.as_ref().map(|l| &l.span)
+    }
+}
+
+/// How a gRPC call ended: the status the server sent (in the head or the trailers), unless the
+/// response failed otherwise.
+///
+/// A call dropped before any status (`end` is `Cancelled`) is `CANCELLED`, or
+/// `DEADLINE_EXCEEDED` when its `grpc-timeout` had passed by then: a deadline, the server's or
+/// the client's, gave up on it. A response stream that ended without a status is `UNKNOWN`:
+/// the gRPC protocol requires one.
+fn grpc_outcome(call: &GrpcCall, end: Option<ErrorType>, elapsed: std::time::Duration) -> Outcome {
+    match (call.status, end) {
+        (Some(code), None | Some(ErrorType::Cancelled)) => Outcome::call(Some(code), None),
+        (None, Some(ErrorType::Cancelled)) => Outcome::call(Some(call.dropped(elapsed)), None),
+        (None, None) => Outcome::call(Some(GrpcCode::Unknown), None),
+        (code, Some(error)) => Outcome::call(code, Some(error)),
     }
 }
 

@@ -76,6 +76,9 @@ pub(crate) struct Registrar {
     pub(crate) body_sizes: bool,
     /// Where request durations get their time (the system clock unless a test opts in).
     pub(crate) clock: crate::clock::Clock,
+    /// Whether this registrar registers gRPC call series (the RPC names and labels) rather
+    /// than HTTP request series.
+    pub(crate) rpc: bool,
 }
 
 /// The `url.scheme` values, by the index a slot carries.
@@ -138,11 +141,33 @@ impl Registrar {
         self.with(|r| r.register_counter(key, &METADATA))
     }
 
+    /// The label of requests that match no route (no recognised method, for gRPC).
+    fn unmatched_label(&self) -> &'static str {
+        if self.rpc {
+            crate::grpc::OTHER_RPC_METHOD
+        } else {
+            UNMATCHED_ROUTE
+        }
+    }
+
     /// Sends `# HELP` texts and units of every series this layer emits.
     fn describe(&self) {
         let n = &self.naming;
         self.with(|r| {
             let name = |s: &metrics::SharedString| KeyName::from(s.clone());
+            if self.rpc {
+                r.describe_histogram(
+                    name(n.rpc_duration_shared()),
+                    Some(Unit::Seconds),
+                    names::RPC_DURATION_HELP.into(),
+                );
+                r.describe_gauge(
+                    name(n.rpc_active_shared()),
+                    None,
+                    names::RPC_ACTIVE_HELP.into(),
+                );
+                return;
+            }
             r.describe_histogram(
                 name(n.duration_shared()),
                 Some(Unit::Seconds),
@@ -187,6 +212,8 @@ impl Registrar {
 /// The layer's shared state: settings, the route table and the recorder it was filled from.
 pub(crate) struct Meter {
     pub(crate) registrar: Arc<Registrar>,
+    /// gRPC calls, when the layer recognises them: their own registrar and route table.
+    grpc: Option<Box<GrpcMeter>>,
     route_fn: Option<RouteFn>,
     excluded: Box<[Box<str>]>,
     max_routes: usize,
@@ -210,9 +237,17 @@ impl std::fmt::Debug for Meter {
     }
 }
 
+/// The gRPC side of a layer: the methods it recognises and the table of their series.
+pub(crate) struct GrpcMeter {
+    registrar: Arc<Registrar>,
+    methods: crate::grpc::GrpcMethods,
+    table: RwLock<RouteTable>,
+}
+
 impl Meter {
     pub(crate) fn new(
         registrar: Registrar,
+        grpc: Option<(Registrar, crate::grpc::GrpcMethods)>,
         route_fn: Option<RouteFn>,
         excluded: Vec<String>,
         max_routes: usize,
@@ -223,8 +258,19 @@ impl Meter {
         let tag = registrar.recorder_tag();
         registrar.describe();
         let table = RouteTable::new(&registrar, &excluded, max_series);
+        let grpc = grpc.map(|(registrar, methods)| {
+            let registrar = Arc::new(registrar);
+            registrar.describe();
+            let table = RwLock::new(RouteTable::new(&registrar, &[], max_series));
+            Box::new(GrpcMeter {
+                registrar,
+                methods,
+                table,
+            })
+        });
         Self {
             registrar,
+            grpc,
             route_fn,
             excluded,
             max_routes,
@@ -243,6 +289,11 @@ impl Meter {
         // The clock starts as the request enters, before any look-up.
         let start: Instant = self.registrar.clock.now();
         self.follow_recorder();
+        if let Some(grpc) = &self.grpc {
+            if crate::grpc::is_grpc(req.headers()) {
+                return self.start_grpc(grpc, req, start);
+            }
+        }
         let slot = self.registrar.slot(req);
         let view = crate::route::RouteRequest::new(req);
         let mut series = None;
@@ -261,6 +312,24 @@ impl Meter {
         series.map(|series| InFlight::new(series, start, req.headers(), version))
     }
 
+    /// Starts recording the gRPC call `req`: its method is its path when recognised, else
+    /// [`OTHER_RPC_METHOD`](crate::OTHER_RPC_METHOD); route functions and mounts do not apply.
+    fn start_grpc<B>(
+        &self,
+        grpc: &GrpcMeter,
+        req: &http::Request<B>,
+        start: Instant,
+    ) -> Option<InFlight> {
+        let method = grpc.methods.recognise(req.uri().path());
+        let series = series_in(&grpc.table, &grpc.registrar, 0, self.max_routes, method, 0)?;
+        let mut flight = InFlight::new(series, start, req.headers(), None);
+        flight.grpc = Some(Box::new(crate::grpc::GrpcCall {
+            status: None,
+            deadline: crate::grpc::timeout(req.headers()),
+        }));
+        Some(flight)
+    }
+
     /// Rebuilds the table when the facade's recorder changed since it was filled: a layer built
     /// before the global recorder was installed starts reporting as soon as it is.
     fn follow_recorder(&self) {
@@ -275,44 +344,67 @@ impl Meter {
         if tag != self.tag.load(Ordering::Acquire) {
             self.registrar.describe();
             *table = RouteTable::new(&self.registrar, &self.excluded, self.max_series);
+            if let Some(grpc) = &self.grpc {
+                grpc.registrar.describe();
+                *grpc.table.write().unwrap_or_else(PoisonError::into_inner) =
+                    RouteTable::new(&grpc.registrar, &[], self.max_series);
+            }
             self.tag.store(tag, Ordering::Release);
         }
     }
 
     fn series(&self, label: Option<&str>, slot: usize) -> Option<Arc<MethodSeries>> {
-        {
-            let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
-            let entry = match label {
-                None => Some(&table.unmatched),
-                Some(label) => table.routes.get(label),
-            };
-            if let Some(entry) = entry {
-                return entry.method(slot, &self.registrar, &table.budget);
-            }
-            if self.full(&table) {
-                table.budget.folded.increment(1);
-                return table.overflow.method(slot, &self.registrar, &table.budget);
-            }
-        }
-        let label = label.unwrap_or(UNMATCHED_ROUTE);
-        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        if self.full(&table) && !table.routes.contains_key(label) {
-            table.budget.folded.increment(1);
-            return table.overflow.method(slot, &self.registrar, &table.budget);
-        }
-        let table = &mut *table;
-        let entry = table
-            .routes
-            .entry(label.into())
-            .or_insert_with(|| RouteEntry::new(label.to_owned(), false, self.registrar.slots()));
-        entry.method(slot, &self.registrar, &table.budget)
+        series_in(
+            &self.table,
+            &self.registrar,
+            self.excluded.len(),
+            self.max_routes,
+            label,
+            slot,
+        )
     }
+}
 
-    /// Whether the table holds as many routes as the limit allows (excluded entries, interned
-    /// up front, do not count).
-    fn full(&self, table: &RouteTable) -> bool {
-        table.routes.len().saturating_sub(self.excluded.len()) >= self.max_routes
+/// The series of `label` (`None`: no route) and `slot` in `table`, interning the label when it
+/// is new and the table holds fewer than `max_routes` routes (besides its `excluded` entries).
+#[inline]
+fn series_in(
+    table: &RwLock<RouteTable>,
+    registrar: &Arc<Registrar>,
+    excluded: usize,
+    max_routes: usize,
+    label: Option<&str>,
+    slot: usize,
+) -> Option<Arc<MethodSeries>> {
+    // Whether the table holds as many routes as the limit allows (excluded entries, interned
+    // up front, do not count).
+    let full = |table: &RouteTable| table.routes.len().saturating_sub(excluded) >= max_routes;
+    {
+        let table = table.read().unwrap_or_else(PoisonError::into_inner);
+        let entry = match label {
+            None => Some(&table.unmatched),
+            Some(label) => table.routes.get(label),
+        };
+        if let Some(entry) = entry {
+            return entry.method(slot, registrar, &table.budget);
+        }
+        if full(&table) {
+            table.budget.folded.increment(1);
+            return table.overflow.method(slot, registrar, &table.budget);
+        }
     }
+    let label = label.unwrap_or(registrar.unmatched_label());
+    let mut table = table.write().unwrap_or_else(PoisonError::into_inner);
+    if full(&table) && !table.routes.contains_key(label) {
+        table.budget.folded.increment(1);
+        return table.overflow.method(slot, registrar, &table.budget);
+    }
+    let table = &mut *table;
+    let entry = table
+        .routes
+        .entry(label.into())
+        .or_insert_with(|| RouteEntry::new(label.to_owned(), false, registrar.slots()));
+    entry.method(slot, registrar, &table.budget)
 }
 
 /// Every route a layer has seen, interned.
@@ -375,7 +467,11 @@ impl RouteTable {
             registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
         Self {
             routes,
-            unmatched: RouteEntry::new(UNMATCHED_ROUTE.to_owned(), false, registrar.slots()),
+            unmatched: RouteEntry::new(
+                registrar.unmatched_label().to_owned(),
+                false,
+                registrar.slots(),
+            ),
             overflow: RouteEntry::new(OVERFLOW_ROUTE.to_owned(), false, registrar.slots()),
             budget: Arc::new(Budget {
                 max: max_series,
@@ -477,11 +573,19 @@ impl MethodSeries {
     ) -> Self {
         let naming = &registrar.naming;
         let (method, scheme) = registrar.slot_labels(slot);
-        let mut labels = vec![(naming.method_key(), method), (naming.route_key(), route)];
-        if let Some(key) = naming.scheme_key() {
-            labels.push((key, scheme));
-        }
-        let key = registrar.key(naming.active_shared(), &labels);
+        let key = if registrar.rpc {
+            let labels = [
+                (naming.rpc_system_key(), "grpc"),
+                (naming.rpc_method_key(), route),
+            ];
+            registrar.key(naming.rpc_active_shared(), &labels)
+        } else {
+            let mut labels = vec![(naming.method_key(), method), (naming.route_key(), route)];
+            if let Some(key) = naming.scheme_key() {
+                labels.push((key, scheme));
+            }
+            registrar.key(naming.active_shared(), &labels)
+        };
         Self {
             active: registrar.gauge(&key),
             registrar: Arc::clone(registrar),
@@ -560,6 +664,25 @@ impl MethodSeries {
     fn register(&self, outcome: Outcome) -> OutcomeHandles {
         let r = &self.registrar;
         let n = &r.naming;
+        if r.rpc {
+            let mut labels: Vec<(&'static str, &str)> = vec![
+                (n.rpc_system_key(), "grpc"),
+                (n.rpc_method_key(), &self.route),
+            ];
+            if let Some(code) = outcome.grpc {
+                labels.push((n.rpc_status_key(), code.as_str()));
+            }
+            if let Some(e) = &outcome.error {
+                labels.push((n.rpc_error_key(), e.as_str()));
+            }
+            return OutcomeHandles {
+                duration: r.histogram(&r.key(n.rpc_duration_shared(), &labels)),
+                request_size: None,
+                response_size: None,
+                total: None,
+                time_to_head: None,
+            };
+        }
         let status = match (n.scheme(), outcome.status, outcome.error) {
             (_, Some(status), _) => Some(status),
             (NamingScheme::AxumPrometheus, None, Some(e)) => Some(e.fallback_status()),

@@ -39,6 +39,8 @@ OPTIONS:
                                   count: 5xx, _OTHER, panic, body_error, timeout
     --cancelled-alert RATIO       a ticket when more than RATIO of a route's requests are
                                   cancelled by the client (default: no such alert)
+    --grpc-availability TARGET    also watch gRPC calls: share of calls to each method that
+                                  must not end with a server-error status (default: off)
     --p99-alert SECONDS           p99 above which the high-latency alert fires (default: 1)
     --naming otel|axum-prometheus the layer's naming scheme (default: otel)
     --prefix PREFIX               the layer's metric-name prefix ([a-zA-Z_][a-zA-Z0-9_]*)
@@ -209,6 +211,7 @@ fn option(
         "--exclude" => slo.exclude(value),
         "--include" => slo.include(value),
         "--cancelled-alert" => slo.cancelled_alert(number(flag, value)?),
+        "--grpc-availability" => slo.grpc_availability(number(flag, value)?),
         "--p99-alert" => slo.p99_alert(number(flag, value)?),
         "--naming" => {
             *scheme = match value {

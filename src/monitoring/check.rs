@@ -168,6 +168,12 @@ pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
     if let Some(ratio) = slo.cancelled_alert {
         target("cancelled-ratio alert".to_owned(), ratio)?;
     }
+    if let Some(a) = slo.grpc_availability {
+        target("gRPC availability".to_owned(), a)?;
+        if !is_metric_name(slo.naming.rpc_duration()) {
+            return Err(SloError::Prefix(slo.naming.rpc_duration().to_owned()));
+        }
+    }
     let horizon = slo.forecast_horizon;
     if horizon < Duration::from_secs(1) || horizon > MAX_HORIZON {
         return Err(SloError::Number {

@@ -50,6 +50,70 @@ fn panel(p: Panel, id: usize, x: u32, y: u32, w: u32) -> Value {
     v
 }
 
+/// The gRPC panels: calls by method and status, availability and latency per method.
+fn grpc_panels(n: &Names<'_>) -> Vec<Panel> {
+    let method = n.naming.rpc_method_key();
+    let status = n.naming.rpc_status_key();
+    let count = n.grpc_count();
+    let bucket = n.grpc_bucket();
+    let sel = format!("job=~\"$job\",{method}=~\"$rpc_method\"");
+    let rate = |extra: &str| format!("rate({count}{{{sel}{extra}}}[$__rate_interval])");
+    let by_method = format!("sum by ({method})");
+    vec![
+        Panel {
+            title: "gRPC calls per second by status",
+            kind: "timeseries",
+            unit: "reqps",
+            targets: vec![(
+                format!("sum by ({method}, {status}) ({})", rate("")),
+                format!("{{{{{method}}}}} {{{{{status}}}}}"),
+            )],
+        },
+        Panel {
+            title: "gRPC availability (calls without a server-error status)",
+            kind: "timeseries",
+            unit: "percentunit",
+            targets: vec![(
+                format!(
+                    "1 - ({by_method} ({}) or {by_method} ({}) * 0) / {by_method} ({})",
+                    rate(&format!(",{}", n.grpc_error_matcher())),
+                    rate(""),
+                    rate("")
+                ),
+                format!("{{{{{method}}}}}"),
+            )],
+        },
+        Panel {
+            title: "gRPC latency p50 / p99",
+            kind: "timeseries",
+            unit: "s",
+            targets: [("0.5", "p50"), ("0.99", "p99")]
+                .into_iter()
+                .map(|(q, name)| {
+                    (
+                        format!(
+                            "histogram_quantile({q}, sum by ({method}, le) (rate({bucket}{{{sel}}}[$__rate_interval])))"
+                        ),
+                        format!("{{{{{method}}}}} {name}"),
+                    )
+                })
+                .collect(),
+        },
+        Panel {
+            title: "gRPC calls in flight",
+            kind: "timeseries",
+            unit: "short",
+            targets: vec![(
+                format!(
+                    "{by_method} ({}{{{sel}}})",
+                    n.naming.rpc_active()
+                ),
+                format!("{{{{{method}}}}}"),
+            )],
+        },
+    ]
+}
+
 pub(crate) fn render(slo: &Slo) -> String {
     let n = Names {
         naming: &slo.naming,
@@ -150,6 +214,9 @@ pub(crate) fn render(slo: &Slo) -> String {
             )],
         });
     }
+    if slo.grpc_availability.is_some() {
+        panels.extend(grpc_panels(&n));
+    }
     panels.extend([
         Panel {
             title: "SLO: share failing and share slow (1h)",
@@ -246,6 +313,60 @@ pub(crate) fn render(slo: &Slo) -> String {
         })
         .collect();
 
+    let mut variables = vec![
+        json!({
+            "name": "datasource",
+            "type": "datasource",
+            "query": "prometheus",
+            "label": "Data source",
+        }),
+        json!({
+            "name": "job",
+            "type": "query",
+            "label": "Job",
+            "datasource": { "type": "prometheus", "uid": "${datasource}" },
+            "query": { "query": format!("label_values({count}, job)"), "refId": "job" },
+            "definition": format!("label_values({count}, job)"),
+            "current": { "text": slo.job, "value": slo.job },
+            "refresh": 2,
+        }),
+        json!({
+            "name": "route",
+            "type": "query",
+            "label": "Route",
+            "datasource": { "type": "prometheus", "uid": "${datasource}" },
+            "query": {
+                "query": format!("label_values({count}{{job=~\"$job\"}}, {route})"),
+                "refId": "route",
+            },
+            "definition": format!("label_values({count}{{job=~\"$job\"}}, {route})"),
+            "multi": true,
+            "includeAll": true,
+            "allValue": ".*",
+            "current": { "text": "All", "value": "$__all" },
+            "refresh": 2,
+        }),
+    ];
+    if slo.grpc_availability.is_some() {
+        let calls = n.grpc_count();
+        let method = slo.naming.rpc_method_key();
+        variables.push(json!({
+            "name": "rpc_method",
+            "type": "query",
+            "label": "gRPC method",
+            "datasource": { "type": "prometheus", "uid": "${datasource}" },
+            "query": {
+                "query": format!("label_values({calls}{{job=~\"$job\"}}, {method})"),
+                "refId": "rpc_method",
+            },
+            "definition": format!("label_values({calls}{{job=~\"$job\"}}, {method})"),
+            "multi": true,
+            "includeAll": true,
+            "allValue": ".*",
+            "current": { "text": "All", "value": "$__all" },
+            "refresh": 2,
+        }));
+    }
     let dashboard = json!({
         "title": format!("{} — HTTP routes (routemeter)", slo.job),
         "uid": format!("routemeter-{}", slo.job).chars().take(40).collect::<String>(),
@@ -255,40 +376,7 @@ pub(crate) fn render(slo: &Slo) -> String {
         "version": 1,
         "refresh": "30s",
         "time": { "from": "now-6h", "to": "now" },
-        "templating": { "list": [
-            {
-                "name": "datasource",
-                "type": "datasource",
-                "query": "prometheus",
-                "label": "Data source",
-            },
-            {
-                "name": "job",
-                "type": "query",
-                "label": "Job",
-                "datasource": { "type": "prometheus", "uid": "${datasource}" },
-                "query": { "query": format!("label_values({count}, job)"), "refId": "job" },
-                "definition": format!("label_values({count}, job)"),
-                "current": { "text": slo.job, "value": slo.job },
-                "refresh": 2,
-            },
-            {
-                "name": "route",
-                "type": "query",
-                "label": "Route",
-                "datasource": { "type": "prometheus", "uid": "${datasource}" },
-                "query": {
-                    "query": format!("label_values({count}{{job=~\"$job\"}}, {route})"),
-                    "refId": "route",
-                },
-                "definition": format!("label_values({count}{{job=~\"$job\"}}, {route})"),
-                "multi": true,
-                "includeAll": true,
-                "allValue": ".*",
-                "current": { "text": "All", "value": "$__all" },
-                "refresh": 2,
-            },
-        ]},
+        "templating": { "list": variables },
         "panels": panels,
     });
     let mut text = serde_json::to_string_pretty(&dashboard).unwrap_or_default();

@@ -243,6 +243,31 @@ impl Names<'_> {
         self.naming.route_key()
     }
 
+    /// The gRPC call counter (the call-duration histogram's `_count`).
+    pub(crate) fn grpc_count(&self) -> String {
+        format!("{}_count", self.naming.rpc_duration())
+    }
+
+    /// The gRPC call-duration histogram's buckets.
+    pub(crate) fn grpc_bucket(&self) -> String {
+        format!("{}_bucket", self.naming.rpc_duration())
+    }
+
+    /// The matcher of failed gRPC calls: every call with an error type (a server-error status,
+    /// or no status because the server failed); client cancellations have none.
+    pub(crate) fn grpc_error_matcher(&self) -> String {
+        format!("{}!=\"\"", self.naming.rpc_error_key())
+    }
+
+    /// The matcher that leaves out calls to methods the layer does not recognise.
+    pub(crate) fn grpc_known_methods(&self) -> String {
+        format!(
+            "{}!=\"{}\"",
+            self.naming.rpc_method_key(),
+            crate::OTHER_RPC_METHOD
+        )
+    }
+
     /// The matcher that selects failed requests: the server's own failures, and client
     /// hang-ups too when `cancelled` is set.
     pub(crate) fn error_matcher(&self, cancelled: bool) -> String {

@@ -29,6 +29,14 @@ pub(crate) fn slow_ratio(window: &str) -> String {
     format!("routemeter:http_slow:ratio_rate{window}")
 }
 
+pub(crate) fn grpc_calls_rate(window: &str) -> String {
+    format!("routemeter:grpc_calls:rate{window}")
+}
+
+pub(crate) fn grpc_errors_ratio(window: &str) -> String {
+    format!("routemeter:grpc_errors:ratio_rate{window}")
+}
+
 pub(crate) fn quantile(q: &str) -> String {
     format!("routemeter:http_request_duration_seconds:p{q}_5m")
 }
@@ -179,9 +187,73 @@ pub(crate) fn recording(slo: &Slo) -> String {
             ),
         ));
     }
+    if slo.grpc_availability.is_some() {
+        let method = slo.naming.rpc_method_key();
+        let by = format!("sum by (job, {method})");
+        let count = n.grpc_count();
+        let err = n.grpc_error_matcher();
+        for w in WINDOWS {
+            let range = slo.profile.range(w);
+            let total = format!("{by} (rate({count}{{job=\"{job}\"}}[{range}]))");
+            rules.push(Rule::record(grpc_calls_rate(w), total.clone()));
+            rules.push(Rule::record(
+                grpc_errors_ratio(w),
+                format!(
+                    "({by} (rate({count}{{job=\"{job}\",{err}}}[{range}])) or {total} * 0) / {total}"
+                ),
+            ));
+        }
+    }
     let mut out = header("Recording rules", slo);
     group(&mut out, &format!("routemeter-recording-{job}"), &rules);
     out
+}
+
+/// The burn-rate alerts of gRPC availability, per recognised method.
+fn grpc_alerts(slo: &Slo, target: f64, rules: &mut Vec<Rule>) {
+    let n = Names {
+        naming: &slo.naming,
+    };
+    let job = &slo.job;
+    let method = slo.naming.rpc_method_key();
+    let budget = 1.0 - target;
+    let sel = format!("{{job=\"{job}\",{}}}", n.grpc_known_methods());
+    for (factor, long, short, severity, hold) in BURN_RATES {
+        let threshold = num(factor * budget);
+        rules.push(Rule {
+            name: "GRPCMethodErrorBudgetBurn".to_owned(),
+            expr: format!(
+                "{}{sel} > {threshold} and {}{sel} > {threshold}",
+                grpc_errors_ratio(long),
+                grpc_errors_ratio(short)
+            ),
+            hold: Some(slo.profile.hold(hold)),
+            labels: vec![
+                ("severity", severity.to_owned()),
+                ("slo", "grpc_availability".to_owned()),
+                ("slo_scope", "service".to_owned()),
+                ("burn_rate", num(factor)),
+                ("long_window", long.to_owned()),
+                ("short_window", short.to_owned()),
+            ],
+            annotations: vec![
+                (
+                    "summary",
+                    format!(
+                        "gRPC method {{{{ $labels.{method} }}}} on {{{{ $labels.job }}}} is burning its availability error budget {}x too fast",
+                        num(factor)
+                    ),
+                ),
+                (
+                    "description",
+                    format!(
+                        "{{{{ $value | humanizePercentage }}}} of calls to {{{{ $labels.{method} }}}} ended with a server-error status over the last {long} (and {short}); the objective is {}% of calls good.",
+                        num(target * 100.0)
+                    ),
+                ),
+            ],
+        });
+    }
 }
 
 /// One SLO class: the routes it covers (a selector), its budget, and its route (`None` for
@@ -317,6 +389,10 @@ pub(crate) fn alerting(slo: &Slo) -> String {
                 });
             }
         }
+    }
+
+    if let Some(target) = slo.grpc_availability {
+        grpc_alerts(slo, target, &mut rules);
     }
 
     let excluded: Vec<&str> = slo.excluded.iter().map(String::as_str).collect();

@@ -25,6 +25,7 @@ pub struct Slo {
     pub(crate) forecast_horizon: Duration,
     pub(crate) cancelled_as_failures: bool,
     pub(crate) cancelled_alert: Option<f64>,
+    pub(crate) grpc_availability: Option<f64>,
     pub(crate) profile: Profile,
 }
 
@@ -130,6 +131,7 @@ impl Slo {
             forecast_horizon: Duration::from_secs(4 * 3600),
             cancelled_as_failures: false,
             cancelled_alert: None,
+            grpc_availability: None,
             profile: Profile::Production,
         }
     }
@@ -177,6 +179,23 @@ impl Slo {
     /// No such alert unless set; the dashboard shows the ratio either way.
     pub fn cancelled_alert(mut self, ratio: f64) -> Self {
         self.cancelled_alert = Some(ratio);
+        self
+    }
+
+    /// Also watch gRPC calls (from a layer built with
+    /// [`grpc`](crate::RouteMeterBuilder::grpc)): `target` of the calls to each method (e.g.
+    /// `0.999`) must not end with a status the OpenTelemetry gRPC conventions count as a server
+    /// error (`UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`,
+    /// `DATA_LOSS`) or fail without a status (`panic`, `body_error`, `timeout`, `_OTHER`).
+    ///
+    /// Adds per-method recording rules (`routemeter:grpc_calls:rate…`,
+    /// `routemeter:grpc_errors:ratio_rate…`), `GRPCMethodErrorBudgetBurn` alerts at the same
+    /// burn rates as the routes', and dashboard panels of calls by status, availability and
+    /// latency per method. Calls to methods the layer does not recognise
+    /// (`rpc_method="_OTHER"`) are shown but page nobody: anyone can call a method that does
+    /// not exist. Off unless set.
+    pub fn grpc_availability(mut self, target: f64) -> Self {
+        self.grpc_availability = Some(target);
         self
     }
 

@@ -245,6 +245,7 @@ impl PrometheusSetup {
         let durations: Arc<[f64]> = Arc::from(self.duration_buckets.as_slice());
         let mut by_name: Vec<(String, Arc<[f64]>)> = vec![
             (n.duration().to_owned(), Arc::clone(&durations)),
+            (n.rpc_duration().to_owned(), Arc::clone(&durations)),
             (n.time_to_head().to_owned(), durations),
         ];
         for name in [n.request_size(), n.response_size()].into_iter().flatten() {

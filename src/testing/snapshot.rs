@@ -204,6 +204,65 @@ impl Snapshot {
         })
     }
 
+    /// All gRPC calls to `method` (`package.Service/Method`, or
+    /// [`OTHER_RPC_METHOD`](crate::OTHER_RPC_METHOD) for the methods the layer does not
+    /// recognise), every status. Its statuses are gRPC codes
+    /// ([`RouteStats::grpc_status`], [`RouteStats::assert_grpc_status`]); its errors are the
+    /// calls whose status the conventions count as server errors.
+    #[must_use]
+    pub fn grpc_method(&self, method: &str) -> RouteStats {
+        self.grpc_select(method, None)
+    }
+
+    /// gRPC calls to `method`, narrowed to one status when given.
+    #[must_use]
+    pub fn grpc_select(&self, method: &str, status: Option<crate::GrpcCode>) -> RouteStats {
+        let n = &self.naming;
+        let name = match status {
+            Some(code) => format!("{method} {code}"),
+            None => method.to_owned(),
+        };
+        self.rpc_stats(name, |s| {
+            s.label(n.rpc_method_key()) == Some(method)
+                && status.is_none_or(|code| s.label(n.rpc_status_key()) == Some(code.as_str()))
+        })
+    }
+
+    /// The distinct gRPC methods that have recorded at least one call, sorted.
+    #[must_use]
+    pub fn grpc_methods(&self) -> Vec<String> {
+        let n = &self.naming;
+        let mut methods: Vec<String> = self
+            .series
+            .iter()
+            .filter(|s| s.name() == n.rpc_duration())
+            .filter(|s| matches!(s.value(), SeriesValue::Histogram(d) if d.count() > 0))
+            .filter_map(|s| s.label(n.rpc_method_key()).map(str::to_owned))
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    }
+
+    /// All gRPC calls, every method.
+    #[must_use]
+    pub fn grpc_total(&self) -> RouteStats {
+        self.rpc_stats("all gRPC methods".to_owned(), |_| true)
+    }
+
+    fn rpc_stats(&self, name: String, matches: impl Fn(&Series) -> bool) -> RouteStats {
+        let mut stats = RouteStats::summarise_rpc(
+            name,
+            self.window(),
+            &self.naming,
+            self.series.iter().filter(|s| matches(s)),
+        );
+        if stats.count() == 0 {
+            stats.note_missing(None, &self.grpc_methods());
+        }
+        stats
+    }
+
     /// All requests, every route.
     #[must_use]
     pub fn total(&self) -> RouteStats {

@@ -126,6 +126,45 @@ impl RouteStats {
         stats
     }
 
+    /// Sums up gRPC call series: statuses are the gRPC codes (by number), errors the calls whose
+    /// status the conventions count as server errors.
+    pub(crate) fn summarise_rpc<'a>(
+        name: String,
+        window: Duration,
+        naming: &Naming,
+        series: impl Iterator<Item = &'a Series>,
+    ) -> Self {
+        let n = naming;
+        let mut stats = Self::summarise(name, window, naming, std::iter::empty());
+        for s in series {
+            match s.value() {
+                SeriesValue::Histogram(d) if d.count() == 0 => {}
+                SeriesValue::Histogram(d) if s.name() == n.rpc_duration() => {
+                    let count = d.count();
+                    stats.count = stats.count.saturating_add(count);
+                    stats.duration.merge(d);
+                    let code = s
+                        .label(n.rpc_status_key())
+                        .and_then(crate::GrpcCode::from_name);
+                    match code {
+                        Some(code) => add(stats.statuses.entry(code.into()).or_default(), count),
+                        None => add(&mut stats.no_response, count),
+                    }
+                    if let Some(error) = s.label(n.rpc_error_key()) {
+                        add(&mut stats.errors, count);
+                        add(
+                            stats.error_types.entry(error.to_owned()).or_default(),
+                            count,
+                        );
+                    }
+                }
+                SeriesValue::Gauge(v) if s.name() == n.rpc_active() => stats.active += v,
+                _ => {}
+            }
+        }
+        stats
+    }
+
     /// Notes, for a summary without requests, what was asked for and which routes have
     /// requests, so a failing assertion can point at the likely typo.
     pub(crate) fn note_missing(&mut self, route: Option<&str>, routes: &[String]) {
@@ -180,6 +219,13 @@ impl RouteStats {
     #[must_use]
     pub fn status(&self, status: u16) -> u64 {
         self.statuses.get(&status).copied().unwrap_or(0)
+    }
+
+    /// gRPC calls that ended with `code` (in a summary from
+    /// [`Snapshot::grpc_method`](super::Snapshot::grpc_method)).
+    #[must_use]
+    pub fn grpc_status(&self, code: crate::GrpcCode) -> u64 {
+        self.status(code.into())
     }
 
     /// Requests per response status; statuses with no requests are not listed.
@@ -332,6 +378,33 @@ impl RouteStats {
         self.check(
             self.count == n,
             format_args!("{}: expected {n} requests, got {}", self.name, self.count),
+        )
+    }
+
+    /// Panics (printing this summary) unless exactly `n` requests ended with response status
+    /// `status`.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16, n: u64) -> &Self {
+        let got = self.status(status);
+        self.check(
+            got == n,
+            format_args!(
+                "{}: expected {n} requests with status {status}, got {got}",
+                self.name
+            ),
+        )
+    }
+
+    /// Panics (printing this summary) unless exactly `n` gRPC calls ended with `code`.
+    #[track_caller]
+    pub fn assert_grpc_status(&self, code: crate::GrpcCode, n: u64) -> &Self {
+        let got = self.grpc_status(code);
+        self.check(
+            got == n,
+            format_args!(
+                "{}: expected {n} calls with status {code}, got {got}",
+                self.name
+            ),
         )
     }
 

@@ -57,6 +57,7 @@ fn variants() -> Vec<(&'static str, Monitoring)> {
         .route(RouteSlo::new("/users/{id}").latency(0.1, 0.9))
         .exclude("/health")
         .rps_capacity(500.0)
+        .grpc_availability(0.999)
     };
     // Several routes with the same latency threshold, one of them the service's own: one
     // recording rule per threshold, no duplicates.
