@@ -14,7 +14,7 @@ use metrics::{
     SharedString, Unit,
 };
 
-use super::histogram::{AtomicHistogram, add_f64};
+use super::histogram::{AtomicHistogram, HistogramSnapshot, add_f64};
 use super::text::{self, Format, Kind, Value};
 
 /// Where a histogram's bucket bounds come from.
@@ -112,7 +112,26 @@ impl Cell {
 struct Series {
     /// `k="v",…` without braces, in the order the labels were given.
     labels: Box<str>,
+    /// The same labels as pairs: sanitised names, raw (unescaped) values, in the same order.
+    pairs: LabelPairs,
     cell: Cell,
+}
+
+/// A series' labels as `(name, value)` pairs: names sanitised, values as recorded.
+pub(crate) type LabelPairs = Box<[(Box<str>, Box<str>)]>;
+
+/// A series' value, as [`Store::visit_family`] reads it.
+#[derive(Debug)]
+pub(crate) enum SeriesRead<'a> {
+    /// An integer counter.
+    Int(u64),
+    /// A float counter or a gauge.
+    Float(f64),
+    /// A histogram: its finite bucket bounds and a consistent snapshot of its counts.
+    Histogram {
+        bounds: &'a [f64],
+        snapshot: HistogramSnapshot,
+    },
 }
 
 /// The series of one metric name.
@@ -206,6 +225,52 @@ impl Store {
         (given, write(&labels))
     }
 
+    /// The labels of `key` as pairs, in the order of [`label_text`](Self::label_text)'s first
+    /// text: its own labels (the first of each name), then the global labels it does not set.
+    fn label_pairs(&self, key: &Key) -> LabelPairs {
+        let mut pairs: Vec<(Box<str>, Box<str>)> = Vec::new();
+        for label in key.labels() {
+            let name = text::label_name(label.key());
+            if !pairs.iter().any(|(n, _)| **n == *name) {
+                pairs.push((name.into(), label.value().into()));
+            }
+        }
+        for (name, value) in &self.global_labels {
+            if !pairs.iter().any(|(n, _)| **n == **name) {
+                pairs.push((name.as_str().into(), value.as_str().into()));
+            }
+        }
+        pairs.into_boxed_slice()
+    }
+
+    /// Calls `visit` with the labels and current value of every series of the metric recorded
+    /// as `name` (nothing when there is none). Histograms are read as a scrape reads them.
+    ///
+    /// Holds the store's read lock throughout: `visit` must not record new series.
+    pub(crate) fn visit_family(
+        &self,
+        name: &str,
+        mut visit: impl FnMut(&[(Box<str>, Box<str>)], SeriesRead<'_>),
+    ) {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(family) = inner.families.get(&text::metric_name(name)) else {
+            return;
+        };
+        for series in family.series.values() {
+            let read = match &series.cell {
+                Cell::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
+                Cell::FloatCounter(c) | Cell::Gauge(c) => {
+                    SeriesRead::Float(f64::from_bits(c.0.load(Ordering::Relaxed)))
+                }
+                Cell::Histogram(h) => SeriesRead::Histogram {
+                    bounds: h.0.bounds(),
+                    snapshot: h.0.snapshot(),
+                },
+            };
+            visit(&series.pairs, read);
+        }
+    }
+
     /// The storage of `key` as a `kind`, created on first use; `None` when the name is
     /// already taken by another kind.
     fn register(&self, key: &Key, kind: Kind, float: bool) -> Option<Cell> {
@@ -219,6 +284,7 @@ impl Store {
             return (cell.kind() == kind).then(|| cell.clone());
         }
         let (given, sorted) = self.label_text(key);
+        let pairs = self.label_pairs(key);
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(cell) = inner.index.get(key) {
             return (cell.kind() == kind).then(|| cell.clone());
@@ -251,6 +317,7 @@ impl Store {
                     sorted,
                     Series {
                         labels: given,
+                        pairs,
                         cell: cell.clone(),
                     },
                 );
@@ -479,5 +546,46 @@ mod tests {
         let out = r.store.render(Format::OpenMetrics);
         assert!(out.starts_with("# TYPE c counter\nc_total{"), "{out}");
         assert!(out.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn visit_family_gives_raw_labels_and_values() {
+        let r = store();
+        let key = Key::from_parts(
+            "d",
+            vec![
+                Label::new("route", "/a\"<b>\n"),
+                Label::new("route", "/ignored"),
+                Label::new("my-key", "v"),
+            ],
+        );
+        r.register_histogram(&key, &META).record_many(0.5, 3);
+        r.register_gauge(&Key::from_name("g"), &META).set(2.5);
+        let mut seen = Vec::new();
+        r.store.visit_family("d", |labels, value| {
+            let SeriesRead::Histogram { bounds, snapshot } = value else {
+                panic!("{value:?}");
+            };
+            assert_eq!(bounds, [0.1, 1.0]);
+            assert_eq!((snapshot.count, snapshot.cumulative), (3, vec![0, 3, 3]));
+            seen.push(labels.to_vec());
+        });
+        let pairs = |v: &[(&str, &str)]| -> Vec<(Box<str>, Box<str>)> {
+            v.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        };
+        assert_eq!(
+            seen,
+            [pairs(&[
+                ("route", "/a\"<b>\n"),
+                ("my_key", "v"),
+                ("region", "eu \"west\""),
+            ])]
+        );
+        let mut gauges = Vec::new();
+        r.store
+            .visit_family("g", |_, value| gauges.push(format!("{value:?}")));
+        assert_eq!(gauges, ["Float(2.5)"]);
+        r.store
+            .visit_family("missing", |_, _| panic!("no such family"));
     }
 }
