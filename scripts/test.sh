@@ -16,6 +16,15 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus prometheus-node-exporter prometheus-alertmanager curl >/dev/null
 fi
 
+# The live stats page is tested in a real browser: Debian's Chromium, driven through ChromeDriver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "installing Debian's chromium and chromium-driver packages"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-features --lib --tests --no-fail-fast
 else

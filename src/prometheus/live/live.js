@@ -128,7 +128,7 @@
     }
     row.total.textContent = r.total.toString();
     row.total.dataset.total = r.total.toString();
-    row.tr.classList.toggle("bad", r.error_pct > 0);
+    row.cells.error_pct.classList.toggle("bad", r.error_pct > 0);
     const parts = (r.errors || []).map(function (e) { return e[0] + " " + fmtPct(e[1]); });
     row.breakdown.textContent = parts.join(" · ");
     row.cells.error_pct.title = (r.error_totals || [])
@@ -138,7 +138,7 @@
 
   function draw(canvas, values, name) {
     const dpr = window.devicePixelRatio || 1;
-    const w = 88, h = 22;
+    const w = 72, h = 18;
     if (canvas.width !== w * dpr) { canvas.width = w * dpr; canvas.height = h * dpr; }
     const ctx = canvas.getContext("2d");
     if (!ctx) return;
@@ -151,6 +151,11 @@
     const span = Math.round((state.capacity * state.intervalMs) / 60000);
     canvas.setAttribute("aria-label", LABELS[name] + ", last " + span + " minutes: " +
       (last === null ? "no data" : "min " + FORMAT[name](min) + ", max " + FORMAT[name](max) + ", now " + FORMAT[name](last)));
+    // A faint baseline spans the whole period; the line fills it from the right as samples come.
+    ctx.globalAlpha = 0.3;
+    ctx.fillStyle = getComputedStyle(canvas).color;
+    ctx.fillRect(0, h - 1, w, 1);
+    ctx.globalAlpha = 1;
     if (last === null) return;
     const top = max > 0 ? max : 1;
     const step = w / Math.max(1, state.capacity - 1);
