@@ -699,8 +699,8 @@ fn push_u64(out: &mut String, v: u64) {
 /// A JSON number, or `null` for a value that is not finite.
 fn push_num(out: &mut String, v: f64) {
     if v.is_finite() {
-        // Six significant digits are more than a page shows and keep the JSON small.
-        let rounded: f64 = format!("{v:.6e}").parse().unwrap_or(v);
+        // Four significant digits are more than the page shows, and keep the JSON small.
+        let rounded: f64 = format!("{v:.3e}").parse().unwrap_or(v);
         out.push_str(ryu::Buffer::new().format_finite(rounded));
     } else {
         out.push_str("null");
@@ -1188,10 +1188,19 @@ mod tests {
         assert_eq!(after_fill, end, "memory grew after the rings filled");
         // Rings are allocated in full up front, so the bound holds from the first sample.
         let per_pair = end / 1000;
+        eprintln!("1,000 pairs hold {end} bytes of history, {per_pair} per pair");
         assert!(per_pair < 6 * 1024, "{per_pair} bytes per pair");
-        let v = json(&live, None);
+        let text = live.json(None);
+        let newest = live.json(Some(CAPACITY as u64 * 2 + 6));
+        eprintln!(
+            "JSON of 1,000 pairs: {} bytes with the whole history, {} with one sample",
+            text.len(),
+            newest.len()
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["routes"].as_array().unwrap().len(), 1000);
         assert_eq!(v["untracked"], 0);
+        assert!(newest.len() * 10 < text.len());
     }
 
     #[test]

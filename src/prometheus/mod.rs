@@ -21,6 +21,9 @@
 //! render; [`PrometheusSetup::process_metrics`] and [`PrometheusSetup::runtime_metrics`] turn
 //! them off.
 //!
+//! [`PrometheusMetrics::live_page`] serves a live stats page from the same recorder: a table of
+//! routes with rates, errors, percentiles and requests in flight, updated in the browser.
+//!
 //! ```
 //! use axum::{Router, routing::get};
 //!
@@ -531,7 +534,7 @@ impl PrometheusMetrics {
     /// ends when every clone of these metrics and every page router is dropped), and keeps
     /// 150 samples per route and method in fixed-size rings: rates, error percentages and
     /// percentiles over the 10 s before each sample. At most 2,000 route and method pairs get
-    /// a history, about 5 KiB each; pairs beyond that still show their totals. Call this
+    /// a history, about 5 KB each with the default buckets; pairs beyond that still show their totals. Call this
     /// within a Tokio runtime, or the sampler starts with the first request to the page.
     ///
     /// The page, script and style are embedded in the crate and load nothing from elsewhere;

@@ -24,7 +24,7 @@
     capacity: 150,
     intervalMs: 2000,
     rows: new Map(),
-    sort: { key: "route", dir: 1 },
+    sort: { key: "rate", dir: -1 },
     failures: 0,
     updates: 0,
     timer: null,
@@ -144,6 +144,7 @@
     if (!ctx) return;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
+    const color = getComputedStyle(canvas).color;
     let max = 0, min = Infinity, last = null;
     for (const v of values) {
       if (!dash(v)) { if (v > max) max = v; if (v < min) min = v; last = v; }
@@ -153,14 +154,14 @@
       (last === null ? "no data" : "min " + FORMAT[name](min) + ", max " + FORMAT[name](max) + ", now " + FORMAT[name](last)));
     // A faint baseline spans the whole period; the line fills it from the right as samples come.
     ctx.globalAlpha = 0.3;
-    ctx.fillStyle = getComputedStyle(canvas).color;
+    ctx.fillStyle = color;
     ctx.fillRect(0, h - 1, w, 1);
     ctx.globalAlpha = 1;
     if (last === null) return;
     const top = max > 0 ? max : 1;
     const step = w / Math.max(1, state.capacity - 1);
     const x0 = w - step * (values.length - 1);
-    ctx.strokeStyle = getComputedStyle(canvas).color;
+    ctx.strokeStyle = color;
     ctx.lineWidth = 1.25;
     ctx.beginPath();
     let pen = false;
