@@ -412,6 +412,11 @@ impl Live {
             };
             seen[index] = true;
             let track = &mut h.tracks[index];
+            // A pair first seen through its in-flight gauge gets its bounds with its first
+            // finished request.
+            if track.bounds.is_empty() && !read.bounds.is_empty() {
+                track.bounds = read.bounds.clone().into_boxed_slice();
+            }
             track.cuts.push_with(|c| fill_cut(c, now, &read));
             let sample = compute(track, read.in_flight);
             track.samples.push_with(|s| *s = sample);
@@ -669,12 +674,13 @@ fn compute(track: &Track, in_flight: Option<f64>) -> Sample {
         return sample;
     }
     sample.error_pct = pct(new.errors.saturating_sub(old.errors), count) as f32;
-    if new.buckets.len() == old.buckets.len() {
+    // An older cut without buckets was taken before the pair's first finished request.
+    if new.buckets.len() == old.buckets.len() || old.buckets.is_empty() {
         let delta: Vec<u64> = new
             .buckets
             .iter()
-            .zip(&old.buckets)
-            .map(|(n, o)| n.saturating_sub(*o))
+            .enumerate()
+            .map(|(i, n)| n.saturating_sub(old.buckets.get(i).copied().unwrap_or(0)))
             .collect();
         let q = |q| quantile(q, &track.bounds, &delta).map_or(f32::NAN, |v| v as f32);
         sample.p50 = q(0.5);
@@ -1093,6 +1099,39 @@ mod tests {
         let v = json(&live, None);
         assert_eq!(v["routes"][0]["rate"], 2.0);
         assert_eq!(v["routes"][0]["from"], 2);
+    }
+
+    #[test]
+    fn a_pair_first_seen_in_flight_gets_percentiles_once_requests_finish() {
+        let naming = Naming::default();
+        let r = recorder();
+        let live = Live::new(Arc::clone(&r.store), naming.clone(), Limits::PAGE);
+        let active = r.register_gauge(
+            &Key::from_parts(
+                naming.active().to_owned(),
+                vec![
+                    Label::new(naming.method_key(), "GET"),
+                    Label::new(naming.route_key(), "/stream"),
+                ],
+            ),
+            &META,
+        );
+        active.increment(1.0);
+        let t0 = Instant::now();
+        live.sample(t0);
+        live.sample(t0 + INTERVAL);
+        active.decrement(1.0);
+        r.register_histogram(&key(&naming, "/stream", "GET", "200", None), &META)
+            .record(0.3);
+        live.sample(t0 + INTERVAL * 2);
+        let v = json(&live, None);
+        let a = &v["routes"][0];
+        assert_eq!(
+            a["history"]["in_flight"],
+            serde_json::json!([1.0, 1.0, 0.0])
+        );
+        assert_eq!(a["total"], 1);
+        assert!((a["p50"].as_f64().unwrap() - 0.3).abs() < 1e-9, "{a}");
     }
 
     #[test]
