@@ -507,6 +507,98 @@ async fn hostile_route_names_are_shown_as_text() {
     server.abort();
 }
 
+/// Serves a one-route app (`/{route}`) with its live page on `listener` until `stop` fires.
+fn serve_small_app(
+    listener: tokio::net::TcpListener,
+    metrics: &PrometheusMetrics,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route("/b", get(|| async { "b" }))
+        .layer(metrics.layer())
+        .merge(metrics.live_page());
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop.await;
+            })
+            .await
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_rides_out_a_server_restart_without_a_reload() {
+    let Some(browser) = Browser::start("live-restart").await else {
+        return;
+    };
+    let client = Client::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = metrics();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let server = serve_small_app(listener, &first, stopped);
+    for _ in 0..3 {
+        client.get(&format!("http://{addr}/a")).await;
+    }
+    browser.goto(&format!("http://{addr}/stats")).await;
+    browser
+        .wait_for("the first server's counts", ROWS, |v| {
+            page_totals(v) == BTreeMap::from([(("GET".into(), "/a".into()), 3)])
+        })
+        .await;
+    browser.eval("window.notReloaded = true; return null").await;
+
+    // The server goes away: the page says so.
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    drop(first);
+    browser
+        .wait_for(
+            "the page to notice",
+            "return [document.getElementById('status').className, document.getElementById('conn').textContent]",
+            |v| v[0] == "down" && v[1].as_str().is_some_and(|t| t.contains("disconnected")),
+        )
+        .await;
+
+    // A new server (new recorder, samples numbered from 1 again) on the same address: the page
+    // drops the old rows and follows the new one.
+    let second = metrics();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let server = serve_small_app(listener, &second, stopped);
+    for _ in 0..2 {
+        client.get(&format!("http://{addr}/b")).await;
+    }
+    browser
+        .wait_for("the second server's counts", ROWS, |v| {
+            page_totals(v) == BTreeMap::from([(("GET".into(), "/b".into()), 2)])
+        })
+        .await;
+    let after = browser
+        .eval("return [window.notReloaded === true, document.getElementById('status').className]")
+        .await;
+    assert_eq!(after, json!([true, ""]));
+    assert_eq!(
+        browser
+            .eval("return document.getElementById('conn').textContent")
+            .await,
+        "Live stats reconnected."
+    );
+    // The only console entries are the failed polls while the server was away.
+    let entries = browser.console().await;
+    assert!(
+        entries.iter().all(|e| e["level"] != "SEVERE"
+            || e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("stats.json"))),
+        "{entries:#?}"
+    );
+    browser.quit().await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
 /// Decodes standard base64 (with padding), as WebDriver sends screenshots.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let value = |c: u8| -> Option<u32> {

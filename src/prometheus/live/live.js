@@ -210,9 +210,15 @@
       (matching !== state.rows.size ? " matching (" + state.rows.size + " in all)" : "") : "";
   }
 
+  // The status line changes with every sample; only changes of the connection are announced
+  // to screen readers (through the #conn live region).
+  const connEl = document.getElementById("conn");
   function setStatus(text, down) {
     statusEl.textContent = text;
+    const wasDown = statusEl.classList.contains("down");
     statusEl.classList.toggle("down", !!down);
+    if (down && !wasDown) connEl.textContent = "Live stats disconnected; retrying.";
+    if (!down && wasDown) connEl.textContent = "Live stats reconnected.";
   }
 
   function schedule(ms) {
