@@ -151,6 +151,47 @@ async fn json_totals_equal_metrics_counts_at_the_same_moment() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_prometheus_names_give_the_same_table() {
+    use routemeter::{Naming, NamingScheme};
+    let naming = Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop");
+    let metrics = PrometheusSetup::new()
+        .naming(naming.clone())
+        .process_metrics(false)
+        .runtime_metrics(false)
+        .build()
+        .unwrap();
+    let app = RunningApp::start(&metrics).await;
+    let client = Client::new();
+    for _ in 0..2 {
+        hit_every_route(&client, &app.base()).await;
+    }
+    let json: Value = serde_json::from_str(&metrics.live_json(None)).unwrap();
+    let text = metrics.render();
+    assert_eq!(json_totals(&json), metrics_totals(&text, &metrics));
+    assert_eq!(json_totals(&json).len(), QUICKSTART.len());
+    // The same totals from the scheme's own request counter.
+    let snap = Snapshot::from_prometheus_text(&text, &naming).unwrap();
+    for r in json["routes"].as_array().unwrap() {
+        let labels = |status: &str| {
+            snap.counter(
+                naming.requests_total().unwrap(),
+                &[
+                    ("method", r["method"].as_str().unwrap()),
+                    ("endpoint", r["route"].as_str().unwrap()),
+                    ("status", status),
+                ],
+            )
+            .unwrap_or(0)
+        };
+        let total: u64 = ["200", "201", "500"].iter().map(|s| labels(s)).sum();
+        assert_eq!(r["total"].as_u64(), Some(total), "{r}");
+        // Without an error_type label, failures are the 5xx statuses.
+        assert_eq!(r["errors_total"].as_u64(), Some(labels("500")), "{r}");
+    }
+    app.stop().await;
+}
+
 async fn raw_headers(req: http::Request<http_body_util::Full<bytes::Bytes>>) -> http::HeaderMap {
     use http_body_util::BodyExt;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -165,8 +206,34 @@ async fn raw_headers(req: http::Request<http_body_util::Full<bytes::Bytes>>) -> 
 struct Browser {
     client: Client,
     url: String,
+    /// ChromeDriver's port and the session id, to end the session when a test fails.
+    port: u16,
+    session: String,
+    open: bool,
     _driver: Process,
     _profile: TempDir,
+}
+
+impl Drop for Browser {
+    /// Ends the session (and with it Chromium) if the test did not, so that a failed test
+    /// leaves no browser behind when ChromeDriver is killed.
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        if !self.open {
+            return;
+        }
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let request = format!(
+            "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.session
+        );
+        if stream.write_all(request.as_bytes()).is_ok() {
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    }
 }
 
 impl Browser {
@@ -218,6 +285,9 @@ impl Browser {
         Some(Self {
             client,
             url: format!("{base}/session/{id}"),
+            port,
+            session: id.to_owned(),
+            open: true,
             _driver: driver,
             _profile: profile,
         })
@@ -275,9 +345,10 @@ impl Browser {
         }
     }
 
-    async fn quit(self) {
+    async fn quit(mut self) {
         let (status, body) = self.client.request("DELETE", &self.url, "").await;
         assert_eq!(status, 200, "{body}");
+        self.open = false;
     }
 }
 
