@@ -972,6 +972,34 @@ mod tests {
         assert!(!html.contains("{{"), "{html}");
     }
 
+    #[test]
+    fn assets_suit_a_strict_csp_and_insert_text_only() {
+        // No inline script, style or event handler, so `script-src 'self'; style-src 'self'`
+        // holds; nothing loaded from another origin.
+        let html = page_html("stats");
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(html.contains("<script src=\"stats.js\" defer></script>"));
+        for banned in ["<style", "style=", " on", "http:", "https:", "//"] {
+            assert!(!html.contains(banned), "{banned}");
+        }
+        // The script never parses text as markup or code.
+        for banned in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+            "http:",
+            "https:",
+        ] {
+            assert!(!PAGE_JS.contains(banned), "{banned}");
+        }
+        assert!(!PAGE_CSS.contains("url(") && !PAGE_CSS.contains("@import"));
+        // Small enough to embed.
+        assert!(PAGE_HTML.len() + PAGE_JS.len() + PAGE_CSS.len() < 24 * 1024);
+    }
+
     fn recorder() -> PrometheusRecorder {
         PrometheusRecorder {
             store: Arc::new(Store::new(
