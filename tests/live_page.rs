@@ -578,6 +578,65 @@ async fn hostile_route_names_are_shown_as_text() {
     server.abort();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_routes_show_a_page_at_a_time_and_filter() {
+    let Some(browser) = Browser::start("live-thousand").await else {
+        return;
+    };
+    let metrics = metrics();
+    let layer = metrics
+        .layer_builder()
+        .route_fn(|req| {
+            let i: u32 = req.path().strip_prefix("/r/")?.parse().ok()?;
+            Some(format!("/route-{i:04}"))
+        })
+        .build();
+    let app = Router::new()
+        .route("/r/{i}", get(|| async { "ok" }))
+        .layer(layer)
+        .merge(metrics.live_page());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new();
+    for i in 0..1000 {
+        // Route 7 gets the most traffic, so it sorts first by request rate.
+        let n = if i == 7 { 5 } else { 1 };
+        for _ in 0..n {
+            client.get(&format!("http://{addr}/r/{i}")).await;
+        }
+    }
+    browser.goto(&format!("http://{addr}/stats")).await;
+    const VIEW: &str = "const rows = Array.from(document.querySelectorAll('#routes tbody tr')); \
+        const shown = rows.filter(tr => !tr.hidden); \
+        return [rows.length, shown.length, shown.length ? shown[0].dataset.route : null, \
+        document.getElementById('shown').textContent]";
+    let view = browser
+        .wait_for("a thousand rows, the busiest first", VIEW, |v| {
+            v[0] == 1000 && v[2] == "/route-0007" && v[1] == 100
+        })
+        .await;
+    assert_eq!(view[3], "showing 100 of 1000");
+    let view = browser
+        .eval(&format!(
+            "const f = document.getElementById('filter'); f.value = 'route-09'; \
+             f.dispatchEvent(new Event('input')); {VIEW}"
+        ))
+        .await;
+    assert_eq!(view[1], 100);
+    assert_eq!(view[3], "showing 100 of 100 matching (1000 in all)");
+    let view = browser
+        .eval(&format!(
+            "const f = document.getElementById('filter'); f.value = 'ROUTE-099'; \
+             f.dispatchEvent(new Event('input')); {VIEW}"
+        ))
+        .await;
+    assert_eq!(view[1], 10);
+    assert_no_console_errors(&browser.console().await);
+    browser.quit().await;
+    server.abort();
+}
+
 /// Serves a one-route app (`/{route}`) with its live page on `listener` until `stop` fires.
 fn serve_small_app(
     listener: tokio::net::TcpListener,
