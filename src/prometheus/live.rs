@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::store::{SeriesRead, Store};
+use super::store::{LabelPairs, SeriesRead, Store};
 use crate::names::Naming;
 
 /// How often the sampler reads the recorder.
@@ -596,21 +596,21 @@ fn push_track(out: &mut String, track: Option<&Track>, seq: u64, since: Option<u
 type Field = fn(&Sample) -> f32;
 
 /// The (route, method) of a series, when it has both labels.
-fn pair_key(labels: &[(Box<str>, Box<str>)], route_key: &str, method_key: &str) -> Option<PairKey> {
+fn pair_key(labels: &LabelPairs<'_>, route_key: &str, method_key: &str) -> Option<PairKey> {
     let route = label(labels, route_key)?;
     let method = label(labels, method_key)?;
     Some((route.into(), method.into()))
 }
 
-fn label<'a>(labels: &'a [(Box<str>, Box<str>)], key: &str) -> Option<&'a str> {
-    labels.iter().find(|(k, _)| **k == *key).map(|(_, v)| &**v)
+fn label<'a>(labels: &'a LabelPairs<'_>, key: &str) -> Option<&'a str> {
+    labels.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v)
 }
 
 /// What went wrong in the requests of a series, if they failed: the `error_type` label when
 /// the naming has one, else (axum-prometheus names) a status of 500 or above, or 499 (a
 /// request dropped before its response), named by the status.
 fn error_of<'a>(
-    labels: &'a [(Box<str>, Box<str>)],
+    labels: &'a LabelPairs<'_>,
     status_key: &str,
     error_key: Option<&str>,
 ) -> Option<&'a str> {

@@ -5,6 +5,7 @@
 //! buffered, so there is no upkeep and nothing to lose. A series' label text (keys sanitised,
 //! values escaped, global labels added) is prepared once when it is registered.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -112,13 +113,12 @@ impl Cell {
 struct Series {
     /// `k="v",…` without braces, in the order the labels were given.
     labels: Box<str>,
-    /// The same labels as pairs: sanitised names, raw (unescaped) values, in the same order.
-    pairs: LabelPairs,
     cell: Cell,
 }
 
-/// A series' labels as `(name, value)` pairs: names sanitised, values as recorded.
-pub(crate) type LabelPairs = Box<[(Box<str>, Box<str>)]>;
+/// A series' labels as `(name, value)` pairs: names sanitised, values as recorded (read back
+/// from the label text, so series keep no second copy of their labels).
+pub(crate) type LabelPairs<'a> = [(&'a str, Cow<'a, str>)];
 
 /// A series' value, as [`Store::visit_family`] reads it.
 #[derive(Debug)]
@@ -225,24 +225,6 @@ impl Store {
         (given, write(&labels))
     }
 
-    /// The labels of `key` as pairs, in the order of [`label_text`](Self::label_text)'s first
-    /// text: its own labels (the first of each name), then the global labels it does not set.
-    fn label_pairs(&self, key: &Key) -> LabelPairs {
-        let mut pairs: Vec<(Box<str>, Box<str>)> = Vec::new();
-        for label in key.labels() {
-            let name = text::label_name(label.key());
-            if !pairs.iter().any(|(n, _)| **n == *name) {
-                pairs.push((name.into(), label.value().into()));
-            }
-        }
-        for (name, value) in &self.global_labels {
-            if !pairs.iter().any(|(n, _)| **n == **name) {
-                pairs.push((name.as_str().into(), value.as_str().into()));
-            }
-        }
-        pairs.into_boxed_slice()
-    }
-
     /// Calls `visit` with the labels and current value of every series of the metric recorded
     /// as `name` (nothing when there is none). Histograms are read as a scrape reads them.
     ///
@@ -250,13 +232,18 @@ impl Store {
     pub(crate) fn visit_family(
         &self,
         name: &str,
-        mut visit: impl FnMut(&[(Box<str>, Box<str>)], SeriesRead<'_>),
+        mut visit: impl FnMut(&LabelPairs<'_>, SeriesRead<'_>),
     ) {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let Some(family) = inner.families.get(&text::metric_name(name)) else {
             return;
         };
+        let mut pairs = Vec::new();
         for series in family.series.values() {
+            // The text is this store's own writing, so it always reads back.
+            if !text::split_label_text(&series.labels, &mut pairs) {
+                continue;
+            }
             let read = match &series.cell {
                 Cell::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
                 Cell::FloatCounter(c) | Cell::Gauge(c) => {
@@ -267,7 +254,7 @@ impl Store {
                     snapshot: h.0.snapshot(),
                 },
             };
-            visit(&series.pairs, read);
+            visit(&pairs, read);
         }
     }
 
@@ -284,7 +271,6 @@ impl Store {
             return (cell.kind() == kind).then(|| cell.clone());
         }
         let (given, sorted) = self.label_text(key);
-        let pairs = self.label_pairs(key);
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(cell) = inner.index.get(key) {
             return (cell.kind() == kind).then(|| cell.clone());
@@ -317,7 +303,6 @@ impl Store {
                     sorted,
                     Series {
                         labels: given,
-                        pairs,
                         cell: cell.clone(),
                     },
                 );
@@ -568,10 +553,17 @@ mod tests {
             };
             assert_eq!(bounds, [0.1, 1.0]);
             assert_eq!((snapshot.count, snapshot.cumulative), (3, vec![0, 3, 3]));
-            seen.push(labels.to_vec());
+            seen.push(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+                    .collect::<Vec<_>>(),
+            );
         });
-        let pairs = |v: &[(&str, &str)]| -> Vec<(Box<str>, Box<str>)> {
-            v.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
         };
         assert_eq!(
             seen,
