@@ -470,6 +470,35 @@ async fn the_page_follows_traffic_and_agrees_with_the_json_and_metrics() {
         })
         .await;
 
+    // The summary adds up all routes: with failing requests among the recent ones, it shows
+    // an error percentage.
+    for _ in 0..2 {
+        client.get(&format!("{base}/error")).await;
+        client.get(&format!("{base}/")).await;
+    }
+    let summary = browser
+        .wait_for(
+            "the summary",
+            "return document.getElementById('summary').textContent",
+            |v| {
+                v.as_str().is_some_and(|t| {
+                    t.contains("% errors") && !t.contains(" 0% errors") && !t.starts_with('–')
+                })
+            },
+        )
+        .await;
+    let summary = summary.as_str().unwrap();
+    let parts: Vec<&str> = summary.split(" · ").collect();
+    assert_eq!(parts.len(), 3, "{summary}");
+    assert!(
+        parts[0].ends_with(" req/s") && parts[2].ends_with(" in flight"),
+        "{summary}"
+    );
+    assert!(
+        parts[1].ends_with("% errors") && parts[1] != "0% errors",
+        "{summary}"
+    );
+
     // The errors column names the error types.
     let breakdown = browser
         .eval(
@@ -600,12 +629,16 @@ async fn a_thousand_routes_show_a_page_at_a_time_and_filter() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let client = Client::new();
     for i in 0..1000 {
-        // Route 7 gets the most traffic, so it sorts first by request rate.
-        let n = if i == 7 { 5 } else { 1 };
-        for _ in 0..n {
-            client.get(&format!("http://{addr}/r/{i}")).await;
-        }
+        client.get(&format!("http://{addr}/r/{i}")).await;
     }
+    // Route 7 keeps getting traffic, so it sorts first by request rate.
+    let busy = tokio::spawn(async move {
+        let client = Client::new();
+        loop {
+            client.get(&format!("http://{addr}/r/7")).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
     browser.goto(&format!("http://{addr}/stats")).await;
     const VIEW: &str = "const rows = Array.from(document.querySelectorAll('#routes tbody tr')); \
         const shown = rows.filter(tr => !tr.hidden); \
@@ -617,6 +650,7 @@ async fn a_thousand_routes_show_a_page_at_a_time_and_filter() {
         })
         .await;
     assert_eq!(view[3], "showing 100 of 1000");
+    busy.abort();
     let view = browser
         .eval(&format!(
             "const f = document.getElementById('filter'); f.value = 'route-09'; \

@@ -213,6 +213,34 @@
   // The status line changes with every sample; only changes of the connection are announced
   // to screen readers (through the #conn live region).
   const connEl = document.getElementById("conn");
+  // All routes together: the sum of the rates, the errors among them, the requests in flight.
+  const summaryEl = document.getElementById("summary");
+  function summarize(routes) {
+    let rate = 0, failing = 0, inFlight = 0, known = false;
+    for (const r of routes) {
+      if (!dash(r.rate)) {
+        known = true;
+        rate += r.rate;
+        if (!dash(r.error_pct)) failing += (r.rate * r.error_pct) / 100;
+      }
+      if (!dash(r.in_flight)) inFlight += r.in_flight;
+    }
+    const pct = rate > 0 ? (failing * 100) / rate : null;
+    while (summaryEl.firstChild) summaryEl.removeChild(summaryEl.firstChild);
+    const parts = [
+      [fmtRate(known ? rate : null) + " req/s", false],
+      [fmtPct(pct) + " errors", pct > 0],
+      [fmtCount(inFlight) + " in flight", false],
+    ];
+    parts.forEach(function (p, i) {
+      if (i > 0) summaryEl.appendChild(document.createTextNode(" · "));
+      const span = document.createElement("span");
+      span.textContent = p[0];
+      if (p[1]) span.className = "bad";
+      summaryEl.appendChild(span);
+    });
+  }
+
   function setStatus(text, down) {
     statusEl.textContent = text;
     const wasDown = statusEl.classList.contains("down");
@@ -240,6 +268,7 @@
     state.intervalMs = data.interval_ms;
     state.seq = data.seq;
     for (const r of data.routes) update(r);
+    summarize(data.routes);
     document.getElementById("window").textContent = Math.round(data.window_ms / 1000) + " s";
     document.getElementById("span").textContent =
       Math.round((data.capacity * data.interval_ms) / 60000) + " minutes";
