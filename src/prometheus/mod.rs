@@ -570,6 +570,12 @@ impl PrometheusMetrics {
 
     /// The live page's JSON (what `/stats.json` serves), for serving it from any framework.
     ///
+    /// At the top: `interval_ms` and `window_ms` (how often samples are taken and the span
+    /// each covers), `capacity` (samples kept), `seq` (the newest sample's number) and
+    /// `time_ms` (when it was taken, Unix milliseconds), `instance` (changes when the server
+    /// restarts, and with it the numbering), `untracked` (pairs beyond the history limit) and
+    /// `routes`, sorted by route then method.
+    ///
     /// Per route and method: `total`, `errors_total`, `error_totals` (`[error_type, count]`
     /// pairs) and `in_flight`, read now from the recorder, so they match what `/metrics`
     /// renders at the same moment; `rate`, `error_pct`, `errors` (`[error_type, percent]`),
