@@ -31,11 +31,15 @@ const MAX_ERROR_TYPES: usize = 8;
 /// The error type under which the ones beyond [`MAX_ERROR_TYPES`] are counted.
 const OTHER_ERRORS: &str = "other";
 
+#[cfg(feature = "axum")]
 /// The page, its script and its style, embedded in the crate.
 const PAGE_HTML: &str = include_str!("live/page.html");
+#[cfg(feature = "axum")]
 const PAGE_JS: &str = include_str!("live/live.js");
+#[cfg(feature = "axum")]
 const PAGE_CSS: &str = include_str!("live/live.css");
 
+#[cfg(feature = "axum")]
 /// The `Content-Security-Policy` sent with every response of the page: the page loads only
 /// its own script, style and JSON, and cannot be framed.
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -736,6 +740,7 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+#[cfg(feature = "axum")]
 /// The value of `since` in a query string, when it is there and a number.
 pub(crate) fn since_param(query: Option<&str>) -> Option<u64> {
     query?
@@ -744,12 +749,15 @@ pub(crate) fn since_param(query: Option<&str>) -> Option<u64> {
         .find_map(|v| v.parse::<u64>().ok())
 }
 
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 /// Why a live page cannot be served at a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LivePageError {
     path: String,
 }
 
+#[cfg(feature = "axum")]
 impl std::fmt::Display for LivePageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -760,8 +768,10 @@ impl std::fmt::Display for LivePageError {
     }
 }
 
+#[cfg(feature = "axum")]
 impl std::error::Error for LivePageError {}
 
+#[cfg(feature = "axum")]
 /// Checks a page path and returns its last segment.
 pub(crate) fn check_path(path: &str) -> Result<&str, LivePageError> {
     let err = || LivePageError {
@@ -781,11 +791,13 @@ pub(crate) fn check_path(path: &str) -> Result<&str, LivePageError> {
     rest.rsplit('/').next().ok_or_else(err)
 }
 
+#[cfg(feature = "axum")]
 /// The page's HTML for a page whose last path segment is `name` (checked by [`check_path`]).
 pub(crate) fn page_html(name: &str) -> String {
     PAGE_HTML.replace("{{NAME}}", name)
 }
 
+#[cfg(feature = "axum")]
 /// A response with the page's security headers.
 fn respond(
     content_type: &'static str,
@@ -935,6 +947,11 @@ mod tests {
             let back: String = serde_json::from_str(&out).unwrap();
             prop_assert_eq!(back, s);
         }
+    }
+
+    #[cfg(feature = "axum")]
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
         fn since_parses_any_query(q in ".{0,40}", n in any::<u64>()) {
@@ -954,6 +971,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "axum")]
     #[test]
     fn since_and_paths() {
         assert_eq!(since_param(None), None);
@@ -972,6 +990,7 @@ mod tests {
         assert!(!html.contains("{{"), "{html}");
     }
 
+    #[cfg(feature = "axum")]
     #[test]
     fn assets_suit_a_strict_csp_and_insert_text_only() {
         // No inline script, style or event handler, so `script-src 'self'; style-src 'self'`

@@ -49,6 +49,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::layer::{RouteMeterBuilder, RouteMeterLayer};
 use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
+#[cfg(feature = "axum")]
 pub use live::LivePageError;
 use process::Collectors;
 use scrape::SharedRenders;
