@@ -470,6 +470,34 @@ async fn the_page_follows_traffic_and_agrees_with_the_json_and_metrics() {
         })
         .await;
 
+    // The history the page pieced together from its polls is the server's, sample for sample.
+    browser
+        .wait_for(
+            "a few samples",
+            "return Number(document.body.dataset.seq)",
+            |v| v.as_u64().is_some_and(|s| s >= 3),
+        )
+        .await;
+    let page = browser
+        .eval(
+            "return [Number(document.body.dataset.seq), Array.from(document.querySelectorAll('#routes tbody tr')) \
+             .map(tr => [tr.dataset.method, tr.dataset.route, Number(tr.dataset.samples)])]",
+        )
+        .await;
+    let (_, body) = client.get(&format!("{base}/stats.json")).await;
+    let server: Value = serde_json::from_str(&body).unwrap();
+    let behind = server["seq"].as_u64().unwrap() - page[0].as_u64().unwrap();
+    for row in page[1].as_array().unwrap() {
+        let r = server["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["method"] == row[0] && r["route"] == row[1])
+            .unwrap();
+        let kept = r["history"]["rate"].as_array().unwrap().len() as u64;
+        assert_eq!(row[2].as_u64(), Some(kept - behind), "{row} vs {r}");
+    }
+
     // The summary adds up all routes: with failing requests among the recent ones, it shows
     // an error percentage.
     for _ in 0..2 {

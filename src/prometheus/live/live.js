@@ -28,7 +28,7 @@
     failures: 0,
     updates: 0,
     timer: null,
-    lastOk: 0,
+    polling: false,
   };
 
   function dash(v) { return v === null || v === undefined || !isFinite(v); }
@@ -104,13 +104,16 @@
       return;
     }
     const n = r.history.rate.length;
-    const follows = row.next !== null && r.from === row.next;
+    // Samples numbered up to row.next - 1 are here already; older ones in `r` are skipped.
+    const follows = row.next !== null && r.from <= row.next;
+    const skip = follows ? Math.min(n, row.next - r.from) : 0;
     for (const name of SERIES) {
-      const incoming = r.history[name] || [];
-      const h = follows ? row.hist[name].concat(incoming) : incoming.slice();
+      const incoming = (r.history[name] || []).slice(skip);
+      const h = follows ? row.hist[name].concat(incoming) : incoming;
       row.hist[name] = h.length > state.capacity ? h.slice(h.length - state.capacity) : h;
     }
-    row.next = r.from + n;
+    row.next = follows ? Math.max(row.next, r.from + n) : r.from + n;
+    row.tr.dataset.samples = row.hist.rate.length.toString();
   }
 
   function update(r) {
@@ -284,13 +287,14 @@
 
   async function poll() {
     if (document.hidden) return; // resumed by visibilitychange
+    if (state.polling) return; // the poll under way schedules the next one
+    state.polling = true;
     try {
       const url = jsonUrl + (state.seq ? "?since=" + state.seq : "");
       const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
       if (!response.ok) throw new Error("HTTP " + response.status);
       const data = await response.json();
       state.failures = 0;
-      state.lastOk = Date.now();
       if (!apply(data)) { schedule(0); return; }
       schedule(state.intervalMs);
     } catch (e) {
@@ -299,6 +303,8 @@
       setStatus("Disconnected (" + (e && e.message ? e.message : "error") + "); retrying in " +
         Math.round(wait / 1000) + " s", true);
       schedule(wait);
+    } finally {
+      state.polling = false;
     }
   }
 
