@@ -81,7 +81,12 @@ pub(crate) fn split_label_text<'a>(
             return false;
         };
         let name = &rest[..eq];
-        if name.is_empty() || name.contains([',', '"', '\\']) {
+        // Names are sanitised when written: ASCII letters, digits and underscores, not starting
+        // with a digit.
+        if name.is_empty()
+            || name.starts_with(|c: char| c.is_ascii_digit())
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             out.clear();
             return false;
         }
@@ -423,6 +428,9 @@ mod tests {
             "=\"x\"",
             "a=\"\\q\"",
             "a=\"x\\\"",
+            "==\"\"",
+            "a b=\"x\"",
+            "9a=\"x\"",
         ] {
             assert!(!split_label_text(bad, &mut out), "{bad}");
             assert!(out.is_empty());
@@ -435,7 +443,7 @@ mod tests {
         #[test]
         fn any_label_text_reads_back(
             labels in proptest::collection::vec(("[a-z_][a-z0-9_]{0,8}", ".{0,12}"), 0..5),
-            garbage in "[a-z=\",\\\\n]{0,24}",
+            garbage in "[a-zA-Z0-9_ =\",\\\\n]{0,24}",
         ) {
             let mut out = Vec::new();
             let text = write_labels(&labels);
