@@ -1,4 +1,5 @@
-//! A small axum server measured by routemeter, with a Prometheus `/metrics` endpoint.
+//! A small axum server measured by routemeter, with a Prometheus `/metrics` endpoint and a live
+//! stats page at `/stats`.
 //!
 //! Run it with:
 //!
@@ -13,6 +14,9 @@
 //! curl localhost:3000/users/42; curl localhost:3000/slow; curl localhost:3000/error
 //! curl localhost:3000/metrics
 //! ```
+//!
+//! and open <http://localhost:3000/stats> in a browser: a table of the routes with their request
+//! rates, errors, percentiles and requests in flight, updated live (its JSON is `/stats.json`).
 //!
 //! Failed requests and requests slower than 250 ms are logged to standard error, with their
 //! route and request id (`x-request-id`, generated when the client sends none);
@@ -35,7 +39,8 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-/// The application: its routes, the `/metrics` endpoint and the routemeter layer.
+/// The application: its routes, the `/metrics` endpoint, the routemeter layer and the live stats
+/// page.
 pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
     Router::new()
         .route("/", get(|| async { "routemeter quickstart\n" }))
@@ -58,6 +63,9 @@ pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
                 .request_log(RequestLog::failures_and_slow(Duration::from_millis(250)))
                 .build(),
         )
+        // The live stats page (`/stats`, `/stats.json`, `/stats.js`, `/stats.css`), merged after
+        // the layer so that its polling is not measured and costs the other routes nothing.
+        .merge(metrics.live_page())
         // Outside the layer, so a panicking handler is recorded as `error_type="panic"` and the
         // client still gets a 500.
         .layer(CatchPanicLayer::new())

@@ -22,6 +22,15 @@ if ! python3 -c 'import grpc' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check grpcio
 fi
 
+# The live stats page is tested in a real browser: Debian's Chromium, driven through ChromeDriver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "installing Debian's chromium and chromium-driver packages"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-features --lib --tests --no-fail-fast
 else

@@ -6,6 +6,11 @@
     env!("CARGO_PKG_VERSION"),
     "/source/monitoring/"
 )]
+#![doc = concat!(
+    "[live-page-screenshot]: https://docs.rs/crate/routemeter/",
+    env!("CARGO_PKG_VERSION"),
+    "/source/docs/live-page.png"
+)]
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]

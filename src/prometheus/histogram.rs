@@ -92,6 +92,11 @@ impl AtomicHistogram {
         }
     }
 
+    /// The finite upper bounds of the buckets (`+Inf` is implied).
+    pub(crate) fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
     /// The bucket `value` falls in: the first bound it does not exceed, else `+Inf`.
     fn bucket(&self, value: f64) -> usize {
         // Bounds are few (tens): a linear scan beats a binary search on them, and most

@@ -5,6 +5,7 @@
 //! buffered, so there is no upkeep and nothing to lose. A series' label text (keys sanitised,
 //! values escaped, global labels added) is prepared once when it is registered.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -14,7 +15,7 @@ use metrics::{
     SharedString, Unit,
 };
 
-use super::histogram::{AtomicHistogram, add_f64};
+use super::histogram::{AtomicHistogram, HistogramSnapshot, add_f64};
 use super::text::{self, Format, Kind, Value};
 
 /// Where a histogram's bucket bounds come from.
@@ -115,6 +116,24 @@ struct Series {
     cell: Cell,
 }
 
+/// A series' labels as `(name, value)` pairs: names sanitised, values as recorded (read back
+/// from the label text, so series keep no second copy of their labels).
+pub(crate) type LabelPairs<'a> = [(&'a str, Cow<'a, str>)];
+
+/// A series' value, as [`Store::visit_family`] reads it.
+#[derive(Debug)]
+pub(crate) enum SeriesRead<'a> {
+    /// An integer counter.
+    Int(u64),
+    /// A float counter or a gauge.
+    Float(f64),
+    /// A histogram: its finite bucket bounds and a consistent snapshot of its counts.
+    Histogram {
+        bounds: &'a [f64],
+        snapshot: HistogramSnapshot,
+    },
+}
+
 /// The series of one metric name.
 #[derive(Debug, Default)]
 struct Family {
@@ -204,6 +223,39 @@ impl Store {
         let given = write(&labels);
         labels.sort_by(|a, b| a.0.cmp(&b.0));
         (given, write(&labels))
+    }
+
+    /// Calls `visit` with the labels and current value of every series of the metric recorded
+    /// as `name` (nothing when there is none). Histograms are read as a scrape reads them.
+    ///
+    /// Holds the store's read lock throughout: `visit` must not record new series.
+    pub(crate) fn visit_family(
+        &self,
+        name: &str,
+        mut visit: impl FnMut(&LabelPairs<'_>, SeriesRead<'_>),
+    ) {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(family) = inner.families.get(&text::metric_name(name)) else {
+            return;
+        };
+        let mut pairs = Vec::new();
+        for series in family.series.values() {
+            // The text is this store's own writing, so it always reads back.
+            if !text::split_label_text(&series.labels, &mut pairs) {
+                continue;
+            }
+            let read = match &series.cell {
+                Cell::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
+                Cell::FloatCounter(c) | Cell::Gauge(c) => {
+                    SeriesRead::Float(f64::from_bits(c.0.load(Ordering::Relaxed)))
+                }
+                Cell::Histogram(h) => SeriesRead::Histogram {
+                    bounds: h.0.bounds(),
+                    snapshot: h.0.snapshot(),
+                },
+            };
+            visit(&pairs, read);
+        }
     }
 
     /// The storage of `key` as a `kind`, created on first use; `None` when the name is
@@ -479,5 +531,53 @@ mod tests {
         let out = r.store.render(Format::OpenMetrics);
         assert!(out.starts_with("# TYPE c counter\nc_total{"), "{out}");
         assert!(out.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn visit_family_gives_raw_labels_and_values() {
+        let r = store();
+        let key = Key::from_parts(
+            "d",
+            vec![
+                Label::new("route", "/a\"<b>\n"),
+                Label::new("route", "/ignored"),
+                Label::new("my-key", "v"),
+            ],
+        );
+        r.register_histogram(&key, &META).record_many(0.5, 3);
+        r.register_gauge(&Key::from_name("g"), &META).set(2.5);
+        let mut seen = Vec::new();
+        r.store.visit_family("d", |labels, value| {
+            let SeriesRead::Histogram { bounds, snapshot } = value else {
+                panic!("{value:?}");
+            };
+            assert_eq!(bounds, [0.1, 1.0]);
+            assert_eq!((snapshot.count, snapshot.cumulative), (3, vec![0, 3, 3]));
+            seen.push(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+                    .collect::<Vec<_>>(),
+            );
+        });
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            seen,
+            [pairs(&[
+                ("route", "/a\"<b>\n"),
+                ("my_key", "v"),
+                ("region", "eu \"west\""),
+            ])]
+        );
+        let mut gauges = Vec::new();
+        r.store
+            .visit_family("g", |_, value| gauges.push(format!("{value:?}")));
+        assert_eq!(gauges, ["Float(2.5)"]);
+        r.store
+            .visit_family("missing", |_, _| panic!("no such family"));
     }
 }

@@ -64,6 +64,86 @@ pub(crate) fn push_label_value(out: &mut String, value: &str) {
     out.push_str(&value[last..]);
 }
 
+/// Reads a label text this module wrote (`name="value",…`, values escaped by
+/// [`push_label_value`]) back into `(name, value)` pairs, replacing the contents of `out`.
+/// Values without escapes are borrowed. `false` (with `out` cleared) when `text` is not of that
+/// form.
+pub(crate) fn split_label_text<'a>(
+    text: &'a str,
+    out: &mut Vec<(&'a str, std::borrow::Cow<'a, str>)>,
+) -> bool {
+    use std::borrow::Cow;
+    out.clear();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some(eq) = rest.find("=\"") else {
+            out.clear();
+            return false;
+        };
+        let name = &rest[..eq];
+        // Names are sanitised when written: ASCII letters, digits and underscores, not starting
+        // with a digit.
+        if name.is_empty()
+            || name.starts_with(|c: char| c.is_ascii_digit())
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            out.clear();
+            return false;
+        }
+        let value_start = eq + 2;
+        let bytes = rest.as_bytes();
+        let mut i = value_start;
+        let mut owned: Option<String> = None;
+        let mut copied = value_start;
+        let end = loop {
+            match bytes.get(i) {
+                None => {
+                    out.clear();
+                    return false;
+                }
+                Some(b'"') => break i,
+                Some(b'\\') => {
+                    let unescaped = match bytes.get(i + 1) {
+                        Some(b'\\') => '\\',
+                        Some(b'"') => '"',
+                        Some(b'n') => '\n',
+                        _ => {
+                            out.clear();
+                            return false;
+                        }
+                    };
+                    let s = owned.get_or_insert_with(String::new);
+                    s.push_str(&rest[copied..i]);
+                    s.push(unescaped);
+                    i += 2;
+                    copied = i;
+                }
+                Some(_) => i += 1,
+            }
+        };
+        let value = match owned {
+            Some(mut s) => {
+                s.push_str(&rest[copied..end]);
+                Cow::Owned(s)
+            }
+            None => Cow::Borrowed(&rest[value_start..end]),
+        };
+        out.push((name, value));
+        rest = &rest[end + 1..];
+        if let Some(next) = rest.strip_prefix(',') {
+            if next.is_empty() {
+                out.clear();
+                return false;
+            }
+            rest = next;
+        } else if !rest.is_empty() {
+            out.clear();
+            return false;
+        }
+    }
+    true
+}
+
 /// Appends help text escaped for `# HELP` (the OpenMetrics rules also escape `"`).
 fn push_help(out: &mut String, help: &str, format: Format) {
     for c in help.chars() {
@@ -305,5 +385,78 @@ mod tests {
             "# HELP a h\\\"i\n# TYPE a counter\n# TYPE b unknown\n\
              # TYPE d_seconds histogram\n# UNIT d_seconds seconds\n"
         );
+    }
+
+    fn write_labels(labels: &[(String, String)]) -> String {
+        let mut s = String::new();
+        for (i, (name, value)) in labels.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&label_name(name));
+            s.push_str("=\"");
+            push_label_value(&mut s, value);
+            s.push('"');
+        }
+        s
+    }
+
+    #[test]
+    fn label_text_reads_back() {
+        let mut out = Vec::new();
+        assert!(split_label_text("", &mut out) && out.is_empty());
+        let text = write_labels(&[
+            ("http_route".into(), "/a\\b\"c\"\nd=\",e".into()),
+            ("m".into(), "GET".into()),
+            ("e".into(), String::new()),
+        ]);
+        assert!(split_label_text(&text, &mut out));
+        assert_eq!(
+            out.iter().map(|(k, v)| (*k, &**v)).collect::<Vec<_>>(),
+            [
+                ("http_route", "/a\\b\"c\"\nd=\",e"),
+                ("m", "GET"),
+                ("e", "")
+            ]
+        );
+        assert!(matches!(out[1].1, std::borrow::Cow::Borrowed(_)));
+        for bad in [
+            "a",
+            "a=\"x",
+            "a=\"x\"b=\"y\"",
+            "a=\"x\",",
+            "=\"x\"",
+            "a=\"\\q\"",
+            "a=\"x\\\"",
+            "==\"\"",
+            "a b=\"x\"",
+            "9a=\"x\"",
+        ] {
+            assert!(!split_label_text(bad, &mut out), "{bad}");
+            assert!(out.is_empty());
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_label_text_reads_back(
+            labels in proptest::collection::vec(("[a-z_][a-z0-9_]{0,8}", ".{0,12}"), 0..5),
+            garbage in "[a-zA-Z0-9_ =\",\\\\n]{0,24}",
+        ) {
+            let mut out = Vec::new();
+            let text = write_labels(&labels);
+            proptest::prop_assert!(split_label_text(&text, &mut out));
+            let back: Vec<(String, String)> =
+                out.iter().map(|(k, v)| ((*k).to_owned(), v.to_string())).collect();
+            proptest::prop_assert_eq!(back, labels);
+            // Anything else: an answer, never a panic; what reads back writes the same text.
+            if split_label_text(&garbage, &mut out) {
+                let again: Vec<(String, String)> =
+                    out.iter().map(|(k, v)| ((*k).to_owned(), v.to_string())).collect();
+                proptest::prop_assert_eq!(write_labels(&again), garbage);
+            }
+        }
     }
 }
