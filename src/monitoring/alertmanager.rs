@@ -46,14 +46,19 @@ const TITLE: &str = "[{{ .Status | toUpper }}{{ if eq .Status \"firing\" }}:{{ .
 const TEXT: &str = "{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}";
 const TELEGRAM: &str = "{{ range .Alerts }}[{{ .Labels.severity }}] {{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}";
 
-pub(crate) fn render(r: &Receivers) -> String {
+/// `fleet` is the fleet labels: alerts are grouped by them too, so that one region's alerts
+/// arrive apart from another's.
+pub(crate) fn render(r: &Receivers, fleet: &[String]) -> String {
     let mut out = String::from(
         "# Alertmanager routing for routemeter's alerts: pages to Slack and Telegram, tickets to Slack.\n# Put the Slack incoming-webhook URL in the file named below and fill in the Telegram bot token and chat id.\n",
     );
     let _ = write!(
         out,
-        "route:\n  receiver: slack-tickets\n  group_by: [alertname, job, http_route, endpoint]\n  group_wait: {}\n  group_interval: {}\n  repeat_interval: {}\n  routes:\n    - receiver: pages\n      matchers:\n        - severity=\"page\"\n    - receiver: slack-tickets\n      matchers:\n        - severity=\"ticket\"\n",
-        r.group_wait, r.group_interval, r.repeat_interval
+        "route:\n  receiver: slack-tickets\n  group_by: [alertname, job, {}http_route, endpoint]\n  group_wait: {}\n  group_interval: {}\n  repeat_interval: {}\n  routes:\n    - receiver: pages\n      matchers:\n        - severity=\"page\"\n    - receiver: slack-tickets\n      matchers:\n        - severity=\"ticket\"\n",
+        fleet.iter().map(|l| format!("{l}, ")).collect::<String>(),
+        r.group_wait,
+        r.group_interval,
+        r.repeat_interval
     );
     out.push_str("inhibit_rules:\n  # A service that is down does not also need its burn-rate pages.\n  - source_matchers: [alertname=\"HTTPServiceDown\"]\n    target_matchers: [severity=\"page\"]\n    equal: [job]\n");
     let slack = |channel: &str| {

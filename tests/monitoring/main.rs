@@ -3,7 +3,8 @@
 //! when its condition holds and staying silent when it does not: client hang-ups stay silent,
 //! the server's own failures page. Hostile routes (quotes, backslashes, line breaks, regex and
 //! template metacharacters, 10 KB, non-ASCII) still match exactly their series, and no
-//! argument makes the command panic or write rules promtool refuses.
+//! argument makes the command panic or write rules promtool refuses. Fleet labels keep regions
+//! apart and sum instances.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -11,6 +12,7 @@ mod common;
 mod alerts;
 mod command;
 mod files;
+mod fleet;
 mod hang_ups;
 mod hostile;
 
