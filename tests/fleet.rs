@@ -1,11 +1,13 @@
-//! A fleet on loopback: three replicas of the admin-listener example (each its own recorder,
-//! `/metrics` on its admin port), an HA pair of Prometheus servers scraping them with the
-//! generated recording and alerting rules and writing to VictoriaMetrics with `remote_write`,
-//! and `vmalert` evaluating the generated alerts against VictoriaMetrics.
+//! A fleet on loopback: three replicas of the admin-listener example (each its own recorder
+//! with a `region` global label, one in eu and two in us; `/metrics` on its admin port), an
+//! HA pair of Prometheus servers scraping them with the generated recording and alerting rules
+//! (`fleet_label("region")`) and writing to VictoriaMetrics with `remote_write`, and `vmalert`
+//! evaluating the generated alerts against VictoriaMetrics.
 //!
-//! It checks what a fleet needs: totals per route are exact in the long-term store and the
-//! fleet-wide recording rules arrive there once per route, without `instance`; a dead replica
-//! is named by the service-down alert while the fleet's rates carry on; `increase()` over a
+//! It checks what a fleet needs: totals per route (and region) are exact in the long-term
+//! store and the fleet-wide recording rules arrive there once per route and region, without
+//! `instance`; a dead replica is named by the service-down alert while its region's rates
+//! carry on; `increase()` over a
 //! window that spans a restart counts every request once; the forecasts and the history
 //! recipes of docs/production.md §6 run against the store. And the public port of a replica
 //! never serves `/metrics`.
@@ -36,6 +38,8 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 const JOB: &str = "quickstart";
+/// The region of each replica; the third one dies and restarts.
+const REGIONS: [&str; 3] = ["eu", "us", "us"];
 const COUNT: &str = "http_server_request_duration_seconds_count";
 const USERS: &str = "/users/{id}";
 const ERROR: &str = "/error";
@@ -52,10 +56,14 @@ struct Replica {
 }
 
 impl Replica {
-    /// Starts a replica with a fresh recorder; its admin listener on `admin_port` (0: any free
-    /// port; a restarted replica takes its old port, so Prometheus sees the same `instance`).
-    async fn start(admin_port: u16) -> Self {
-        let metrics = PrometheusSetup::new().build().unwrap();
+    /// Starts a replica in `region` (a label on every series it exports) with a fresh
+    /// recorder; its admin listener on `admin_port` (0: any free port; a restarted replica
+    /// takes its old port, so Prometheus sees the same `instance`).
+    async fn start(admin_port: u16, region: &str) -> Self {
+        let metrics = PrometheusSetup::new()
+            .global_label("region", region)
+            .build()
+            .unwrap();
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         let admin = loop {
@@ -276,12 +284,13 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
     let client = Client::new();
     let dir = TempDir::new("fleet");
 
-    // The generated files: windows of seconds so that alerts fire within the test, and a
-    // capacity so that the traffic forecast is generated too.
+    // The generated files: windows of seconds so that alerts fire within the test, a
+    // capacity so that the traffic forecast is generated too, and the replicas' region kept.
     let monitoring = Monitoring::new(
         Slo::new(JOB)
             .profile(Profile::Test)
-            .rps_capacity(1_000_000.0),
+            .rps_capacity(1_000_000.0)
+            .fleet_label("region"),
     )
     .unwrap();
     let recording = dir.0.join("recording.rules.yml");
@@ -324,8 +333,9 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
     // Three replicas, and an HA pair of Prometheus servers scraping their admin ports with
     // the generated rules, both writing to the store.
     let mut replicas = Vec::new();
-    for _ in 0..3 {
-        replicas.push(Replica::start(0).await);
+    // One replica in eu, two in us.
+    for region in REGIONS {
+        replicas.push(Replica::start(0, region).await);
     }
     let targets: Vec<String> = replicas.iter().map(|r| format!("'{}'", r.admin)).collect();
     let config = format!(
@@ -383,21 +393,33 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
         .collect();
     assert_eq!(by(&per_instance, "instance"), want_instances);
 
-    // The fleet-wide recording rules arrive in the store once per route (the HA pair writes
-    // the same series), without `instance`.
+    // Per region too: the replicas' global label is on every series.
+    let per_region = store
+        .query(
+            &client,
+            &format!("sum by (region) ({COUNT}{{job=\"{JOB}\"}})"),
+        )
+        .await;
+    assert_eq!(
+        by(&per_region, "region"),
+        expect(&[("eu", 34.0), ("us", 134.0)])
+    );
+
+    // The fleet-wide recording rules arrive in the store once per route and region (the HA
+    // pair writes the same series), without `instance`.
     let rates = format!("routemeter:http_requests:rate5m{{job=\"{JOB}\"}}");
     let got = store
         .wait_for(&client, &rates, Duration::from_secs(20), |r| {
-            by(r, "http_route").len() == 3
+            r.as_array().is_some_and(|a| a.len() == 6)
         })
         .await;
     let series = got.as_array().unwrap();
-    assert_eq!(series.len(), 3, "one series per route: {got}");
+    assert_eq!(series.len(), 6, "one series per route and region: {got}");
     for s in series {
         let labels = s["metric"].as_object().unwrap();
         let mut keys: Vec<&str> = labels.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["__name__", "http_route", "job"], "{s}");
+        assert_eq!(keys, ["__name__", "http_route", "job", "region"], "{s}");
     }
     let with_instance = store
         .query(
@@ -512,10 +534,11 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
         notified.lock().unwrap()
     );
     // Once the dead replica's own series have gone stale (the 4 s window of the test
-    // profile), the fleet's rate is still there, from the two live replicas.
+    // profile), its region's rate is still there, from the region's live replica.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let live_rate =
-        format!("routemeter:http_requests:rate5m{{job=\"{JOB}\",http_route=\"{USERS}\"}}");
+    let live_rate = format!(
+        "routemeter:http_requests:rate5m{{job=\"{JOB}\",region=\"us\",http_route=\"{USERS}\"}}"
+    );
     let rate = by(&store.query(&client, &live_rate).await, "http_route");
     assert!(
         rate.get(USERS).is_some_and(|v| *v > 0.0),
@@ -552,7 +575,7 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
     assert_eq!(by(&got, "http_route"), want, "totals before the restart");
     let baseline = unix_now() + 1.0;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let restarted = Replica::start(dead_port).await;
+    let restarted = Replica::start(dead_port, REGIONS[2]).await;
     assert_eq!(restarted.admin.to_string(), dead_instance);
     assert_eq!(
         [restarted.own_count(USERS), restarted.own_count(ERROR)],
