@@ -60,7 +60,11 @@ pub(crate) fn render(r: &Receivers, fleet: &[String]) -> String {
         r.group_interval,
         r.repeat_interval
     );
-    out.push_str("inhibit_rules:\n  # A service that is down does not also need its burn-rate pages.\n  - source_matchers: [alertname=\"HTTPServiceDown\"]\n    target_matchers: [severity=\"page\"]\n    equal: [job]\n");
+    // No inhibition by HTTPServiceDown: it names one instance, and in a fleet one replica down
+    // must not silence the burn-rate pages of the replicas still serving (they may be failing
+    // under the load it left them). A service whose only replica is down starts no new
+    // burn-rate alert anyway: its rates stop with its scrapes.
+    out.push_str("# No inhibit_rules: HTTPServiceDown names one replica, and one replica down must not silence\n# the service's burn-rate pages while the others serve (and may fail under the load it left).\n");
     let slack = |channel: &str| {
         let url = match &r.slack {
             Slack::UrlFile(f) => format!("api_url_file: {}", yaml_str(f)),

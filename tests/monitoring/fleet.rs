@@ -331,3 +331,78 @@ proptest! {
         }
     }
 }
+
+/// One replica down pages for itself, and the burn-rate page of the service, from the replicas
+/// still serving, is delivered too: a real Alertmanager with the generated routing inhibits
+/// neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_down_does_not_silence_the_fleets_pages() {
+    let dir = TempDir::new("fleet-am");
+    let monitoring = Monitoring::new(Slo::new("quickstart")).unwrap();
+    let config = dir.0.join("alertmanager.yml");
+    // The routing and inhibition of the production file, delivering to a port nobody serves.
+    let hook = format!("http://127.0.0.1:{}/slack", crate::common::free_port());
+    std::fs::write(&config, monitoring.alertmanager_for_webhook(&hook)).unwrap();
+    let Some((_am, addr)) = crate::common::prom::start_alertmanager(&config, &dir.0) else {
+        return;
+    };
+    let client = crate::common::Client::new();
+    let alerts = serde_json::json!([
+        { "labels": { "alertname": "HTTPServiceDown", "job": "quickstart",
+                      "instance": "10.0.1.13:9464", "severity": "page" } },
+        { "labels": { "alertname": "HTTPRouteErrorBudgetBurn", "job": "quickstart",
+                      "http_route": "/pay", "severity": "page", "slo": "availability",
+                      "slo_scope": "service", "burn_rate": "14.4", "long_window": "1h",
+                      "short_window": "5m" } },
+    ]);
+    let url = format!("http://{addr}/api/v2/alerts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut posted = false;
+    let mut states = Vec::new();
+    while std::time::Instant::now() < deadline {
+        if !posted {
+            if client.try_get(&format!("http://{addr}/-/ready")).await == Some(200) {
+                let post = http::Request::post(&url)
+                    .header("content-type", "application/json")
+                    .body(http_body_util::Full::new(bytes::Bytes::from(
+                        alerts.to_string(),
+                    )))
+                    .unwrap();
+                let (status, _) = client.send(post).await;
+                assert_eq!(status, 200, "Alertmanager takes the alerts");
+                posted = true;
+            }
+        } else {
+            let (_, body) = client.get(&url).await;
+            let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+            states = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    (
+                        a["labels"]["alertname"].as_str().unwrap().to_owned(),
+                        a["status"]["state"].as_str().unwrap().to_owned(),
+                        a["status"]["inhibitedBy"].as_array().unwrap().len(),
+                    )
+                })
+                .collect();
+            states.sort();
+            if states.len() == 2 && states.iter().all(|(_, s, _)| s != "unprocessed") {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        states,
+        [
+            (
+                "HTTPRouteErrorBudgetBurn".to_owned(),
+                "active".to_owned(),
+                0
+            ),
+            ("HTTPServiceDown".to_owned(), "active".to_owned(), 0),
+        ]
+    );
+}
