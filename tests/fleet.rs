@@ -694,3 +694,50 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
     restarted.stop().await;
     sink_task.abort();
 }
+
+/// The admin-listener example on its own (no external programs): `/metrics` is on the admin
+/// port only, and scraping it is not traffic of the application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_port_never_serves_metrics() {
+    let client = Client::new();
+    let replica = Replica::start(0, "eu").await;
+    assert_ne!(replica.public.port(), replica.admin.port());
+    let (status, _) = client
+        .get(&format!("http://{}/metrics", replica.public))
+        .await;
+    assert_eq!(status, 404, "the public port must not serve /metrics");
+    replica.traffic(&client, 2, 1).await;
+    let mut scrape = String::new();
+    for _ in 0..3 {
+        let (status, body) = client
+            .get(&format!("http://{}/metrics", replica.admin))
+            .await;
+        assert_eq!(status, 200);
+        scrape = body;
+    }
+    let count = |route: &str| {
+        scrape
+            .lines()
+            .filter(|l| l.starts_with(COUNT) && l.contains(&format!("http_route=\"{route}\"")))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        [
+            count(USERS),
+            count(ERROR),
+            count(UNMATCHED),
+            count("/metrics")
+        ],
+        [2, 1, 1, 0],
+        "the public 404 is an unmatched request; the scrapes are not counted\n{scrape}"
+    );
+    assert!(
+        scrape
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .all(|l| l.contains("region=\"eu\"")),
+        "{scrape}"
+    );
+    replica.stop().await;
+}
