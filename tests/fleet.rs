@@ -621,6 +621,19 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
         expect(&[(USERS, 40.0), (ERROR, 4.0), (UNMATCHED, 0.0)]),
         "increase() over {window}s across the restart counts each request once"
     );
+    // For comparison only (not asserted: it varies with where the scrapes fall), PromQL's
+    // increase() over the same window in Prometheus, which reads only the samples inside the
+    // window (none of the restarted replica's from before it) and extrapolates.
+    let (_, extrapolated) = client
+        .get(&format!(
+            "http://{}/api/v1/query?time={now}&query={}",
+            prometheus.addr,
+            encode(&format!(
+                "sum by (http_route) (increase({COUNT}{{job=\"{JOB}\"}}[{window}s]))"
+            ))
+        ))
+        .await;
+    eprintln!("Prometheus's increase() over {window}s: {extrapolated}");
     let up = store
         .query(&client, &format!("up{{job=\"{JOB}\"}} == 1"))
         .await;
