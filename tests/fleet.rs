@@ -44,7 +44,7 @@ const COUNT: &str = "http_server_request_duration_seconds_count";
 const USERS: &str = "/users/{id}";
 const ERROR: &str = "/error";
 /// Requests no route matched: the replicas' public ports answer 404 for `/metrics`.
-const UNMATCHED: &str = "__unmatched__";
+const UNMATCHED: &str = routemeter::UNMATCHED_ROUTE;
 
 /// One replica: the example's public app and admin listener, with a recorder of its own.
 struct Replica {
