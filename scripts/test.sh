@@ -5,15 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The monitoring tests run real Prometheus, node exporter and Alertmanager processes on loopback;
-# the real-server tests fetch with curl.
+# the fleet test adds VictoriaMetrics and vmalert (package victoria-metrics); the real-server
+# tests fetch with curl.
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 \
   || ! command -v prometheus-node-exporter >/dev/null 2>&1 || ! command -v prometheus-alertmanager >/dev/null 2>&1 \
+  || ! command -v victoria-metrics >/dev/null 2>&1 || ! command -v vmalert >/dev/null 2>&1 \
   || ! command -v curl >/dev/null 2>&1; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  echo "installing Debian's prometheus, prometheus-node-exporter, prometheus-alertmanager and curl packages"
+  echo "installing Debian's prometheus, prometheus-node-exporter, prometheus-alertmanager, victoria-metrics and curl packages"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus prometheus-node-exporter prometheus-alertmanager curl >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus prometheus-node-exporter prometheus-alertmanager victoria-metrics curl >/dev/null
 fi
 
 # The gRPC tests call the example server with Python's grpcio as well as tonic's client.

@@ -153,6 +153,7 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
         let promql = e
             .replace("$job", "quickstart")
             .replace("$route", ".*")
+            .replace("$instance", ".*")
             .replace("$__rate_interval", "10s");
         let result = prometheus.query(&client, &promql).await;
         assert!(

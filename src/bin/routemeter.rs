@@ -48,6 +48,10 @@ OPTIONS:
     --memory-limit-bytes N        memory the forecast alert protects (default: 1 GiB)
     --rps-capacity N              request rate the traffic forecast protects (default: none)
     --horizon-hours N             how far forecasts look, up to 8784 (default: 4)
+    --fleet-label LABEL           a label the recording rules keep when they sum the
+                                  replicas, next to job and route: region, cluster...
+                                  (repeatable; adds a dashboard variable and an
+                                  Alertmanager grouping)
     --profile production|test     alert windows (test: seconds, for end-to-end tests)
     -h, --help                    this text
 
@@ -244,6 +248,7 @@ fn option(
                 })?;
             slo.forecast_horizon(horizon)
         }
+        "--fleet-label" => slo.fleet_label(value),
         "--profile" => slo.profile(match value {
             "production" => Profile::Production,
             "test" => Profile::Test,

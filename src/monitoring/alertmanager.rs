@@ -46,16 +46,25 @@ const TITLE: &str = "[{{ .Status | toUpper }}{{ if eq .Status \"firing\" }}:{{ .
 const TEXT: &str = "{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}";
 const TELEGRAM: &str = "{{ range .Alerts }}[{{ .Labels.severity }}] {{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}";
 
-pub(crate) fn render(r: &Receivers) -> String {
+/// `fleet` is the fleet labels: alerts are grouped by them too, so that one region's alerts
+/// arrive apart from another's.
+pub(crate) fn render(r: &Receivers, fleet: &[String]) -> String {
     let mut out = String::from(
         "# Alertmanager routing for routemeter's alerts: pages to Slack and Telegram, tickets to Slack.\n# Put the Slack incoming-webhook URL in the file named below and fill in the Telegram bot token and chat id.\n",
     );
     let _ = write!(
         out,
-        "route:\n  receiver: slack-tickets\n  group_by: [alertname, job, http_route, endpoint]\n  group_wait: {}\n  group_interval: {}\n  repeat_interval: {}\n  routes:\n    - receiver: pages\n      matchers:\n        - severity=\"page\"\n    - receiver: slack-tickets\n      matchers:\n        - severity=\"ticket\"\n",
-        r.group_wait, r.group_interval, r.repeat_interval
+        "route:\n  receiver: slack-tickets\n  group_by: [alertname, job, {}http_route, endpoint]\n  group_wait: {}\n  group_interval: {}\n  repeat_interval: {}\n  routes:\n    - receiver: pages\n      matchers:\n        - severity=\"page\"\n    - receiver: slack-tickets\n      matchers:\n        - severity=\"ticket\"\n",
+        fleet.iter().map(|l| format!("{l}, ")).collect::<String>(),
+        r.group_wait,
+        r.group_interval,
+        r.repeat_interval
     );
-    out.push_str("inhibit_rules:\n  # A service that is down does not also need its burn-rate pages.\n  - source_matchers: [alertname=\"HTTPServiceDown\"]\n    target_matchers: [severity=\"page\"]\n    equal: [job]\n");
+    // No inhibition by HTTPServiceDown: it names one instance, and in a fleet one replica down
+    // must not silence the burn-rate pages of the replicas still serving (they may be failing
+    // under the load it left them). A service whose only replica is down starts no new
+    // burn-rate alert anyway: its rates stop with its scrapes.
+    out.push_str("# No inhibit_rules: HTTPServiceDown names one replica, and one replica down must not silence\n# the service's burn-rate pages while the others serve (and may fail under the load it left).\n");
     let slack = |channel: &str| {
         let url = match &r.slack {
             Slack::UrlFile(f) => format!("api_url_file: {}", yaml_str(f)),

@@ -46,6 +46,13 @@ pub enum SloError {
     Prefix(String),
     /// A route (with its own objective, or excluded) is the empty string, which no request has.
     EmptyRoute,
+    /// A fleet label is not a label name, or is one the rules already use or must not keep.
+    FleetLabel {
+        /// The label.
+        label: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for SloError {
@@ -76,6 +83,9 @@ impl fmt::Display for SloError {
                 "metric-name prefix {p:?} must match [a-zA-Z_][a-zA-Z0-9_]* (letters, digits and `_`, not starting with a digit)"
             ),
             Self::EmptyRoute => f.write_str("a route must not be empty"),
+            Self::FleetLabel { label, reason } => {
+                write!(f, "fleet label {label:?} cannot be used: {reason}")
+            }
         }
     }
 }
@@ -100,6 +110,64 @@ fn target(what: String, value: f64) -> Result<(), SloError> {
     } else {
         Err(SloError::Target { what, value })
     }
+}
+
+/// The labels the generated rules write themselves: a fleet label by the same name would clash.
+const RULE_LABELS: [&str; 7] = [
+    "latency_threshold_seconds",
+    "severity",
+    "slo",
+    "slo_scope",
+    "burn_rate",
+    "long_window",
+    "short_window",
+];
+
+/// A fleet label must be a label name the rules can keep next to `job` and the route.
+fn fleet_label(slo: &Slo, label: &str) -> Result<(), SloError> {
+    let refuse = |reason| {
+        Err(SloError::FleetLabel {
+            label: label.to_owned(),
+            reason,
+        })
+    };
+    let mut chars = label.chars();
+    let name_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !name_ok {
+        return refuse("a label name matches [a-zA-Z_][a-zA-Z0-9_]*");
+    }
+    if label.starts_with("__") {
+        return refuse("names starting with `__` are reserved for Prometheus's own use");
+    }
+    if label == "instance" {
+        return refuse(
+            "the rules sum over instances so that a replica that stops or restarts leaves them whole; the dashboard's `instance` variable shows one replica",
+        );
+    }
+    if label == "job" || label == "le" || label == slo.naming.route_key() {
+        return refuse("the rules already aggregate by it");
+    }
+    let n = &slo.naming;
+    let request_labels = [
+        Some(n.status_key()),
+        Some(n.method_key()),
+        n.error_key(),
+        n.scheme_key(),
+        n.protocol_version_key(),
+    ];
+    if request_labels.contains(&Some(label)) {
+        return refuse("it is a label of the request series, not of the fleet");
+    }
+    if label == "route" || label == "datasource" {
+        return refuse("the dashboard has a variable by that name");
+    }
+    if RULE_LABELS.contains(&label) {
+        return refuse("the generated rules write a label by that name");
+    }
+    Ok(())
 }
 
 /// Checks every setting of `slo`.
@@ -173,6 +241,9 @@ pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
         if !is_metric_name(slo.naming.rpc_duration()) {
             return Err(SloError::Prefix(slo.naming.rpc_duration().to_owned()));
         }
+    }
+    for label in &slo.fleet_labels {
+        fleet_label(slo, label)?;
     }
     let horizon = slo.forecast_horizon;
     if horizon < Duration::from_secs(1) || horizon > MAX_HORIZON {

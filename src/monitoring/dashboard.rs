@@ -114,6 +114,24 @@ fn grpc_panels(n: &Names<'_>) -> Vec<Panel> {
     ]
 }
 
+/// A query variable `name` over the values of `label` on `series`: several or all of them.
+fn all_of(name: &str, label: &str, series: &str) -> Value {
+    let query = format!("label_values({series}, {label})");
+    json!({
+        "name": name,
+        "type": "query",
+        "label": name[..1].to_uppercase() + &name[1..],
+        "datasource": { "type": "prometheus", "uid": "${datasource}" },
+        "query": { "query": query, "refId": name },
+        "definition": query,
+        "multi": true,
+        "includeAll": true,
+        "allValue": ".*",
+        "current": { "text": "All", "value": "$__all" },
+        "refresh": 2,
+    })
+}
+
 pub(crate) fn render(slo: &Slo) -> String {
     let n = Names {
         naming: &slo.naming,
@@ -124,7 +142,16 @@ pub(crate) fn render(slo: &Slo) -> String {
     let active = slo.naming.active();
     let err = n.error_matcher(slo.cancelled_as_failures);
     let cancelled = n.cancelled_matcher();
-    let sel = format!("job=~\"$job\",{route}=~\"$route\"");
+    // Every label a panel can be narrowed by: the fleet labels' variables, then `instance`
+    // (which the recording rules do not keep).
+    let fleet: String = slo
+        .fleet_labels
+        .iter()
+        .map(|l| format!(",{l}=~\"${l}\""))
+        .collect();
+    let job_sel = format!("job=~\"$job\"{fleet},instance=~\"$instance\"");
+    let sel = format!("{job_sel},{route}=~\"$route\"");
+    let rules_sel = format!("job=~\"$job\"{fleet},{route}=~\"$route\"");
     let rate = |extra: &str| format!("rate({count}{{{sel}{extra}}}[$__rate_interval])");
     let by_route = format!("sum by ({route})");
     let legend = format!("{{{{{route}}}}}");
@@ -224,11 +251,11 @@ pub(crate) fn render(slo: &Slo) -> String {
             unit: "percentunit",
             targets: vec![
                 (
-                    format!("{}{{{sel}}}", rules::errors_ratio("1h")),
+                    format!("{}{{{rules_sel}}}", rules::errors_ratio("1h")),
                     format!("{{{{{route}}}}} failing"),
                 ),
                 (
-                    format!("{}{{{sel}}}", rules::slow_ratio("1h")),
+                    format!("{}{{{rules_sel}}}", rules::slow_ratio("1h")),
                     format!("{{{{{route}}}}} slow"),
                 ),
             ],
@@ -239,11 +266,11 @@ pub(crate) fn render(slo: &Slo) -> String {
             unit: "bytes",
             targets: vec![
                 (
-                    "process_resident_memory_bytes{job=~\"$job\"}".to_owned(),
+                    format!("process_resident_memory_bytes{{{job_sel}}}"),
                     "{{instance}} resident".to_owned(),
                 ),
                 (
-                    "process_virtual_memory_bytes{job=~\"$job\"}".to_owned(),
+                    format!("process_virtual_memory_bytes{{{job_sel}}}"),
                     "{{instance}} virtual".to_owned(),
                 ),
             ],
@@ -253,7 +280,7 @@ pub(crate) fn render(slo: &Slo) -> String {
             kind: "timeseries",
             unit: "percentunit",
             targets: vec![(
-                "rate(process_cpu_seconds_total{job=~\"$job\"}[$__rate_interval])".to_owned(),
+                format!("rate(process_cpu_seconds_total{{{job_sel}}}[$__rate_interval])"),
                 "{{instance}}".to_owned(),
             )],
         },
@@ -263,11 +290,11 @@ pub(crate) fn render(slo: &Slo) -> String {
             unit: "short",
             targets: vec![
                 (
-                    "process_open_fds{job=~\"$job\"}".to_owned(),
+                    format!("process_open_fds{{{job_sel}}}"),
                     "{{instance}} fds".to_owned(),
                 ),
                 (
-                    "process_threads{job=~\"$job\"}".to_owned(),
+                    format!("process_threads{{{job_sel}}}"),
                     "{{instance}} threads".to_owned(),
                 ),
             ],
@@ -278,12 +305,13 @@ pub(crate) fn render(slo: &Slo) -> String {
             unit: "short",
             targets: vec![
                 (
-                    "rate(tokio_runtime_worker_busy_seconds{job=~\"$job\"}[$__rate_interval])"
-                        .to_owned(),
+                    format!(
+                        "rate(tokio_runtime_worker_busy_seconds{{{job_sel}}}[$__rate_interval])"
+                    ),
                     "{{instance}} busy workers".to_owned(),
                 ),
                 (
-                    "tokio_runtime_workers{job=~\"$job\"}".to_owned(),
+                    format!("tokio_runtime_workers{{{job_sel}}}"),
                     "{{instance}} workers".to_owned(),
                 ),
             ],
@@ -294,11 +322,11 @@ pub(crate) fn render(slo: &Slo) -> String {
             unit: "short",
             targets: vec![
                 (
-                    "tokio_runtime_alive_tasks{job=~\"$job\"}".to_owned(),
+                    format!("tokio_runtime_alive_tasks{{{job_sel}}}"),
                     "{{instance}} alive tasks".to_owned(),
                 ),
                 (
-                    "tokio_runtime_global_queue_depth{job=~\"$job\"}".to_owned(),
+                    format!("tokio_runtime_global_queue_depth{{{job_sel}}}"),
                     "{{instance}} global queue".to_owned(),
                 ),
             ],
@@ -330,23 +358,26 @@ pub(crate) fn render(slo: &Slo) -> String {
             "current": { "text": slo.job, "value": slo.job },
             "refresh": 2,
         }),
-        json!({
-            "name": "route",
-            "type": "query",
-            "label": "Route",
-            "datasource": { "type": "prometheus", "uid": "${datasource}" },
-            "query": {
-                "query": format!("label_values({count}{{job=~\"$job\"}}, {route})"),
-                "refId": "route",
-            },
-            "definition": format!("label_values({count}{{job=~\"$job\"}}, {route})"),
-            "multi": true,
-            "includeAll": true,
-            "allValue": ".*",
-            "current": { "text": "All", "value": "$__all" },
-            "refresh": 2,
-        }),
     ];
+    let mut narrowed = String::new();
+    for label in &slo.fleet_labels {
+        variables.push(all_of(
+            label,
+            label,
+            &format!("{count}{{job=~\"$job\"{narrowed}}}"),
+        ));
+        narrowed.push_str(&format!(",{label}=~\"${label}\""));
+    }
+    variables.push(all_of(
+        "instance",
+        "instance",
+        &format!("{count}{{job=~\"$job\"{narrowed}}}"),
+    ));
+    variables.push(all_of(
+        "route",
+        route,
+        &format!("{count}{{job=~\"$job\"{narrowed}}}"),
+    ));
     if slo.grpc_availability.is_some() {
         let calls = n.grpc_count();
         let method = slo.naming.rpc_method_key();

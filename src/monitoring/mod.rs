@@ -26,9 +26,13 @@
 //!   when asked for, a ticket for a high share of client hang-ups.
 //! - `dashboard.json`: a Grafana dashboard (rate, errors, client hang-ups, p50/p95/p99 and a
 //!   latency heatmap per route, in-flight requests, process and Tokio runtime panels) with
-//!   `job` and `route` variables.
+//!   `job`, `instance` and `route` variables (and one per fleet label).
 //! - `alertmanager.yml`: routes `severity="page"` to a Slack and a Telegram receiver and
-//!   `severity="ticket"` to Slack, grouped by alert, job and route.
+//!   `severity="ticket"` to Slack, grouped by alert, job (and fleet labels) and route.
+//!
+//! **Fleets.** The recording rules sum over instances, `by (job, route)`: replicas add up to
+//! one series per route, which survives a replica that stops or restarts.
+//! [`Slo::fleet_label`] keeps a label such as `region` or `cluster` too.
 //!
 //! **What fails.** The availability objective counts the server's own failures: a 5xx status,
 //! and `error_type` `_OTHER` (an inner error), `panic`, `body_error` and `timeout`. A client
@@ -135,14 +139,17 @@ impl Monitoring {
     /// chat id are placeholders to fill in.
     #[must_use]
     pub fn alertmanager(&self) -> String {
-        alertmanager::render(&alertmanager::Receivers::production())
+        alertmanager::render(
+            &alertmanager::Receivers::production(),
+            &self.slo.fleet_labels,
+        )
     }
 
     /// An Alertmanager configuration that sends every alert to the Slack-format webhook `url`,
     /// immediately (no grouping delay): for tests.
     #[must_use]
     pub fn alertmanager_for_webhook(&self, url: &str) -> String {
-        alertmanager::render(&alertmanager::Receivers::test(url))
+        alertmanager::render(&alertmanager::Receivers::test(url), &self.slo.fleet_labels)
     }
 
     /// Every file, by name (see [`FILE_NAMES`]): the recording rules, the alerting rules, the

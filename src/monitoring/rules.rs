@@ -145,7 +145,7 @@ pub(crate) fn recording(slo: &Slo) -> String {
     };
     let job = &slo.job;
     let route = n.route();
-    let by = format!("sum by (job, {route})");
+    let by = format!("sum by ({})", kept(slo, route));
     let count = n.count();
     let bucket = n.bucket();
     let err = n.error_matcher(slo.cancelled_as_failures);
@@ -182,7 +182,8 @@ pub(crate) fn recording(slo: &Slo) -> String {
         rules.push(Rule::record(
             quantile(name),
             format!(
-                "histogram_quantile({q}, sum by (job, {route}, le) (rate({bucket}{{job=\"{job}\"}}[{}])))",
+                "histogram_quantile({q}, sum by ({}, le) (rate({bucket}{{job=\"{job}\"}}[{}])))",
+                kept(slo, route),
                 slo.profile.range("5m")
             ),
         ));
@@ -298,6 +299,32 @@ fn classes<'a>(
     classes
 }
 
+/// The labels the rules keep when they sum over instances: `job`, the fleet labels and, unless
+/// empty, `route`.
+fn kept(slo: &Slo, route: &str) -> String {
+    let mut keys = vec!["job"];
+    keys.extend(slo.fleet_labels.iter().map(String::as_str));
+    if !route.is_empty() {
+        keys.push(route);
+    }
+    keys.join(", ")
+}
+
+/// The job as an alert's summary names it: with the fleet labels' values when there are any
+/// (`checkout (eu-west)`). Fleet labels are checked label names, safe in a template.
+fn job_text(slo: &Slo) -> String {
+    let mut text = "{{ $labels.job }}".to_owned();
+    if !slo.fleet_labels.is_empty() {
+        let values: Vec<String> = slo
+            .fleet_labels
+            .iter()
+            .map(|l| format!("{{{{ $labels.{l} }}}}"))
+            .collect();
+        text.push_str(&format!(" ({})", values.join(", ")));
+    }
+    text
+}
+
 /// A computed number as PromQL and YAML show it, without float noise (`0.001`, not
 /// `0.0010000000000000009`): rounded to 12 significant digits. Numbers the user gave are
 /// written as given (`{}`), never rounded.
@@ -313,6 +340,8 @@ pub(crate) fn alerting(slo: &Slo) -> String {
     let job = &slo.job;
     let route = n.route();
     let p: Profile = slo.profile;
+    let keys = kept(slo, route);
+    let on_job = job_text(slo);
     let mut rules = Vec::new();
 
     for (kind, alert, ratio, classes) in [
@@ -374,7 +403,7 @@ pub(crate) fn alerting(slo: &Slo) -> String {
                         (
                             "summary",
                             format!(
-                                "{{{{ $labels.{route} }}}} on {{{{ $labels.job }}}} is burning its {kind} error budget {}x too fast",
+                                "{{{{ $labels.{route} }}}} on {on_job} is burning its {kind} error budget {}x too fast",
                                 num(factor)
                             ),
                         ),
@@ -409,7 +438,7 @@ pub(crate) fn alerting(slo: &Slo) -> String {
         annotations: vec![
             (
                 "summary",
-                format!("p99 latency of {{{{ $labels.{route} }}}} on {{{{ $labels.job }}}} is above {}s", slo.p99_alert),
+                format!("p99 latency of {{{{ $labels.{route} }}}} on {on_job} is above {}s", slo.p99_alert),
             ),
             (
                 "description",
@@ -423,14 +452,14 @@ pub(crate) fn alerting(slo: &Slo) -> String {
     rules.push(Rule {
         name: "HTTPRouteNoTraffic".to_owned(),
         expr: format!(
-            "sum by (job, {route}) (increase({count}{{job=\"{job}\"{excluded}}}[{short}])) == 0 and on (job, {route}) sum by (job, {route}) (increase({count}{{job=\"{job}\"{excluded}}}[{long}] offset {short})) > 0"
+            "sum by ({keys}) (increase({count}{{job=\"{job}\"{excluded}}}[{short}])) == 0 and on ({keys}) sum by ({keys}) (increase({count}{{job=\"{job}\"{excluded}}}[{long}] offset {short})) > 0"
         ),
         hold: Some(p.hold("10m")),
         labels: vec![("severity", "ticket".to_owned())],
         annotations: vec![
             (
                 "summary",
-                format!("{{{{ $labels.{route} }}}} on {{{{ $labels.job }}}} stopped receiving requests"),
+                format!("{{{{ $labels.{route} }}}} on {on_job} stopped receiving requests"),
             ),
             (
                 "description",
@@ -453,7 +482,7 @@ pub(crate) fn alerting(slo: &Slo) -> String {
             annotations: vec![
                 (
                     "summary",
-                    format!("Clients cancel {{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.{route} }}}} on {{{{ $labels.job }}}}"),
+                    format!("Clients cancel {{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.{route} }}}} on {on_job}"),
                 ),
                 (
                     "description",
@@ -505,7 +534,8 @@ pub(crate) fn alerting(slo: &Slo) -> String {
         rules.push(Rule {
             name: "HTTPServiceTrafficForecast".to_owned(),
             expr: format!(
-                "predict_linear((sum by (job) ({}{{job=\"{job}\"}}))[{long}:{}], {horizon}) > {}",
+                "predict_linear((sum by ({}) ({}{{job=\"{job}\"}}))[{long}:{}], {horizon}) > {}",
+                kept(slo, ""),
                 requests_rate("5m"),
                 match p {
                     Profile::Production => "1m",
@@ -518,7 +548,7 @@ pub(crate) fn alerting(slo: &Slo) -> String {
             annotations: vec![
                 (
                     "summary",
-                    format!("{{{{ $labels.job }}}} is projected to exceed its capacity of {capacity} requests/s within {hours}h"),
+                    format!("{on_job} is projected to exceed its capacity of {capacity} requests/s within {hours}h"),
                 ),
                 (
                     "description",

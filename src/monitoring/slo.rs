@@ -27,6 +27,7 @@ pub struct Slo {
     pub(crate) cancelled_alert: Option<f64>,
     pub(crate) grpc_availability: Option<f64>,
     pub(crate) profile: Profile,
+    pub(crate) fleet_labels: Vec<String>,
 }
 
 /// An SLO for one route that differs from the service's.
@@ -133,6 +134,7 @@ impl Slo {
             cancelled_alert: None,
             grpc_availability: None,
             profile: Profile::Production,
+            fleet_labels: Vec::new(),
         }
     }
 
@@ -249,7 +251,9 @@ impl Slo {
     }
 
     /// The request rate (per second, whole service) the service can take; with it, a forecast
-    /// alert fires when the rate is projected to cross it within the horizon.
+    /// alert fires when the rate is projected to cross it within the horizon. With
+    /// [fleet labels](Self::fleet_label), the rate of each of their values (each region's
+    /// replicas) is held against it.
     pub fn rps_capacity(mut self, rps: f64) -> Self {
         self.rps_capacity = Some(rps);
         self
@@ -258,6 +262,36 @@ impl Slo {
     /// How far ahead forecasts look (4 hours unless set; from 1 second to 366 days).
     pub fn forecast_horizon(mut self, horizon: Duration) -> Self {
         self.forecast_horizon = horizon;
+        self
+    }
+
+    /// A label the recording rules keep when they sum the replicas of the service, next to
+    /// `job` and the route: `region`, `cluster`, `namespace`. Repeatable; naming a label again
+    /// changes nothing.
+    ///
+    /// Without it, every recording rule sums the whole fleet into one series per job and route.
+    /// With `fleet_label("region")`, there is one per job, region and route: each region has
+    /// its own error ratio, burn-rate alerts (naming the region), no-traffic alert and traffic
+    /// forecast (against [`rps_capacity`](Self::rps_capacity) per region), the dashboard has a
+    /// variable for it, and Alertmanager groups by it. `instance` is refused: the rules are
+    /// fleet-wide so that a replica that dies or restarts leaves them whole, and the dashboard
+    /// has an `instance` variable for a look at one replica.
+    ///
+    /// The label must be on the scraped series, where the rules see it: on the targets
+    /// (relabelling, service discovery) or on the process with
+    #[cfg_attr(
+        feature = "prometheus",
+        doc = "[`PrometheusSetup::global_label`](crate::prometheus::PrometheusSetup::global_label)."
+    )]
+    #[cfg_attr(not(feature = "prometheus"), doc = "`PrometheusSetup::global_label`.")]
+    /// A label that Prometheus adds as an `external_labels` entry needs no fleet label: rules
+    /// do not see it, and Prometheus adds it to their results on the way out (remote write,
+    /// alerts, federation).
+    pub fn fleet_label(mut self, label: impl Into<String>) -> Self {
+        let label = label.into();
+        if !self.fleet_labels.contains(&label) {
+            self.fleet_labels.push(label);
+        }
         self
     }
 

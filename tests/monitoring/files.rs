@@ -71,6 +71,15 @@ fn variants() -> Vec<(&'static str, Monitoring)> {
         .cancelled_alert(0.05);
     vec![
         ("default", Monitoring::new(Slo::new("quickstart")).unwrap()),
+        (
+            "fleet",
+            Monitoring::new(
+                full(Slo::new("shop"))
+                    .fleet_label("region")
+                    .fleet_label("cluster"),
+            )
+            .unwrap(),
+        ),
         ("same-thresholds", Monitoring::new(same_thresholds).unwrap()),
         (
             "otel-full",

@@ -4,7 +4,7 @@
 //! the server's own failures page. Hostile routes (quotes, backslashes, line breaks, regex and
 //! template metacharacters, 10 KB, non-ASCII) still match exactly their series, and no
 //! argument makes the command panic or write rules promtool refuses. gRPC methods page on
-//! server-error statuses only, when asked to.
+//! server-error statuses only, when asked to. Fleet labels keep regions apart and sum instances.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,6 +12,7 @@ mod common;
 mod alerts;
 mod command;
 mod files;
+mod fleet;
 mod grpc;
 mod hang_ups;
 mod hostile;
