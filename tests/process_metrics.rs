@@ -33,6 +33,9 @@ async fn process_and_runtime_metrics_move() {
     assert!(gauge(&before, "process_threads") >= 3.0);
     assert!(gauge(&before, "process_open_fds") >= 3.0);
     assert!(gauge(&before, "process_start_time_seconds") > 1.7e9);
+    // A limit of "none" is not reported as 0 (the Go client's value for it is 2^64).
+    assert!(gauge(&before, "process_virtual_memory_max_bytes") > 0.0);
+    assert!(gauge(&before, "process_max_fds") > 0.0);
     assert_eq!(gauge(&before, "tokio_runtime_workers"), 2.0);
     let cpu_before = before
         .value("process_cpu_seconds_total", &[])
@@ -72,6 +75,48 @@ async fn process_and_runtime_metrics_move() {
         "{text}"
     );
     assert!(text.contains("# HELP tokio_runtime_workers"), "{text}");
+}
+
+/// This process's user and system CPU seconds, from `/proc/self/stat` (clock ticks of 10 ms).
+#[cfg(target_os = "linux")]
+fn proc_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// CPU seconds have sub-second resolution: a quarter second of work (by the kernel's own
+/// count, however loaded the machine is) shows as a quarter second, not as 0 or a whole one.
+#[cfg(target_os = "linux")]
+#[test]
+fn cpu_seconds_are_fractional() {
+    let metrics = PrometheusSetup::new()
+        .runtime_metrics(false)
+        .build()
+        .unwrap();
+    let cpu = |m: &routemeter::prometheus::PrometheusMetrics| {
+        parse(&m.render())
+            .value("process_cpu_seconds_total", &[])
+            .expect("process_cpu_seconds_total")
+    };
+    let before = cpu(&metrics);
+    let kernel_before = proc_cpu_seconds();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while proc_cpu_seconds() < kernel_before + 0.25 && Instant::now() < deadline {
+        burn(Duration::from_millis(10));
+    }
+    let kernel_used = proc_cpu_seconds() - kernel_before;
+    let after = cpu(&metrics);
+    let used = after - before;
+    assert!(kernel_used >= 0.25, "the machine gave this test no CPU");
+    assert!(
+        (used - kernel_used).abs() <= 0.05,
+        "{kernel_used} CPU seconds used, {used} reported ({before} -> {after})"
+    );
+    assert!(used < 1.0, "whole seconds: {used}");
 }
 
 #[tokio::test]
