@@ -173,6 +173,8 @@ fn require_python_module(python: &Path, module: &str) -> bool {
 const OTLP_USERS: usize = 23;
 const OTLP_ERRORS: usize = 3;
 const OTLP_POSTS: usize = 2;
+const OTLP_CLIENTS: usize = 16;
+const OTLP_PER_CLIENT: usize = 100;
 
 /// The OTLP receiver: a child process printing one JSON line per export.
 struct Receiver {
@@ -344,6 +346,22 @@ async fn otlp_export_reaches_a_receiver_with_the_conventions_names() {
         assert_eq!(status, 201);
     }
     assert_eq!(client.get(&format!("{base}/panic")).await.0, 500);
+    // Concurrent clients while the SDK collects and exports every 300 ms: every request must
+    // still be counted once.
+    let clients: Vec<_> = (0..OTLP_CLIENTS)
+        .map(|_| {
+            let url = format!("{base}/");
+            tokio::spawn(async move {
+                let client = Client::new();
+                for _ in 0..OTLP_PER_CLIENT {
+                    assert_eq!(client.get(&url).await.0, 200);
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
 
     // A periodic export (every 300 ms, not the default minute) carries the requests while the
     // server still runs.
@@ -423,9 +441,15 @@ async fn otlp_export_reaches_a_receiver_with_the_conventions_names() {
         DEFAULT_DURATION_BUCKETS,
         1,
     );
+    assert_histogram_point(
+        duration,
+        &duration_attrs("GET", "/", Some("200"), None),
+        DEFAULT_DURATION_BUCKETS,
+        (OTLP_CLIENTS * OTLP_PER_CLIENT) as u64,
+    );
     assert_eq!(
         duration["points"].as_array().unwrap().len(),
-        4,
+        5,
         "{duration:#}"
     );
 
@@ -437,7 +461,7 @@ async fn otlp_export_reaches_a_receiver_with_the_conventions_names() {
         let m = &metrics[name];
         assert_eq!(m["type"], json!("histogram"), "{name}");
         assert_eq!(m["unit"], json!("By"), "{name}");
-        assert_eq!(m["points"].as_array().unwrap().len(), 4, "{m:#}");
+        assert_eq!(m["points"].as_array().unwrap().len(), 5, "{m:#}");
     }
     let posted = assert_histogram_point(
         &metrics["http.server.request.body.size"],
@@ -451,7 +475,7 @@ async fn otlp_export_reaches_a_receiver_with_the_conventions_names() {
     let active = &metrics["http.server.active_requests"];
     assert_eq!(active["type"], json!("gauge"));
     let points = active["points"].as_array().unwrap();
-    assert_eq!(points.len(), 4, "{active:#}");
+    assert_eq!(points.len(), 5, "{active:#}");
     for p in points {
         assert_eq!(p["value"], json!(0.0), "{p}");
         assert_eq!(p["attributes"]["url.scheme"], json!("http"));
