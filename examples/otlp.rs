@@ -20,8 +20,8 @@
 //! SIGTERM stops it after in-flight requests finish and a last export.
 //!
 //! The layer uses the OpenTelemetry conventions' own names
-//! ([`NamingScheme::OpenTelemetryDotted`]): `http.server.request.duration` (unit `s`, explicit
-//! bucket bounds [`DEFAULT_DURATION_BUCKETS`]), `http.server.active_requests`, and
+//! (`NamingScheme::OpenTelemetryDotted`): `http.server.request.duration` (unit `s`, explicit
+//! bucket bounds `DEFAULT_DURATION_BUCKETS`), `http.server.active_requests`, and
 //! `http.server.request.body.size` / `http.server.response.body.size` (unit `By`), with the
 //! attributes `http.request.method`, `http.route`, `http.response.status_code`, `error.type`,
 //! `url.scheme` and `network.protocol.version`.
