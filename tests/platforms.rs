@@ -3,7 +3,9 @@
 //! - `examples/otlp.rs` exports OTLP/HTTP protobuf to a receiver that decodes it with the
 //!   official protobuf definitions (`tests/otlp/receiver.py`, PyPI `opentelemetry-proto`):
 //!   names, units, attributes, counts and bucket bounds arrive as sent, and the standard
-//!   `OTEL_*` variables are honoured;
+//!   `OTEL_*` variables are honoured; and the bridge it uses (`metrics-exporter-otel` into the
+//!   OpenTelemetry SDK) exports every one of 200,000 requests sent while the SDK collects without
+//!   pause, with cumulative and delta temporality;
 //! - `examples/dogstatsd.rs` sends DogStatsD datagrams to a UDP socket standing where the
 //!   Datadog agent would, read with a strict parser of the datagram format;
 //! - `examples/locustfile.py` loads the quickstart with Locust; its per-route counts and the
@@ -491,6 +493,151 @@ async fn otlp_export_reaches_a_receiver_with_the_conventions_names() {
     assert_eq!(overflow["type"], json!("sum"));
     assert_eq!(overflow["monotonic"], json!(true));
     assert_eq!(overflow["points"][0]["value"], json!(0));
+}
+
+/// An exporter that adds up the duration histogram's count of every export it is handed (for
+/// delta temporality) and keeps the last one (for cumulative).
+#[derive(Clone)]
+struct CountingExporter {
+    temporality: opentelemetry_sdk::metrics::Temporality,
+    /// (exports, sum of counts, last count)
+    seen: std::sync::Arc<std::sync::Mutex<(u64, u64, u64)>>,
+}
+
+impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for CountingExporter {
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        let count = collected_count(metrics);
+        let mut seen = self.seen.lock().unwrap();
+        seen.0 += 1;
+        seen.1 += count;
+        seen.2 = count;
+        Ok(())
+    }
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        self.temporality
+    }
+}
+
+/// The count of the duration histogram in one collection (0 when absent).
+fn collected_count(rm: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> u64 {
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    rm.scope_metrics()
+        .flat_map(|s| s.metrics())
+        .filter(|m| m.name() == "http.server.request.duration")
+        .map(|m| match m.data() {
+            AggregatedMetrics::F64(MetricData::Histogram(h)) => {
+                h.data_points().map(|p| p.count()).sum::<u64>()
+            }
+            other => panic!("the duration is not an f64 histogram: {other:?}"),
+        })
+        .sum()
+}
+
+/// The bridge the OTLP example uses, under load: two threads send requests through the layer
+/// into `metrics-exporter-otel` while a third makes the SDK's periodic reader collect and export
+/// without pause (`force_flush`), with both temporalities (a delta collection resets the SDK's
+/// state under the writers' feet). Every request must be exported: in the last cumulative
+/// export, or in the sum of the deltas.
+#[test]
+fn otel_bridge_exports_every_request_while_the_sdk_collects() {
+    use futures_util::FutureExt as _;
+    use http_body_util::BodyExt as _;
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use tower::{Layer as _, Service as _};
+
+    const THREADS: u64 = 2;
+    const PER_THREAD: u64 = 100_000;
+    for temporality in [Temporality::Cumulative, Temporality::Delta] {
+        let exporter = CountingExporter {
+            temporality,
+            seen: Arc::new(Mutex::new((0, 0, 0))),
+        };
+        let seen = Arc::clone(&exporter.seen);
+        let provider = SdkMeterProvider::builder()
+            // Collections come from the loop below; the timer stays out of the way.
+            .with_reader(
+                PeriodicReader::builder(exporter)
+                    .with_interval(Duration::from_secs(3600))
+                    .build(),
+            )
+            .build();
+        let recorder =
+            metrics_exporter_otel::OpenTelemetryRecorder::new(provider.meter("routemeter"));
+        let naming = routemeter::Naming::new(routemeter::NamingScheme::OpenTelemetryDotted);
+        recorder.set_histogram_bounds(
+            &metrics::KeyName::from(naming.duration().to_owned()),
+            DEFAULT_DURATION_BUCKETS.to_vec(),
+        );
+        let layer = routemeter::RouteMeterLayer::builder()
+            .naming(naming)
+            .recorder(recorder)
+            .route_fn(|_| Some("/hot"))
+            .build();
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let collector = {
+            let (stop, provider) = (Arc::clone(&stop), provider.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    provider.force_flush().unwrap();
+                }
+            })
+        };
+        let writers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
+                }));
+                std::thread::spawn(move || {
+                    for _ in 0..PER_THREAD {
+                        let response = svc
+                            .call(http::Request::new(String::new()))
+                            .now_or_never()
+                            .unwrap()
+                            .unwrap();
+                        response
+                            .into_body()
+                            .collect()
+                            .now_or_never()
+                            .unwrap()
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        collector.join().unwrap();
+        let during = seen.lock().unwrap().0;
+        provider.force_flush().unwrap();
+        let (exports, sum, last) = *seen.lock().unwrap();
+        let total = THREADS * PER_THREAD;
+        let exported = match temporality {
+            Temporality::Delta => sum,
+            _ => last,
+        };
+        assert_eq!(exported, total, "{temporality:?}, after {exports} exports");
+        assert!(during >= 10, "only {during} exports overlapped the writers");
+        eprintln!("{temporality:?}: {total} requests, {during} exports while they were sent");
+        provider.shutdown().unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
