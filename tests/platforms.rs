@@ -329,6 +329,15 @@ async fn otlp_export_reaches_a_receiver_with_the_conventions_names() {
             ),
             ("OTEL_METRIC_EXPORT_INTERVAL", "300".to_owned()),
             ("OTEL_SERVICE_NAME", "routemeter-otlp-test".to_owned()),
+            // How a vendor's API key travels, and extra resource attributes.
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "x-api-key=test-key".to_owned(),
+            ),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=test".to_owned(),
+            ),
         ],
         &dir,
     );
@@ -396,6 +405,8 @@ async fn otlp_export_reaches_a_receiver_with_the_conventions_names() {
 
     let (resource, metrics) = metrics_by_name(&last);
     assert_eq!(resource["service.name"], json!("routemeter-otlp-test"));
+    assert_eq!(resource["deployment.environment"], json!("test"));
+    assert_eq!(last["headers"], json!({"x-api-key": "test-key"}));
     assert_eq!(
         metrics.keys().map(String::as_str).collect::<Vec<_>>(),
         [

@@ -6,7 +6,7 @@ Usage: receiver.py [PORT]   (default 0: a free port on 127.0.0.1)
 
 The first line is `listening on 127.0.0.1:PORT`. Each `POST /v1/metrics` with
 `Content-Type: application/x-protobuf` is answered with an empty ExportMetricsServiceResponse
-and printed as {"resource": {...}, "metrics": [...]}; anything else is answered 404, 415 or 400
+and printed as {"resource_metrics": [...], "headers": {...}} (the request's `x-` headers); anything else is answered 404, 415 or 400
 and printed as {"error": "..."}, so a test sees every request that went wrong.
 """
 
@@ -144,6 +144,9 @@ class Handler(BaseHTTPRequestHandler):
             decoded = export_json(req)
         except (DecodeError, ValueError) as e:
             return self.refuse(400, f"undecodable export: {e}")
+        # Headers a client adds of its own (API keys and the like), to check they arrive.
+        decoded["headers"] = {k.lower(): v for k, v in self.headers.items()
+                              if k.lower().startswith("x-")}
         emit(decoded)
         self.reply(200, ExportMetricsServiceResponse().SerializeToString(),
                    "application/x-protobuf")
