@@ -39,9 +39,9 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-/// The application: its routes, the `/metrics` endpoint, the routemeter layer and the live stats
-/// page.
-pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
+/// The application's own routes, without metrics (the OTLP and DogStatsD examples serve them
+/// too).
+pub(crate) fn routes() -> Router {
     Router::new()
         .route("/", get(|| async { "routemeter quickstart\n" }))
         .route("/users/{id}", get(user))
@@ -53,6 +53,12 @@ pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
         )
         .route("/panic", get(panics))
         .route("/stream", get(stream))
+}
+
+/// The application: its routes, the `/metrics` endpoint, the routemeter layer and the live stats
+/// page.
+pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
+    routes()
         .route("/metrics", metrics.endpoint())
         // Every request above is measured per route template; failures and slow requests are
         // logged. (`.layer(metrics.layer())` is the one-line version without logs.)
@@ -141,7 +147,8 @@ pub(crate) async fn serve(
         .await
 }
 
-async fn shutdown_signal() {
+/// Completes on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

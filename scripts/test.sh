@@ -4,33 +4,42 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The monitoring tests run real Prometheus, node exporter and Alertmanager processes on loopback;
-# the fleet test adds VictoriaMetrics and vmalert (package victoria-metrics); the real-server
-# tests fetch with curl.
-if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 \
-  || ! command -v prometheus-node-exporter >/dev/null 2>&1 || ! command -v prometheus-alertmanager >/dev/null 2>&1 \
-  || ! command -v victoria-metrics >/dev/null 2>&1 || ! command -v vmalert >/dev/null 2>&1 \
-  || ! command -v curl >/dev/null 2>&1; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  echo "installing Debian's prometheus, prometheus-node-exporter, prometheus-alertmanager, victoria-metrics and curl packages"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+# Debian's packages, each for the tests that start it on loopback:
+# - prometheus (with promtool), prometheus-node-exporter, prometheus-alertmanager: the
+#   monitoring tests, which scrape the quickstart and deliver its alerts;
+# - victoria-metrics (with vmalert): the fleet test's long-term store;
+# - chromium, chromium-driver: the live page's browser tests;
+# - curl: the real-server tests' external client;
+# - python3-pip: the PyPI packages below.
+apt_packages=()
+for need in prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter \
+  prometheus-alertmanager:prometheus-alertmanager victoria-metrics:victoria-metrics vmalert:victoria-metrics \
+  chromium:chromium chromedriver:chromium-driver curl:curl; do
+  command -v "${need%%:*}" >/dev/null 2>&1 || apt_packages+=("${need#*:}")
+done
+python3 -m pip --version >/dev/null 2>&1 || apt_packages+=(python3-pip)
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  mapfile -t apt_packages < <(printf '%s\n' "${apt_packages[@]}" | sort -u)
+  echo "installing Debian's ${apt_packages[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus prometheus-node-exporter prometheus-alertmanager victoria-metrics curl >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
 
-# The gRPC tests call the example server with Python's grpcio as well as tonic's client.
-if ! python3 -c 'import grpc' >/dev/null 2>&1; then
-  echo "installing grpcio from PyPI"
-  python3 -m pip install --quiet --disable-pip-version-check grpcio
-fi
-
-# The live stats page is tested in a real browser: Debian's Chromium, driven through ChromeDriver.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  echo "installing Debian's chromium and chromium-driver packages"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+# PyPI's packages, by name: grpcio (the gRPC tests' second client), opentelemetry-proto (the
+# OTLP receiver decodes exports with the official definitions) and locust (load against the
+# quickstart).
+python_packages=()
+python3 -c 'import grpc' >/dev/null 2>&1 || python_packages+=(grpcio)
+python3 -c 'import opentelemetry.proto' >/dev/null 2>&1 || python_packages+=(opentelemetry-proto)
+python3 -c 'import locust' >/dev/null 2>&1 || python_packages+=(locust)
+if [ "${#python_packages[@]}" -gt 0 ]; then
+  echo "installing ${python_packages[*]} from PyPI"
+  # A Debian-managed Python refuses plain installs (PEP 668); these are for the tests only.
+  python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${python_packages[@]}"
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then
