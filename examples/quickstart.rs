@@ -60,8 +60,13 @@ pub(crate) fn routes() -> Router {
 pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
     routes()
         .route("/metrics", metrics.endpoint())
-        // Every request above is measured per route template; failures and slow requests are
-        // logged. (`.layer(metrics.layer())` is the one-line version without logs.)
+        // The live stats page (`/stats`, `/stats.json`, `/stats.js`, `/stats.css`). Merged before
+        // the layer: `merge` keeps the merged router's fallback, so after the layer it would
+        // leave 404s unmeasured.
+        .merge(metrics.live_page())
+        // Every request above is measured per route template, and so is every request that
+        // matches none (`__unmatched__`); failures and slow requests are logged.
+        // (`.layer(metrics.layer())` is the one-line version without logs.)
         .layer(
             metrics
                 .layer_builder()
@@ -69,9 +74,6 @@ pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
                 .request_log(RequestLog::failures_and_slow(Duration::from_millis(250)))
                 .build(),
         )
-        // The live stats page (`/stats`, `/stats.json`, `/stats.js`, `/stats.css`), merged after
-        // the layer so that its polling is not measured and costs the other routes nothing.
-        .merge(metrics.live_page())
         // Outside the layer, so a panicking handler is recorded as `error_type="panic"` and the
         // client still gets a 500.
         .layer(CatchPanicLayer::new())

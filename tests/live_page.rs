@@ -143,11 +143,13 @@ async fn json_totals_equal_metrics_counts_at_the_same_moment() {
     let (status, body) = client.get(&format!("{base}/stats.json?since=1")).await;
     assert_eq!(status, 200);
     let after: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(
-        json_totals(&after),
-        from_json,
-        "the page's requests were measured"
-    );
+    // The page is merged before the layer, so its own requests are measured like any route
+    // (the one being answered is still in flight).
+    let mut expected = from_json.clone();
+    for path in ["/stats", "/stats.json", "/stats.js", "/stats.css"] {
+        expected.insert(("GET".to_owned(), path.to_owned()), 1);
+    }
+    assert_eq!(json_totals(&after), expected);
     app.stop().await;
 }
 
@@ -356,6 +358,12 @@ impl Browser {
 const ROWS: &str = "return Array.from(document.querySelectorAll('#routes tbody tr')).map(tr => \
     [tr.dataset.method, tr.querySelector('th').textContent, tr.querySelector('td.total').textContent])";
 
+/// `totals` without the live page's own routes (`/stats`, `/stats.json`, …).
+fn without_page(mut totals: BTreeMap<(String, String), u64>) -> BTreeMap<(String, String), u64> {
+    totals.retain(|(_, route), _| !route.starts_with("/stats"));
+    totals
+}
+
 fn page_totals(v: &Value) -> BTreeMap<(String, String), u64> {
     v.as_array()
         .unwrap()
@@ -392,12 +400,21 @@ async fn the_page_follows_traffic_and_agrees_with_the_json_and_metrics() {
     hit_every_route(&client, &base).await;
 
     browser.goto(&format!("{base}/stats")).await;
+    // The quickstart's routes, and the page's own four (it is merged before the layer, so the
+    // browser's requests for it are measured too).
     let rows = browser
         .wait_for("the quickstart's routes", ROWS, |v| {
-            v.as_array().is_some_and(|a| a.len() == QUICKSTART.len())
+            v.as_array()
+                .is_some_and(|a| a.len() == QUICKSTART.len() + 4)
         })
         .await;
     let listed = page_totals(&rows);
+    for path in ["/stats", "/stats.json", "/stats.js", "/stats.css"] {
+        assert!(
+            listed.contains_key(&("GET".to_owned(), path.to_owned())),
+            "{path}: {listed:?}"
+        );
+    }
     for (method, _, route) in QUICKSTART {
         assert_eq!(
             listed.get(&((*method).to_owned(), (*route).to_owned())),
@@ -414,10 +431,8 @@ async fn the_page_follows_traffic_and_agrees_with_the_json_and_metrics() {
              document.querySelectorAll('#routes canvas[role=img][aria-label]').length]",
         )
         .await;
-    assert_eq!(
-        semantics,
-        json!([true, 9, QUICKSTART.len(), QUICKSTART.len() * 6])
-    );
+    let shown = QUICKSTART.len() + 4;
+    assert_eq!(semantics, json!([true, 9, shown, shown * 6]));
     browser.eval("window.notReloaded = true; return null").await;
     let updates_before: u64 = browser
         .eval("return document.body.dataset.updates")
@@ -458,15 +473,16 @@ async fn the_page_follows_traffic_and_agrees_with_the_json_and_metrics() {
     let (_, exposition) = client.get(&format!("{base}/metrics")).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, body) = client.get(&format!("{base}/stats.json")).await;
-    let json_view = json_totals(&serde_json::from_str(&body).unwrap());
-    let mut from_metrics = metrics_totals(&exposition, &metrics);
+    // The page's own routes move with every poll of the open page: compare the others.
+    let json_view = without_page(json_totals(&serde_json::from_str(&body).unwrap()));
+    let mut from_metrics = without_page(metrics_totals(&exposition, &metrics));
     *from_metrics
         .get_mut(&("GET".to_owned(), "/metrics".to_owned()))
         .unwrap() += 1;
     assert_eq!(json_view, from_metrics);
     browser
         .wait_for("the page to show the JSON's totals", ROWS, |v| {
-            page_totals(v) == json_view
+            without_page(page_totals(v)) == json_view
         })
         .await;
 
@@ -869,4 +885,29 @@ fn encode(data: &[u8]) -> String {
         }
     }
     out
+}
+
+/// The quickstart merges the live page into its router: requests that match no route are still
+/// recorded, as `__unmatched__` (axum's `merge` keeps the merged router's fallback, so the page
+/// must be merged before the layer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merged_page_leaves_404s_measured() {
+    let metrics = metrics();
+    let app = RunningApp::start(&metrics).await;
+    let client = Client::new();
+    let base = format!("http://{}", app.addr);
+    for path in ["/nope", "/users/1/extra", "/stats.nope"] {
+        assert_eq!(client.get(&format!("{base}{path}")).await.0, 404, "{path}");
+    }
+    assert_eq!(client.get(&format!("{base}/stats.json")).await.0, 200);
+    let text = metrics.render();
+    let line = "http_server_request_duration_seconds_count{http_request_method=\"GET\",\
+                http_route=\"__unmatched__\",http_response_status_code=\"404\"";
+    let count = text
+        .lines()
+        .find(|l| l.starts_with(line))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert_eq!(count, Some(3), "{text}");
+    app.stop().await;
 }

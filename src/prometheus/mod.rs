@@ -542,8 +542,10 @@ impl PrometheusMetrics {
     /// The page, script and style are embedded in the crate and load nothing from elsewhere;
     /// every response carries a strict `Content-Security-Policy` (`default-src 'none';
     /// script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; …`) and
-    /// `X-Content-Type-Options: nosniff`. Mount the page outside the routemeter layer (merge
-    /// it after `.layer(…)`), so its polling is not measured.
+    /// `X-Content-Type-Options: nosniff`. Merge it *before* the routemeter layer
+    /// (`.merge(metrics.live_page()).layer(metrics.layer())`): axum's `Router::merge` keeps the
+    /// fallback of the router merged in, so merging after the layer would replace the measured
+    /// fallback with an unmeasured one, and 404s would go unrecorded.
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn live_page<S>(&self) -> axum::Router<S>
