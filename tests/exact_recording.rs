@@ -370,3 +370,51 @@ async fn concurrent_scrapes_share_one_render() {
     );
     server.abort();
 }
+
+/// A scrape sees every request answered before it was sent, even while other scrapers keep a
+/// render under way all the time: sharing a render never hands out one that started earlier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_sees_every_request_answered_before_it() {
+    const ROUNDS: u64 = 150;
+    // Process metrics on, and a thousand other series: renders take a while, as real ones do.
+    let metrics = PrometheusSetup::new().build().unwrap();
+    let layer = metrics
+        .layer_builder()
+        .route_fn(|req| Some(req.path().to_owned()))
+        .build();
+    let mut svc = ok_service(&layer);
+    for route in 0..1000 {
+        call(&mut svc, "GET", &format!("/r/{route}"));
+    }
+    let app = axum::Router::new()
+        .route("/hot", axum::routing::get(|| async { "ok" }))
+        .layer(metrics.layer())
+        .route("/metrics", metrics.endpoint());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let stop = Arc::new(AtomicBool::new(false));
+    let background: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = Arc::clone(&stop);
+            tokio::spawn(async move {
+                let client = common::Client::new();
+                while !stop.load(Ordering::Relaxed) {
+                    client.get(&format!("http://{addr}/metrics")).await;
+                }
+            })
+        })
+        .collect();
+    let client = common::Client::new();
+    for sent in 1..=ROUNDS {
+        assert_eq!(client.get(&format!("http://{addr}/hot")).await.0, 200);
+        let (status, text) = client.get(&format!("http://{addr}/metrics")).await;
+        assert_eq!(status, 200);
+        assert_eq!(check_render(&text, "/hot"), sent, "a stale scrape");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for b in background {
+        b.await.unwrap();
+    }
+    server.abort();
+}

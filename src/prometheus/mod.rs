@@ -451,28 +451,31 @@ impl PrometheusMetrics {
     /// The scrape response for a request with `headers`, in the format its `Accept` header
     /// prefers (as [`response_for`](Self::response_for)), for async servers of any framework.
     ///
-    /// Scrapes that arrive while a render is under way wait for it and share its text, so any
-    /// number of concurrent scrapes costs one render at a time. The render runs on Tokio's
-    /// blocking threads, so request handling goes on meanwhile: call it within a Tokio
-    /// runtime. Every scrape counts in `routemeter_scrapes_total`, every render it took in
-    /// `routemeter_scrape_renders_total`.
+    /// Scrapes that arrive together share one render, so any number of concurrent scrapes
+    /// costs about one render at a time; yet a scrape never gets a render that started before
+    /// it arrived (it waits for the next one), so it sees every request answered before it was
+    /// sent. Renders run on Tokio's blocking threads, so request handling goes on meanwhile:
+    /// call it within a Tokio runtime. Every scrape counts in `routemeter_scrapes_total`, every
+    /// render in `routemeter_scrape_renders_total`.
     pub async fn scrape(&self, headers: &http::HeaderMap) -> http::Response<bytes::Bytes> {
-        let format = negotiate(headers);
-        let metrics = self.clone();
-        let (text, rendered) = self
-            .renders
-            .get(format, move || metrics.render_as(format))
-            .await;
-        let r = &self.recorder;
+        use metrics::Recorder as _;
         static META: metrics::Metadata<'static> =
             metrics::Metadata::new(module_path!(), metrics::Level::INFO, None);
-        use metrics::Recorder as _;
-        r.register_counter(&metrics::Key::from_static_name(SCRAPES), &META)
+        let format = negotiate(headers);
+        let metrics = self.clone();
+        let renders = self
+            .recorder
+            .register_counter(&metrics::Key::from_static_name(RENDERS), &META);
+        let text = self
+            .renders
+            .get(format, move || {
+                renders.increment(1);
+                metrics.render_as(format)
+            })
+            .await;
+        self.recorder
+            .register_counter(&metrics::Key::from_static_name(SCRAPES), &META)
             .increment(1);
-        if rendered {
-            r.register_counter(&metrics::Key::from_static_name(RENDERS), &META)
-                .increment(1);
-        }
         let mut response = http::Response::new(text.clone().unwrap_or_default());
         if text.is_none() {
             *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;

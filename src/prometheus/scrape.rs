@@ -1,5 +1,10 @@
-//! Scrapes that arrive while a render is under way wait for it and share its text, so a client
-//! hammering `/metrics` costs about one render at a time, not one per request.
+//! Scrapes that arrive together share one render, so a client hammering `/metrics` costs about
+//! one render at a time, not one per request.
+//!
+//! A scrape never gets a render that started before it arrived: that render may have missed
+//! requests the scraper had already seen answered. Scrapes arriving while a render runs wait
+//! for the *next* one, which starts as soon as the running one ends and serves all of them. So
+//! at most two renders per format are ever under way or waiting, however many scrapes come.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -8,10 +13,22 @@ use tokio::sync::watch;
 
 use super::text::Format;
 
-/// The render in flight per format, if any.
+/// Where a render's text is published.
+type Published = watch::Receiver<Option<Bytes>>;
+
+/// One format's renders.
+#[derive(Debug, Default)]
+struct Slot {
+    /// A render is under way.
+    running: bool,
+    /// The render that starts when the running one ends, with the scrapes waiting for it.
+    next: Option<(watch::Sender<Option<Bytes>>, Published)>,
+}
+
+/// The renders per format.
 #[derive(Debug, Default)]
 pub(crate) struct SharedRenders {
-    in_flight: Mutex<[Option<watch::Receiver<Option<Bytes>>>; 2]>,
+    slots: Mutex<[Slot; 2]>,
 }
 
 fn slot(format: Format) -> usize {
@@ -21,61 +38,84 @@ fn slot(format: Format) -> usize {
     }
 }
 
-/// Frees the slot when its render ends, normally or by a panic.
-struct Finish {
+/// Ends a slot's renders if the render thread stops early (a panicking render): waiting scrapes
+/// then see their sender gone.
+struct Stop {
     shared: Arc<SharedRenders>,
     slot: usize,
 }
 
-impl Drop for Finish {
+impl Drop for Stop {
     fn drop(&mut self) {
-        self.shared
-            .in_flight
+        // Only when unwinding: a render thread that ends normally has already handed the slot
+        // on, and a new render may own it by now.
+        if !std::thread::panicking() {
+            return;
+        }
+        let mut slots = self
+            .shared
+            .slots
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)[self.slot] = None;
+            .unwrap_or_else(PoisonError::into_inner);
+        let slot = &mut slots[self.slot];
+        slot.running = false;
+        slot.next = None;
     }
 }
 
 impl SharedRenders {
-    /// The text of a render in `format` that started no earlier than this call: the one in
-    /// flight, or a new one run by `render` on a blocking thread (so the async workers keep
-    /// serving requests meanwhile). `None` if the render panicked.
-    ///
-    /// The render runs to its end even if every scrape waiting for it goes away.
+    /// The text of a render in `format` that started after this call: a new one run by
+    /// `render` on a blocking thread (so the async workers keep serving requests meanwhile),
+    /// or the one that follows the render under way, shared with the other scrapes waiting for
+    /// it. `None` if the render panicked.
     pub(crate) async fn get(
         self: &Arc<Self>,
         format: Format,
-        render: impl FnOnce() -> String + Send + 'static,
-    ) -> (Option<Bytes>, bool) {
-        let (mut receiver, started) = {
-            let mut in_flight = self
-                .in_flight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+        render: impl Fn() -> String + Send + 'static,
+    ) -> Option<Bytes> {
+        let mut receiver = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
             let i = slot(format);
-            match &in_flight[i] {
-                Some(receiver) => (receiver.clone(), false),
-                None => {
-                    let (sender, receiver) = watch::channel(None);
-                    in_flight[i] = Some(receiver.clone());
-                    let finish = Finish {
-                        shared: Arc::clone(self),
-                        slot: i,
-                    };
-                    tokio::task::spawn_blocking(move || {
-                        let text = Bytes::from(render());
-                        // Free the slot first: a scrape from now on gets a newer render.
-                        drop(finish);
-                        let _ = sender.send(Some(text));
-                    });
-                    (receiver, true)
-                }
+            let slot = &mut slots[i];
+            if slot.running {
+                let (_, receiver) = slot.next.get_or_insert_with(|| watch::channel(None));
+                receiver.clone()
+            } else {
+                slot.running = true;
+                let (sender, receiver) = watch::channel(None);
+                let stop = Stop {
+                    shared: Arc::clone(self),
+                    slot: i,
+                };
+                tokio::task::spawn_blocking(move || run(&stop, sender, &render));
+                receiver
             }
         };
-        let text = match receiver.wait_for(Option::is_some).await {
+        match receiver.wait_for(Option::is_some).await {
             Ok(text) => text.clone(),
             Err(_) => None,
-        };
-        (text, started)
+        }
+    }
+}
+
+/// Renders for `sender`'s scrapes, then for each batch of scrapes that arrived meanwhile, until
+/// none is waiting.
+fn run(stop: &Stop, mut sender: watch::Sender<Option<Bytes>>, render: &dyn Fn() -> String) {
+    loop {
+        let text = Bytes::from(render());
+        let _ = sender.send(Some(text));
+        let mut slots = stop
+            .shared
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let slot = &mut slots[stop.slot];
+        match slot.next.take() {
+            Some((next, _)) => sender = next,
+            None => {
+                slot.running = false;
+                return;
+            }
+        }
     }
 }
