@@ -119,7 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin_addr = addr("ROUTEMETER_ADMIN_ADDR", "127.0.0.1:9464")?;
     let mut setup = PrometheusSetup::new();
     if let Ok(region) = std::env::var("ROUTEMETER_REGION") {
-        setup = setup.global_label("region", region);
+        setup = setup.global_label("region", region)?;
     }
     let metrics = setup.install()?;
     let public = TcpListener::bind(public_addr).await?;

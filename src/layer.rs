@@ -70,10 +70,11 @@ impl<S> Layer<S> for RouteMeterLayer {
 /// let layer = RouteMeterLayer::builder()
 ///     .naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"))
 ///     .recorder(DebuggingRecorder::new())
-///     .label("service", "checkout")
+///     .label("service", "checkout")?
 ///     .exclude("/metrics")
 ///     .max_routes(200)
 ///     .build();
+/// # Ok::<(), routemeter::LabelError>(())
 /// ```
 #[must_use]
 pub struct RouteMeterBuilder {
@@ -201,13 +202,28 @@ impl RouteMeterBuilder {
     }
 
     /// Adds a label with a fixed value to every series (e.g. `service="checkout"`).
+    ///
+    /// ```
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .label("service", "checkout")?
+    ///     .build();
+    /// # Ok::<(), routemeter::LabelError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LabelError`](crate::LabelError) when `key` is not a label name (letters, digits, `_`,
+    /// and `.` for OpenTelemetry attributes), is reserved (`__…`, `le`, `quantile`, or a label
+    /// the layer sets itself, such as the route or the status), or was given already.
     pub fn label(
         mut self,
         key: impl Into<metrics::SharedString>,
         value: impl Into<metrics::SharedString>,
-    ) -> Self {
+    ) -> Result<Self, crate::LabelError> {
+        let key = key.into();
+        crate::names::check_label_name(&key, true, self.labels.iter().map(Label::key))?;
         self.labels.push(Label::new(key, value));
-        self
+        Ok(self)
     }
 
     /// Decides the route label of each request with `f` instead of axum's `MatchedPath`.

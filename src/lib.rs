@@ -55,7 +55,7 @@ pub use future::ResponseFuture;
 pub use grpc::{GrpcCode, GrpcNameError, MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};
 pub use layer::{RouteMeterBuilder, RouteMeterLayer, UrlScheme};
 pub use log::RequestLog;
-pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming, NamingScheme};
+pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, LabelError, Naming, NamingScheme};
 pub use route::{
     DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, MountError, OVERFLOW_ROUTE, RouteRequest,
     UNMATCHED_ROUTE,

@@ -423,6 +423,86 @@ fn non_empty(s: &SharedString) -> Option<&str> {
     (!s.is_empty()).then_some(&**s)
 }
 
+/// Why a fixed label ([`RouteMeterBuilder::label`](crate::RouteMeterBuilder::label),
+/// [`PrometheusSetup::global_label`](crate::prometheus::PrometheusSetup::global_label)) was
+/// refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LabelError {
+    /// Not a label name: it must match `[a-zA-Z_][a-zA-Z0-9_]*` (dots are allowed too where the
+    /// names are OpenTelemetry attributes, for the layer's labels).
+    Invalid(String),
+    /// Reserved: names starting with `__` belong to Prometheus, `le` and `quantile` to
+    /// histograms and summaries, and the layer sets its own labels (route, method, status,
+    /// error, URL scheme, protocol version, the RPC ones) itself.
+    Reserved(String),
+    /// Given twice.
+    Duplicate(String),
+}
+
+impl std::fmt::Display for LabelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(name) => write!(f, "{name:?} is not a label name"),
+            Self::Reserved(name) => write!(f, "the label name {name:?} is reserved"),
+            Self::Duplicate(name) => write!(f, "the label {name:?} is given twice"),
+        }
+    }
+}
+
+impl std::error::Error for LabelError {}
+
+/// Checks a fixed label's name: a valid name (with `dots` allowed or not), not reserved, and not
+/// already among `taken`.
+pub(crate) fn check_label_name(
+    name: &str,
+    dots: bool,
+    taken: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<(), LabelError> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (dots && c == '.'));
+    if !first_ok || !rest_ok {
+        return Err(LabelError::Invalid(name.to_owned()));
+    }
+    let layer_keys = [
+        NamingScheme::OpenTelemetry,
+        NamingScheme::OpenTelemetryDotted,
+        NamingScheme::AxumPrometheus,
+    ]
+    .into_iter()
+    .flat_map(|scheme| {
+        let n = Naming::new(scheme);
+        [
+            Some(n.method_key()),
+            Some(n.route_key()),
+            Some(n.status_key()),
+            n.error_key(),
+            n.scheme_key(),
+            n.protocol_version_key(),
+            Some(n.rpc_system_key()),
+            Some(n.rpc_method_key()),
+            Some(n.rpc_status_key()),
+            Some(n.rpc_error_key()),
+        ]
+    })
+    .flatten();
+    let reserved = name.starts_with("__")
+        || name == "le"
+        || name == "quantile"
+        || ["rpc.system.name", "rpc.method", "rpc.status_code"].contains(&name)
+        || layer_keys.into_iter().any(|k| k == name);
+    if reserved {
+        return Err(LabelError::Reserved(name.to_owned()));
+    }
+    if taken.into_iter().any(|t| t.as_ref() == name) {
+        return Err(LabelError::Duplicate(name.to_owned()));
+    }
+    Ok(())
+}
+
 pub(crate) const DURATION_HELP: &str =
     "Duration of HTTP server requests, from entering the middleware until the response body ended.";
 pub(crate) const ACTIVE_HELP: &str = "Number of HTTP server requests in flight.";
@@ -506,6 +586,47 @@ mod tests {
         assert_eq!(n.time_to_head(), "axum_http_requests_time_to_head_seconds");
         assert_eq!(n.method_key(), "method");
         assert_eq!(n.status_key(), "status");
+    }
+
+    #[test]
+    fn fixed_label_names_are_checked() {
+        let none: [&str; 0] = [];
+        assert_eq!(check_label_name("region", false, none), Ok(()));
+        assert_eq!(check_label_name("service.name", true, none), Ok(()));
+        for bad in ["", "9a", "a b", "a-b", "é", "service.name"] {
+            assert!(
+                matches!(
+                    check_label_name(bad, false, none),
+                    Err(LabelError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
+        for reserved in [
+            "__name__",
+            "le",
+            "quantile",
+            "http_route",
+            "endpoint",
+            "status",
+            "error_type",
+            "url_scheme",
+            "network_protocol_version",
+            "rpc_method",
+            "http.route",
+        ] {
+            assert!(
+                matches!(
+                    check_label_name(reserved, true, none),
+                    Err(LabelError::Reserved(_))
+                ),
+                "{reserved}"
+            );
+        }
+        assert_eq!(
+            check_label_name("region", false, ["region"]),
+            Err(LabelError::Duplicate("region".into()))
+        );
     }
 
     #[test]

@@ -62,6 +62,7 @@ impl Replica {
     async fn start(admin_port: u16, region: &str) -> Self {
         let metrics = PrometheusSetup::new()
             .global_label("region", region)
+            .unwrap()
             .build()
             .unwrap();
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();

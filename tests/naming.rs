@@ -123,7 +123,7 @@ async fn axum_prometheus_compatible_names_and_labels() {
 async fn prefixes_and_static_labels() {
     let meter =
         TestMeter::with_naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"));
-    let labelled = app().layer(meter.layer_builder().label("region", "eu").build());
+    let labelled = app().layer(meter.layer_builder().label("region", "eu").unwrap().build());
     get_status(&labelled, "/users/7").await;
     let snap = meter.snapshot();
     assert_eq!(
@@ -314,4 +314,47 @@ async fn known_methods_url_scheme_and_dotted_names() {
         routemeter::RouteMeterLayer::builder().known_methods(many),
         Err(routemeter::KnownMethodsError::TooMany(65))
     ));
+}
+
+#[test]
+fn fixed_labels_that_would_break_the_exposition_are_refused() {
+    use routemeter::LabelError;
+    let builder = || routemeter::RouteMeterLayer::builder();
+    for (key, reserved) in [
+        ("le", true),
+        ("http_route", true),
+        ("__name__", true),
+        ("a b", false),
+    ] {
+        let err = builder().label(key, "x").unwrap_err();
+        assert_eq!(
+            matches!(err, LabelError::Reserved(_)),
+            reserved,
+            "{key}: {err}"
+        );
+    }
+    assert!(matches!(
+        builder()
+            .label("region", "eu")
+            .unwrap()
+            .label("region", "us"),
+        Err(LabelError::Duplicate(_))
+    ));
+    let setup = PrometheusSetup::new;
+    for key in ["le", "__name__", "a b", "quantile"] {
+        assert!(setup().global_label(key, "x").is_err(), "{key}");
+    }
+    let twice = setup()
+        .global_label("region", "eu")
+        .unwrap()
+        .global_label("region", "us");
+    assert!(twice.is_err());
+    // What is accepted renders an exposition promtool-style parsers read back.
+    let metrics = setup()
+        .global_label("region", "eu")
+        .unwrap()
+        .build()
+        .unwrap();
+    let text = metrics.render();
+    routemeter::testing::Snapshot::from_prometheus_text(&text, metrics.naming()).unwrap();
 }

@@ -194,7 +194,13 @@ async fn excluded_paths_are_not_recorded() {
 #[tokio::test]
 async fn static_labels_are_on_every_series() {
     let meter = TestMeter::new();
-    let app = users().layer(meter.layer_builder().label("service", "users").build());
+    let app = users().layer(
+        meter
+            .layer_builder()
+            .label("service", "users")
+            .unwrap()
+            .build(),
+    );
     get_status(&app, "/users/1").await;
     let snap = meter.snapshot();
     assert!(!snap.series().is_empty());

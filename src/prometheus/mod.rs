@@ -89,6 +89,8 @@ pub enum SetupError {
     /// code); the new recorder was dropped. Use [`PrometheusSetup::build`] for a recorder that is
     /// not global.
     GlobalRecorderInstalled,
+    /// A global label was refused.
+    Label(crate::LabelError),
     /// Bucket bounds were empty, not finite, or not strictly increasing.
     InvalidBuckets {
         /// Which histogram family they were for (`"duration"`, `"size"` or `"histogram"`).
@@ -107,11 +109,19 @@ impl fmt::Display for SetupError {
             Self::InvalidBuckets { histogram, reason } => {
                 write!(f, "invalid {histogram} buckets: {reason}")
             }
+            Self::Label(e) => write!(f, "global label: {e}"),
         }
     }
 }
 
-impl std::error::Error for SetupError {}
+impl std::error::Error for SetupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Label(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Settings of the Prometheus recorder.
 #[derive(Clone, Debug)]
@@ -241,9 +251,22 @@ impl PrometheusSetup {
 
     /// Adds a label to every series the recorder exports, including ones not from routemeter
     /// (a series that sets the same label keeps its own value).
-    pub fn global_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.global_labels.push((key.into(), value.into()));
-        self
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::Label`] when `key` is not a Prometheus label name
+    /// (`[a-zA-Z_][a-zA-Z0-9_]*`), is reserved (`__…`, `le`, `quantile`, or a label the layer
+    /// sets itself), or was given already.
+    pub fn global_label(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, SetupError> {
+        let key = key.into();
+        crate::names::check_label_name(&key, false, self.global_labels.iter().map(|(k, _)| k))
+            .map_err(SetupError::Label)?;
+        self.global_labels.push((key, value.into()));
+        Ok(self)
     }
 
     fn recorder(&self) -> PrometheusRecorder {

@@ -197,7 +197,13 @@ impl Store {
     fn label_text(&self, key: &Key) -> (Box<str>, Box<str>) {
         let mut labels: Vec<(String, &str)> = Vec::new();
         for label in key.labels() {
-            let name = text::label_name(label.key());
+            let mut name = text::label_name(label.key());
+            // Names the format keeps for itself (`__…`, and `le` and `quantile`, which bucket
+            // and summary lines carry) are exported under another name, as Prometheus does for
+            // a target label that clashes (`exported_…`).
+            if name.starts_with("__") || name == "le" || name == "quantile" {
+                name.insert_str(0, "exported_");
+            }
             if !labels.iter().any(|(n, _)| *n == name) {
                 labels.push((name, label.value()));
             }
@@ -506,6 +512,33 @@ mod tests {
             "{out}"
         );
         assert_eq!(r.store.series_count(), 1);
+    }
+
+    #[test]
+    fn reserved_label_names_are_exported_under_another_name() {
+        let r = store();
+        let key = Key::from_parts(
+            "d",
+            vec![
+                Label::new("le", "x"),
+                Label::new("__name__", "y"),
+                Label::new("quantile", "z"),
+            ],
+        );
+        r.register_histogram(&key, &META).record(0.5);
+        let out = r.store.render(Format::Prometheus);
+        assert!(
+            out.contains(
+                "d_count{exported_le=\"x\",exported___name__=\"y\",exported_quantile=\"z\","
+            ),
+            "{out}"
+        );
+        // One `le` per bucket line, the format's own.
+        let buckets = out.lines().filter(|l| l.starts_with("d_bucket")).count();
+        assert_eq!(
+            out.matches(",le=\"").count() + out.matches("{le=\"").count(),
+            buckets
+        );
     }
 
     #[test]
