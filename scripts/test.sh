@@ -42,10 +42,13 @@ if [ "${#python_packages[@]}" -gt 0 ]; then
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${python_packages[@]}"
 fi
 
+# Every test runs even when some fail: the doc tests (the README's examples among them) too.
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --all-features --lib --tests --no-fail-fast
+  cargo nextest run --all-features --lib --tests --no-fail-fast || status=$?
 else
-  cargo test --all-features --lib --tests --no-fail-fast
+  cargo test --all-features --lib --tests --no-fail-fast || status=$?
 fi
-# nextest does not run doc tests; the README's examples are among them.
-cargo test --all-features --doc
+# nextest does not run doc tests.
+cargo test --all-features --doc || status=$?
+exit "$status"

@@ -128,7 +128,7 @@ impl RequestLog {
     pub(crate) fn start(&self, method: &str, route: &str, headers: &http::HeaderMap) -> LogState {
         // A header value clone shares its bytes: no copy of the id.
         let request_id = headers.get(&self.request_id_header).cloned();
-        let id = request_id.as_ref().and_then(|v| v.to_str().ok());
+        let id = request_id.as_ref().and_then(logged_id);
         let span = tracing::info_span!("http_request", method, route, request_id = id);
         LogState { span, request_id }
     }
@@ -172,7 +172,7 @@ impl LogState {
             (
                 Some(done.method),
                 Some(done.route),
-                self.request_id.as_ref().and_then(|v| v.to_str().ok()),
+                self.request_id.as_ref().and_then(logged_id),
             )
         };
         // `tracing` needs the level of an event at compile time: one arm per level.
@@ -212,8 +212,29 @@ fn round_to_micros_ms(elapsed: Duration) -> f64 {
     micros as f64 / 1000.0
 }
 
+/// The longest request id a log line carries: a client chooses the header, and a log line must
+/// not grow with it.
+const MAX_LOGGED_ID: usize = 128;
+
+/// A request id as logged: visible ASCII (`HeaderValue::to_str`), at most [`MAX_LOGGED_ID`]
+/// bytes.
+fn logged_id(value: &http::HeaderValue) -> Option<&str> {
+    let id = value.to_str().ok()?;
+    Some(&id[..id.len().min(MAX_LOGGED_ID)])
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn request_ids_are_logged_at_most_128_bytes_long() {
+        let long = http::HeaderValue::from_str(&"x".repeat(20_000)).unwrap();
+        assert_eq!(super::logged_id(&long).map(str::len), Some(128));
+        let short = http::HeaderValue::from_static("req-1");
+        assert_eq!(super::logged_id(&short), Some("req-1"));
+        let binary = http::HeaderValue::from_bytes(b"\xff").unwrap();
+        assert_eq!(super::logged_id(&binary), None);
+    }
+
     use super::*;
 
     #[test]

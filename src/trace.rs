@@ -76,16 +76,20 @@ impl TraceId {
         (id != [0; 16] && !parent_zero).then_some(Self(id))
     }
 
-    /// The trace id of a request's `traceparent` header, if it has a valid one.
+    /// The trace id of a request's `traceparent` header, if it has a valid one for a sampled
+    /// trace.
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
         // A name made once: looking up by `&str` would parse and check it on every request.
         static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
         if headers.is_empty() {
             return None;
         }
-        headers
-            .get(&TRACEPARENT)
-            .and_then(|v| Self::from_traceparent(v.as_bytes()))
+        let value = headers.get(&TRACEPARENT)?.as_bytes();
+        let id = Self::from_traceparent(value)?;
+        // Only a sampled trace (flag bit 0) is kept by tracing back ends: an exemplar pointing
+        // at any other would lead nowhere.
+        let flags = hex_byte(&value[53..55])?;
+        (flags & 1 == 1).then_some(id)
     }
 }
 
@@ -185,6 +189,20 @@ mod tests {
                 assert_eq!(&v[3..35], &id.hex());
             }
         }
+    }
+
+    #[test]
+    fn only_sampled_traces_give_an_exemplar() {
+        let headers = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert("traceparent", http::HeaderValue::from_str(v).unwrap());
+            h
+        };
+        assert!(TraceId::from_headers(&headers(VALID)).is_some());
+        let unsampled = VALID.replace("-01", "-00");
+        assert!(TraceId::from_traceparent(unsampled.as_bytes()).is_some());
+        assert_eq!(TraceId::from_headers(&headers(&unsampled)), None);
+        assert_eq!(TraceId::from_headers(&http::HeaderMap::new()), None);
     }
 
     #[test]
