@@ -123,6 +123,12 @@ const RULE_LABELS: [&str; 7] = [
     "short_window",
 ];
 
+/// The words PromQL's lexer reads, whatever their case, as a number (`NaN`, `Inf`) or as a
+/// keyword its grammar does not take back as a label name in `by (...)`, `without (...)`,
+/// `on (...)` or `group_left (...)`. Its other keywords (`by`, `on`, `sum`, `offset`, …) are
+/// taken as label names there, and so are accepted.
+const NOT_GROUPING_LABELS: [&str; 3] = ["nan", "inf", "without"];
+
 /// A fleet label must be a label name the rules can keep next to `job` and the route.
 fn fleet_label(slo: &Slo, label: &str) -> Result<(), SloError> {
     let refuse = |reason| {
@@ -141,6 +147,14 @@ fn fleet_label(slo: &Slo, label: &str) -> Result<(), SloError> {
     }
     if label.starts_with("__") {
         return refuse("names starting with `__` are reserved for Prometheus's own use");
+    }
+    if NOT_GROUPING_LABELS
+        .iter()
+        .any(|word| label.eq_ignore_ascii_case(word))
+    {
+        return refuse(
+            "PromQL reads it (in any case) as a number or a keyword, not as a label name, in `by (...)` and `on (...)`",
+        );
     }
     if label == "instance" {
         return refuse(

@@ -258,7 +258,7 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
         1 => good("--horizon-hours", &["4", "0.5", "8784"]),
         1 => good("--naming", &["otel", "axum-prometheus"]),
         1 => good("--profile", &["production", "test"]),
-        1 => good("--fleet-label", &["region", "cluster", "instance", "re-gion"]),
+        1 => good("--fleet-label", &["region", "cluster", "instance", "re-gion", "NaN", "without", "by", "endpoint", "alertname"]),
         1 => proptest::sample::select(&["--cancelled-as-failures", "--force", "--check"][..])
             .prop_map(|f| vec![f.to_owned()]),
         2 => (flags.clone(), bad).prop_map(|(f, v)| vec![f.to_owned(), v]),

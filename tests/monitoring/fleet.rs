@@ -273,6 +273,13 @@ fn unusable_fleet_labels_are_refused() {
         "datasource",
         "x\"}",
         "{{ .x }}",
+        "NaN",
+        "nan",
+        "Inf",
+        "inf",
+        "INF",
+        "without",
+        "WITHOUT",
     ] {
         let err = Monitoring::new(Slo::new("app").fleet_label(label)).unwrap_err();
         assert!(
@@ -306,6 +313,96 @@ fn unusable_fleet_labels_are_refused() {
     }
     for label in ["region", "cluster", "_zone", "az2", "namespace"] {
         Monitoring::new(Slo::new("app").fleet_label(label)).unwrap();
+    }
+}
+
+/// The words PromQL's lexer reads as something else than a label name (keywords, `NaN` and
+/// `Inf`, in any case): each one is refused exactly when promtool refuses it in `by (...)`,
+/// and any one accepted makes rules (gRPC and forecasts included) that promtool accepts.
+#[test]
+fn fleet_labels_promql_reads_as_keywords_are_refused_exactly_when_promtool_refuses_them() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let words = [
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "offset",
+        "and",
+        "or",
+        "unless",
+        "atan2",
+        "start",
+        "end",
+        "sum",
+        "avg",
+        "count",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
+        "limitk",
+        "limit_ratio",
+        "nan",
+        "inf",
+        "infinity",
+        "nanx",
+        "inf_",
+        "e1",
+        "x",
+    ];
+    let dir = TempDir::new("fleet-keywords");
+    for word in words {
+        let upper = word.to_ascii_uppercase();
+        let mut capital = word.to_owned();
+        capital[..1].make_ascii_uppercase();
+        for label in [word.to_owned(), upper, capital] {
+            let tiny = dir.0.join("tiny.yml");
+            std::fs::write(
+                &tiny,
+                format!("groups:\n  - name: g\n    rules:\n      - record: x:y\n        expr: sum by ({label}) (up)\n"),
+            )
+            .unwrap();
+            let (promtool_ok, text) = run(&promtool, &["check", "rules", tiny.to_str().unwrap()]);
+            let slo = Slo::new("app")
+                .fleet_label(label.clone())
+                .grpc_availability(0.99)
+                .rps_capacity(100.0);
+            match Monitoring::new(slo) {
+                Ok(monitoring) => {
+                    assert!(
+                        promtool_ok,
+                        "{label:?} accepted, promtool refuses it:\n{text}"
+                    );
+                    monitoring.write(&dir.0).unwrap();
+                    let (ok, text) = run(
+                        &promtool,
+                        &[
+                            "check",
+                            "rules",
+                            "--lint-fatal",
+                            dir.0.join("recording.rules.yml").to_str().unwrap(),
+                            dir.0.join("alerts.rules.yml").to_str().unwrap(),
+                        ],
+                    );
+                    assert!(ok, "{label:?}:\n{text}");
+                }
+                Err(e) => {
+                    assert!(!promtool_ok, "{label:?} refused ({e}), promtool takes it");
+                    assert!(matches!(e, SloError::FleetLabel { .. }), "{e}");
+                }
+            }
+        }
     }
 }
 
