@@ -230,6 +230,7 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
             "--route-latency",
             "--exclude",
             "--cancelled-alert",
+            "--grpc-availability",
             "--p99-alert",
             "--prefix",
             "--buckets",
@@ -250,6 +251,7 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
         2 => good("--exclude", &["/health", "/pay\",job=\"nowhere", "/a"]),
         1 => good("--include", &["/metrics", "/a"]),
         1 => good("--cancelled-alert", &["0.05", "0.5"]),
+        1 => good("--grpc-availability", &["0.99", "0.999"]),
         1 => good("--p99-alert", &["1", "0.25", "30"]),
         1 => good("--prefix", &["shop", "_x1", ""]),
         1 => good("--buckets", &["0.1,0.25,0.5,1", "0.25", "0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10"]),
@@ -310,6 +312,11 @@ proptest! {
                         out.join("alerts.rules.yml").to_str().unwrap(),
                     ],
                 );
+                prop_assert!(ok, "{:?}:\n{}", args, text);
+            }
+            if let Some(amtool) = require_program("amtool") {
+                let path = out.join("alertmanager.yml");
+                let (ok, text) = run(&amtool, &["check-config", path.to_str().unwrap()]);
                 prop_assert!(ok, "{:?}:\n{}", args, text);
             }
         }

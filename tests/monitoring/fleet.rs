@@ -280,6 +280,16 @@ fn unusable_fleet_labels_are_refused() {
         "INF",
         "without",
         "WITHOUT",
+        "alertname",
+        "slo_scope",
+        "long_window",
+        "short_window",
+        "endpoint",
+        "status",
+        "method",
+        "rpc_method",
+        "rpc_status_code",
+        "rpc_system_name",
     ] {
         let err = Monitoring::new(Slo::new("app").fleet_label(label)).unwrap_err();
         assert!(
@@ -301,9 +311,19 @@ fn unusable_fleet_labels_are_refused() {
         assert_eq!(out.status.code(), Some(2), "{label:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("fleet label"));
     }
-    // The axum-prometheus scheme's own labels, too.
+    // The axum-prometheus scheme refuses its own labels and the OpenTelemetry scheme's.
     let compat = routemeter::Naming::new(routemeter::NamingScheme::AxumPrometheus);
-    for label in ["endpoint", "status", "method"] {
+    for label in [
+        "endpoint",
+        "status",
+        "method",
+        "http_route",
+        "http_request_method",
+        "http_response_status_code",
+        "error_type",
+        "alertname",
+        "rpc_method",
+    ] {
         let err =
             Monitoring::new(Slo::new("app").naming(compat.clone()).fleet_label(label)).unwrap_err();
         assert!(
@@ -313,6 +333,60 @@ fn unusable_fleet_labels_are_refused() {
     }
     for label in ["region", "cluster", "_zone", "az2", "namespace"] {
         Monitoring::new(Slo::new("app").fleet_label(label)).unwrap();
+    }
+}
+
+/// Alertmanager groups by the alert name, the job, the fleet labels, the route of either
+/// scheme and, with gRPC, the method: each once, in a configuration amtool accepts, in both
+/// schemes, with and without gRPC.
+#[test]
+fn alertmanager_groups_by_each_label_once() {
+    let amtool = require_program("amtool");
+    let dir = TempDir::new("fleet-group-by");
+    for scheme in [
+        routemeter::NamingScheme::OpenTelemetry,
+        routemeter::NamingScheme::AxumPrometheus,
+    ] {
+        for grpc in [false, true] {
+            for fleet in [
+                &[][..],
+                &["region"][..],
+                &["region", "cluster", "region"][..],
+            ] {
+                let mut slo = Slo::new("app").naming(routemeter::Naming::new(scheme));
+                if grpc {
+                    slo = slo.grpc_availability(0.99);
+                }
+                for label in fleet {
+                    slo = slo.fleet_label(*label);
+                }
+                let am = Monitoring::new(slo).unwrap().alertmanager();
+                let line = am
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("group_by: ["))
+                    .and_then(|l| l.strip_suffix(']'))
+                    .unwrap_or_else(|| panic!("{am}"));
+                let keys: Vec<&str> = line.split(", ").collect();
+                let mut expected = vec!["alertname", "job"];
+                if !fleet.is_empty() {
+                    expected.extend(["region"]);
+                }
+                if fleet.len() > 1 {
+                    expected.extend(["cluster"]);
+                }
+                expected.extend(["http_route", "endpoint"]);
+                if grpc {
+                    expected.push("rpc_method");
+                }
+                assert_eq!(keys, expected, "{scheme:?} {grpc} {fleet:?}");
+                if let Some(amtool) = &amtool {
+                    let path = dir.0.join("alertmanager.yml");
+                    std::fs::write(&path, &am).unwrap();
+                    let (ok, text) = run(amtool, &["check-config", path.to_str().unwrap()]);
+                    assert!(ok, "{scheme:?} {grpc} {fleet:?}: {text}\n{am}");
+                }
+            }
+        }
     }
 }
 
