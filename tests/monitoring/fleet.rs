@@ -60,6 +60,101 @@ fn region_burn(region: &str, rate: &str, long: &str, short: &str, sev: &str) -> 
     )
 }
 
+/// One replica's gRPC calls to `a.B/C`: `ok` OK and `bad` INTERNAL calls per minute for
+/// `minutes` minutes.
+fn grpc_replica(region: &str, instance: &str, ok: u64, bad: u64, minutes: u64) -> String {
+    let base = format!(
+        "job=\"quickstart\",region=\"{region}\",instance=\"{instance}\",rpc_system_name=\"grpc\",rpc_method=\"a.B/C\""
+    );
+    let mut s = String::new();
+    for (labels, per) in [
+        (format!("{base},rpc_status_code=\"OK\""), ok),
+        (
+            format!("{base},rpc_status_code=\"INTERNAL\",error_type=\"INTERNAL\""),
+            bad,
+        ),
+    ] {
+        s += &format!(
+            "      - series: 'rpc_server_call_duration_seconds_count{{{labels}}}'\n        values: '0+{per}x{minutes}'\n"
+        );
+    }
+    s
+}
+
+fn region_grpc_burn(region: &str, rate: &str, long: &str, short: &str, sev: &str) -> String {
+    alert(
+        "GRPCMethodErrorBudgetBurn",
+        &[
+            ("job", "quickstart"),
+            ("region", region),
+            ("rpc_method", "a.B/C"),
+            ("severity", sev),
+            ("slo", "grpc_availability"),
+            ("slo_scope", "service"),
+            ("burn_rate", rate),
+            ("long_window", long),
+            ("short_window", short),
+        ],
+    )
+}
+
+/// gRPC methods keep the regions apart as routes do: one failing region's method pages for
+/// that region only, its replicas summed, and the alert's summary names the region.
+#[test]
+fn grpc_regions_are_kept_apart_and_instances_summed() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let monitoring = Monitoring::new(
+        Slo::new("quickstart")
+            .fleet_label("region")
+            .grpc_availability(0.999),
+    )
+    .unwrap();
+    // Two replicas in eu fail 5 % of their calls, two in us none: 10 calls/s per replica.
+    let mut series = String::new();
+    series += &grpc_replica("eu", "eu-1:80", 570, 30, 90);
+    series += &grpc_replica("eu", "eu-2:80", 570, 30, 90);
+    series += &grpc_replica("us", "us-1:80", 600, 0, 90);
+    series += &grpc_replica("us", "us-2:80", 600, 0, 90);
+    let mut tests = String::from(TESTS_HEADER);
+    tests += &case(
+        &series,
+        &[(
+            "65m",
+            "GRPCMethodErrorBudgetBurn",
+            vec![
+                region_grpc_burn("eu", "14.4", "1h", "5m", "page"),
+                region_grpc_burn("eu", "6", "6h", "30m", "page"),
+                region_grpc_burn("eu", "3", "1d", "2h", "ticket"),
+            ],
+        )],
+    );
+    tests += "    promql_expr_test:\n";
+    for (expr, samples) in [
+        ("routemeter:grpc_calls:rate5m", [("eu", "20"), ("us", "20")]),
+        (
+            "routemeter:grpc_errors:ratio_rate5m",
+            [("eu", "0.05"), ("us", "0")],
+        ),
+    ] {
+        tests += &format!("      - expr: '{expr}'\n        eval_time: 30m\n        exp_samples:\n");
+        for (region, value) in samples {
+            tests += &format!(
+                "          - labels: '{expr}{{job=\"quickstart\",region=\"{region}\",rpc_method=\"a.B/C\"}}'\n            value: {value}\n"
+            );
+        }
+    }
+    promtool_test(&promtool, "fleet-grpc-test", &monitoring, &tests);
+    let alerts = monitoring.alerting_rules();
+    assert!(
+        alerts.contains(
+            "gRPC method {{ $labels.rpc_method }} on {{ $labels.job }} ({{ $labels.region }}) is burning"
+        ),
+        "{alerts}"
+    );
+}
+
 #[test]
 fn regions_are_kept_apart_and_instances_summed() {
     let Some(promtool) = require_program("promtool") else {
