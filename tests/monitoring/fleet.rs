@@ -302,6 +302,11 @@ fn the_dashboard_narrows_by_fleet_label_and_instance() {
     let (vars, exprs) = dashboard(&Monitoring::new(Slo::new("quickstart")).unwrap());
     let names: Vec<&str> = vars.iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["datasource", "job", "instance", "route"]);
+    // gRPC panels too.
+    let slo = Slo::new("quickstart").grpc_availability(0.999);
+    let (_, grpc_exprs) = dashboard(&Monitoring::new(slo).unwrap());
+    assert!(grpc_exprs.len() > exprs.len());
+    let exprs = grpc_exprs;
     // Every panel over raw series narrows by instance; the recording rules have none to narrow.
     for expr in &exprs {
         assert_eq!(
@@ -313,7 +318,8 @@ fn the_dashboard_narrows_by_fleet_label_and_instance() {
 
     let slo = Slo::new("quickstart")
         .fleet_label("region")
-        .fleet_label("cluster");
+        .fleet_label("cluster")
+        .grpc_availability(0.999);
     let (vars, exprs) = dashboard(&Monitoring::new(slo).unwrap());
     let names: Vec<&str> = vars.iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -324,9 +330,15 @@ fn the_dashboard_narrows_by_fleet_label_and_instance() {
             "region",
             "cluster",
             "instance",
-            "route"
+            "route",
+            "rpc_method"
         ]
     );
+    assert_eq!(
+        vars[6]["definition"],
+        "label_values(rpc_server_call_duration_seconds_count{job=~\"$job\",region=~\"$region\",cluster=~\"$cluster\"}, rpc_method)"
+    );
+    assert!(exprs.iter().any(|e| e.contains("rpc_server_")));
     // Each variable offers the values under the ones before it.
     assert_eq!(
         vars[3]["definition"],
