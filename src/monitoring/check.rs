@@ -43,7 +43,8 @@ pub enum SloError {
     },
     /// The bucket bounds are empty, not finite and positive, or not strictly increasing.
     Buckets(Vec<f64>),
-    /// The metric-name prefix would not make valid metric names.
+    /// The metric-name prefix would not make valid metric names, or would make names starting
+    /// with `__`, which Prometheus reserves.
     Prefix(String),
     /// A route (with its own objective, or excluded) is the empty string, which no request has.
     EmptyRoute,
@@ -81,7 +82,7 @@ impl fmt::Display for SloError {
             ),
             Self::Prefix(p) => write!(
                 f,
-                "metric-name prefix {p:?} must match [a-zA-Z_][a-zA-Z0-9_]* (letters, digits and `_`, not starting with a digit)"
+                "metric-name prefix {p:?} must match [a-zA-Z_][a-zA-Z0-9_]* (letters, digits and `_`, not starting with a digit), and the names it makes must not start with `__`, which Prometheus reserves"
             ),
             Self::EmptyRoute => f.write_str("a route must not be empty"),
             Self::FleetLabel { label, reason } => {
@@ -212,15 +213,18 @@ pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
         return Err(SloError::Job(slo.job.clone()));
     }
     if let Some(prefix) = slo.naming.prefix() {
-        let ok = is_metric_name(prefix) && !prefix.contains(':');
+        let ok = is_metric_name(prefix) && !prefix.contains(':') && !prefix.starts_with("__");
         if !ok {
             return Err(SloError::Prefix(prefix.to_owned()));
         }
     }
-    // The prefix is the only user text in names; the rest is fixed. Checked all the same.
+    // The prefix is the only user text in names; the rest is fixed. Checked all the same, and
+    // for the `__` Prometheus reserves: `_` in front of `_http_server_…` makes it too.
     for name in [slo.naming.duration(), slo.naming.active()] {
-        if !is_metric_name(name) {
-            return Err(SloError::Prefix(name.to_owned()));
+        if !is_metric_name(name) || name.starts_with("__") {
+            return Err(SloError::Prefix(
+                slo.naming.prefix().unwrap_or(name).to_owned(),
+            ));
         }
     }
 
@@ -269,8 +273,11 @@ pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
     }
     if let Some(a) = slo.grpc_availability {
         target("gRPC availability".to_owned(), a)?;
-        if !is_metric_name(slo.naming.rpc_duration()) {
-            return Err(SloError::Prefix(slo.naming.rpc_duration().to_owned()));
+        let rpc = slo.naming.rpc_duration();
+        if !is_metric_name(rpc) || rpc.starts_with("__") {
+            return Err(SloError::Prefix(
+                slo.naming.prefix().unwrap_or(rpc).to_owned(),
+            ));
         }
     }
     for label in &slo.fleet_labels {

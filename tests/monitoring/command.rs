@@ -53,6 +53,22 @@ fn bad_objectives_are_clear_errors() {
             "prefix",
             Slo::new("app").naming(Naming::default().with_prefix("9lives")),
         ),
+        // Names starting with `__` are Prometheus's own.
+        (
+            "prefix",
+            Slo::new("app").naming(Naming::default().with_prefix("__")),
+        ),
+        (
+            "prefix",
+            Slo::new("app").naming(
+                Naming::new(routemeter::NamingScheme::AxumPrometheus).with_prefix("__shop"),
+            ),
+        ),
+        // `_` + `_http_server_…`.
+        (
+            "prefix",
+            Slo::new("app").naming(Naming::default().with_prefix("_")),
+        ),
         (
             "route",
             Slo::new("app").route(RouteSlo::new("").availability(0.99)),
@@ -123,6 +139,9 @@ fn bad_objectives_are_clear_errors() {
             "metric-name prefix",
         ),
         ("--prefix", "a:b", "metric-name prefix"),
+        ("--prefix", "__", "metric-name prefix"),
+        ("--prefix", "__x", "metric-name prefix"),
+        ("--prefix", "_", "metric-name prefix"),
         ("--job", "a\"b", "job"),
         ("--naming", "statsd", "unknown naming"),
         ("--profile", "staging", "unknown profile"),
@@ -253,7 +272,7 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
         1 => good("--cancelled-alert", &["0.05", "0.5"]),
         1 => good("--grpc-availability", &["0.99", "0.999"]),
         1 => good("--p99-alert", &["1", "0.25", "30"]),
-        1 => good("--prefix", &["shop", "_x1", ""]),
+        1 => good("--prefix", &["shop", "_x1", "", "_", "__", "__x"]),
         1 => good("--buckets", &["0.1,0.25,0.5,1", "0.25", "0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10"]),
         1 => good("--memory-limit-bytes", &["1e9", "536870912"]),
         1 => good("--rps-capacity", &["500", "0.5"]),
