@@ -288,9 +288,17 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
+/// 48 cases (a few seconds), or `PROPTEST_CASES` for a longer search.
+fn cli_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(48)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 48,
+        cases: cli_cases(),
         max_shrink_iters: 64,
         failure_persistence: None,
         ..ProptestConfig::default()
