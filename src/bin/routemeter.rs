@@ -43,7 +43,8 @@ OPTIONS:
                                   must not end with a server-error status (default: off)
     --p99-alert SECONDS           p99 above which the high-latency alert fires (default: 1)
     --naming otel|axum-prometheus the layer's naming scheme (default: otel)
-    --prefix PREFIX               the layer's metric-name prefix ([a-zA-Z_][a-zA-Z0-9_]*)
+    --prefix PREFIX               the layer's metric-name prefix ([a-zA-Z_][a-zA-Z0-9_]*;
+                                  no names starting with `__`, Prometheus's own)
     --buckets B1,B2,...           the duration buckets, when not the defaults
     --memory-limit-bytes N        memory the forecast alert protects (default: 1 GiB)
     --rps-capacity N              request rate the traffic forecast protects (default: none)

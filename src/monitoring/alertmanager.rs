@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::yaml_str;
+use super::{Slo, yaml_str};
+use crate::names::{Naming, NamingScheme};
 
 /// Where alerts go.
 pub(crate) struct Receivers {
@@ -46,16 +47,34 @@ const TITLE: &str = "[{{ .Status | toUpper }}{{ if eq .Status \"firing\" }}:{{ .
 const TEXT: &str = "{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}";
 const TELEGRAM: &str = "{{ range .Alerts }}[{{ .Labels.severity }}] {{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}";
 
-/// `fleet` is the fleet labels: alerts are grouped by them too, so that one region's alerts
-/// arrive apart from another's.
-pub(crate) fn render(r: &Receivers, fleet: &[String]) -> String {
+/// The labels alerts are grouped by, each once: the alert, the job, the fleet labels (so that
+/// one region's alerts arrive apart from another's), the route label of both naming schemes
+/// (the configuration serves either) and, when gRPC calls are watched, the method.
+pub(crate) fn group_by(slo: &Slo) -> Vec<&str> {
+    let mut keys = vec!["alertname", "job"];
+    let routes = [
+        Naming::new(NamingScheme::OpenTelemetry).route_key(),
+        Naming::new(NamingScheme::AxumPrometheus).route_key(),
+    ];
+    let grpc = slo.grpc_availability.map(|_| slo.naming.rpc_method_key());
+    let more = slo.fleet_labels.iter().map(String::as_str);
+    for key in more.chain(routes).chain(grpc) {
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// The configuration: alerts grouped by [`group_by`], pages and tickets routed by severity.
+pub(crate) fn render(r: &Receivers, slo: &Slo) -> String {
     let mut out = String::from(
         "# Alertmanager routing for routemeter's alerts: pages to Slack and Telegram, tickets to Slack.\n# Put the Slack incoming-webhook URL in the file named below and fill in the Telegram bot token and chat id.\n",
     );
     let _ = write!(
         out,
-        "route:\n  receiver: slack-tickets\n  group_by: [alertname, job, {}http_route, endpoint]\n  group_wait: {}\n  group_interval: {}\n  repeat_interval: {}\n  routes:\n    - receiver: pages\n      matchers:\n        - severity=\"page\"\n    - receiver: slack-tickets\n      matchers:\n        - severity=\"ticket\"\n",
-        fleet.iter().map(|l| format!("{l}, ")).collect::<String>(),
+        "route:\n  receiver: slack-tickets\n  group_by: [{}]\n  group_wait: {}\n  group_interval: {}\n  repeat_interval: {}\n  routes:\n    - receiver: pages\n      matchers:\n        - severity=\"page\"\n    - receiver: slack-tickets\n      matchers:\n        - severity=\"ticket\"\n",
+        group_by(slo).join(", "),
         r.group_wait,
         r.group_interval,
         r.repeat_interval

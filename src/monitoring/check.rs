@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::Slo;
 use super::escape::is_metric_name;
+use crate::names::{Naming, NamingScheme};
 
 /// The longest forecast horizon: a year and a day. A trend measured over one hour says nothing
 /// about what comes later.
@@ -42,7 +43,8 @@ pub enum SloError {
     },
     /// The bucket bounds are empty, not finite and positive, or not strictly increasing.
     Buckets(Vec<f64>),
-    /// The metric-name prefix would not make valid metric names.
+    /// The metric-name prefix would not make valid metric names, or would make names starting
+    /// with `__`, which Prometheus reserves.
     Prefix(String),
     /// A route (with its own objective, or excluded) is the empty string, which no request has.
     EmptyRoute,
@@ -80,7 +82,7 @@ impl fmt::Display for SloError {
             ),
             Self::Prefix(p) => write!(
                 f,
-                "metric-name prefix {p:?} must match [a-zA-Z_][a-zA-Z0-9_]* (letters, digits and `_`, not starting with a digit)"
+                "metric-name prefix {p:?} must match [a-zA-Z_][a-zA-Z0-9_]* (letters, digits and `_`, not starting with a digit), and the names it makes must not start with `__`, which Prometheus reserves"
             ),
             Self::EmptyRoute => f.write_str("a route must not be empty"),
             Self::FleetLabel { label, reason } => {
@@ -123,6 +125,12 @@ const RULE_LABELS: [&str; 7] = [
     "short_window",
 ];
 
+/// The words PromQL's lexer reads, whatever their case, as a number (`NaN`, `Inf`) or as a
+/// keyword its grammar does not take back as a label name in `by (...)`, `without (...)`,
+/// `on (...)` or `group_left (...)`. Its other keywords (`by`, `on`, `sum`, `offset`, …) are
+/// taken as label names there, and so are accepted.
+const NOT_GROUPING_LABELS: [&str; 3] = ["nan", "inf", "without"];
+
 /// A fleet label must be a label name the rules can keep next to `job` and the route.
 fn fleet_label(slo: &Slo, label: &str) -> Result<(), SloError> {
     let refuse = |reason| {
@@ -142,6 +150,14 @@ fn fleet_label(slo: &Slo, label: &str) -> Result<(), SloError> {
     if label.starts_with("__") {
         return refuse("names starting with `__` are reserved for Prometheus's own use");
     }
+    if NOT_GROUPING_LABELS
+        .iter()
+        .any(|word| label.eq_ignore_ascii_case(word))
+    {
+        return refuse(
+            "PromQL reads it (in any case) as a number or a keyword, not as a label name, in `by (...)` and `on (...)`",
+        );
+    }
     if label == "instance" {
         return refuse(
             "the rules sum over instances so that a replica that stops or restarts leaves them whole; the dashboard's `instance` variable shows one replica",
@@ -150,16 +166,32 @@ fn fleet_label(slo: &Slo, label: &str) -> Result<(), SloError> {
     if label == "job" || label == "le" || label == slo.naming.route_key() {
         return refuse("the rules already aggregate by it");
     }
-    let n = &slo.naming;
-    let request_labels = [
-        Some(n.status_key()),
-        Some(n.method_key()),
-        n.error_key(),
-        n.scheme_key(),
-        n.protocol_version_key(),
-    ];
-    if request_labels.contains(&Some(label)) {
-        return refuse("it is a label of the request series, not of the fleet");
+    if label == "alertname" {
+        return refuse("it names each alert, and Alertmanager groups alerts by it");
+    }
+    // Both schemes' labels: the Alertmanager configuration groups by both route labels, and a
+    // fleet label must not change meaning when the scheme does.
+    for n in [
+        Naming::new(NamingScheme::OpenTelemetry),
+        Naming::new(NamingScheme::AxumPrometheus),
+    ] {
+        let request_labels = [
+            Some(n.route_key()),
+            Some(n.status_key()),
+            Some(n.method_key()),
+            n.error_key(),
+            n.scheme_key(),
+            n.protocol_version_key(),
+            Some(n.rpc_system_key()),
+            Some(n.rpc_method_key()),
+            Some(n.rpc_status_key()),
+            Some(n.rpc_error_key()),
+        ];
+        if request_labels.contains(&Some(label)) {
+            return refuse(
+                "it is a label of the request or call series (in one of the naming schemes), not of the fleet",
+            );
+        }
     }
     if label == "route" || label == "datasource" {
         return refuse("the dashboard has a variable by that name");
@@ -181,15 +213,18 @@ pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
         return Err(SloError::Job(slo.job.clone()));
     }
     if let Some(prefix) = slo.naming.prefix() {
-        let ok = is_metric_name(prefix) && !prefix.contains(':');
+        let ok = is_metric_name(prefix) && !prefix.contains(':') && !prefix.starts_with("__");
         if !ok {
             return Err(SloError::Prefix(prefix.to_owned()));
         }
     }
-    // The prefix is the only user text in names; the rest is fixed. Checked all the same.
+    // The prefix is the only user text in names; the rest is fixed. Checked all the same, and
+    // for the `__` Prometheus reserves: `_` in front of `_http_server_…` makes it too.
     for name in [slo.naming.duration(), slo.naming.active()] {
-        if !is_metric_name(name) {
-            return Err(SloError::Prefix(name.to_owned()));
+        if !is_metric_name(name) || name.starts_with("__") {
+            return Err(SloError::Prefix(
+                slo.naming.prefix().unwrap_or(name).to_owned(),
+            ));
         }
     }
 
@@ -238,8 +273,11 @@ pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
     }
     if let Some(a) = slo.grpc_availability {
         target("gRPC availability".to_owned(), a)?;
-        if !is_metric_name(slo.naming.rpc_duration()) {
-            return Err(SloError::Prefix(slo.naming.rpc_duration().to_owned()));
+        let rpc = slo.naming.rpc_duration();
+        if !is_metric_name(rpc) || rpc.starts_with("__") {
+            return Err(SloError::Prefix(
+                slo.naming.prefix().unwrap_or(rpc).to_owned(),
+            ));
         }
     }
     for label in &slo.fleet_labels {

@@ -50,13 +50,14 @@ fn panel(p: Panel, id: usize, x: u32, y: u32, w: u32) -> Value {
     v
 }
 
-/// The gRPC panels: calls by method and status, availability and latency per method.
-fn grpc_panels(n: &Names<'_>) -> Vec<Panel> {
+/// The gRPC panels: calls by method and status, availability and latency per method, narrowed
+/// as the HTTP panels are by `job_sel` (job, fleet labels and instance).
+fn grpc_panels(n: &Names<'_>, job_sel: &str) -> Vec<Panel> {
     let method = n.naming.rpc_method_key();
     let status = n.naming.rpc_status_key();
     let count = n.grpc_count();
     let bucket = n.grpc_bucket();
-    let sel = format!("job=~\"$job\",{method}=~\"$rpc_method\"");
+    let sel = format!("{job_sel},{method}=~\"$rpc_method\"");
     let rate = |extra: &str| format!("rate({count}{{{sel}{extra}}}[$__rate_interval])");
     let by_method = format!("sum by ({method})");
     vec![
@@ -242,7 +243,7 @@ pub(crate) fn render(slo: &Slo) -> String {
         });
     }
     if slo.grpc_availability.is_some() {
-        panels.extend(grpc_panels(&n));
+        panels.extend(grpc_panels(&n, &job_sel));
     }
     panels.extend([
         Panel {
@@ -387,10 +388,10 @@ pub(crate) fn render(slo: &Slo) -> String {
             "label": "gRPC method",
             "datasource": { "type": "prometheus", "uid": "${datasource}" },
             "query": {
-                "query": format!("label_values({calls}{{job=~\"$job\"}}, {method})"),
+                "query": format!("label_values({calls}{{job=~\"$job\"{narrowed}}}, {method})"),
                 "refId": "rpc_method",
             },
-            "definition": format!("label_values({calls}{{job=~\"$job\"}}, {method})"),
+            "definition": format!("label_values({calls}{{job=~\"$job\"{narrowed}}}, {method})"),
             "multi": true,
             "includeAll": true,
             "allValue": ".*",

@@ -28,7 +28,7 @@
 //!   latency heatmap per route, in-flight requests, process and Tokio runtime panels) with
 //!   `job`, `instance` and `route` variables (and one per fleet label).
 //! - `alertmanager.yml`: routes `severity="page"` to a Slack and a Telegram receiver and
-//!   `severity="ticket"` to Slack, grouped by alert, job (and fleet labels) and route.
+//!   `severity="ticket"` to Slack, grouped by alert, job (and fleet labels), route and, with gRPC, method.
 //!
 //! **Fleets.** The recording rules sum over instances, `by (job, route)`: replicas add up to
 //! one series per route, which survives a replica that stops or restarts.
@@ -139,17 +139,14 @@ impl Monitoring {
     /// chat id are placeholders to fill in.
     #[must_use]
     pub fn alertmanager(&self) -> String {
-        alertmanager::render(
-            &alertmanager::Receivers::production(),
-            &self.slo.fleet_labels,
-        )
+        alertmanager::render(&alertmanager::Receivers::production(), &self.slo)
     }
 
     /// An Alertmanager configuration that sends every alert to the Slack-format webhook `url`,
     /// immediately (no grouping delay): for tests.
     #[must_use]
     pub fn alertmanager_for_webhook(&self, url: &str) -> String {
-        alertmanager::render(&alertmanager::Receivers::test(url), &self.slo.fleet_labels)
+        alertmanager::render(&alertmanager::Receivers::test(url), &self.slo)
     }
 
     /// Every file, by name (see [`FILE_NAMES`]): the recording rules, the alerting rules, the

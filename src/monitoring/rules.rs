@@ -190,7 +190,7 @@ pub(crate) fn recording(slo: &Slo) -> String {
     }
     if slo.grpc_availability.is_some() {
         let method = slo.naming.rpc_method_key();
-        let by = format!("sum by (job, {method})");
+        let by = format!("sum by ({})", kept(slo, method));
         let count = n.grpc_count();
         let err = n.grpc_error_matcher();
         for w in WINDOWS {
@@ -241,7 +241,8 @@ fn grpc_alerts(slo: &Slo, target: f64, rules: &mut Vec<Rule>) {
                 (
                     "summary",
                     format!(
-                        "gRPC method {{{{ $labels.{method} }}}} on {{{{ $labels.job }}}} is burning its availability error budget {}x too fast",
+                        "gRPC method {{{{ $labels.{method} }}}} on {} is burning its availability error budget {}x too fast",
+                        job_text(slo),
                         num(factor)
                     ),
                 ),

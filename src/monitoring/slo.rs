@@ -275,7 +275,10 @@ impl Slo {
     /// forecast (against [`rps_capacity`](Self::rps_capacity) per region), the dashboard has a
     /// variable for it, and Alertmanager groups by it. `instance` is refused: the rules are
     /// fleet-wide so that a replica that dies or restarts leaves them whole, and the dashboard
-    /// has an `instance` variable for a look at one replica.
+    /// has an `instance` variable for a look at one replica. So are `NaN`, `Inf` and `without`
+    /// in any case, which PromQL does not read as label names in `by (...)`, `alertname`, the
+    /// labels the rules write (`severity`, `slo`, …) and the labels of the request and call
+    /// series in either naming scheme (`http_route`, `endpoint`, `rpc_method`, …).
     ///
     /// The label must be on the scraped series, where the rules see it: on the targets
     /// (relabelling, service discovery) or on the process with

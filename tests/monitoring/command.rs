@@ -53,6 +53,22 @@ fn bad_objectives_are_clear_errors() {
             "prefix",
             Slo::new("app").naming(Naming::default().with_prefix("9lives")),
         ),
+        // Names starting with `__` are Prometheus's own.
+        (
+            "prefix",
+            Slo::new("app").naming(Naming::default().with_prefix("__")),
+        ),
+        (
+            "prefix",
+            Slo::new("app").naming(
+                Naming::new(routemeter::NamingScheme::AxumPrometheus).with_prefix("__shop"),
+            ),
+        ),
+        // `_` + `_http_server_…`.
+        (
+            "prefix",
+            Slo::new("app").naming(Naming::default().with_prefix("_")),
+        ),
         (
             "route",
             Slo::new("app").route(RouteSlo::new("").availability(0.99)),
@@ -123,6 +139,9 @@ fn bad_objectives_are_clear_errors() {
             "metric-name prefix",
         ),
         ("--prefix", "a:b", "metric-name prefix"),
+        ("--prefix", "__", "metric-name prefix"),
+        ("--prefix", "__x", "metric-name prefix"),
+        ("--prefix", "_", "metric-name prefix"),
         ("--job", "a\"b", "job"),
         ("--naming", "statsd", "unknown naming"),
         ("--profile", "staging", "unknown profile"),
@@ -230,6 +249,7 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
             "--route-latency",
             "--exclude",
             "--cancelled-alert",
+            "--grpc-availability",
             "--p99-alert",
             "--prefix",
             "--buckets",
@@ -250,15 +270,16 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
         2 => good("--exclude", &["/health", "/pay\",job=\"nowhere", "/a"]),
         1 => good("--include", &["/metrics", "/a"]),
         1 => good("--cancelled-alert", &["0.05", "0.5"]),
+        1 => good("--grpc-availability", &["0.99", "0.999"]),
         1 => good("--p99-alert", &["1", "0.25", "30"]),
-        1 => good("--prefix", &["shop", "_x1", ""]),
+        1 => good("--prefix", &["shop", "_x1", "", "_", "__", "__x"]),
         1 => good("--buckets", &["0.1,0.25,0.5,1", "0.25", "0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10"]),
         1 => good("--memory-limit-bytes", &["1e9", "536870912"]),
         1 => good("--rps-capacity", &["500", "0.5"]),
         1 => good("--horizon-hours", &["4", "0.5", "8784"]),
         1 => good("--naming", &["otel", "axum-prometheus"]),
         1 => good("--profile", &["production", "test"]),
-        1 => good("--fleet-label", &["region", "cluster", "instance", "re-gion"]),
+        1 => good("--fleet-label", &["region", "cluster", "instance", "re-gion", "NaN", "without", "by", "endpoint", "alertname"]),
         1 => proptest::sample::select(&["--cancelled-as-failures", "--force", "--check"][..])
             .prop_map(|f| vec![f.to_owned()]),
         2 => (flags.clone(), bad).prop_map(|(f, v)| vec![f.to_owned(), v]),
@@ -267,9 +288,17 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
+/// 48 cases (a few seconds), or `PROPTEST_CASES` for a longer search.
+fn cli_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(48)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 48,
+        cases: cli_cases(),
         max_shrink_iters: 64,
         failure_persistence: None,
         ..ProptestConfig::default()
@@ -310,6 +339,11 @@ proptest! {
                         out.join("alerts.rules.yml").to_str().unwrap(),
                     ],
                 );
+                prop_assert!(ok, "{:?}:\n{}", args, text);
+            }
+            if let Some(amtool) = require_program("amtool") {
+                let path = out.join("alertmanager.yml");
+                let (ok, text) = run(&amtool, &["check-config", path.to_str().unwrap()]);
                 prop_assert!(ok, "{:?}:\n{}", args, text);
             }
         }

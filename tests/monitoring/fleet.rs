@@ -60,6 +60,101 @@ fn region_burn(region: &str, rate: &str, long: &str, short: &str, sev: &str) -> 
     )
 }
 
+/// One replica's gRPC calls to `a.B/C`: `ok` OK and `bad` INTERNAL calls per minute for
+/// `minutes` minutes.
+fn grpc_replica(region: &str, instance: &str, ok: u64, bad: u64, minutes: u64) -> String {
+    let base = format!(
+        "job=\"quickstart\",region=\"{region}\",instance=\"{instance}\",rpc_system_name=\"grpc\",rpc_method=\"a.B/C\""
+    );
+    let mut s = String::new();
+    for (labels, per) in [
+        (format!("{base},rpc_status_code=\"OK\""), ok),
+        (
+            format!("{base},rpc_status_code=\"INTERNAL\",error_type=\"INTERNAL\""),
+            bad,
+        ),
+    ] {
+        s += &format!(
+            "      - series: 'rpc_server_call_duration_seconds_count{{{labels}}}'\n        values: '0+{per}x{minutes}'\n"
+        );
+    }
+    s
+}
+
+fn region_grpc_burn(region: &str, rate: &str, long: &str, short: &str, sev: &str) -> String {
+    alert(
+        "GRPCMethodErrorBudgetBurn",
+        &[
+            ("job", "quickstart"),
+            ("region", region),
+            ("rpc_method", "a.B/C"),
+            ("severity", sev),
+            ("slo", "grpc_availability"),
+            ("slo_scope", "service"),
+            ("burn_rate", rate),
+            ("long_window", long),
+            ("short_window", short),
+        ],
+    )
+}
+
+/// gRPC methods keep the regions apart as routes do: one failing region's method pages for
+/// that region only, its replicas summed, and the alert's summary names the region.
+#[test]
+fn grpc_regions_are_kept_apart_and_instances_summed() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let monitoring = Monitoring::new(
+        Slo::new("quickstart")
+            .fleet_label("region")
+            .grpc_availability(0.999),
+    )
+    .unwrap();
+    // Two replicas in eu fail 5 % of their calls, two in us none: 10 calls/s per replica.
+    let mut series = String::new();
+    series += &grpc_replica("eu", "eu-1:80", 570, 30, 90);
+    series += &grpc_replica("eu", "eu-2:80", 570, 30, 90);
+    series += &grpc_replica("us", "us-1:80", 600, 0, 90);
+    series += &grpc_replica("us", "us-2:80", 600, 0, 90);
+    let mut tests = String::from(TESTS_HEADER);
+    tests += &case(
+        &series,
+        &[(
+            "65m",
+            "GRPCMethodErrorBudgetBurn",
+            vec![
+                region_grpc_burn("eu", "14.4", "1h", "5m", "page"),
+                region_grpc_burn("eu", "6", "6h", "30m", "page"),
+                region_grpc_burn("eu", "3", "1d", "2h", "ticket"),
+            ],
+        )],
+    );
+    tests += "    promql_expr_test:\n";
+    for (expr, samples) in [
+        ("routemeter:grpc_calls:rate5m", [("eu", "20"), ("us", "20")]),
+        (
+            "routemeter:grpc_errors:ratio_rate5m",
+            [("eu", "0.05"), ("us", "0")],
+        ),
+    ] {
+        tests += &format!("      - expr: '{expr}'\n        eval_time: 30m\n        exp_samples:\n");
+        for (region, value) in samples {
+            tests += &format!(
+                "          - labels: '{expr}{{job=\"quickstart\",region=\"{region}\",rpc_method=\"a.B/C\"}}'\n            value: {value}\n"
+            );
+        }
+    }
+    promtool_test(&promtool, "fleet-grpc-test", &monitoring, &tests);
+    let alerts = monitoring.alerting_rules();
+    assert!(
+        alerts.contains(
+            "gRPC method {{ $labels.rpc_method }} on {{ $labels.job }} ({{ $labels.region }}) is burning"
+        ),
+        "{alerts}"
+    );
+}
+
 #[test]
 fn regions_are_kept_apart_and_instances_summed() {
     let Some(promtool) = require_program("promtool") else {
@@ -207,6 +302,11 @@ fn the_dashboard_narrows_by_fleet_label_and_instance() {
     let (vars, exprs) = dashboard(&Monitoring::new(Slo::new("quickstart")).unwrap());
     let names: Vec<&str> = vars.iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["datasource", "job", "instance", "route"]);
+    // gRPC panels too.
+    let slo = Slo::new("quickstart").grpc_availability(0.999);
+    let (_, grpc_exprs) = dashboard(&Monitoring::new(slo).unwrap());
+    assert!(grpc_exprs.len() > exprs.len());
+    let exprs = grpc_exprs;
     // Every panel over raw series narrows by instance; the recording rules have none to narrow.
     for expr in &exprs {
         assert_eq!(
@@ -218,7 +318,8 @@ fn the_dashboard_narrows_by_fleet_label_and_instance() {
 
     let slo = Slo::new("quickstart")
         .fleet_label("region")
-        .fleet_label("cluster");
+        .fleet_label("cluster")
+        .grpc_availability(0.999);
     let (vars, exprs) = dashboard(&Monitoring::new(slo).unwrap());
     let names: Vec<&str> = vars.iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -229,9 +330,15 @@ fn the_dashboard_narrows_by_fleet_label_and_instance() {
             "region",
             "cluster",
             "instance",
-            "route"
+            "route",
+            "rpc_method"
         ]
     );
+    assert_eq!(
+        vars[6]["definition"],
+        "label_values(rpc_server_call_duration_seconds_count{job=~\"$job\",region=~\"$region\",cluster=~\"$cluster\"}, rpc_method)"
+    );
+    assert!(exprs.iter().any(|e| e.contains("rpc_server_")));
     // Each variable offers the values under the ones before it.
     assert_eq!(
         vars[3]["definition"],
@@ -273,6 +380,23 @@ fn unusable_fleet_labels_are_refused() {
         "datasource",
         "x\"}",
         "{{ .x }}",
+        "NaN",
+        "nan",
+        "Inf",
+        "inf",
+        "INF",
+        "without",
+        "WITHOUT",
+        "alertname",
+        "slo_scope",
+        "long_window",
+        "short_window",
+        "endpoint",
+        "status",
+        "method",
+        "rpc_method",
+        "rpc_status_code",
+        "rpc_system_name",
     ] {
         let err = Monitoring::new(Slo::new("app").fleet_label(label)).unwrap_err();
         assert!(
@@ -294,9 +418,19 @@ fn unusable_fleet_labels_are_refused() {
         assert_eq!(out.status.code(), Some(2), "{label:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("fleet label"));
     }
-    // The axum-prometheus scheme's own labels, too.
+    // The axum-prometheus scheme refuses its own labels and the OpenTelemetry scheme's.
     let compat = routemeter::Naming::new(routemeter::NamingScheme::AxumPrometheus);
-    for label in ["endpoint", "status", "method"] {
+    for label in [
+        "endpoint",
+        "status",
+        "method",
+        "http_route",
+        "http_request_method",
+        "http_response_status_code",
+        "error_type",
+        "alertname",
+        "rpc_method",
+    ] {
         let err =
             Monitoring::new(Slo::new("app").naming(compat.clone()).fleet_label(label)).unwrap_err();
         assert!(
@@ -306,6 +440,150 @@ fn unusable_fleet_labels_are_refused() {
     }
     for label in ["region", "cluster", "_zone", "az2", "namespace"] {
         Monitoring::new(Slo::new("app").fleet_label(label)).unwrap();
+    }
+}
+
+/// Alertmanager groups by the alert name, the job, the fleet labels, the route of either
+/// scheme and, with gRPC, the method: each once, in a configuration amtool accepts, in both
+/// schemes, with and without gRPC.
+#[test]
+fn alertmanager_groups_by_each_label_once() {
+    let amtool = require_program("amtool");
+    let dir = TempDir::new("fleet-group-by");
+    for scheme in [
+        routemeter::NamingScheme::OpenTelemetry,
+        routemeter::NamingScheme::AxumPrometheus,
+    ] {
+        for grpc in [false, true] {
+            for fleet in [
+                &[][..],
+                &["region"][..],
+                &["region", "cluster", "region"][..],
+            ] {
+                let mut slo = Slo::new("app").naming(routemeter::Naming::new(scheme));
+                if grpc {
+                    slo = slo.grpc_availability(0.99);
+                }
+                for label in fleet {
+                    slo = slo.fleet_label(*label);
+                }
+                let am = Monitoring::new(slo).unwrap().alertmanager();
+                let line = am
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("group_by: ["))
+                    .and_then(|l| l.strip_suffix(']'))
+                    .unwrap_or_else(|| panic!("{am}"));
+                let keys: Vec<&str> = line.split(", ").collect();
+                let mut expected = vec!["alertname", "job"];
+                if !fleet.is_empty() {
+                    expected.extend(["region"]);
+                }
+                if fleet.len() > 1 {
+                    expected.extend(["cluster"]);
+                }
+                expected.extend(["http_route", "endpoint"]);
+                if grpc {
+                    expected.push("rpc_method");
+                }
+                assert_eq!(keys, expected, "{scheme:?} {grpc} {fleet:?}");
+                if let Some(amtool) = &amtool {
+                    let path = dir.0.join("alertmanager.yml");
+                    std::fs::write(&path, &am).unwrap();
+                    let (ok, text) = run(amtool, &["check-config", path.to_str().unwrap()]);
+                    assert!(ok, "{scheme:?} {grpc} {fleet:?}: {text}\n{am}");
+                }
+            }
+        }
+    }
+}
+
+/// The words PromQL's lexer reads as something else than a label name (keywords, `NaN` and
+/// `Inf`, in any case): each one is refused exactly when promtool refuses it in `by (...)`,
+/// and any one accepted makes rules (gRPC and forecasts included) that promtool accepts.
+#[test]
+fn fleet_labels_promql_reads_as_keywords_are_refused_exactly_when_promtool_refuses_them() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let words = [
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "offset",
+        "and",
+        "or",
+        "unless",
+        "atan2",
+        "start",
+        "end",
+        "sum",
+        "avg",
+        "count",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
+        "limitk",
+        "limit_ratio",
+        "nan",
+        "inf",
+        "infinity",
+        "nanx",
+        "inf_",
+        "e1",
+        "x",
+    ];
+    let dir = TempDir::new("fleet-keywords");
+    for word in words {
+        let upper = word.to_ascii_uppercase();
+        let mut capital = word.to_owned();
+        capital[..1].make_ascii_uppercase();
+        for label in [word.to_owned(), upper, capital] {
+            let tiny = dir.0.join("tiny.yml");
+            std::fs::write(
+                &tiny,
+                format!("groups:\n  - name: g\n    rules:\n      - record: x:y\n        expr: sum by ({label}) (up)\n"),
+            )
+            .unwrap();
+            let (promtool_ok, text) = run(&promtool, &["check", "rules", tiny.to_str().unwrap()]);
+            let slo = Slo::new("app")
+                .fleet_label(label.clone())
+                .grpc_availability(0.99)
+                .rps_capacity(100.0);
+            match Monitoring::new(slo) {
+                Ok(monitoring) => {
+                    assert!(
+                        promtool_ok,
+                        "{label:?} accepted, promtool refuses it:\n{text}"
+                    );
+                    monitoring.write(&dir.0).unwrap();
+                    let (ok, text) = run(
+                        &promtool,
+                        &[
+                            "check",
+                            "rules",
+                            "--lint-fatal",
+                            dir.0.join("recording.rules.yml").to_str().unwrap(),
+                            dir.0.join("alerts.rules.yml").to_str().unwrap(),
+                        ],
+                    );
+                    assert!(ok, "{label:?}:\n{text}");
+                }
+                Err(e) => {
+                    assert!(!promtool_ok, "{label:?} refused ({e}), promtool takes it");
+                    assert!(matches!(e, SloError::FleetLabel { .. }), "{e}");
+                }
+            }
+        }
     }
 }
 
