@@ -93,7 +93,13 @@ fn concurrent(c: &mut Criterion) {
     group.finish();
 }
 
-fn render(c: &mut Criterion) {
+/// The render variants: default histograms only, and with the body-size histograms too.
+const RENDERS: [(&str, bool); 2] = [
+    ("1,000 routes x 5 statuses", false),
+    ("1,000 routes x 5 statuses, body sizes on", true),
+];
+
+fn render(c: &mut Criterion, (name, body_sizes): (&'static str, bool)) {
     let rt = support::runtime();
     let metrics = routemeter::prometheus::PrometheusSetup::new()
         .build()
@@ -102,6 +108,7 @@ fn render(c: &mut Criterion) {
     // sets, the default series budget.
     let layer = metrics
         .layer_builder()
+        .body_sizes(body_sizes)
         .route_fn(|req| {
             let path = req.path();
             let end = path[1..].find('/').map_or(path.len(), |i| i + 1);
@@ -139,17 +146,17 @@ fn render(c: &mut Criterion) {
         "the bench must render 1,000 routes x 5 statuses"
     );
     println!(
-        "render: 1,000 routes x 5 statuses = {series} duration series, {lines} exposition lines, {:.1} MB",
+        "render: {name} = {series} duration series, {lines} exposition lines, {:.1} MB",
         text.len() as f64 / 1e6
     );
-    c.bench_function("render 1000 routes x 5 statuses", |b| {
+    c.bench_function(&format!("render {name}"), |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
             for _ in 0..iters {
                 black_box(metrics.render());
             }
             let elapsed = start.elapsed();
-            note("render", "1,000 routes x 5 statuses", elapsed, iters);
+            note("render", name, elapsed, iters);
             elapsed
         });
     });
@@ -174,11 +181,13 @@ fn report() {
             }
         }
     }
-    if let Some((d, n)) = means.get(&("render", "1,000 routes x 5 statuses")) {
-        println!(
-            "\nrender /metrics, 1,000 routes x 5 statuses: {:.2} ms",
-            d.as_secs_f64() / *n as f64 * 1e3
-        );
+    for (name, _) in RENDERS {
+        if let Some((d, n)) = means.get(&("render", name)) {
+            println!(
+                "\nrender /metrics, {name}: {:.2} ms",
+                d.as_secs_f64() / *n as f64 * 1e3
+            );
+        }
     }
 }
 
@@ -189,7 +198,9 @@ fn main() {
         .configure_from_args();
     per_request(&mut c);
     concurrent(&mut c);
-    render(&mut c);
+    for variant in RENDERS {
+        render(&mut c, variant);
+    }
     c.final_summary();
     report();
 }
