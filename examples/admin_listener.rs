@@ -35,6 +35,10 @@ use axum::routing::get;
 use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
 use tokio::net::TcpListener;
 
+/// The quickstart's graceful-shutdown signal (Ctrl-C or SIGTERM), shared with it.
+#[allow(dead_code)]
+mod quickstart;
+
 /// The public application: its routes and the routemeter layer, and no `/metrics`.
 pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
     Router::new()
@@ -92,27 +96,6 @@ fn addr(name: &str, default: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("{name} is not a socket address: {e}"))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sig) => {
-                sig.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let public_addr = addr("ROUTEMETER_ADDR", "127.0.0.1:3000")?;
@@ -126,7 +109,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin_listener = TcpListener::bind(admin_addr).await?;
     println!("listening on http://{}", public.local_addr()?);
     println!("admin on http://{}", admin_listener.local_addr()?);
-    serve(public, admin_listener, &metrics, shutdown_signal()).await?;
+    serve(
+        public,
+        admin_listener,
+        &metrics,
+        quickstart::shutdown_signal(),
+    )
+    .await?;
     println!("shut down");
     Ok(())
 }

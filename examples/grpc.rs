@@ -48,6 +48,10 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
 
+/// The quickstart's graceful-shutdown signal (Ctrl-C or SIGTERM), shared with it.
+#[allow(dead_code)]
+mod quickstart;
+
 /// The greeter service: messages, handlers and the tonic service that routes to them.
 pub(crate) mod greeter {
     use std::convert::Infallible;
@@ -237,27 +241,6 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sig) => {
-                sig.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-}
-
 /// A socket address from the environment variable `name`, else `default`.
 fn address(name: &str, default: SocketAddr) -> Result<SocketAddr, String> {
     match std::env::var(name) {
@@ -281,7 +264,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         "metrics on http://{}/metrics",
         metrics_listener.local_addr()?
     );
-    serve(grpc, metrics_listener, &metrics, layer, shutdown_signal()).await?;
+    serve(
+        grpc,
+        metrics_listener,
+        &metrics,
+        layer,
+        quickstart::shutdown_signal(),
+    )
+    .await?;
     println!("shut down");
     Ok(())
 }
