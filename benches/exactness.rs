@@ -9,14 +9,12 @@
 //!
 //! Usage: `cargo bench --bench exactness [-- REQUESTS [ROUNDS]]`.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use futures_util::FutureExt;
-use http_body_util::BodyExt;
-use tower::{Layer, Service};
+#[path = "support/drive.rs"]
+mod drive;
 
 const THREADS: u64 = 4;
 
@@ -50,31 +48,7 @@ fn run(layer: &routemeter::RouteMeterLayer, requests: u64, render: &Render) -> (
             renders
         })
     };
-    let writers: Vec<_> = (0..THREADS)
-        .map(|_| {
-            let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
-                Ok::<_, Infallible>(http::Response::new(String::from("ok")))
-            }));
-            std::thread::spawn(move || {
-                for _ in 0..requests / THREADS {
-                    let response = svc
-                        .call(http::Request::new(String::new()))
-                        .now_or_never()
-                        .unwrap()
-                        .unwrap();
-                    response
-                        .into_body()
-                        .collect()
-                        .now_or_never()
-                        .unwrap()
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.join().unwrap();
-    }
+    drive::send(layer, requests, THREADS);
     stop.store(true, Ordering::Relaxed);
     let renders = scraper.join().unwrap();
     (count(&render()), renders)

@@ -11,20 +11,19 @@
 //!
 //! Usage: `cargo bench --bench exporter_exactness [-- REQUESTS [ROUNDS]]`.
 
-use std::convert::Infallible;
 use std::os::unix::net::UnixDatagram;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
-use http_body_util::BodyExt;
 use metrics::{Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-use tower::{Layer, Service};
+
+#[path = "support/drive.rs"]
+mod drive;
 
 const THREADS: u64 = 2;
 
@@ -78,35 +77,6 @@ impl<R: Recorder> Recorder for Counting<R> {
         } else {
             inner
         }
-    }
-}
-
-/// Sends `requests` through `layer` on [`THREADS`] threads.
-fn send(layer: &routemeter::RouteMeterLayer, requests: u64) {
-    let writers: Vec<_> = (0..THREADS)
-        .map(|_| {
-            let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
-                Ok::<_, Infallible>(http::Response::new(String::from("ok")))
-            }));
-            std::thread::spawn(move || {
-                for _ in 0..requests / THREADS {
-                    let response = svc
-                        .call(http::Request::new(String::new()))
-                        .now_or_never()
-                        .unwrap()
-                        .unwrap();
-                    response
-                        .into_body()
-                        .collect()
-                        .now_or_never()
-                        .unwrap()
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.join().unwrap();
     }
 }
 
@@ -199,7 +169,7 @@ fn otel(requests: u64, temporality: Temporality) -> Outcome {
             }
         })
     };
-    send(&layer, requests);
+    drive::send(&layer, requests, THREADS);
     stop.store(true, Ordering::Relaxed);
     flusher.join().unwrap();
     provider.force_flush().unwrap();
@@ -278,7 +248,7 @@ fn dogstatsd(requests: u64) -> Outcome {
             (values, datagrams)
         })
     };
-    send(&layer, requests);
+    drive::send(&layer, requests, THREADS);
     writers_done.store(true, Ordering::Relaxed);
     let (exported, exports) = reader.join().unwrap();
     let _ = std::fs::remove_dir_all(&dir);

@@ -16,6 +16,8 @@
 //! message elsewhere. The examples run as child processes, built by `cargo build --example`.
 
 mod common;
+#[path = "../benches/support/drive.rs"]
+mod drive;
 
 mod quickstart_server;
 
@@ -563,13 +565,10 @@ fn collected_count(rm: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> u6
 /// export, or in the sum of the deltas.
 #[test]
 fn otel_bridge_exports_every_request_while_the_sdk_collects() {
-    use futures_util::FutureExt as _;
-    use http_body_util::BodyExt as _;
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
-    use tower::{Layer as _, Service as _};
 
     const THREADS: u64 = 2;
     const PER_THREAD: u64 = 100_000;
@@ -609,31 +608,7 @@ fn otel_bridge_exports_every_request_while_the_sdk_collects() {
                 }
             })
         };
-        let writers: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
-                    Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
-                }));
-                std::thread::spawn(move || {
-                    for _ in 0..PER_THREAD {
-                        let response = svc
-                            .call(http::Request::new(String::new()))
-                            .now_or_never()
-                            .unwrap()
-                            .unwrap();
-                        response
-                            .into_body()
-                            .collect()
-                            .now_or_never()
-                            .unwrap()
-                            .unwrap();
-                    }
-                })
-            })
-            .collect();
-        for w in writers {
-            w.join().unwrap();
-        }
+        drive::send(&layer, THREADS * PER_THREAD, THREADS);
         stop.store(true, Ordering::Relaxed);
         collector.join().unwrap();
         let during = seen.lock().unwrap().0;
