@@ -489,15 +489,26 @@ pub(crate) fn check_label_name(
         ]
     })
     .flatten();
-    let reserved = name.starts_with("__")
-        || name == "le"
-        || name == "quantile"
-        || ["rpc.system.name", "rpc.method", "rpc.status_code"].contains(&name)
-        || layer_keys.into_iter().any(|k| k == name);
-    if reserved {
+    // A Prometheus recorder writes dots as underscores: a name is checked as given and as
+    // written there, so `http_request.method` cannot stand in for the layer's own label.
+    let written = name.replace('.', "_");
+    let layer_keys: Vec<&str> = layer_keys.collect();
+    let reserved_as = |n: &str| {
+        n.starts_with("__")
+            || n == "le"
+            || n == "quantile"
+            || ["rpc.system.name", "rpc.method", "rpc.status_code"].contains(&n)
+            || layer_keys
+                .iter()
+                .any(|k| *k == n || k.replace('.', "_") == n)
+    };
+    if reserved_as(name) || reserved_as(&written) {
         return Err(LabelError::Reserved(name.to_owned()));
     }
-    if taken.into_iter().any(|t| t.as_ref() == name) {
+    if taken
+        .into_iter()
+        .any(|t| t.as_ref() == name || t.as_ref().replace('.', "_") == written)
+    {
         return Err(LabelError::Duplicate(name.to_owned()));
     }
     Ok(())
@@ -626,6 +637,25 @@ mod tests {
         assert_eq!(
             check_label_name("region", false, ["region"]),
             Err(LabelError::Duplicate("region".into()))
+        );
+        // Dotted spellings of reserved names, as a Prometheus recorder would write them.
+        for dotted in [
+            "http_request.method",
+            "http_response.status_code",
+            "_.name__",
+            "rpc_system.name",
+        ] {
+            assert!(
+                matches!(
+                    check_label_name(dotted, true, none),
+                    Err(LabelError::Reserved(_))
+                ),
+                "{dotted}"
+            );
+        }
+        assert_eq!(
+            check_label_name("a_b", true, ["a.b"]),
+            Err(LabelError::Duplicate("a_b".into()))
         );
     }
 

@@ -418,3 +418,38 @@ async fn a_scrape_sees_every_request_answered_before_it() {
     }
     server.abort();
 }
+
+/// A scrape outside a Tokio runtime renders in place; a scrape whose render task never runs (its
+/// runtime shut down) fails alone, and later scrapes are answered as usual.
+#[test]
+fn scrapes_without_a_runtime_or_after_one_ends_do_not_wedge_the_endpoint() {
+    let metrics = metrics();
+    let headers = http::HeaderMap::new();
+    let outside = metrics
+        .scrape(&headers)
+        .now_or_never()
+        .expect("rendered in place");
+    assert_eq!(outside.status(), 200);
+
+    let dead = tokio::runtime::Runtime::new().unwrap();
+    let handle = dead.handle().clone();
+    drop(dead);
+    {
+        let _entered = handle.enter();
+        let failed = metrics.scrape(&headers).now_or_never();
+        assert!(
+            failed.is_none_or(|r| r.status() == 500),
+            "a render that never ran is an error, not a hang"
+        );
+    }
+
+    let live = tokio::runtime::Runtime::new().unwrap();
+    for accept in ["text/plain", "application/openmetrics-text"] {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::ACCEPT, accept.parse().unwrap());
+        let answered = live.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(10), metrics.scrape(&headers)).await
+        });
+        assert_eq!(answered.expect("answered").status(), 200, "{accept}");
+    }
+}

@@ -38,18 +38,18 @@ fn slot(format: Format) -> usize {
     }
 }
 
-/// Ends a slot's renders if the render thread stops early (a panicking render): waiting scrapes
-/// then see their sender gone.
+/// Ends a slot's renders unless the render thread handed the slot on: when a render panics, or
+/// when its task is dropped without running (a runtime that shut down), waiting scrapes then see
+/// their sender gone and the next scrape starts afresh.
 struct Stop {
     shared: Arc<SharedRenders>,
     slot: usize,
+    handed_on: bool,
 }
 
 impl Drop for Stop {
     fn drop(&mut self) {
-        // Only when unwinding: a render thread that ends normally has already handed the slot
-        // on, and a new render may own it by now.
-        if !std::thread::panicking() {
+        if self.handed_on {
             return;
         }
         let mut slots = self
@@ -63,6 +63,14 @@ impl Drop for Stop {
     }
 }
 
+/// What a scrape does, decided under the lock and done after it.
+enum Plan {
+    /// Wait for a render that starts after this scrape arrived.
+    Wait(Published),
+    /// Start a render.
+    Start(watch::Sender<Option<Bytes>>, Published),
+}
+
 impl SharedRenders {
     /// The text of a render in `format` that started after this call: a new one run by
     /// `render` on a blocking thread (so the async workers keep serving requests meanwhile),
@@ -73,21 +81,34 @@ impl SharedRenders {
         format: Format,
         render: impl Fn() -> String + Send + 'static,
     ) -> Option<Bytes> {
-        let mut receiver = {
+        // Outside a Tokio runtime there is no blocking pool to render on: render here, alone.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Some(Bytes::from(render()));
+        };
+        let i = slot(format);
+        let plan = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let i = slot(format);
             let slot = &mut slots[i];
             if slot.running {
                 let (_, receiver) = slot.next.get_or_insert_with(|| watch::channel(None));
-                receiver.clone()
+                Plan::Wait(receiver.clone())
             } else {
                 slot.running = true;
                 let (sender, receiver) = watch::channel(None);
+                Plan::Start(sender, receiver)
+            }
+        };
+        let mut receiver = match plan {
+            Plan::Wait(receiver) => receiver,
+            Plan::Start(sender, receiver) => {
                 let stop = Stop {
                     shared: Arc::clone(self),
                     slot: i,
+                    handed_on: false,
                 };
-                tokio::task::spawn_blocking(move || run(&stop, sender, &render));
+                // Spawned with the lock released: if this fails or the task never runs, `stop`
+                // frees the slot as it drops.
+                runtime.spawn_blocking(move || run(stop, sender, &render));
                 receiver
             }
         };
@@ -100,7 +121,7 @@ impl SharedRenders {
 
 /// Renders for `sender`'s scrapes, then for each batch of scrapes that arrived meanwhile, until
 /// none is waiting.
-fn run(stop: &Stop, mut sender: watch::Sender<Option<Bytes>>, render: &dyn Fn() -> String) {
+fn run(mut stop: Stop, mut sender: watch::Sender<Option<Bytes>>, render: &dyn Fn() -> String) {
     loop {
         let text = Bytes::from(render());
         let _ = sender.send(Some(text));
@@ -114,6 +135,7 @@ fn run(stop: &Stop, mut sender: watch::Sender<Option<Bytes>>, render: &dyn Fn() 
             Some((next, _)) => sender = next,
             None => {
                 slot.running = false;
+                stop.handed_on = true;
                 return;
             }
         }
