@@ -452,22 +452,9 @@ impl std::fmt::Display for LabelError {
 
 impl std::error::Error for LabelError {}
 
-/// Checks a fixed label's name: a valid name (with `dots` allowed or not), not reserved, and not
-/// already among `taken`.
-pub(crate) fn check_label_name(
-    name: &str,
-    dots: bool,
-    taken: impl IntoIterator<Item = impl AsRef<str>>,
-) -> Result<(), LabelError> {
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (dots && c == '.'));
-    if !first_ok || !rest_ok {
-        return Err(LabelError::Invalid(name.to_owned()));
-    }
-    let layer_keys = [
+/// Every label key the layer sets itself, in every naming scheme: the request and call labels.
+pub(crate) fn layer_label_keys() -> Vec<&'static str> {
+    [
         NamingScheme::OpenTelemetry,
         NamingScheme::OpenTelemetryDotted,
         NamingScheme::AxumPrometheus,
@@ -488,11 +475,29 @@ pub(crate) fn check_label_name(
             Some(n.rpc_error_key()),
         ]
     })
-    .flatten();
+    .flatten()
+    .collect()
+}
+
+/// Checks a fixed label's name: a valid name (with `dots` allowed or not), not reserved, and not
+/// already among `taken`.
+pub(crate) fn check_label_name(
+    name: &str,
+    dots: bool,
+    taken: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<(), LabelError> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (dots && c == '.'));
+    if !first_ok || !rest_ok {
+        return Err(LabelError::Invalid(name.to_owned()));
+    }
+    let layer_keys = layer_label_keys();
     // A Prometheus recorder writes dots as underscores: a name is checked as given and as
     // written there, so `http_request.method` cannot stand in for the layer's own label.
     let written = name.replace('.', "_");
-    let layer_keys: Vec<&str> = layer_keys.collect();
     let reserved_as = |n: &str| {
         n.starts_with("__")
             || n == "le"

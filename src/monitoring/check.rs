@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::Slo;
 use super::escape::is_metric_name;
-use crate::names::{Naming, NamingScheme};
 
 /// The longest forecast horizon: a year and a day. A trend measured over one hour says nothing
 /// about what comes later.
@@ -169,29 +168,12 @@ fn fleet_label(slo: &Slo, label: &str) -> Result<(), SloError> {
     if label == "alertname" {
         return refuse("it names each alert, and Alertmanager groups alerts by it");
     }
-    // Both schemes' labels: the Alertmanager configuration groups by both route labels, and a
+    // Every scheme's labels: the Alertmanager configuration groups by both route labels, and a
     // fleet label must not change meaning when the scheme does.
-    for n in [
-        Naming::new(NamingScheme::OpenTelemetry),
-        Naming::new(NamingScheme::AxumPrometheus),
-    ] {
-        let request_labels = [
-            Some(n.route_key()),
-            Some(n.status_key()),
-            Some(n.method_key()),
-            n.error_key(),
-            n.scheme_key(),
-            n.protocol_version_key(),
-            Some(n.rpc_system_key()),
-            Some(n.rpc_method_key()),
-            Some(n.rpc_status_key()),
-            Some(n.rpc_error_key()),
-        ];
-        if request_labels.contains(&Some(label)) {
-            return refuse(
-                "it is a label of the request or call series (in one of the naming schemes), not of the fleet",
-            );
-        }
+    if crate::names::layer_label_keys().contains(&label) {
+        return refuse(
+            "it is a label of the request or call series (in one of the naming schemes), not of the fleet",
+        );
     }
     if label == "route" || label == "datasource" {
         return refuse("the dashboard has a variable by that name");
