@@ -12,18 +12,20 @@
 //! Usage: `cargo bench --bench exporter_exactness [-- REQUESTS [ROUNDS]]`.
 
 use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use metrics::{Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
 #[path = "support/drive.rs"]
 mod drive;
+#[path = "support/otel_counting.rs"]
+mod otel_counting;
+
+use otel_counting::CountingExporter;
 
 const THREADS: u64 = 2;
 
@@ -89,55 +91,8 @@ struct Outcome {
     exports: u64,
 }
 
-/// The count of the duration histogram in one OpenTelemetry collection.
-fn otel_count(rm: &ResourceMetrics) -> u64 {
-    rm.scope_metrics()
-        .flat_map(|s| s.metrics())
-        .filter(|m| m.name() == "http.server.request.duration")
-        .map(|m| match m.data() {
-            AggregatedMetrics::F64(MetricData::Histogram(h)) => {
-                h.data_points().map(|p| p.count()).sum::<u64>()
-            }
-            _ => 0,
-        })
-        .sum()
-}
-
-/// Adds up the duration counts of every export (delta) and keeps the last one (cumulative).
-struct CountingExporter {
-    temporality: Temporality,
-    seen: Arc<Mutex<(u64, u64, u64)>>,
-}
-
-impl PushMetricExporter for CountingExporter {
-    async fn export(&self, metrics: &ResourceMetrics) -> opentelemetry_sdk::error::OTelSdkResult {
-        let count = otel_count(metrics);
-        let mut seen = self.seen.lock().unwrap();
-        seen.0 += 1;
-        seen.1 += count;
-        seen.2 = count;
-        Ok(())
-    }
-
-    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-
-    fn temporality(&self) -> Temporality {
-        self.temporality
-    }
-}
-
 fn otel(requests: u64, temporality: Temporality) -> Outcome {
-    let seen = Arc::new(Mutex::new((0, 0, 0)));
-    let exporter = CountingExporter {
-        temporality,
-        seen: Arc::clone(&seen),
-    };
+    let (exporter, seen) = CountingExporter::new(temporality);
     let provider = SdkMeterProvider::builder()
         .with_reader(
             PeriodicReader::builder(exporter)

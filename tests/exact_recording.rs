@@ -116,9 +116,7 @@ async fn keep_alive_clients_and_concurrent_scrapers_over_loopback() {
         .route("/hot", axum::routing::get(|| async { "ok" }))
         .layer(metrics.layer())
         .route("/metrics", metrics.endpoint());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (addr, server) = serve(app).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let scrapers: Vec<_> = (0..SCRAPERS)
@@ -230,6 +228,14 @@ const METHODS: [&str; 10] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PURGE",
 ];
 
+/// Serves `app` on a free loopback port; abort the task to stop it.
+async fn serve(app: axum::Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, server)
+}
+
 /// A service answering `ok` to everything, wrapped in `layer`.
 fn ok_service(
     layer: &routemeter::RouteMeterLayer,
@@ -330,9 +336,7 @@ async fn concurrent_scrapes_share_one_render() {
         call(&mut svc, "GET", &format!("/r/{route}"));
     }
     let app = axum::Router::new().route("/metrics", metrics.endpoint());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (addr, server) = serve(app).await;
 
     let barrier = Arc::new(tokio::sync::Barrier::new(SCRAPES));
     let scrapes: Vec<_> = (0..SCRAPES)
@@ -390,9 +394,7 @@ async fn a_scrape_sees_every_request_answered_before_it() {
         .route("/hot", axum::routing::get(|| async { "ok" }))
         .layer(metrics.layer())
         .route("/metrics", metrics.endpoint());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (addr, server) = serve(app).await;
     let stop = Arc::new(AtomicBool::new(false));
     let background: Vec<_> = (0..2)
         .map(|_| {

@@ -18,6 +18,8 @@
 mod common;
 #[path = "../benches/support/drive.rs"]
 mod drive;
+#[path = "../benches/support/otel_counting.rs"]
+mod otel_counting;
 
 mod quickstart_server;
 
@@ -508,56 +510,6 @@ async fn otlp_export_reaches_a_receiver_with_the_conventions_names() {
     assert_eq!(overflow["points"][0]["value"], json!(0));
 }
 
-/// An exporter that adds up the duration histogram's count of every export it is handed (for
-/// delta temporality) and keeps the last one (for cumulative).
-#[derive(Clone)]
-struct CountingExporter {
-    temporality: opentelemetry_sdk::metrics::Temporality,
-    /// (exports, sum of counts, last count)
-    seen: std::sync::Arc<std::sync::Mutex<(u64, u64, u64)>>,
-}
-
-impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for CountingExporter {
-    async fn export(
-        &self,
-        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
-        let count = collected_count(metrics);
-        let mut seen = self.seen.lock().unwrap();
-        seen.0 += 1;
-        seen.1 += count;
-        seen.2 = count;
-        Ok(())
-    }
-
-    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-
-    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
-        self.temporality
-    }
-}
-
-/// The count of the duration histogram in one collection (0 when absent).
-fn collected_count(rm: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> u64 {
-    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-    rm.scope_metrics()
-        .flat_map(|s| s.metrics())
-        .filter(|m| m.name() == "http.server.request.duration")
-        .map(|m| match m.data() {
-            AggregatedMetrics::F64(MetricData::Histogram(h)) => {
-                h.data_points().map(|p| p.count()).sum::<u64>()
-            }
-            other => panic!("the duration is not an f64 histogram: {other:?}"),
-        })
-        .sum()
-}
-
 /// The bridge the OTLP example uses, under load: two threads send requests through the layer
 /// into `metrics-exporter-otel` while a third makes the SDK's periodic reader collect and export
 /// without pause (`force_flush`), with both temporalities (a delta collection resets the SDK's
@@ -567,17 +519,13 @@ fn collected_count(rm: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> u6
 fn otel_bridge_exports_every_request_while_the_sdk_collects() {
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
 
     const THREADS: u64 = 2;
     const PER_THREAD: u64 = 100_000;
     for temporality in [Temporality::Cumulative, Temporality::Delta] {
-        let exporter = CountingExporter {
-            temporality,
-            seen: Arc::new(Mutex::new((0, 0, 0))),
-        };
-        let seen = Arc::clone(&exporter.seen);
+        let (exporter, seen) = otel_counting::CountingExporter::new(temporality);
         let provider = SdkMeterProvider::builder()
             // Collections come from the loop below; the timer stays out of the way.
             .with_reader(
