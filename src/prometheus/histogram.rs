@@ -1,11 +1,14 @@
 //! A histogram that never loses a sample: fixed buckets counted in place, read consistently.
 //!
-//! An observation is a handful of atomic additions: no buffer, no lock, nothing to drain later.
-//! Reads use two halves, hot and cold. Observers always write into the hot half; a reader
-//! (one at a time) swaps the halves, waits for the observations that were already under way in
-//! the half that just went cold, reads it, then folds it into the new hot half and clears it.
-//! The counts a reader sees are therefore a consistent cut: the buckets add up to the count,
-//! and the sum belongs to exactly those observations. This is the scheme of the Go client.
+//! An observation is three atomic additions (the start count, the sum, the bucket): no buffer,
+//! no lock, nothing to drain later. Reads use two halves, hot and cold. Observers always write
+//! into the hot half; a reader (one at a time) swaps the halves, waits for the observations that
+//! were already under way in the half that just went cold, reads it, then folds it into the new
+//! hot half and clears it. The counts a reader sees are therefore a consistent cut: the buckets
+//! add up to the count, and the sum belongs to exactly those observations. This is the scheme
+//! of the Go client, with one addition fewer: an observation adds to its bucket last, and the
+//! reader waits until the cold buckets add up to the observations started, so no separate
+//! completion count is kept.
 //!
 //! Exemplars (the trace id of a recent request per bucket) are kept beside the counts when the
 //! request being recorded carries one; see [`crate::trace`].
@@ -21,21 +24,26 @@ const HOT_BIT: u64 = 1 << 63;
 
 /// The counts of one half.
 struct Half {
-    /// Observations completed into this half (written last by each observer).
-    count: AtomicU64,
     /// The sum of the observed values, as `f64` bits.
     sum: AtomicU64,
-    /// Per-bucket (not cumulative) counts; the last one is `+Inf`.
+    /// Per-bucket (not cumulative) counts; the last one is `+Inf`. Each observer adds to its
+    /// bucket last, so the buckets add up to the observations completed into this half.
     buckets: Box<[AtomicU64]>,
 }
 
 impl Half {
     fn new(buckets: usize) -> Self {
         Self {
-            count: AtomicU64::new(0),
             sum: AtomicU64::new(0f64.to_bits()),
             buckets: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
         }
+    }
+
+    /// The observations completed into this half.
+    fn completed(&self) -> u64 {
+        self.buckets
+            .iter()
+            .fold(0u64, |n, b| n.wrapping_add(b.load(Ordering::Acquire)))
     }
 }
 
@@ -115,13 +123,12 @@ impl AtomicHistogram {
         let bucket = self.bucket(value);
         let n = self.started.fetch_add(times, Ordering::AcqRel);
         let half = &self.halves[usize::from(n & HOT_BIT != 0)];
-        half.buckets[bucket].fetch_add(times, Ordering::Relaxed);
         add_f64(&half.sum, value * times as f64);
         if let Some(trace_id) = exemplar {
             self.keep_exemplar(bucket, trace_id, value);
         }
-        // Last: tells a reader waiting on this half that this observation is complete.
-        half.count.fetch_add(times, Ordering::Release);
+        // Last, releasing the sum: a reader that sees this count sees the sum with it.
+        half.buckets[bucket].fetch_add(times, Ordering::Release);
     }
 
     fn keep_exemplar(&self, bucket: usize, trace_id: TraceId, value: f64) {
@@ -156,7 +163,7 @@ impl AtomicHistogram {
         // The cold half holds everything before the swap once the observations that were
         // under way in it complete (each is a few instructions away from done).
         let mut spins = 0u32;
-        while cold.count.load(Ordering::Acquire) != started {
+        while cold.completed() != started {
             spins += 1;
             if spins < 64 {
                 std::hint::spin_loop();
@@ -175,8 +182,6 @@ impl AtomicHistogram {
         let sum = f64::from_bits(cold.sum.load(Ordering::Relaxed));
         // Fold the cold half into the hot one and clear it, so the hot half holds the totals
         // when the next reader swaps them again.
-        hot.count.fetch_add(count, Ordering::Release);
-        cold.count.store(0, Ordering::Relaxed);
         for (h, c) in hot.buckets.iter().zip(cold.buckets.iter()) {
             h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         }

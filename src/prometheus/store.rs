@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use metrics::{
@@ -50,27 +50,59 @@ impl CounterFn for CounterCell {
     }
 }
 
-/// A gauge, as `f64` bits.
+/// A gauge: the sum of its whole-number steps, as an integer (one atomic addition each, as the
+/// in-flight gauge takes), plus a float part for everything else.
+///
+/// `set` stores the float part and clears the integer part: a step made at the same moment
+/// lands before or after the set, never lost in between. Steps of more than 2^53, where floats
+/// stop being whole numbers, go to the float part.
 #[derive(Debug)]
-struct GaugeCell(AtomicU64);
+struct GaugeCell {
+    steps: AtomicI64,
+    /// `f64` bits.
+    rest: AtomicU64,
+}
 
 impl Default for GaugeCell {
     fn default() -> Self {
-        Self(AtomicU64::new(0f64.to_bits()))
+        Self {
+            steps: AtomicI64::new(0),
+            rest: AtomicU64::new(0f64.to_bits()),
+        }
+    }
+}
+
+/// Whole numbers up to this size are exact as both `f64` and `i64`.
+const EXACT_STEP: f64 = 9_007_199_254_740_992.0; // 2^53
+
+impl GaugeCell {
+    fn add(&self, value: f64) {
+        // `as` truncates (a conversion instruction, where `fract` is a library call).
+        let step = value as i64;
+        if value.abs() <= EXACT_STEP && step as f64 == value {
+            self.steps.fetch_add(step, Ordering::Relaxed);
+        } else {
+            add_f64(&self.rest, value);
+        }
+    }
+
+    fn value(&self) -> f64 {
+        f64::from_bits(self.rest.load(Ordering::Relaxed)) + self.steps.load(Ordering::Relaxed) as f64
     }
 }
 
 impl GaugeFn for GaugeCell {
     fn increment(&self, value: f64) {
-        add_f64(&self.0, value);
+        self.add(value);
     }
 
     fn decrement(&self, value: f64) {
-        add_f64(&self.0, -value);
+        self.add(-value);
     }
 
     fn set(&self, value: f64) {
-        self.0.store(value.to_bits(), Ordering::Relaxed);
+        self.steps.swap(0, Ordering::Relaxed);
+        self.rest.store(value.to_bits(), Ordering::Relaxed);
     }
 }
 
@@ -253,7 +285,7 @@ impl Store {
             let read = match &series.cell {
                 Cell::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
                 Cell::FloatCounter(c) | Cell::Gauge(c) => {
-                    SeriesRead::Float(f64::from_bits(c.0.load(Ordering::Relaxed)))
+                    SeriesRead::Float(c.value())
                 }
                 Cell::Histogram(h) => SeriesRead::Histogram {
                     bounds: h.0.bounds(),
@@ -365,7 +397,7 @@ impl Store {
                             &mut out,
                             name,
                             labels,
-                            Value::Float(f64::from_bits(c.0.load(Ordering::Relaxed))),
+                            Value::Float(c.value()),
                         ),
                         Cell::Histogram(h) => {
                             let snapshot = h.0.snapshot();
