@@ -1,35 +1,60 @@
 #!/usr/bin/env bash
-# Instructions per request for each stack, counted by valgrind's callgrind on the main thread.
-# Each stack runs N1 and N2 in-process requests; (I(N2) - I(N1)) / (N2 - N1) cancels set-up
-# costs. Counts vary by a few percent between runs (hash seeds, allocator state), so each
-# figure is the median of three runs.
+# Instructions and allocations per request for each stack, counted by valgrind's callgrind
+# over the measured loop only (`measured_loop` in benches/instructions.rs; set-up and warm-up
+# are not collected). Each stack runs N1 and N2 requests; (I(N2) - I(N1)) / (N2 - N1) cancels
+# what the loop costs once. Counts of one build repeat within a few instructions; each figure
+# is the median of three runs.
+#
+# BREAKDOWN=1 also prints, for the README set-up's stack, the inclusive cost per request of
+# every routemeter function (callgrind_annotate --inclusive=yes over the N2 run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)"; exit 1; }
-N1=${N1:-10000}
-N2=${N2:-30000}
+N1=${N1:-2000}
+N2=${N2:-12000}
 
 cargo bench --bench instructions --no-run 2>/dev/null
 bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
-main_thread_ir() {
-  local dir; dir=$(mktemp -d)
-  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$dir/cg" "$bin" "$1" "$2" >/dev/null 2>&1
-  grep -h '^totals:\|^summary:' "$dir/cg-01" | head -1 | awk '{print $2}'
-  rm -rf "$dir"
+# Prints "instructions allocations" of stack $1 with $2 requests; leaves the profile in $3.
+run() {
+  local out
+  out=$(valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured_loop*' \
+    --callgrind-out-file="$3" "$bin" "$1" "$2" 2>/dev/null)
+  printf '%s %s\n' "$(awk '/^(totals|summary):/ {print $2; exit}' "$3")" \
+    "$(sed -n 's/^allocations: //p' <<<"$out")"
 }
 
 mapfile -t stacks < <("$bin")
-bare=""
-printf '%-48s %14s %14s\n' stack instr/request added
+noop=""
+printf '%-58s %12s %9s %12s %9s\n' stack instr/req added allocs/req added
 for line in "${stacks[@]}"; do
   i=${line%%:*}; name=${line#*: }
-  runs=()
+  instr=(); allocs=()
   for _ in 1 2 3; do
-    a=$(main_thread_ir "$i" "$N1"); b=$(main_thread_ir "$i" "$N2")
-    runs+=($(( (b - a) / (N2 - N1) )))
+    read -r ia aa < <(run "$i" "$N1" "$work/a")
+    read -r ib ab < <(run "$i" "$N2" "$work/b.$i")
+    instr+=($(( (ib - ia) / (N2 - N1) )))
+    allocs+=("$(awk -v a="$aa" -v b="$ab" -v n="$((N2 - N1))" 'BEGIN {printf "%.2f", (b - a) / n}')")
   done
-  median=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
-  [ -z "$bare" ] && bare=$median
-  printf '%-48s %14s %14s\n' "$name" "$median" "+$((median - bare))"
+  imed=$(printf '%s\n' "${instr[@]}" | sort -n | sed -n 2p)
+  amed=$(printf '%s\n' "${allocs[@]}" | sort -n | sed -n 2p)
+  if [ "$i" = 1 ]; then noop_i=$imed; noop_a=$amed; fi
+  if [ "$i" -le 1 ]; then
+    printf '%-58s %12s %9s %12s %9s\n' "$name" "$imed" "" "$amed" ""
+  else
+    printf '%-58s %12s %9s %12s %9s\n' "$name" "$imed" "+$((imed - noop_i))" "$amed" \
+      "$(awk -v a="$amed" -v b="$noop_a" 'BEGIN {printf "%+.2f", a - b}')"
+  fi
 done
+echo "(added: over the no-op layer)"
+
+if [ "${BREAKDOWN:-0}" = 1 ]; then
+  echo
+  echo "inclusive instructions per request of routemeter's functions (README set-up, $N2 requests):"
+  callgrind_annotate --inclusive=yes --threshold=100 "$work/b.2" 2>/dev/null \
+    | awk -v n="$N2" '/routemeter::/ { gsub(",", "", $1); if ($1 / n >= 1) printf "%8.0f  %s\n", $1 / n, substr($0, index($0, $2)) }' \
+    | sed 's/ \[[^]]*\]$//' | head -60
+fi

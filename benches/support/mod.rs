@@ -18,7 +18,7 @@ use tower::ServiceExt;
 pub const STACKS: [&str; 8] = [
     "bare",
     "no-op layer (axum's own cost of any layer)",
-    "routemeter (global recorder)",
+    "routemeter (README set-up: install() + metrics.layer())",
     "routemeter (explicit recorder)",
     "routemeter + request logs (every request)",
     "tower-http TraceLayer (span + response event)",
@@ -96,9 +96,11 @@ pub fn app(name: &str) -> Router {
     let app = match name {
         "bare" => routes(),
         "no-op layer (axum's own cost of any layer)" => {
-            routes().layer(tower::util::MapRequestLayer::new(|r: Request| r))
+            routes().layer(tower::layer::util::Identity::new())
         }
-        "routemeter (global recorder)" => routes().layer(routemeter::layer()),
+        "routemeter (README set-up: install() + metrics.layer())" => {
+            routes().layer(global_metrics().layer())
+        }
         "routemeter (explicit recorder)" => routes().layer(explicit_metrics().layer()),
         "routemeter + request logs (every request)" => routes().layer(
             explicit_metrics()
