@@ -1,5 +1,5 @@
-//! Body wrappers: count the bytes that stream through, and finish the record when the response
-//! body ends, fails or is dropped.
+//! The response body the layer returns: counts the bytes that stream through, and finishes the
+//! record when the body ends, fails or is dropped.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,89 +11,8 @@ use pin_project_lite::pin_project;
 use crate::classify::ErrorType;
 use crate::record::InFlight;
 
-/// Arranges for the size of a request body to be known when the request is recorded, without
-/// changing the body's type (the inner service expects the type it was written for).
-///
-/// A bodiless request costs nothing and records 0 bytes. An axum `Body` with content is
-/// replaced by an axum `Body` that counts what streams through it. Any other body type is left
-/// as it is and its size is not recorded: its size hint (hyper's `Incoming` reports the
-/// client's `Content-Length`) is only a claim, which nobody checks when the handler never reads
-/// the body.
-pub(crate) fn meter_request_body<B: Body + 'static>(body: B, flight: &mut InFlight) -> B {
-    if body.is_end_stream() {
-        flight.request_body_empty();
-        return body;
-    }
-    #[cfg(feature = "axum")]
-    let body = {
-        // A runtime type check in safe code: `Any` sees whether `B` is axum's `Body`.
-        let mut slot = Some(body);
-        if let Some(axum_body) =
-            (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<axum::body::Body>>()
-        {
-            if let Some(inner) = axum_body.take() {
-                let counter = flight.request_counter();
-                *axum_body = Some(axum::body::Body::new(request_count::RequestBody {
-                    inner,
-                    counter,
-                }));
-            }
-            return slot.expect("the slot was refilled above");
-        }
-        slot.expect("the slot is only emptied on the axum path")
-    };
-    body
-}
-
-/// The counting wrapper for axum request bodies.
-#[cfg(feature = "axum")]
-mod request_count {
-    use std::pin::Pin;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::task::{Context, Poll};
-
-    use http_body::{Body, Frame, SizeHint};
-    use pin_project_lite::pin_project;
-
-    pin_project! {
-        /// A request body that counts the bytes read from it.
-        pub(super) struct RequestBody<B> {
-            #[pin]
-            pub(super) inner: B,
-            pub(super) counter: Arc<AtomicU64>,
-        }
-    }
-
-    impl<B: Body> Body for RequestBody<B> {
-        type Data = B::Data;
-        type Error = B::Error;
-
-        fn poll_frame(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-            let this = self.project();
-            let polled = this.inner.poll_frame(cx);
-            if let Poll::Ready(Some(Ok(frame))) = &polled {
-                this.counter
-                    .fetch_add(super::data_len(frame), Ordering::Relaxed);
-            }
-            polled
-        }
-
-        fn is_end_stream(&self) -> bool {
-            self.inner.is_end_stream()
-        }
-
-        fn size_hint(&self) -> SizeHint {
-            self.inner.size_hint()
-        }
-    }
-}
-
 /// The bytes of body data a frame carries (0 for trailers).
-fn data_len<D: Buf>(frame: &Frame<D>) -> u64 {
+pub(crate) fn data_len<D: Buf>(frame: &Frame<D>) -> u64 {
     frame.data_ref().map_or(0, |d| d.remaining() as u64)
 }
 
@@ -172,11 +91,9 @@ impl<B: Body> Body for ResponseBody<B> {
         flight.polling = false;
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                flight.response_bytes += data_len(frame);
-                if let Some(call) = &mut flight.grpc {
-                    if let Some(trailers) = frame.trailers_ref() {
-                        call.trailers(trailers);
-                    }
+                flight.sent(data_len(frame));
+                if let Some(trailers) = frame.trailers_ref() {
+                    flight.trailers(trailers);
                 }
                 if this.inner.is_end_stream() {
                     flight.finish(None);

@@ -9,7 +9,10 @@ use crate::classify::KnownMethods;
 use crate::grpc::{GrpcMethods, GrpcNameError};
 use crate::log::RequestLog;
 use crate::names::Naming;
-use crate::registry::{Meter, Registrar, Source};
+use crate::meter::Meter;
+use crate::meter_ref::MeterRef;
+use crate::registrar::{Registrar, Source};
+use crate::table::Limits;
 use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, MountError, RouteRequest};
 use crate::service::RouteMeter;
 
@@ -26,9 +29,17 @@ use crate::service::RouteMeter;
 ///     .route("/users/{id}", get(|| async { "user" }))
 ///     .layer(routemeter::RouteMeterLayer::new());
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RouteMeterLayer {
-    meter: Arc<Meter>,
+    meter: MeterRef,
+}
+
+impl std::fmt::Debug for RouteMeterLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMeterLayer")
+            .field("meter", &*self.meter)
+            .finish()
+    }
 }
 
 impl RouteMeterLayer {
@@ -57,7 +68,7 @@ impl<S> Layer<S> for RouteMeterLayer {
     type Service = RouteMeter<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RouteMeter::new(inner, Arc::clone(&self.meter))
+        RouteMeter::new(inner, self.meter.clone())
     }
 }
 
@@ -499,15 +510,12 @@ impl RouteMeterBuilder {
             };
             (rpc, self.grpc_methods)
         });
+        let limits = Limits {
+            max_routes: self.max_routes,
+            max_series: self.max_series,
+        };
         RouteMeterLayer {
-            meter: Arc::new(Meter::new(
-                registrar,
-                grpc,
-                route_fn,
-                self.excluded,
-                self.max_routes,
-                self.max_series,
-            )),
+            meter: MeterRef::new(Meter::new(registrar, grpc, route_fn, self.excluded, limits)),
         }
     }
 }

@@ -15,6 +15,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+mod arena;
 mod body;
 mod classify;
 mod clock;
@@ -22,11 +23,17 @@ mod future;
 mod grpc;
 mod layer;
 mod log;
+mod meter;
+mod meter_ref;
 mod names;
 mod record;
-mod registry;
+mod registrar;
+mod request_body;
 mod route;
+mod route_index;
+mod series;
 mod service;
+mod table;
 mod trace;
 
 #[cfg(feature = "monitoring")]

@@ -5,162 +5,285 @@
 //! response the server never sends a body for, a body dropped after all its declared bytes were
 //! sent) calls [`InFlight::finish`]; if none does, dropping it records the request as
 //! `cancelled`, or as a `panic` when its own poll unwound.
+//!
+//! It names its series by index ([`Located`]) and keeps the layer alive through a
+//! [`MeterRef`], so carrying it costs no shared counter; what only some requests need (the
+//! request log's span, a gRPC call's status) sits behind one box that other requests do not
+//! allocate.
 
 use std::sync::Arc;
-#[cfg(feature = "axum")]
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::classify::{ErrorType, Outcome};
+use http::StatusCode;
+
+use crate::classify::{ErrorType, Outcome, protocol_version};
 use crate::grpc::{GrpcCall, GrpcCode};
 use crate::log::{Finished, LogState};
-use crate::registry::MethodSeries;
+use crate::meter::Located;
+use crate::meter_ref::MeterRef;
+use crate::registrar::{OutcomeHandles, Registrar};
+use crate::series::MethodSeries;
 use crate::trace::TraceId;
 
-/// How the request body's size is known.
-///
-/// Only bytes that were really received count: a `Content-Length` or a size hint is a claim of
-/// the client, which may send less (or nothing) and is never checked when the handler does not
-/// read the body.
-enum RequestBytes {
-    /// Counted as it streams through the body wrapper.
-    #[cfg(feature = "axum")]
-    Counted(Arc<std::sync::atomic::AtomicU64>),
-    /// The body was empty when the request arrived.
-    Empty,
-    /// Neither: the request-size histogram is not recorded for this request.
-    Unknown,
+/// What only some requests carry.
+struct Extra {
+    /// The request's span, when request logs are on.
+    log: Option<LogState>,
+    /// Set for gRPC calls.
+    grpc: Option<GrpcCall>,
+}
+
+impl Extra {
+    #[cold]
+    fn start(
+        registrar: &Registrar,
+        series: &MethodSeries,
+        grpc: bool,
+        headers: &http::HeaderMap,
+    ) -> Box<Self> {
+        let log = registrar
+            .log
+            .as_ref()
+            .map(|config| config.start(series.method, &series.route, headers));
+        let grpc = grpc.then(|| GrpcCall {
+            status: None,
+            deadline: crate::grpc::timeout(headers),
+        });
+        Box::new(Self { log, grpc })
+    }
+
+    #[cold]
+    fn log_finished(
+        &self,
+        config: &crate::log::RequestLog,
+        series: &MethodSeries,
+        outcome: Outcome,
+        elapsed: std::time::Duration,
+        request_bytes: Option<u64>,
+        response_bytes: u64,
+    ) {
+        let Some(log) = &self.log else { return };
+        log.finish(
+            config,
+            &Finished {
+                method: series.method,
+                route: &series.route,
+                status: outcome.status.map(|s| s.as_u16()),
+                grpc_status: outcome.grpc.map(GrpcCode::as_str),
+                error: outcome.error,
+                elapsed,
+                request_bytes,
+                response_bytes,
+            },
+        );
+    }
 }
 
 /// One request being measured. Recorded exactly once: by [`InFlight::finish`], or, if the
 /// request never finishes, when it is dropped (as cancelled, or as a panic while unwinding).
 pub(crate) struct InFlight {
-    series: Arc<MethodSeries>,
+    meter: MeterRef,
+    at: Located,
     start: Instant,
-    request_bytes: RequestBytes,
-    pub(crate) response_bytes: u64,
+    response_bytes: u64,
     /// The response body's declared length (its `Content-Length`, else its exact size hint),
     /// seen with the head; `u64::MAX` when unknown.
-    pub(crate) declared_bytes: u64,
-    pub(crate) status: Option<http::StatusCode>,
+    declared_bytes: u64,
+    /// The bytes counted as the request body streams through its wrapper (only bytes that
+    /// really arrived: a `Content-Length` is a claim of the client, never checked when the
+    /// handler does not read the body).
+    request_counter: Option<Arc<AtomicU64>>,
+    extra: Option<Box<Extra>>,
+    /// The trace id of the request's `traceparent`, when exemplars are on.
+    trace: Option<TraceId>,
+    status: Option<StatusCode>,
+    version: http::Version,
+    /// A `HEAD` request: its response has no body.
+    head_request: bool,
+    /// The request body was empty as it arrived: its size is 0 without counting.
+    request_empty: bool,
+    /// Whether the request body's size is wanted (for the body-size histogram or the log).
+    counts_request_body: bool,
+    /// Whether the time to the response head is recorded.
+    time_to_head: bool,
     /// Set while the inner future or body is being polled; still set in `drop` means that poll
     /// never returned, i.e. it panicked.
     pub(crate) polling: bool,
     done: bool,
-    /// The request's span, when request logs are on (boxed: nothing to carry when off).
-    log: Option<Box<LogState>>,
-    /// The trace id of the request's `traceparent`, when exemplars are on.
-    trace: Option<TraceId>,
-    /// The request's `network.protocol.version`, when the naming has that label.
-    version: Option<crate::classify::ProtocolVersion>,
-    /// Set for gRPC calls (boxed: nothing to carry for HTTP requests).
-    pub(crate) grpc: Option<Box<GrpcCall>>,
 }
 
 impl InFlight {
-    pub(crate) fn new(
-        series: Arc<MethodSeries>,
-        start: Instant,
-        headers: &http::HeaderMap,
-        version: Option<crate::classify::ProtocolVersion>,
-    ) -> Self {
+    /// Starts recording `req`, or returns `None` when it is not recorded (an excluded path or
+    /// route).
+    #[inline]
+    pub(crate) fn start<B>(meter: &MeterRef, hint: u32, req: &http::Request<B>) -> Option<Self> {
+        if meter.excludes(req) {
+            return None;
+        }
+        // The clock starts as the request enters, before any look-up.
+        let start = meter.http.registrar.clock.now();
+        let (at, series) = meter.locate(hint, req)?;
         series.active.increment(1.0);
-        let log = series
-            .registrar
-            .log
-            .as_ref()
-            .map(|config| Box::new(config.start(series.method, &series.route, headers)));
-        let trace = if series.registrar.exemplars {
+        let registrar = &meter.recorders(at.grpc).registrar;
+        let headers = req.headers();
+        let extra = if registrar.log.is_some() || at.grpc {
+            Some(Extra::start(registrar, series, at.grpc, headers))
+        } else {
+            None
+        };
+        let trace = if registrar.exemplars {
             TraceId::from_headers(headers)
         } else {
             None
         };
-        Self {
-            trace,
-            version,
-            log,
-            series,
+        Some(Self {
+            meter: meter.clone(),
+            at,
             start,
-            request_bytes: RequestBytes::Unknown,
             response_bytes: 0,
             declared_bytes: u64::MAX,
+            request_counter: None,
+            extra,
+            trace,
             status: None,
+            version: req.version(),
+            head_request: req.method() == http::Method::HEAD,
+            request_empty: false,
+            counts_request_body: registrar.body_sizes || registrar.log.is_some(),
+            time_to_head: registrar.time_to_head,
             polling: false,
             done: false,
-            grpc: None,
-        }
+        })
     }
 
     /// Whether the request body's size is wanted: for the body-size histogram, or the log.
+    #[inline]
     pub(crate) fn counts_request_body(&self) -> bool {
-        let r = &self.series.registrar;
-        r.body_sizes || r.log.is_some()
+        self.counts_request_body
     }
 
     /// A counter the request body wrapper adds streamed bytes to.
     #[cfg(feature = "axum")]
-    pub(crate) fn request_counter(&mut self) -> Arc<std::sync::atomic::AtomicU64> {
-        let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        self.request_bytes = RequestBytes::Counted(Arc::clone(&counter));
+    pub(crate) fn request_counter(&mut self) -> Arc<AtomicU64> {
+        let counter = Arc::new(AtomicU64::new(0));
+        self.request_counter = Some(Arc::clone(&counter));
         counter
     }
 
     /// The request body was empty as it arrived: its size is 0 without counting.
     pub(crate) fn request_body_empty(&mut self) {
-        self.request_bytes = RequestBytes::Empty;
+        self.request_empty = true;
+    }
+
+    /// Records that `bytes` more of the response body were sent.
+    #[inline]
+    pub(crate) fn sent(&mut self, bytes: u64) {
+        self.response_bytes += bytes;
+    }
+
+    /// Reads the gRPC status of a trailers frame.
+    pub(crate) fn trailers(&mut self, trailers: &http::HeaderMap) {
+        if let Some(call) = self.extra.as_mut().and_then(|e| e.grpc.as_mut()) {
+            call.trailers(trailers);
+        }
+    }
+
+    /// The outcome of a request that ended with `end`.
+    #[inline]
+    fn outcome(&self, registrar: &Registrar, end: Option<ErrorType>) -> Outcome {
+        let outcome = match (&self.extra, self.status) {
+            (Some(extra), _) if extra.grpc.is_some() => self.grpc_outcome(end),
+            (_, Some(status)) => Outcome::response(status, end),
+            (_, None) => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
+        };
+        match registrar.naming.protocol_version_key() {
+            Some(_) => outcome.with_version(Some(protocol_version(self.version))),
+            None => outcome,
+        }
     }
 
     /// Records the request with `end` as how its response (or lack of one) ended.
+    #[inline]
     pub(crate) fn finish(&mut self, end: Option<ErrorType>) {
-        if std::mem::replace(&mut self.done, true) {
-            return;
+        if !std::mem::replace(&mut self.done, true) {
+            self.record(end);
         }
-        let outcome = match (&self.grpc, self.status) {
-            (Some(call), _) => grpc_outcome(call, end, self.start.elapsed()),
-            (None, Some(status)) => Outcome::response(status, end),
-            (None, None) => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
-        }
-        .with_version(self.version);
-        let request_bytes = match &self.request_bytes {
-            #[cfg(feature = "axum")]
-            RequestBytes::Counted(c) => Some(c.load(Ordering::Relaxed)),
-            RequestBytes::Empty => Some(0),
-            RequestBytes::Unknown => None,
-        };
+    }
+
+    fn record(&self, end: Option<ErrorType>) {
+        let recorders = self.meter.recorders(self.at.grpc);
+        let registrar = &recorders.registrar;
         // One measurement for the histogram and the log.
-        let elapsed = self.series.registrar.clock.since(self.start);
-        self.series.record(
-            outcome,
-            elapsed,
-            request_bytes,
-            self.response_bytes,
-            self.trace,
-        );
-        if let (Some(log), Some(config)) = (&self.log, &self.series.registrar.log) {
-            log.finish(
-                config,
-                &Finished {
-                    method: self.series.method,
-                    route: &self.series.route,
-                    status: outcome.status.map(|s| s.as_u16()),
-                    grpc_status: outcome.grpc.map(GrpcCode::as_str),
-                    error: outcome.error,
+        let elapsed = registrar.clock.since(self.start);
+        let outcome = self.outcome(registrar, end);
+        let Some(table) = recorders.table(self.at.table) else {
+            return;
+        };
+        let Some(series) = table.series(self.at.series) else {
+            return;
+        };
+        if let Some(h) = table.handles(registrar, series, outcome) {
+            let seconds = elapsed.as_secs_f64();
+            match self.trace {
+                None => h.duration.record(seconds),
+                Some(id) => crate::trace::with_current(id, || h.duration.record(seconds)),
+            }
+            if h.more {
+                self.record_more(h);
+            }
+        }
+        series.active.decrement(1.0);
+        if let Some(extra) = &self.extra {
+            if let Some(config) = &registrar.log {
+                extra.log_finished(
+                    config,
+                    series,
+                    outcome,
                     elapsed,
-                    request_bytes,
-                    response_bytes: self.response_bytes,
-                },
-            );
+                    self.request_bytes(),
+                    self.response_bytes,
+                );
+            }
+        }
+    }
+
+    /// The request body's size, when it is known.
+    fn request_bytes(&self) -> Option<u64> {
+        match &self.request_counter {
+            Some(c) => Some(c.load(Ordering::Relaxed)),
+            None => self.request_empty.then_some(0),
+        }
+    }
+
+    /// Records the body sizes and the request counter, for the layers that have them.
+    #[cold]
+    fn record_more(&self, h: &OutcomeHandles) {
+        if let (Some(s), Some(bytes)) = (&h.request_size, self.request_bytes()) {
+            s.record(bytes as f64);
+        }
+        if let Some(s) = &h.response_size {
+            s.record(self.response_bytes as f64);
+        }
+        if let Some(t) = &h.total {
+            t.increment(1);
+        }
+    }
+
+    #[cold]
+    fn grpc_outcome(&self, end: Option<ErrorType>) -> Outcome {
+        match self.extra.as_ref().and_then(|e| e.grpc.as_ref()) {
+            Some(call) => grpc_outcome(call, end, self.start.elapsed()),
+            None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         }
     }
 
     /// Whether HTTP sends no body for this response (RFC 9110: a response to `HEAD`, or a
     /// 1xx, 204 or 304 status), so a server drops it unread.
     pub(crate) fn sends_no_body(&self) -> bool {
-        self.series.method == "HEAD"
+        self.head_request
             || self.status.is_some_and(|s| {
-                s.is_informational()
-                    || s == http::StatusCode::NO_CONTENT
-                    || s == http::StatusCode::NOT_MODIFIED
+                s.is_informational() || s == StatusCode::NO_CONTENT || s == StatusCode::NOT_MODIFIED
             })
     }
 
@@ -169,15 +292,34 @@ impl InFlight {
     pub(crate) fn head<B: http_body::Body>(&mut self, response: &http::Response<B>) {
         let status = response.status();
         self.status = Some(status);
-        if let Some(call) = &mut self.grpc {
+        if let Some(call) = self.extra.as_mut().and_then(|e| e.grpc.as_mut()) {
             call.head(status, response.headers());
         }
         self.declared_bytes = declared_length(response).unwrap_or(u64::MAX);
-        if self.series.registrar.time_to_head {
-            self.series.record_head(
-                Outcome::response(status, None).with_version(self.version),
-                self.series.registrar.clock.since(self.start),
-            );
+        if self.time_to_head {
+            self.record_time_to_head(status);
+        }
+    }
+
+    #[cold]
+    fn record_time_to_head(&self, status: StatusCode) {
+        let recorders = self.meter.recorders(self.at.grpc);
+        let registrar = &recorders.registrar;
+        let version = registrar
+            .naming
+            .protocol_version_key()
+            .map(|_| protocol_version(self.version));
+        let outcome = Outcome::response(status, None).with_version(version);
+        let elapsed = registrar.clock.since(self.start);
+        let Some(table) = recorders.table(self.at.table) else {
+            return;
+        };
+        if let Some(t) = table
+            .series(self.at.series)
+            .and_then(|series| table.handles(registrar, series, outcome))
+            .and_then(|h| h.time_to_head.as_ref())
+        {
+            t.record(elapsed.as_secs_f64());
         }
     }
 
@@ -189,8 +331,9 @@ impl InFlight {
     }
 
     /// The request's span, to enter while its future or body is polled.
+    #[inline]
     pub(crate) fn span(&self) -> Option<&tracing::Span> {
-        self.log.as_ref().map(|l| &l.span)
+        self.extra.as_ref()?.log.as_ref().map(|l| &l.span)
     }
 }
 
@@ -243,7 +386,6 @@ impl Drop for InFlight {
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::declared_length;

@@ -1,15 +1,16 @@
 //! The middleware service.
 
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-use crate::body::{ResponseBody, meter_request_body};
+use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
-use crate::registry::Meter;
+use crate::meter_ref::MeterRef;
+use crate::record::InFlight;
+use crate::request_body::meter_request_body;
 
 /// Middleware that records per-route request metrics for the service it wraps.
 ///
@@ -27,15 +28,27 @@ use crate::registry::Meter;
 ///
 /// The inner service's error type must be `'static` (as `tower::BoxError`, `Infallible` and
 /// `std::io::Error` are): the layer looks into it to tell timeouts from other errors.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RouteMeter<S> {
     inner: S,
-    meter: Arc<Meter>,
+    meter: MeterRef,
+    /// Where the series of this service's last request is noted (see `Meter::locate`).
+    hint: u32,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for RouteMeter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMeter")
+            .field("inner", &self.inner)
+            .field("meter", &*self.meter)
+            .finish()
+    }
 }
 
 impl<S> RouteMeter<S> {
-    pub(crate) fn new(inner: S, meter: Arc<Meter>) -> Self {
-        Self { inner, meter }
+    pub(crate) fn new(inner: S, meter: MeterRef) -> Self {
+        let hint = meter.new_hint();
+        Self { inner, meter, hint }
     }
 
     /// A reference to the inner service.
@@ -70,23 +83,18 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let mut flight = self.meter.start(&req);
-        let req = match &mut flight {
-            Some(flight) => {
-                // A panic in `call` itself unwinds past the flight: that is this request's panic.
-                flight.polling = true;
-                if flight.counts_request_body() {
-                    req.map(|body| meter_request_body(body, flight))
-                } else {
-                    req
-                }
-            }
-            None => req,
+        let Some(mut flight) = InFlight::start(&self.meter, self.hint, &req) else {
+            return ResponseFuture::new(self.inner.call(req), None);
         };
-        let future = self.inner.call(req);
-        if let Some(flight) = &mut flight {
-            flight.polling = false;
-        }
-        ResponseFuture::new(future, flight)
+        // A panic in `call` itself unwinds past the flight: that is this request's panic.
+        flight.polling = true;
+        let future = if flight.counts_request_body() {
+            self.inner
+                .call(req.map(|body| meter_request_body(body, &mut flight)))
+        } else {
+            self.inner.call(req)
+        };
+        flight.polling = false;
+        ResponseFuture::new(future, Some(flight))
     }
 }

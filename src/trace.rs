@@ -78,12 +78,17 @@ impl TraceId {
 
     /// The trace id of a request's `traceparent` header, if it has a valid one for a sampled
     /// trace.
+    #[inline]
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
-        // A name made once: looking up by `&str` would parse and check it on every request.
-        static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
         if headers.is_empty() {
             return None;
         }
+        Self::from_header_map(headers)
+    }
+
+    fn from_header_map(headers: &http::HeaderMap) -> Option<Self> {
+        // A name made once: looking up by `&str` would parse and check it on every request.
+        static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
         let value = headers.get(&TRACEPARENT)?.as_bytes();
         let id = Self::from_traceparent(value)?;
         // Only a sampled trace (flag bit 0) is kept by tracing back ends: an exemplar pointing

@@ -1,0 +1,228 @@
+//! A string-keyed, insert-only hash index that is read without a lock.
+//!
+//! Route labels are interned here once; every later request finds its route with a hash of the
+//! label and a comparison, touching no shared counter. The index is a chain of open-addressing
+//! levels, each twice the size of the one before and filled to at most half: a level whose room
+//! is taken sends new keys to the next one, created when first needed. A key never moves, so a
+//! reader that sees it once sees it at the same place for ever.
+//!
+//! Two threads inserting the same new key at the moment a level fills up can each put it in a
+//! different level; both entries then stand for the same label (their series register the same
+//! keys with the recorder, so nothing is counted apart). That costs one entry of the route limit
+//! at worst, and only in that race.
+
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Slots in the first level.
+const FIRST: usize = 64;
+
+struct Level<T> {
+    slots: Box<[OnceLock<Box<(Box<str>, T)>>]>,
+    /// Slots reserved by inserts; at most half of them.
+    used: AtomicUsize,
+    next: OnceLock<Box<Level<T>>>,
+}
+
+impl<T> Level<T> {
+    fn new(len: usize) -> Self {
+        Self {
+            slots: (0..len).map(|_| OnceLock::new()).collect(),
+            used: AtomicUsize::new(0),
+            next: OnceLock::new(),
+        }
+    }
+
+    /// The value of `key` in this level, if it was inserted here.
+    #[inline]
+    fn find(&self, key: &str, hash: u64) -> Option<&T> {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let entry = self.slots[i].get()?;
+            if *entry.0 == *key {
+                return Some(&entry.1);
+            }
+            // At most half the slots are filled, so an empty one ends the probe.
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Reserves room for one more key, if this level has any.
+    fn reserve(&self) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.slots.len() / 2).then_some(n + 1)
+            })
+            .is_ok()
+    }
+}
+
+/// Keys to values; values are created once and live as long as the index.
+pub(crate) struct RouteIndex<T> {
+    hasher: foldhash::fast::RandomState,
+    first: Level<T>,
+}
+
+impl<T> Default for RouteIndex<T> {
+    fn default() -> Self {
+        Self {
+            hasher: foldhash::fast::RandomState::default(),
+            first: Level::new(FIRST),
+        }
+    }
+}
+
+impl<T> RouteIndex<T> {
+    /// The value of `key`, if it was inserted.
+    #[inline]
+    pub(crate) fn get(&self, key: &str) -> Option<&T> {
+        let hash = self.hasher.hash_one(key);
+        let mut level = &self.first;
+        loop {
+            if let Some(v) = level.find(key, hash) {
+                return Some(v);
+            }
+            level = level.next.get()?;
+        }
+    }
+
+    /// The value of `key`, inserting `make()` first when it is new and `admit()` allows it
+    /// (`None` when it does not). `admit` is asked at most once, only for a key not found;
+    /// when it said yes but another thread inserted the key meanwhile, `release()` undoes it.
+    /// `make` runs at most once.
+    pub(crate) fn get_or_insert(
+        &self,
+        key: &str,
+        admit: impl FnOnce() -> bool,
+        release: impl FnOnce(),
+        make: impl FnOnce() -> T,
+    ) -> Option<&T> {
+        let hash = self.hasher.hash_one(key);
+        let mut make = Some(make);
+        let mut admit = Some(admit);
+        let mut level = &self.first;
+        loop {
+            if let Some(v) = level.find(key, hash) {
+                return Some(v);
+            }
+            if !level.reserve() {
+                level = level
+                    .next
+                    .get_or_init(|| Box::new(Level::new(level.slots.len() * 2)));
+                continue;
+            }
+            let mask = level.slots.len() - 1;
+            let mut i = hash as usize & mask;
+            loop {
+                let slot = &level.slots[i];
+                let entry = match slot.get() {
+                    Some(entry) => entry,
+                    None => {
+                        if let Some(admit) = admit.take() {
+                            if !admit() {
+                                level.used.fetch_sub(1, Ordering::Relaxed);
+                                return None;
+                            }
+                        }
+                        slot.get_or_init(|| {
+                            let make = make.take().expect("a slot is created once per call");
+                            Box::new((key.into(), make()))
+                        })
+                    }
+                };
+                if *entry.0 == *key {
+                    if make.is_some() {
+                        // Found (another thread inserted it): the reservation is unused, and
+                        // so is the admission if one was given.
+                        level.used.fetch_sub(1, Ordering::Relaxed);
+                        if admit.is_none() {
+                            release();
+                        }
+                    }
+                    return Some(&entry.1);
+                }
+                i = (i + 1) & mask;
+            }
+        }
+    }
+
+    /// Every value, in no particular order.
+    #[cfg(test)]
+    pub(crate) fn values(&self) -> impl Iterator<Item = (&str, &T)> {
+        let mut level = Some(&self.first);
+        std::iter::from_fn(move || {
+            let l = level?;
+            level = l.next.get().map(|b| &**b);
+            Some(l)
+        })
+        .flat_map(|l| l.slots.iter().filter_map(|s| s.get()))
+        .map(|e| (&*e.0, &e.1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn keys_are_found_across_levels() {
+        let index = RouteIndex::default();
+        for i in 0..5_000u32 {
+            let key = format!("/r/{i}");
+            assert_eq!(index.get_or_insert(&key, || true, || (), || i), Some(&i));
+        }
+        for i in 0..5_000u32 {
+            assert_eq!(index.get(&format!("/r/{i}")), Some(&i));
+            // A second insert finds the first value and does not make another.
+            let found = index.get_or_insert(&format!("/r/{i}"), || true, || (), || unreachable!());
+            assert_eq!(found, Some(&i));
+        }
+        assert_eq!(index.get("/r/5000"), None);
+        assert_eq!(index.values().count(), 5_000);
+    }
+
+    #[test]
+    fn refused_keys_are_not_inserted() {
+        let index = RouteIndex::default();
+        assert_eq!(index.get_or_insert("/a", || false, || (), || 1), None);
+        assert_eq!(index.get("/a"), None);
+        assert_eq!(index.get_or_insert("/a", || true, || (), || 2), Some(&2));
+        // A known key needs no admission.
+        assert_eq!(index.get_or_insert("/a", || false, || (), || 3), Some(&2));
+    }
+
+    #[test]
+    fn concurrent_inserts_of_one_key_make_one_value_per_level() {
+        for _ in 0..20 {
+            let index = Arc::new(RouteIndex::default());
+            let made = Arc::new(AtomicU32::new(0));
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let (index, made) = (Arc::clone(&index), Arc::clone(&made));
+                    std::thread::spawn(move || {
+                        for i in 0..20u32 {
+                            let key = format!("/k/{i}");
+                            let v = *index
+                                .get_or_insert(&key, || true, || (), || {
+                                    made.fetch_add(1, Ordering::Relaxed);
+                                    i
+                                })
+                                .unwrap();
+                            assert_eq!(v, i);
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            // 20 keys and 4 threads' reservations stay under the first level's 32: no level
+            // filled up, so each key was made once.
+            assert_eq!(made.load(Ordering::Relaxed), 20);
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The series a layer has registered with one recorder: its routes, each route's series per
+//! method, and the budget that bounds how many there are.
+//!
+//! Everything here is filled once and then only read: a request finds its route, its series
+//! and, when it ends, its outcome's handles with plain loads. New labels take the slow path
+//! (registering with the recorder) once. Label sets beyond the layer's limits are recorded in
+//! the overflow route's `_OTHER` series and counted in the route-overflow counter.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use metrics::Counter;
+
+use crate::arena::Arena;
+use crate::classify::Outcome;
+use crate::registrar::{OutcomeHandles, Registrar};
+use crate::route::OVERFLOW_ROUTE;
+use crate::route_index::RouteIndex;
+use crate::series::MethodSeries;
+
+/// One route: its label and, per method and scheme slot, the index of its series.
+struct RouteEntry {
+    label: Arc<str>,
+    /// Requests with this label are not recorded.
+    excluded: bool,
+    /// The overflow route: its series are what is beyond the limits, so they take nothing
+    /// from the budget.
+    overflow: bool,
+    series: Box<[OnceLock<Option<u32>>]>,
+}
+
+impl RouteEntry {
+    fn new(label: &str, excluded: bool, slots: usize) -> Self {
+        Self {
+            overflow: label == OVERFLOW_ROUTE,
+            label: label.into(),
+            excluded,
+            series: (0..slots).map(|_| OnceLock::new()).collect(),
+        }
+    }
+}
+
+/// How many label sets each metric may get from a layer.
+struct Budget {
+    max: usize,
+    /// Label sets of the per-outcome series (route, method, status, error) taken so far.
+    outcomes: AtomicUsize,
+    /// Label sets of the in-flight gauge (route, method) taken so far.
+    gauges: AtomicUsize,
+}
+
+impl Budget {
+    /// Takes one label set from `used`, unless the budget is spent.
+    fn take(&self, used: &AtomicUsize) -> bool {
+        used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < self.max).then_some(n + 1)
+        })
+        .is_ok()
+    }
+}
+
+/// The limits a table keeps.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_routes: usize,
+    pub(crate) max_series: usize,
+}
+
+/// A layer's series in one recorder.
+pub(crate) struct Table {
+    /// Which recorder (see [`Registrar::recorder_tag`]).
+    pub(crate) tag: usize,
+    routes: RouteIndex<RouteEntry>,
+    /// Routes interned so far, excluded ones aside.
+    route_count: AtomicUsize,
+    unmatched: RouteEntry,
+    overflow: RouteEntry,
+    series: Arena<MethodSeries>,
+    budget: Budget,
+    limits: Limits,
+    /// The series of what is beyond the budget: (overflow route, `_OTHER`).
+    fold: OnceLock<Option<u32>>,
+    /// Requests recorded under the overflow route (route limit or series budget).
+    folded: Counter,
+}
+
+impl Table {
+    pub(crate) fn new(
+        tag: usize,
+        registrar: &Registrar,
+        excluded: &[Box<str>],
+        limits: Limits,
+    ) -> Self {
+        let routes = RouteIndex::default();
+        for label in excluded {
+            routes.get_or_insert(label, || true, || (), || RouteEntry::new(label, true, 0));
+        }
+        let folded =
+            registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
+        let slots = registrar.slots();
+        Self {
+            tag,
+            routes,
+            route_count: AtomicUsize::new(0),
+            unmatched: RouteEntry::new(registrar.unmatched_label(), false, slots),
+            overflow: RouteEntry::new(OVERFLOW_ROUTE, false, slots),
+            series: Arena::default(),
+            budget: Budget {
+                max: limits.max_series,
+                outcomes: AtomicUsize::new(0),
+                gauges: AtomicUsize::new(0),
+            },
+            limits,
+            fold: OnceLock::new(),
+            folded,
+        }
+    }
+
+    /// The series index of the route `label` (`None`: the request matched no route) and
+    /// `slot`, creating what is new within the limits; `None` when the label is excluded.
+    #[inline]
+    pub(crate) fn locate(
+        &self,
+        registrar: &Registrar,
+        label: Option<&str>,
+        slot: usize,
+    ) -> Option<u32> {
+        let entry = match label {
+            None => &self.unmatched,
+            Some(label) => match self.routes.get(label) {
+                Some(entry) => entry,
+                None => self.intern(registrar, label),
+            },
+        };
+        if entry.excluded {
+            return None;
+        }
+        if entry.overflow {
+            self.folded.increment(1);
+        }
+        match entry.series.get(slot)?.get() {
+            Some(index) => *index,
+            None => self.new_series(registrar, entry, slot),
+        }
+    }
+
+    /// The entry of a label not seen before: a new route while the limit allows, else the
+    /// overflow route.
+    #[cold]
+    fn intern(&self, registrar: &Registrar, label: &str) -> &RouteEntry {
+        let max = self.limits.max_routes;
+        let admit = || {
+            self.route_count
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < max).then_some(n + 1)
+                })
+                .is_ok()
+        };
+        let release = || {
+            self.route_count.fetch_sub(1, Ordering::AcqRel);
+        };
+        let make = || RouteEntry::new(label, false, registrar.slots());
+        self.routes
+            .get_or_insert(label, admit, release, make)
+            .unwrap_or(&self.overflow)
+    }
+
+    /// Registers the series of (`entry`, `slot`), within the budget.
+    #[cold]
+    fn new_series(&self, registrar: &Registrar, entry: &RouteEntry, slot: usize) -> Option<u32> {
+        let cell = &entry.series[slot];
+        let budgeted = !entry.overflow;
+        // A new (route, method) is a new label set of the in-flight gauge.
+        if budgeted && !self.budget.take(&self.budget.gauges) {
+            self.folded.increment(1);
+            return self.fold_series(registrar);
+        }
+        let mut made = false;
+        let index = *cell.get_or_init(|| {
+            made = true;
+            self.push(registrar, &entry.label, slot, budgeted)
+        });
+        if budgeted && !made {
+            self.budget.gauges.fetch_sub(1, Ordering::AcqRel);
+        }
+        index
+    }
+
+    fn push(&self, registrar: &Registrar, label: &Arc<str>, slot: usize, budgeted: bool) -> Option<u32> {
+        let (method, _) = registrar.slot_labels(slot);
+        let series = MethodSeries::new(
+            Arc::clone(label),
+            slot,
+            method,
+            registrar.active_gauge(label, slot),
+            budgeted,
+        );
+        self.series.push(series).ok()
+    }
+
+    /// The series that takes label sets beyond the budget, created on first use.
+    fn fold_series(&self, registrar: &Registrar) -> Option<u32> {
+        *self.fold.get_or_init(|| {
+            self.push(
+                registrar,
+                &self.overflow.label,
+                registrar.fold_slot(),
+                false,
+            )
+        })
+    }
+
+    /// The series at `index`.
+    #[inline]
+    pub(crate) fn series(&self, index: u32) -> Option<&MethodSeries> {
+        self.series.get(index)
+    }
+
+    /// The handles of `outcome` in `series` (one of this table's), registering them when new
+    /// (or, past the budget, those of the fold series).
+    #[inline]
+    pub(crate) fn handles<'a>(
+        &'a self,
+        registrar: &Registrar,
+        series: &'a MethodSeries,
+        outcome: Outcome,
+    ) -> Option<&'a OutcomeHandles> {
+        match series.find(outcome.key()) {
+            Some(handles) => Some(handles),
+            None => self.new_handles(registrar, series, outcome),
+        }
+    }
+
+    #[cold]
+    fn new_handles<'a>(
+        &'a self,
+        registrar: &Registrar,
+        series: &'a MethodSeries,
+        outcome: Outcome,
+    ) -> Option<&'a OutcomeHandles> {
+        let key = outcome.key();
+        if series.budgeted {
+            if let Some(handles) = series.find(key) {
+                return Some(handles);
+            }
+            if !self.budget.take(&self.budget.outcomes) {
+                self.folded.increment(1);
+                let fold = self.series(self.fold_series(registrar)?)?;
+                return self.handles(registrar, fold, outcome);
+            }
+        }
+        let (handles, made) = series.insert(key, || {
+            registrar.outcome_handles(&series.route, series.slot, outcome)
+        });
+        if series.budgeted && !made {
+            self.budget.outcomes.fetch_sub(1, Ordering::AcqRel);
+        }
+        Some(handles)
+    }
+}
