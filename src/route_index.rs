@@ -18,8 +18,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Slots in the first level.
 const FIRST: usize = 64;
 
+/// One slot: empty until a key and its value are put in it, once.
+type Slot<T> = OnceLock<Box<(Box<str>, T)>>;
+
 struct Level<T> {
-    slots: Box<[OnceLock<Box<(Box<str>, T)>>]>,
+    slots: Box<[Slot<T>]>,
     /// Slots reserved by inserts; at most half of them.
     used: AtomicUsize,
     next: OnceLock<Box<Level<T>>>,
@@ -207,10 +210,15 @@ mod tests {
                         for i in 0..20u32 {
                             let key = format!("/k/{i}");
                             let v = *index
-                                .get_or_insert(&key, || true, || (), || {
-                                    made.fetch_add(1, Ordering::Relaxed);
-                                    i
-                                })
+                                .get_or_insert(
+                                    &key,
+                                    || true,
+                                    || (),
+                                    || {
+                                        made.fetch_add(1, Ordering::Relaxed);
+                                        i
+                                    },
+                                )
                                 .unwrap();
                             assert_eq!(v, i);
                         }
