@@ -1,6 +1,7 @@
 //! Heap allocations per request are deterministic, so routemeter's share of them is tested:
-//! at most 2 per request on top of what the same stack costs without it. One test function,
-//! because the allocation counter is process-wide.
+//! at most 1 per request on top of a no-op layer in axum (axum boxes any response body that is
+//! not its own), and none on top of a bare tower service. One test function, because the
+//! allocation counter is process-wide.
 
 #[path = "../benches/support/counting_alloc.rs"]
 mod counting_alloc;
@@ -16,7 +17,10 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 #[global_allocator]
 static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
-const MAX_ADDED: f64 = 2.0;
+/// In axum, over the no-op layer: the boxed response body.
+const MAX_ADDED_AXUM: f64 = 1.0;
+/// In a plain tower service, over the bare service.
+const MAX_ADDED_TOWER: f64 = 0.0;
 const REQUESTS: u64 = 5_000;
 
 /// Allocations per request of `svc`, after a warm-up that registers every series.
@@ -48,7 +52,7 @@ fn routes() -> Router {
 }
 
 #[tokio::test]
-async fn routemeter_adds_at_most_two_allocations_per_request() {
+async fn routemeter_adds_at_most_one_allocation_per_request() {
     let metrics = routemeter::prometheus::PrometheusSetup::new()
         .build()
         .unwrap();
@@ -57,9 +61,7 @@ async fn routemeter_adds_at_most_two_allocations_per_request() {
     // `Router::layer` costs for any layer.
     let noop = per_request(
         routes()
-            .layer(tower::util::MapRequestLayer::new(
-                |r: http::Request<Body>| r,
-            ))
+            .layer(tower::layer::util::Identity::new())
             .with_state(()),
     )
     .await;
@@ -67,7 +69,7 @@ async fn routemeter_adds_at_most_two_allocations_per_request() {
     let added = metered - noop;
     eprintln!("axum: no-op layer {noop:.2}, routemeter {metered:.2}, added {added:.2}");
     assert!(
-        added <= MAX_ADDED,
+        added <= MAX_ADDED_AXUM,
         "routemeter adds {added:.2} allocations per request in axum"
     );
 
@@ -85,7 +87,7 @@ async fn routemeter_adds_at_most_two_allocations_per_request() {
     let added = metered - bare;
     eprintln!("tower: bare {bare:.2}, routemeter {metered:.2}, added {added:.2}");
     assert!(
-        added <= MAX_ADDED,
+        added <= MAX_ADDED_TOWER,
         "routemeter adds {added:.2} allocations per request in tower"
     );
 }

@@ -15,7 +15,7 @@ use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
 use tower::ServiceExt;
 
 /// The stacks, in the order tables list them.
-pub const STACKS: [&str; 8] = [
+pub const STACKS: [&str; 10] = [
     "bare",
     "no-op layer (axum's own cost of any layer)",
     "routemeter (README set-up: install() + metrics.layer())",
@@ -24,6 +24,8 @@ pub const STACKS: [&str; 8] = [
     "tower-http TraceLayer (span + response event)",
     "axum-prometheus 0.10",
     "naive from_fn + metrics macros",
+    "routemeter + time to head",
+    "routemeter + body sizes",
 ];
 
 /// Installs (once) a JSON log subscriber at INFO that writes to a sink, for every stack alike:
@@ -118,6 +120,12 @@ pub fn app(name: &str) -> Router {
         }
         "axum-prometheus 0.10" => routes().layer(axum_prometheus::PrometheusMetricLayer::new()),
         "naive from_fn + metrics macros" => routes().layer(middleware::from_fn(naive_metrics)),
+        "routemeter + time to head" => {
+            routes().layer(global_metrics().layer_builder().time_to_head(true).build())
+        }
+        "routemeter + body sizes" => {
+            routes().layer(global_metrics().layer_builder().body_sizes(true).build())
+        }
         other => panic!("unknown stack {other}"),
     };
     app.with_state(())
