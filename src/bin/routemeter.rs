@@ -1,8 +1,8 @@
 //! `routemeter monitoring`: writes Prometheus rules, a Grafana dashboard and an Alertmanager
 //! config for a service measured by routemeter.
 //!
-//! From any project: `cargo install routemeter` (or `cargo install --path path/to/routemeter`),
-//! then
+//! From any project: `cargo install routemeter --features monitoring` (or
+//! `cargo install --path path/to/routemeter --features monitoring`), then
 //!
 //! ```sh
 //! routemeter monitoring --job checkout --out monitoring/
@@ -16,54 +16,238 @@ use std::time::Duration;
 use routemeter::monitoring::{Monitoring, Profile, RouteSlo, Slo};
 use routemeter::{Naming, NamingScheme};
 
-const HELP: &str = "\
+/// One option of `routemeter monitoring`: the help lists them in this order.
+struct Flag {
+    /// The flag, e.g. `--job`.
+    name: &'static str,
+    /// What its value looks like (`NAME`), or `""` for a switch that takes none.
+    value: &'static str,
+    /// Whether giving it again adds to what it said before (otherwise a second one is refused).
+    repeats: bool,
+    /// Its help, each line ending with its default (or `required`).
+    help: &'static [&'static str],
+}
+
+const fn flag(
+    name: &'static str,
+    value: &'static str,
+    repeats: bool,
+    help: &'static [&'static str],
+) -> Flag {
+    Flag {
+        name,
+        value,
+        repeats,
+        help,
+    }
+}
+
+const FLAGS: &[Flag] = &[
+    flag("--out", "DIR", false, &["folder to write into (required)"]),
+    flag(
+        "--job",
+        "NAME",
+        false,
+        &[
+            "the service's Prometheus job: the `job` label on its series, the",
+            "`job_name` of its scrape config (required; e.g. --job checkout)",
+        ],
+    ),
+    flag(
+        "--force",
+        "",
+        false,
+        &["replace files that already exist in DIR (default: off)"],
+    ),
+    flag(
+        "--check",
+        "",
+        false,
+        &["write nothing; exit 1 if the files in DIR differ (default: off)"],
+    ),
+    flag(
+        "--availability",
+        "TARGET",
+        false,
+        &["share of requests that must succeed (default: 0.999)"],
+    ),
+    flag(
+        "--latency",
+        "SECONDS:TARGET",
+        false,
+        &["share of requests within a bucket bound (default: 0.25:0.99)"],
+    ),
+    flag(
+        "--route-availability",
+        "ROUTE=TARGET",
+        true,
+        &[
+            "a route's own availability; repeatable, once per route",
+            "(default: none)",
+        ],
+    ),
+    flag(
+        "--route-latency",
+        "ROUTE=SECONDS:TARGET",
+        true,
+        &[
+            "a route's own latency objective; repeatable, once per route",
+            "(default: none)",
+        ],
+    ),
+    flag(
+        "--exclude",
+        "ROUTE",
+        true,
+        &["no SLO alerts for ROUTE; repeatable (default: /metrics)"],
+    ),
+    flag(
+        "--include",
+        "ROUTE",
+        true,
+        &["undo a default exclusion; repeatable (default: none)"],
+    ),
+    flag(
+        "--cancelled-as-failures",
+        "",
+        false,
+        &[
+            "count client hang-ups (error_type=\"cancelled\") against",
+            "availability (default: off: only the server's own failures",
+            "count: 5xx, _OTHER, panic, body_error, timeout)",
+        ],
+    ),
+    flag(
+        "--cancelled-alert",
+        "RATIO",
+        false,
+        &[
+            "a ticket when more than RATIO of a route's requests are",
+            "cancelled by the client (default: no such alert)",
+        ],
+    ),
+    flag(
+        "--grpc-availability",
+        "TARGET",
+        false,
+        &[
+            "also watch gRPC calls: share of calls to each method that",
+            "must not end with a server-error status (default: off)",
+        ],
+    ),
+    flag(
+        "--p99-alert",
+        "SECONDS",
+        false,
+        &["p99 above which the high-latency alert fires (default: 1)"],
+    ),
+    flag(
+        "--naming",
+        "otel|axum-prometheus",
+        false,
+        &["the layer's naming scheme (default: otel)"],
+    ),
+    flag(
+        "--prefix",
+        "PREFIX",
+        false,
+        &[
+            "the layer's metric-name prefix ([a-zA-Z_][a-zA-Z0-9_]*; no",
+            "names starting with `__`, Prometheus's own) (default: none)",
+        ],
+    ),
+    flag(
+        "--buckets",
+        "B1,B2,...",
+        false,
+        &[
+            "the duration buckets, when not the defaults (default: 0.005,",
+            "0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10)",
+        ],
+    ),
+    flag(
+        "--memory-limit-bytes",
+        "N",
+        false,
+        &["memory the forecast alert protects (default: 1073741824, 1 GiB)"],
+    ),
+    flag(
+        "--rps-capacity",
+        "N",
+        false,
+        &["request rate the traffic forecast protects (default: none)"],
+    ),
+    flag(
+        "--horizon-hours",
+        "N",
+        false,
+        &["how far forecasts look, up to 8784 (default: 4)"],
+    ),
+    flag(
+        "--fleet-label",
+        "LABEL",
+        true,
+        &[
+            "a label the recording rules keep when they sum the replicas,",
+            "next to job and route: region, cluster...; repeatable (adds a",
+            "dashboard variable and an Alertmanager grouping) (default: none)",
+        ],
+    ),
+    flag(
+        "--profile",
+        "production|test",
+        false,
+        &["alert windows (test: seconds, for end-to-end tests) (default: production)"],
+    ),
+];
+
+const HEAD: &str = "\
 routemeter monitoring — write Prometheus recording and alerting rules, a Grafana dashboard
 and an Alertmanager config for a service measured by routemeter.
 
 USAGE:
-    routemeter monitoring --out DIR [OPTIONS]
+    routemeter monitoring --job NAME --out DIR [OPTIONS]
+    routemeter --version
 
 OPTIONS:
-    --out DIR                     folder to write into (required)
-    --force                       replace files that already exist in DIR
-    --check                       write nothing; exit 1 if the files in DIR differ
-    --job NAME                    the service's Prometheus job (default: quickstart)
-    --availability TARGET         share of requests that must succeed (default: 0.999)
-    --latency SECONDS:TARGET      share of requests within a bucket bound (default: 0.25:0.99)
-    --route-availability ROUTE=TARGET          per-route availability (repeatable)
-    --route-latency ROUTE=SECONDS:TARGET       per-route latency objective (repeatable)
-    --exclude ROUTE               no SLO alerts for ROUTE (repeatable; /metrics by default)
-    --include ROUTE               undo a default exclusion
-    --cancelled-as-failures       count client hang-ups (error_type=\"cancelled\") against
-                                  availability; by default only the server's own failures
-                                  count: 5xx, _OTHER, panic, body_error, timeout
-    --cancelled-alert RATIO       a ticket when more than RATIO of a route's requests are
-                                  cancelled by the client (default: no such alert)
-    --grpc-availability TARGET    also watch gRPC calls: share of calls to each method that
-                                  must not end with a server-error status (default: off)
-    --p99-alert SECONDS           p99 above which the high-latency alert fires (default: 1)
-    --naming otel|axum-prometheus the layer's naming scheme (default: otel)
-    --prefix PREFIX               the layer's metric-name prefix ([a-zA-Z_][a-zA-Z0-9_]*;
-                                  no names starting with `__`, Prometheus's own)
-    --buckets B1,B2,...           the duration buckets, when not the defaults
-    --memory-limit-bytes N        memory the forecast alert protects (default: 1 GiB)
-    --rps-capacity N              request rate the traffic forecast protects (default: none)
-    --horizon-hours N             how far forecasts look, up to 8784 (default: 4)
-    --fleet-label LABEL           a label the recording rules keep when they sum the
-                                  replicas, next to job and route: region, cluster...
-                                  (repeatable; adds a dashboard variable and an
-                                  Alertmanager grouping)
-    --profile production|test     alert windows (test: seconds, for end-to-end tests)
-    -h, --help                    this text
+";
 
-Routes may hold any text; it is escaped wherever it is written. ROUTE=... splits at the last
-`=`, so routes may contain `=` too.
+const TAIL: &str = "    -h, --help                    this text
+    -V, --version                 the version: routemeter X.Y.Z
+
+Options that cannot repeat are refused when given twice. Routes may hold any text; it is
+escaped wherever it is written. ROUTE=... splits at the last `=`, so routes may contain `=`
+too.
 
 EXIT STATUS:
     0  files written (or up to date with --check)
     1  files out of date (--check), files exist (without --force), or an I/O error
     2  invalid arguments
 ";
+
+/// The help text, from [`FLAGS`].
+fn help() -> String {
+    let mut text = String::from(HEAD);
+    for f in FLAGS {
+        let head = if f.value.is_empty() {
+            f.name.to_owned()
+        } else {
+            format!("{} {}", f.name, f.value)
+        };
+        for (i, line) in f.help.iter().enumerate() {
+            let left = if i == 0 { head.as_str() } else { "" };
+            if left.len() >= 30 {
+                text.push_str(&format!("    {left}\n    {:30}{line}\n", ""));
+            } else {
+                text.push_str(&format!("    {left:30}{line}\n"));
+            }
+        }
+    }
+    text.push_str(TAIL);
+    text
+}
+
+const EXAMPLE: &str = "e.g. `routemeter monitoring --job checkout --out monitoring/`";
 
 /// Why the command stopped.
 enum Failure {
@@ -98,6 +282,23 @@ fn route_and<'a>(flag: &str, s: &'a str, what: &str) -> Result<(&'a str, &'a str
         .ok_or_else(|| usage(format!("{flag}: {s:?} is not ROUTE={what}")))
 }
 
+fn version() -> String {
+    format!("routemeter {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// What the command line asks for, besides the objectives.
+struct Settings {
+    out: Option<PathBuf>,
+    job: Option<String>,
+    scheme: NamingScheme,
+    prefix: Option<String>,
+    check: bool,
+    force: bool,
+    /// The routes named by `--route-availability` and by `--route-latency`: each once.
+    route_availability: Vec<String>,
+    route_latency: Vec<String>,
+}
+
 fn run(args: Vec<OsString>) -> Result<(), Failure> {
     let mut args = args.into_iter();
     let text = |arg: OsString| {
@@ -107,52 +308,87 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
     match args.next().map(text).transpose()?.as_deref() {
         Some("monitoring") => {}
         Some("-h" | "--help") | None => {
-            print!("{HELP}");
+            print!("{}", help());
+            return Ok(());
+        }
+        Some("-V" | "--version") => {
+            print!("{}", version());
             return Ok(());
         }
         Some(other) => return Err(usage(format!("unknown command {other:?}; try --help"))),
     }
-    let mut out: Option<PathBuf> = None;
-    let mut slo = Slo::new("quickstart");
-    let mut job = None;
-    let mut scheme = NamingScheme::OpenTelemetry;
-    let mut prefix = None;
-    let mut check = false;
-    let mut force = false;
-    while let Some(flag) = args.next() {
-        let flag = text(flag)?;
-        match flag.as_str() {
+    let mut settings = Settings {
+        out: None,
+        job: None,
+        scheme: NamingScheme::OpenTelemetry,
+        prefix: None,
+        check: false,
+        force: false,
+        route_availability: Vec::new(),
+        route_latency: Vec::new(),
+    };
+    // The job is set once the command line is read: `Slo::new` needs one to start from.
+    let mut slo = Slo::new("");
+    let mut given: Vec<&'static str> = Vec::new();
+    while let Some(arg) = args.next() {
+        let arg = text(arg)?;
+        let spec = match arg.as_str() {
             "-h" | "--help" => {
-                print!("{HELP}");
+                print!("{}", help());
                 return Ok(());
             }
-            "--check" => check = true,
-            "--force" => force = true,
-            "--cancelled-as-failures" => slo = slo.cancelled_as_failures(true),
-            _ => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| usage(format!("{flag} needs a value; try --help")))?;
-                if flag == "--out" {
-                    out = Some(PathBuf::from(value));
-                    continue;
-                }
-                let value = text(value)?;
-                slo = option(&flag, &value, slo, &mut job, &mut scheme, &mut prefix)?;
+            "-V" | "--version" => {
+                print!("{}", version());
+                return Ok(());
             }
+            name => FLAGS
+                .iter()
+                .find(|f| f.name == name)
+                .ok_or_else(|| usage(format!("unknown option {name:?}; try --help")))?,
+        };
+        if given.contains(&spec.name) && !spec.repeats {
+            return Err(usage(format!(
+                "{} given twice; it takes one value (try --help)",
+                spec.name
+            )));
         }
+        given.push(spec.name);
+        if spec.value.is_empty() {
+            match spec.name {
+                "--check" => settings.check = true,
+                "--force" => settings.force = true,
+                _ => slo = slo.cancelled_as_failures(true),
+            }
+            continue;
+        }
+        let value = args.next().ok_or_else(|| {
+            usage(format!(
+                "{} needs a value ({}); try --help",
+                spec.name, spec.value
+            ))
+        })?;
+        if spec.name == "--out" {
+            settings.out = Some(PathBuf::from(value));
+            continue;
+        }
+        let value = text(value)?;
+        slo = option(spec.name, &value, slo, &mut settings)?;
     }
-    let out = out.ok_or_else(|| usage("--out DIR is required; try --help"))?;
-    let mut naming = Naming::new(scheme);
-    if let Some(p) = prefix {
+    let job = settings.job.ok_or_else(|| {
+        usage(format!(
+            "--job NAME is required: the `job` label Prometheus gives the service's series; {EXAMPLE}"
+        ))
+    })?;
+    let out = settings
+        .out
+        .ok_or_else(|| usage(format!("--out DIR is required; {EXAMPLE}")))?;
+    let mut naming = Naming::new(settings.scheme);
+    if let Some(p) = settings.prefix {
         naming = naming.with_prefix(p);
     }
-    let mut slo = slo.naming(naming);
-    if let Some(job) = job {
-        slo = slo.job(job);
-    }
-    let monitoring = Monitoring::new(slo).map_err(|e| usage(e.to_string()))?;
-    if check {
+    let monitoring =
+        Monitoring::new(slo.naming(naming).job(job)).map_err(|e| usage(e.to_string()))?;
+    if settings.check {
         let stale = monitoring
             .outdated(&out)
             .map_err(|e| Failure::Outcome(format!("reading {}: {e}", out.display())))?;
@@ -166,7 +402,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
         println!("{} is up to date", out.display());
         return Ok(());
     }
-    let written = if force {
+    let written = if settings.force {
         monitoring.write(&out)
     } else {
         monitoring.write_new(&out)
@@ -185,18 +421,22 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A route named a second time by `flag`: refused, since the two targets would contradict.
+fn once_per_route(flag: &str, seen: &mut Vec<String>, route: &str) -> Result<(), Failure> {
+    if seen.iter().any(|r| r == route) {
+        return Err(usage(format!(
+            "{flag}: route {route:?} given twice; name each route once"
+        )));
+    }
+    seen.push(route.to_owned());
+    Ok(())
+}
+
 /// Applies one option that takes a value.
-fn option(
-    flag: &str,
-    value: &str,
-    slo: Slo,
-    job: &mut Option<String>,
-    scheme: &mut NamingScheme,
-    prefix: &mut Option<String>,
-) -> Result<Slo, Failure> {
+fn option(flag: &str, value: &str, slo: Slo, settings: &mut Settings) -> Result<Slo, Failure> {
     Ok(match flag {
         "--job" => {
-            *job = Some(value.to_owned());
+            settings.job = Some(value.to_owned());
             slo
         }
         "--availability" => slo.availability(number(flag, value)?),
@@ -206,10 +446,12 @@ fn option(
         }
         "--route-availability" => {
             let (r, t) = route_and(flag, value, "TARGET")?;
+            once_per_route(flag, &mut settings.route_availability, r)?;
             slo.route(RouteSlo::new(r).availability(number(flag, t)?))
         }
         "--route-latency" => {
             let (r, l) = route_and(flag, value, "SECONDS:TARGET")?;
+            once_per_route(flag, &mut settings.route_latency, r)?;
             let (seconds, target) = latency(flag, l)?;
             slo.route(RouteSlo::new(r).latency(seconds, target))
         }
@@ -219,7 +461,7 @@ fn option(
         "--grpc-availability" => slo.grpc_availability(number(flag, value)?),
         "--p99-alert" => slo.p99_alert(number(flag, value)?),
         "--naming" => {
-            *scheme = match value {
+            settings.scheme = match value {
                 "otel" | "opentelemetry" => NamingScheme::OpenTelemetry,
                 "axum-prometheus" => NamingScheme::AxumPrometheus,
                 other => return Err(usage(format!("{flag}: unknown naming {other:?}"))),
@@ -227,7 +469,7 @@ fn option(
             slo
         }
         "--prefix" => {
-            *prefix = Some(value.to_owned());
+            settings.prefix = Some(value.to_owned());
             slo
         }
         "--buckets" => {

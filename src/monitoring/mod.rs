@@ -45,8 +45,9 @@
 //! metacharacters, template braces and non-ASCII text are escaped for PromQL, RE2, Go templates
 //! and YAML wherever they are written. Every other setting is checked by [`Monitoring::new`].
 //!
-//! **From any project.** Install the command with `cargo install routemeter` (or
-//! `cargo install --path path/to/routemeter`) and run
+//! **From any project.** Install the command with
+//! `cargo install routemeter --features monitoring` (or
+//! `cargo install --path path/to/routemeter --features monitoring`) and run
 //! `routemeter monitoring --job checkout --out monitoring/`; it refuses to replace existing
 //! files unless given `--force`. From code, [`Monitoring::write_new`] and [`Monitoring::write`]
 //! write the files, and [`Monitoring::outdated`] keeps committed copies in step in a test:

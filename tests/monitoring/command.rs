@@ -93,7 +93,18 @@ fn bad_objectives_are_clear_errors() {
     let dir = TempDir::new("bad-args");
     let out = dir.0.join("out");
     let out = out.to_str().unwrap();
-    let (ok, text) = run(bin, &["monitoring", "--latency", "0.3:0.99", "--out", out]);
+    let (ok, text) = run(
+        bin,
+        &[
+            "monitoring",
+            "--job",
+            "a",
+            "--latency",
+            "0.3:0.99",
+            "--out",
+            out,
+        ],
+    );
     assert!(!ok && text.contains("not a bucket bound"), "{text}");
     let (ok, text) = run(bin, &["monitoring", "--frobnicate", "1", "--out", out]);
     assert!(!ok && text.contains("unknown option"), "{text}");
@@ -147,8 +158,15 @@ fn bad_objectives_are_clear_errors() {
         ("--profile", "staging", "unknown profile"),
     ];
     for (flag, value, message) in cases {
+        let job: &[&str] = if *flag == "--job" {
+            &[]
+        } else {
+            &["--job", "shop"]
+        };
         let output = Command::new(bin)
-            .args(["monitoring", "--out", out, flag, value])
+            .args(["monitoring", "--out", out])
+            .args(job)
+            .args([flag, value])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -220,6 +238,237 @@ fn the_command_never_replaces_files_unless_forced() {
     assert!(monitoring.outdated(&fresh).unwrap().is_empty());
 }
 
+/// Every option of the command, with a good value (`None` for a switch), and whether it may
+/// be given more than once.
+const OPTIONS: &[(&str, Option<&str>, bool)] = &[
+    ("--out", Some("elsewhere"), false),
+    ("--job", Some("shop"), false),
+    ("--force", None, false),
+    ("--check", None, false),
+    ("--availability", Some("0.99"), false),
+    ("--latency", Some("0.5:0.99"), false),
+    ("--route-availability", Some("/a=0.99"), true),
+    ("--route-latency", Some("/a=0.5:0.9"), true),
+    ("--exclude", Some("/health"), true),
+    ("--include", Some("/metrics"), true),
+    ("--cancelled-as-failures", None, false),
+    ("--cancelled-alert", Some("0.05"), false),
+    ("--grpc-availability", Some("0.99"), false),
+    ("--p99-alert", Some("2"), false),
+    ("--naming", Some("axum-prometheus"), false),
+    ("--prefix", Some("shop"), false),
+    ("--buckets", Some("0.25,0.5,1"), false),
+    ("--memory-limit-bytes", Some("1e9"), false),
+    ("--rps-capacity", Some("500"), false),
+    ("--horizon-hours", Some("8"), false),
+    ("--fleet-label", Some("region"), true),
+    ("--profile", Some("test"), false),
+];
+
+fn command(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_routemeter"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_command_prints_its_version() {
+    let expected = format!("routemeter {}\n", env!("CARGO_PKG_VERSION"));
+    for args in [&["--version"][..], &["-V"], &["monitoring", "--version"]] {
+        let (code, stdout, stderr) = command(args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert_eq!(stdout, expected, "{args:?}");
+    }
+}
+
+#[test]
+fn the_job_is_required() {
+    let dir = TempDir::new("no-job");
+    let out = dir.0.join("out");
+    let (code, _, stderr) = command(&["monitoring", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--job NAME is required"), "{stderr}");
+    assert!(
+        stderr.contains("--job checkout --out"),
+        "an example: {stderr}"
+    );
+    assert!(!out.exists(), "nothing was written");
+    // Neither is the folder.
+    let (code, _, stderr) = command(&["monitoring", "--job", "shop"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--out DIR is required"), "{stderr}");
+}
+
+#[test]
+fn repeated_options_add_up_or_are_refused() {
+    let dir = TempDir::new("repeats");
+    let out = dir.0.join("out");
+    let out_s = out.to_str().unwrap();
+    // Options that can repeat add up: the files are those of the objectives given together.
+    let (code, _, stderr) = command(&[
+        "monitoring",
+        "--job",
+        "shop",
+        "--out",
+        out_s,
+        "--route-availability",
+        "/a=0.99",
+        "--route-availability",
+        "/b=0.995",
+        "--route-latency",
+        "/a=0.5:0.9",
+        "--route-latency",
+        "/c=1:0.95",
+        "--exclude",
+        "/health",
+        "--exclude",
+        "/ready",
+        "--include",
+        "/metrics",
+        "--fleet-label",
+        "region",
+        "--fleet-label",
+        "cluster",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected = Monitoring::new(
+        Slo::new("shop")
+            .route(RouteSlo::new("/a").availability(0.99).latency(0.5, 0.9))
+            .route(RouteSlo::new("/b").availability(0.995))
+            .route(RouteSlo::new("/c").latency(1.0, 0.95))
+            .exclude("/health")
+            .exclude("/ready")
+            .include("/metrics")
+            .fleet_label("region")
+            .fleet_label("cluster"),
+    )
+    .unwrap();
+    assert!(expected.outdated(&out).unwrap().is_empty());
+    let alerts = std::fs::read_to_string(out.join("alerts.rules.yml")).unwrap();
+    for route in ["/a", "/b", "/c"] {
+        let own = format!("http_route: \"{route}\"");
+        assert!(alerts.contains(&own), "{route}: {alerts}");
+    }
+
+    // The same route twice for one objective would say two things: refused.
+    for (flag, first, second) in [
+        ("--route-availability", "/a=0.99", "/a=0.995"),
+        ("--route-latency", "/a=0.5:0.9", "/a=1:0.9"),
+    ] {
+        let fresh = dir.0.join("twice");
+        let fresh = fresh.to_str().unwrap();
+        let (code, _, stderr) = command(&[
+            "monitoring",
+            "--job",
+            "shop",
+            "--out",
+            fresh,
+            flag,
+            first,
+            flag,
+            second,
+        ]);
+        assert_eq!(code, Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains("\"/a\" given twice"),
+            "{stderr}"
+        );
+        assert!(!Path::new(fresh).exists(), "nothing was written");
+    }
+
+    // Every option that takes one value, given twice: refused, naming the option.
+    for (flag, value, repeats) in OPTIONS {
+        if *repeats {
+            continue;
+        }
+        let fresh = dir.0.join("once");
+        let fresh_s = fresh.to_str().unwrap();
+        let value = if *flag == "--out" {
+            Some(fresh_s)
+        } else {
+            *value
+        };
+        let mut args = vec!["monitoring"];
+        if *flag != "--out" {
+            args.extend(["--out", fresh_s]);
+        }
+        if *flag != "--job" {
+            args.extend(["--job", "shop"]);
+        }
+        for _ in 0..2 {
+            args.push(flag);
+            args.extend(value);
+        }
+        let (code, _, stderr) = command(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} given twice")),
+            "{args:?}: {stderr}"
+        );
+        assert!(!fresh.exists(), "{flag}: nothing was written");
+        // Once, it is accepted.
+        let once: Vec<&str> = args[..args.len() - 1 - usize::from(value.is_some())].to_vec();
+        let (code, _, stderr) = command(&once);
+        let expected = if *flag == "--check" { 1 } else { 0 };
+        assert_eq!(code, Some(expected), "{once:?}: {stderr}");
+        let _ = std::fs::remove_dir_all(&fresh);
+    }
+}
+
+#[test]
+fn help_lists_every_option_with_its_default() {
+    let (code, help, stderr) = command(&["--help"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(command(&["monitoring", "--help"]).1, help);
+    // Each entry: from its line to the next entry's.
+    let lines: Vec<&str> = help.lines().collect();
+    let starts: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("    -"))
+        .collect();
+    let mut listed = Vec::new();
+    for (n, &i) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+        let entry = lines[i..end].join("\n");
+        let flag = entry
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .trim_end_matches(',');
+        listed.push(flag.to_owned());
+        if matches!(flag, "-h" | "-V") {
+            continue;
+        }
+        assert!(
+            entry.contains("(default: ") || entry.contains("(required"),
+            "{flag} has no default in --help:\n{entry}"
+        );
+        let (_, value, repeats) = OPTIONS
+            .iter()
+            .find(|(f, ..)| *f == flag)
+            .unwrap_or_else(|| panic!("--help lists {flag}, which this test does not know"));
+        if let Some(value) = value {
+            assert!(
+                entry.contains(&format!("{flag} ")),
+                "{flag} shows its value: {entry}"
+            );
+            assert!(!value.is_empty());
+        }
+        assert_eq!(entry.contains("repeatable"), *repeats, "{entry}");
+    }
+    for (flag, ..) in OPTIONS {
+        assert!(
+            listed.iter().any(|l| l == flag),
+            "{flag} is not in --help:\n{help}"
+        );
+    }
+}
+
 /// An option and its value: mostly good values for it, sometimes bad numbers, hostile text,
 /// a value of another option, or nothing.
 fn cli_option() -> impl Strategy<Value = Vec<String>> {
@@ -242,7 +491,6 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
     .prop_map(str::to_owned);
     let flags = proptest::sample::select(
         &[
-            "--job",
             "--availability",
             "--latency",
             "--route-availability",
@@ -262,7 +510,6 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
         ][..],
     );
     prop_oneof![
-        2 => good("--job", &["shop", "api-v2", "a.b:c"]),
         2 => good("--availability", &["0.999", "0.99", "0.5"]),
         2 => good("--latency", &["0.25:0.99", "1:0.9", "0.005:0.5"]),
         2 => good("--route-availability", &["/a=0.99", "/a\"{{=0.9", "/é=b=0.999"]),
@@ -288,6 +535,17 @@ fn cli_option() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
+/// `--job` and its value: mostly a good one, sometimes a bad one, hostile text, or none at
+/// all (refused: the job is required).
+fn cli_job() -> impl Strategy<Value = Vec<String>> {
+    prop_oneof![
+        6 => proptest::sample::select(&["shop", "api-v2", "a.b:c"][..])
+            .prop_map(|j| vec!["--job".to_owned(), j.to_owned()]),
+        1 => hostile_route().prop_map(|j| vec!["--job".to_owned(), j]),
+        1 => Just(Vec::new()),
+    ]
+}
+
 /// 48 cases (a few seconds), or `PROPTEST_CASES` for a longer search.
 fn cli_cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -308,10 +566,15 @@ proptest! {
     /// promtool accepts too.
     #[test]
     fn the_command_never_panics_and_writes_only_valid_rules(
+        job in cli_job(),
         options in proptest::collection::vec(cli_option(), 0..8)
     ) {
         // A command line cannot carry NUL.
-        let args: Vec<String> = options.concat().iter().map(|a| a.replace('\0', "")).collect();
+        let args: Vec<String> = [job, options.concat()]
+            .concat()
+            .iter()
+            .map(|a| a.replace('\0', ""))
+            .collect();
         let bin = Path::new(env!("CARGO_BIN_EXE_routemeter"));
         let dir = TempDir::new("cli-fuzz");
         let out = dir.0.join("out");

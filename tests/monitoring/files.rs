@@ -16,14 +16,21 @@ fn committed_files_match_the_generator() {
         let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
         assert!(
             committed == text,
-            "monitoring/{name} is out of date: run `cargo run --bin routemeter -- monitoring --out monitoring --force`"
+            "monitoring/{name} is out of date: run `cargo run --features monitoring --bin routemeter -- monitoring --job quickstart --out monitoring --force`"
         );
     }
     // The command's own check agrees.
     let bin = env!("CARGO_BIN_EXE_routemeter");
     let (ok, out) = run(
         Path::new(bin),
-        &["monitoring", "--out", dir.to_str().unwrap(), "--check"],
+        &[
+            "monitoring",
+            "--job",
+            "quickstart",
+            "--out",
+            dir.to_str().unwrap(),
+            "--check",
+        ],
     );
     assert!(ok, "{out}");
 }

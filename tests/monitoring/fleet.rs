@@ -235,6 +235,8 @@ fn regions_are_kept_apart_and_instances_summed() {
         bin,
         &[
             "monitoring",
+            "--job",
+            "shop",
             "--out",
             out.to_str().unwrap(),
             "--fleet-label",
@@ -408,6 +410,8 @@ fn unusable_fleet_labels_are_refused() {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_routemeter"))
             .args([
                 "monitoring",
+                "--job",
+                "app",
                 "--out",
                 "/nonexistent/never-written",
                 "--fleet-label",
