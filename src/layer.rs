@@ -316,8 +316,12 @@ impl RouteMeterBuilder {
     /// (e.g. `/static/{*path}`), for services mounted with axum's `Router::nest_service`.
     ///
     /// axum gives the requests it routes into a nested service no public `MatchedPath` (only the
-    /// mount point itself, `/static`, gets one), so without this they are recorded as
-    /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE). With it, the mount point (`/static`,
+    /// mount point itself, `/static`, gets one), and a layer added with `Router::layer` sees
+    /// them before the prefix is stripped, with the same public extensions as a request that
+    /// matched no route: the mount cannot be found from the request, and raw paths are never
+    /// used as labels. So without this they are recorded as
+    /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE), and the first unmatched request of the
+    /// process logs a `tracing` warning naming this method. With it, the mount point (`/static`,
     /// `/static/`) and every path under it (`/static/css/site.css`) share one bounded label.
     /// The prefix is compared with the path as the layer sees it. A route function's labels
     /// take precedence; requests it leaves without a label fall back to the mounts. Call it

@@ -209,13 +209,25 @@ pub(crate) fn with_mounts(inner: Option<RouteFn>, mounts: Vec<Mount>) -> RouteFn
         };
         match &inner {
             Some(f) => f(req, &mut forward),
-            None => forward(default_route(req)),
+            None => forward(matched(req)),
         }
     })
 }
 
-/// The label the layer uses when no route function is given.
+/// The label the layer uses when neither a route function nor a mount is given. The first
+/// request it leaves without a label logs, once per process, that services nested with
+/// `Router::nest_service` need a mount.
 pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
+    let label = matched(req);
+    #[cfg(feature = "axum")]
+    if label.is_none() {
+        warn_unmounted();
+    }
+    label
+}
+
+/// The route template axum matched, if any.
+fn matched<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
     #[cfg(feature = "axum")]
     {
         req.matched_path()
@@ -224,6 +236,27 @@ pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
     {
         let _ = req;
         None
+    }
+}
+
+/// Says once per process what an unmatched request may be. axum routes a request into a
+/// service nested with `Router::nest_service` with no public trace of the mount (its
+/// `MatchedNestedPath` is private, the nested path is set inside the layer, and the fallback
+/// leaves the same public extensions), so the layer cannot tell such a request from one that
+/// matched no route: both get the unmatched label, and only a declared mount labels the first.
+#[cfg(feature = "axum")]
+fn warn_unmounted() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.load(Ordering::Relaxed) && !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "routemeter: a request matched no route of the axum router and is recorded under the \
+             route `__unmatched__`. Requests axum routes into \
+             a service nested with `Router::nest_service` (e.g. tower-http's `ServeDir`) are \
+             recorded so too, as axum does not show a layer their mount: declare each mount \
+             with `RouteMeterBuilder::mount(\"/prefix\")` to label them `/prefix/{{*path}}`. \
+             Logged once."
+        );
     }
 }
 
