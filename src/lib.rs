@@ -11,7 +11,24 @@
     env!("CARGO_PKG_VERSION"),
     "/source/docs/live-page.png"
 )]
-#![doc = include_str!("../README.md")]
+// The README's examples use every feature (the test kit, the generator), so it is the crate's
+// documentation when every feature is on, as on docs.rs and in `cargo test --all-features --doc`;
+// a build with fewer features gets a pointer to it instead of examples that cannot compile.
+#![cfg_attr(
+    all(feature = "axum", feature = "prometheus", feature = "testing", feature = "monitoring"),
+    doc = include_str!("../README.md")
+)]
+#![cfg_attr(
+    not(all(
+        feature = "axum",
+        feature = "prometheus",
+        feature = "testing",
+        feature = "monitoring"
+    )),
+    doc = "Per-route HTTP metrics for tower, hyper and axum services. The full documentation, \
+           the README with its tested examples, is built with every feature \
+           (`cargo doc --all-features`), as on docs.rs."
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
@@ -51,7 +68,19 @@ pub mod testing;
 /// routemeter provides for each.
 ///
 /// (This module holds only documentation: `docs/production.md`, whose examples are tested.)
-#[doc = include_str!("../docs/production.md")]
+#[cfg_attr(
+    all(feature = "axum", feature = "prometheus", feature = "testing", feature = "monitoring"),
+    doc = include_str!("../docs/production.md")
+)]
+#[cfg_attr(
+    not(all(
+        feature = "axum",
+        feature = "prometheus",
+        feature = "testing",
+        feature = "monitoring"
+    )),
+    doc = "(Its examples use every feature: build the docs with `--all-features` to read it.)"
+)]
 pub mod production_guide {}
 
 pub use body::ResponseBody;
