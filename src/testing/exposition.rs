@@ -487,7 +487,9 @@ fn assemble(
 /// A counter's value, when a count can hold it: finite, not negative, below 2^64 (a fraction
 /// is allowed; the counter keeps the exact value beside the rounded one).
 fn count(value: f64) -> Option<f64> {
-    (value.is_finite() && value >= 0.0 && value < 18_446_744_073_709_551_616.0).then_some(value)
+    (0.0..18_446_744_073_709_551_616.0)
+        .contains(&value)
+        .then_some(value)
 }
 
 /// A bucket's or `_count`'s value, when it is a whole count.
