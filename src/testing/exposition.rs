@@ -201,13 +201,44 @@ fn value_and_timestamp(rest: &str, what: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// A value as Prometheus (Go's `ParseFloat`) reads it: decimals, `NaN`, `Inf` in any case
+/// with a sign, and hexadecimal floats such as `0x1.8p3`.
 fn parse_value(s: &str) -> Option<f64> {
     match s {
         "+Inf" | "Inf" => Some(f64::INFINITY),
         "-Inf" => Some(f64::NEG_INFINITY),
         "NaN" => Some(f64::NAN),
-        _ => s.parse().ok(),
+        _ => s.parse().ok().or_else(|| parse_hex(s)),
     }
+}
+
+/// `[+-]0x<hex digits>[.<hex digits>]p[+-]<decimal exponent>` (exact up to 13 significant hex
+/// digits; longer mantissas are rounded digit by digit).
+fn parse_hex(s: &str) -> Option<f64> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'-' => (-1.0, &s[1..]),
+        b'+' => (1.0, &s[1..]),
+        _ => (1.0, s),
+    };
+    let rest = rest
+        .strip_prefix("0x")
+        .or_else(|| rest.strip_prefix("0X"))?;
+    let (mantissa, exponent) = rest.split_once(['p', 'P'])?;
+    let exponent: i32 = exponent.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut value = 0.0f64;
+    for c in int.chars().chain(frac.chars()) {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let shift = i32::try_from(frac.len()).ok()?.checked_mul(4)?;
+    let exponent = exponent.checked_sub(shift)?;
+    // In two steps, so that a large mantissa with a very negative exponent does not
+    // underflow on the way.
+    let half = exponent / 2;
+    Some(sign * value * 2f64.powi(half) * 2f64.powi(exponent - half))
 }
 
 type Labels = Vec<(String, String)>;

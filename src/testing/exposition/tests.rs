@@ -155,6 +155,20 @@ fn reads_what_prometheus_reads() {
     let s = only("# TYPE c_total counter\nc_total 0.25");
     assert!(matches!(s.value(), SeriesValue::Counter(0)));
     assert_eq!(s.scalar(), Some(0.25));
+    // Go's float syntax: hexadecimal floats, infinities in any case.
+    for (text, value) in [
+        ("0x1p3", 8.0),
+        ("-0X1.8p-1", -0.75),
+        ("0x.8p1", 1.0),
+        ("+0xAp0", 10.0),
+        ("inf", f64::INFINITY),
+        ("-Infinity", f64::NEG_INFINITY),
+    ] {
+        assert_eq!(gauge(&only(&format!("g {text}"))), value, "{text}");
+    }
+    for bad in ["0x1", "0xp3", "0x1.gp0", "0x1p", "1p3"] {
+        assert!(parse(&format!("g {bad}")).is_err(), "{bad}");
+    }
     // A repeated `# TYPE` of the same type, and comments of any kind.
     only("# TYPE g gauge\n# TYPE g gauge\n#\n# just words\n# HELP g\ng 1");
 }
