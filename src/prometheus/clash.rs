@@ -194,4 +194,58 @@ mod tests {
         neg.record(10.0);
         assert!(!r.store.render(Format::OpenMetrics).contains("neg_sum"));
     }
+
+    /// A log writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_left_out_family_is_logged_once() {
+        use metrics::{Key, Label, Metadata, Recorder};
+        static META: Metadata<'static> = Metadata::new("t", metrics::Level::INFO, None);
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let r = recorder();
+            r.register_gauge(&Key::from_name("clash"), &META).set(1.0);
+            for i in 0..3 {
+                let key = Key::from_parts("clash_total", vec![Label::new("i", i.to_string())]);
+                r.register_counter(&key, &META).increment(1);
+                r.register_counter(&key, &META).increment(1);
+            }
+            r.register_histogram(&Key::from_name("h"), &META)
+                .record(1.0);
+            r.register_gauge(&Key::from_name("h_sum"), &META).set(1.0);
+        });
+        let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+        assert_eq!(
+            log.matches("left out of the exposition").count(),
+            2,
+            "{log}"
+        );
+        assert!(log.contains("WARN"), "{log}");
+        assert!(
+            log.contains("metric=\"clash_total\" kept=\"clash\""),
+            "{log}"
+        );
+        assert!(log.contains("metric=\"h_sum\" kept=\"h\""), "{log}");
+    }
 }
