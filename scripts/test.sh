@@ -29,12 +29,14 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
 fi
 
 # PyPI's packages, by name: grpcio (the gRPC tests' second client), opentelemetry-proto (the
-# OTLP receiver decodes exports with the official definitions) and locust (load against the
-# quickstart).
+# OTLP receiver decodes exports with the official definitions), locust (load against the
+# quickstart) and prometheus-client (its parsers, the strict OpenMetrics one among them, check
+# the expositions and the test kit's parser).
 python_packages=()
 python3 -c 'import grpc' >/dev/null 2>&1 || python_packages+=(grpcio)
 python3 -c 'import opentelemetry.proto' >/dev/null 2>&1 || python_packages+=(opentelemetry-proto)
 python3 -c 'import locust' >/dev/null 2>&1 || python_packages+=(locust)
+python3 -c 'import prometheus_client' >/dev/null 2>&1 || python_packages+=(prometheus-client)
 if [ "${#python_packages[@]}" -gt 0 ]; then
   echo "installing ${python_packages[*]} from PyPI"
   # A Debian-managed Python refuses plain installs (PEP 668); these are for the tests only.

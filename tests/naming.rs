@@ -1,6 +1,8 @@
 //! Both naming schemes, prefixes and labels, as the layer records them and as Prometheus renders
 //! them.
 
+#[path = "naming/awkward.rs"]
+mod awkward;
 mod common;
 
 use axum::Router;

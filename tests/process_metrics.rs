@@ -40,7 +40,9 @@ async fn process_and_runtime_metrics_move() {
     let cpu_before = before
         .value("process_cpu_seconds_total", &[])
         .expect("process_cpu_seconds_total");
-    let busy_before = gauge(&before, "tokio_runtime_worker_busy_seconds");
+    let busy_before = before
+        .value("tokio_runtime_worker_busy_seconds_total", &[])
+        .expect("busy seconds");
 
     // Keep both workers busy for a while.
     let tasks: Vec<_> = (0..2)
@@ -58,7 +60,9 @@ async fn process_and_runtime_metrics_move() {
         cpu_after > cpu_before,
         "CPU seconds {cpu_before} -> {cpu_after}"
     );
-    let busy_after = gauge(&after, "tokio_runtime_worker_busy_seconds");
+    let busy_after = after
+        .value("tokio_runtime_worker_busy_seconds_total", &[])
+        .expect("busy seconds");
     assert!(
         busy_after >= busy_before + 1.0,
         "busy {busy_before} -> {busy_after}"

@@ -29,6 +29,17 @@ async fn real_prometheus_scrapes_the_quickstart() {
     let metrics = routemeter::prometheus::install().unwrap();
     let app = RunningApp::start(&metrics).await;
     let app_addr = app.addr;
+    // The application's own metrics through the same global recorder, clashing with each
+    // other through the formats' suffixes, and a histogram of a negative value.
+    // (Described, so promtool's linter has nothing to say about them either.)
+    metrics::describe_gauge!("clash", "A gauge.");
+    metrics::describe_histogram!("lat_seconds", metrics::Unit::Seconds, "Latency.");
+    metrics::describe_histogram!("neg", "Signed values.");
+    metrics::gauge!("clash").set(1.0);
+    metrics::counter!("clash_total").increment(2);
+    metrics::histogram!("lat_seconds").record(0.2);
+    metrics::counter!("lat_seconds_count").increment(5);
+    metrics::histogram!("neg").record(-2.0);
     let Some(prometheus) = prom::start(&[("quickstart", app_addr.to_string())], "") else {
         return;
     };
@@ -65,6 +76,31 @@ async fn real_prometheus_scrapes_the_quickstart() {
     // The target is healthy and the histogram arrived with its buckets and labels.
     let up = prometheus.query(&client, "up{job=\"quickstart\"}").await;
     assert_eq!(scalar(&up), Some(1.0), "{up}");
+    // Of two clashing families the first is kept, with its own value, and the other counted.
+    for (query, want) in [
+        ("clash{job=\"quickstart\"}", Some(1.0)),
+        ("lat_seconds_count{job=\"quickstart\"}", Some(1.0)),
+        (
+            "routemeter_exposition_dropped_series_total{metric=\"clash_total\"}",
+            Some(1.0),
+        ),
+        (
+            "routemeter_exposition_dropped_series_total{metric=\"lat_seconds_count\"}",
+            Some(1.0),
+        ),
+        ("neg_bucket{le=\"+Inf\"}", Some(1.0)),
+        ("clash_total", None),
+    ] {
+        let result = prometheus.query(&client, query).await;
+        assert_eq!(scalar(&result), want, "{query}: {result}");
+    }
+    let busy = prometheus
+        .query(
+            &client,
+            "tokio_runtime_worker_busy_seconds_total{job=\"quickstart\"}",
+        )
+        .await;
+    assert!(scalar(&busy).is_some(), "{busy}");
     let buckets = prometheus
         .query(
             &client,

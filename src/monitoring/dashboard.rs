@@ -307,7 +307,7 @@ pub(crate) fn render(slo: &Slo) -> String {
             targets: vec![
                 (
                     format!(
-                        "rate(tokio_runtime_worker_busy_seconds{{{job_sel}}}[$__rate_interval])"
+                        "rate(tokio_runtime_worker_busy_seconds_total{{{job_sel}}}[$__rate_interval])"
                     ),
                     "{{instance}} busy workers".to_owned(),
                 ),

@@ -13,7 +13,7 @@
 //! Exemplars (the trace id of a recent request per bucket) are kept beside the counts when the
 //! request being recorded carries one; see [`crate::trace`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -65,6 +65,9 @@ pub(crate) struct HistogramSnapshot {
     pub(crate) sum: f64,
     /// Per bucket, the latest exemplar, when any was recorded.
     pub(crate) exemplars: Vec<Option<Exemplar>>,
+    /// Whether a value below zero was ever observed: the sum is then no longer a running
+    /// total, which OpenMetrics requires of a histogram's `_sum`.
+    pub(crate) negative: bool,
 }
 
 /// A histogram with fixed bucket bounds, safe to observe from any number of threads.
@@ -77,6 +80,8 @@ pub(crate) struct AtomicHistogram {
     read: Mutex<()>,
     /// Per bucket, the latest exemplar; allocated on the first one.
     exemplars: OnceLock<Box<[Mutex<Option<Exemplar>>]>>,
+    /// Whether a value below zero was ever observed.
+    negative: AtomicBool,
 }
 
 impl std::fmt::Debug for AtomicHistogram {
@@ -97,6 +102,7 @@ impl AtomicHistogram {
             halves: [Half::new(n), Half::new(n)],
             read: Mutex::new(()),
             exemplars: OnceLock::new(),
+            negative: AtomicBool::new(false),
         }
     }
 
@@ -121,6 +127,10 @@ impl AtomicHistogram {
             return;
         }
         let bucket = self.bucket(value);
+        if value < 0.0 {
+            // Before the count: a reader that sees this observation sees the flag.
+            self.negative.store(true, Ordering::Relaxed);
+        }
         let n = self.started.fetch_add(times, Ordering::AcqRel);
         let half = &self.halves[usize::from(n & HOT_BIT != 0)];
         add_f64(&half.sum, value * times as f64);
@@ -199,6 +209,7 @@ impl AtomicHistogram {
             count,
             sum,
             exemplars,
+            negative: self.negative.load(Ordering::Relaxed),
         }
     }
 }

@@ -17,7 +17,7 @@
 //! `process_resident_memory_bytes`, `process_open_fds`, `process_threads`,
 //! `process_start_time_seconds`, …, from the `metrics-process` crate) and Tokio runtime metrics
 //! (`tokio_runtime_workers`, `tokio_runtime_alive_tasks`, `tokio_runtime_global_queue_depth`,
-//! `tokio_runtime_worker_busy_seconds`, `tokio_runtime_worker_parks_total`), collected at each
+//! `tokio_runtime_worker_busy_seconds_total`, `tokio_runtime_worker_parks_total`), collected at each
 //! render; [`PrometheusSetup::process_metrics`] and [`PrometheusSetup::runtime_metrics`] turn
 //! them off.
 //!
@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod clash;
 mod histogram;
 mod live;
 mod process;

@@ -9,8 +9,8 @@
 //!
 //! Runtime metrics come from Tokio's stable runtime metrics: `tokio_runtime_workers`,
 //! `tokio_runtime_alive_tasks`, `tokio_runtime_global_queue_depth`, and on targets with 64-bit
-//! atomics `tokio_runtime_worker_busy_seconds` (busy time summed over workers since start; a
-//! cumulative gauge, so `rate()` of it is the number of busy workers) and
+//! atomics `tokio_runtime_worker_busy_seconds_total` (busy time summed over workers since start;
+//! a float counter, so `rate()` of it is the number of busy workers) and
 //! `tokio_runtime_worker_parks_total`.
 
 use metrics::{Key, Level, Metadata, Recorder, Unit};
@@ -129,6 +129,15 @@ impl Collectors {
         }
         if let Some(runtime) = &self.runtime {
             metrics::with_local_recorder(r, || collect_runtime(runtime));
+            #[cfg(target_has_atomic = "64")]
+            {
+                let m = runtime.metrics();
+                let busy: f64 = (0..m.num_workers())
+                    .map(|w| m.worker_total_busy_duration(w).as_secs_f64())
+                    .sum();
+                r.store
+                    .set_float_counter("tokio_runtime_worker_busy_seconds_total", busy);
+            }
         }
     }
 }
@@ -151,8 +160,8 @@ fn describe_runtime() {
     );
     #[cfg(target_has_atomic = "64")]
     {
-        metrics::describe_gauge!(
-            "tokio_runtime_worker_busy_seconds",
+        metrics::describe_counter!(
+            "tokio_runtime_worker_busy_seconds_total",
             Unit::Seconds,
             "Time Tokio workers spent busy, summed over workers, since the runtime started."
         );
@@ -171,13 +180,7 @@ fn collect_runtime(runtime: &tokio::runtime::Handle) {
     metrics::gauge!("tokio_runtime_global_queue_depth").set(m.global_queue_depth() as f64);
     #[cfg(target_has_atomic = "64")]
     {
-        let workers = 0..m.num_workers();
-        let busy: f64 = workers
-            .clone()
-            .map(|w| m.worker_total_busy_duration(w).as_secs_f64())
-            .sum();
-        let parks: u64 = workers.map(|w| m.worker_park_count(w)).sum();
-        metrics::gauge!("tokio_runtime_worker_busy_seconds").set(busy);
+        let parks: u64 = (0..m.num_workers()).map(|w| m.worker_park_count(w)).sum();
         metrics::counter!("tokio_runtime_worker_parks_total").absolute(parks);
     }
 }

@@ -15,6 +15,7 @@ use metrics::{
     SharedString, Unit,
 };
 
+use super::clash::{self, Names};
 use super::histogram::{AtomicHistogram, HistogramSnapshot, add_f64};
 use super::text::{self, Format, Kind, Value};
 
@@ -178,6 +179,9 @@ struct Family {
     series: BTreeMap<Box<str>, Series>,
     /// The `le` values of this family's histograms.
     les: Option<Box<[Box<str>]>>,
+    /// The family that kept a name this one would write too, when this one is left out of the
+    /// exposition (decided when its first series is registered; see [`clash`]).
+    dropped_by: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -186,6 +190,8 @@ struct Inner {
     index: HashMap<Key, Cell>,
     /// Families by sanitised name, in the order they are written.
     families: BTreeMap<String, Family>,
+    /// The names the written families take.
+    names: Names,
 }
 
 /// The state behind a [`PrometheusRecorder`](super::PrometheusRecorder).
@@ -312,15 +318,26 @@ impl Store {
         if let Some(cell) = inner.index.get(key) {
             return (cell.kind() == kind).then(|| cell.clone());
         }
-        let family = inner
-            .families
-            .entry(text::metric_name(key.name()))
-            .or_default();
+        let Inner {
+            index,
+            families,
+            names,
+        } = &mut *inner;
+        let name = text::metric_name(key.name());
+        let family = families.entry(name.clone()).or_default();
         if family.kind.is_some_and(|k| k != kind) {
             conflict(key.name());
             return None;
         }
         family.kind = Some(kind);
+        if family.series.is_empty() {
+            // The family's first series: it takes its names, or is left out if a family
+            // registered earlier has one of them.
+            if let Err(owner) = names.claim(&name, kind) {
+                clash::warn(&name, &owner);
+                family.dropped_by = Some(owner);
+            }
+        }
         let cell = match family.series.get(&sorted) {
             Some(series) => series.cell.clone(),
             None => {
@@ -346,7 +363,7 @@ impl Store {
                 cell
             }
         };
-        inner.index.insert(key.clone(), cell.clone());
+        index.insert(key.clone(), cell.clone());
         Some(cell)
     }
 
@@ -375,6 +392,9 @@ impl Store {
                 let Some(kind) = family.kind.filter(|_| !family.series.is_empty()) else {
                     continue;
                 };
+                if family.dropped_by.is_some() {
+                    continue;
+                }
                 text::push_header(
                     &mut out,
                     name,
@@ -403,12 +423,50 @@ impl Store {
                     }
                 }
             }
+            self.render_dropped(&inner, &mut out, format);
         }
         if format == Format::OpenMetrics {
             out.push_str("# EOF\n");
         }
         self.last_len.store(out.len(), Ordering::Relaxed);
         out
+    }
+}
+
+impl Store {
+    /// Writes how many series each family left out of the exposition has (nothing when none
+    /// is): the series are kept, and written again by no render, so the count only grows.
+    fn render_dropped(&self, inner: &Inner, out: &mut String, format: Format) {
+        let mut header = false;
+        for (name, family) in &inner.families {
+            if family.dropped_by.is_none() || family.series.is_empty() {
+                continue;
+            }
+            if !header {
+                text::push_header(
+                    out,
+                    clash::DROPPED,
+                    Kind::Counter,
+                    Some(
+                        "Series left out of the exposition because an earlier family writes one of their names, by family.",
+                    ),
+                    None,
+                    format,
+                );
+                header = true;
+            }
+            let key = Key::from_parts(
+                clash::DROPPED,
+                vec![metrics::Label::new("metric", name.clone())],
+            );
+            let (labels, _) = self.label_text(&key);
+            text::push_sample(
+                out,
+                clash::DROPPED,
+                &labels,
+                Value::Int(family.series.len() as u64),
+            );
+        }
     }
 }
 

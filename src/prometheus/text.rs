@@ -296,12 +296,30 @@ pub(crate) fn push_histogram(
         }
         out.push('\n');
     }
+    if format == Format::OpenMetrics && !sum_is_a_total(les, snapshot) {
+        // OpenMetrics: a histogram's sum is a counter, so it must not be NaN or negative, and
+        // with negative bucket bounds there must be none. Its count goes with it (a parser
+        // wants both or neither); the `+Inf` bucket still has the count.
+        return;
+    }
     push_series_start(out, name, "_sum", labels);
     push_f64(out, snapshot.sum);
     out.push('\n');
     push_series_start(out, name, "_count", labels);
     push_u64(out, snapshot.count);
     out.push('\n');
+}
+
+/// Whether a histogram's sum is a running total: no negative bucket bound, no negative value
+/// ever observed (so the sum never went down, and is not `NaN`, which `+Inf` and `-Inf` give).
+///
+/// The Prometheus text format has no such rule (its clients write any sum), so this is asked
+/// only for OpenMetrics.
+fn sum_is_a_total(les: &[Box<str>], snapshot: &HistogramSnapshot) -> bool {
+    !snapshot.negative
+        && !snapshot.sum.is_nan()
+        && snapshot.sum >= 0.0
+        && les.first().is_none_or(|le| !le.starts_with('-'))
 }
 
 /// The bucket bounds as `le` label values.

@@ -137,6 +137,16 @@ impl Distribution {
         }
     }
 
+    /// The finite bounds and cumulative counts (then the `+Inf` one) of a bucketed
+    /// distribution, as a parsed exposition gave them.
+    #[cfg(test)]
+    pub(crate) fn bucket_counts(&self) -> Option<(&[f64], &[u64])> {
+        match &self.data {
+            Data::Buckets { bounds, cumulative } => Some((bounds, cumulative)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn record(&mut self, value: f64) {
         let Data::Hdr {
             hdr,

@@ -1,10 +1,28 @@
 //! A parser for the Prometheus text exposition format (version 0.0.4) and the OpenMetrics
 //! text format, so tests can read a running server's `/metrics` into
-//! [`Series`](super::Series) (which a [`Snapshot`](super::Snapshot) then holds).
+//! [`Series`](super::Series). It depends on nothing but the series model; snapshots are built
+//! from what it returns.
 //!
+//! It reads what Prometheus's own text parser reads: blanks before `{`, a trailing comma in a
+//! label set, any float as any sample's value (`NaN`, `+Inf`, `-Inf`, counters included),
+//! timestamps, comments, and escapes other than `\\`, `\"` and `\n` kept as written.
 //! OpenMetrics additions are read as what they mean for a test: a counter family `foo` whose
 //! samples are `foo_total`, exemplars and `_created` samples skipped, float timestamps, the
 //! `unknown`, `gaugehistogram`, `stateset` and `info` types read as untyped, `# EOF`.
+//!
+//! Nothing is rounded into a shape it does not have. What a test kit value cannot hold exactly
+//! is kept as plain gauge-valued series, sample by sample, the way Prometheus stores every
+//! sample:
+//! - a counter sample that is no count (negative, `NaN`, infinite, 2^64 or more) is a
+//!   [`SeriesValue::Gauge`] with that value (a fractional count stays a counter, rounded, with
+//!   its exact value in [`Series::scalar`]);
+//! - a histogram series that is not one well-formed set of buckets (a `_bucket` without a
+//!   numeric `le`, a bucket or `_count` that is not a whole count, a bound given twice, counts
+//!   that go down, a `_count` other than the `+Inf` bucket) keeps each of its `_bucket` (with
+//!   its `le`), `_sum` and `_count` samples as its own gauge-valued series.
+//!
+//! Refused, with the line: text that is not the format, a label twice in one series, one
+//! series given twice, and two `# TYPE` lines giving one name two types.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -99,8 +117,14 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Series>, ParseError> {
                     }
                     None => return Err(err(format!("`# TYPE {}` without a type", quote(name)))),
                 };
-                if kinds.insert(name.to_owned(), kind).is_some() {
-                    return Err(err(format!("second `# TYPE` line for `{}`", quote(name))));
+                if kinds
+                    .insert(name.to_owned(), kind)
+                    .is_some_and(|k| k != kind)
+                {
+                    return Err(err(format!(
+                        "a second `# TYPE` line gives `{}` another type",
+                        quote(name)
+                    )));
                 }
             }
             continue;
@@ -131,7 +155,8 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     check_metric_name(name)?;
     let mut rest = &line[name_end..];
     let mut labels = Vec::new();
-    if let Some(after) = rest.strip_prefix('{') {
+    // Blanks may come between the name and its labels.
+    if let Some(after) = rest.trim_start().strip_prefix('{') {
         let (parsed, remaining) = parse_labels(after)?;
         labels = parsed;
         rest = remaining;
@@ -176,13 +201,44 @@ fn value_and_timestamp(rest: &str, what: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// A value as Prometheus (Go's `ParseFloat`) reads it: decimals, `NaN`, `Inf` in any case
+/// with a sign, and hexadecimal floats such as `0x1.8p3`.
 fn parse_value(s: &str) -> Option<f64> {
     match s {
         "+Inf" | "Inf" => Some(f64::INFINITY),
         "-Inf" => Some(f64::NEG_INFINITY),
         "NaN" => Some(f64::NAN),
-        _ => s.parse().ok(),
+        _ => s.parse().ok().or_else(|| parse_hex(s)),
     }
+}
+
+/// `[+-]0x<hex digits>[.<hex digits>]p[+-]<decimal exponent>` (exact up to 13 significant hex
+/// digits; longer mantissas are rounded digit by digit).
+fn parse_hex(s: &str) -> Option<f64> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'-' => (-1.0, &s[1..]),
+        b'+' => (1.0, &s[1..]),
+        _ => (1.0, s),
+    };
+    let rest = rest
+        .strip_prefix("0x")
+        .or_else(|| rest.strip_prefix("0X"))?;
+    let (mantissa, exponent) = rest.split_once(['p', 'P'])?;
+    let exponent: i32 = exponent.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut value = 0.0f64;
+    for c in int.chars().chain(frac.chars()) {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let shift = i32::try_from(frac.len()).ok()?.checked_mul(4)?;
+    let exponent = exponent.checked_sub(shift)?;
+    // In two steps, so that a large mantissa with a very negative exponent does not
+    // underflow on the way.
+    let half = exponent / 2;
+    Some(sign * value * 2f64.powi(half) * 2f64.powi(exponent - half))
 }
 
 type Labels = Vec<(String, String)>;
@@ -241,8 +297,10 @@ fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
                     Some((_, '\\')) => value.push('\\'),
                     Some((_, '"')) => value.push('"'),
                     Some((_, 'n')) => value.push('\n'),
+                    // Any other escape is kept as written, as Prometheus keeps it.
                     Some((_, c)) => {
-                        return Err(format!("unknown escape `\\{c}` in label `{}`", quote(key)));
+                        value.push('\\');
+                        value.push(c);
                     }
                     None => {
                         return Err(format!("the value of label `{}` is not closed", quote(key)));
@@ -289,15 +347,78 @@ fn openmetrics_part(kinds: &BTreeMap<String, Kind>, name: &str) -> Option<&'stat
     })
 }
 
+/// The samples of one histogram series, as given.
 #[derive(Default)]
 struct Parts {
     /// The first line of the series.
     line: usize,
-    buckets: Vec<(f64, u64)>,
-    /// The bounds seen, as bits, to refuse a bucket given twice.
-    seen: HashSet<u64>,
-    sum: Option<f64>,
-    count: Option<u64>,
+    /// `(le as given, count, line)`; `None` for a `_bucket` without `le`.
+    buckets: Vec<(Option<String>, f64, usize)>,
+    sum: Option<(f64, usize)>,
+    count: Option<(f64, usize)>,
+    /// A `_sum` or `_count` given twice: the second one's line.
+    twice: Option<usize>,
+}
+
+impl Parts {
+    /// The series as one [`Distribution`], when its samples are exactly one: numeric `le`s
+    /// (`-Inf` excluded), each once, whole counts never going down, a `_count` equal to the
+    /// `+Inf` bucket.
+    fn distribution(&self) -> Option<Distribution> {
+        let mut pairs: Vec<(f64, u64)> = Vec::with_capacity(self.buckets.len());
+        for (le, value, _) in &self.buckets {
+            let bound =
+                parse_value(le.as_deref()?).filter(|b| !b.is_nan() && *b > f64::NEG_INFINITY)?;
+            pairs.push((bound + 0.0, whole_count(*value)?));
+        }
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if pairs
+            .windows(2)
+            .any(|w| w[0].0 == w[1].0 || w[0].1 > w[1].1)
+        {
+            return None;
+        }
+        let count = match self.count {
+            Some((v, _)) => Some(whole_count(v)?),
+            None => None,
+        };
+        if pairs.is_empty() && count.is_none() {
+            // A sum alone says nothing about how many values it adds up.
+            return None;
+        }
+        match (pairs.last(), count) {
+            (Some(&(le, total)), Some(count)) if le == f64::INFINITY && total != count => {
+                return None;
+            }
+            (Some(&(le, last)), count) if le != f64::INFINITY && count.is_none_or(|c| c < last) => {
+                return None;
+            }
+            _ => {}
+        }
+        let sum = self.sum.map_or(0.0, |(v, _)| v);
+        Some(Distribution::buckets(pairs, sum, count))
+    }
+
+    /// Each sample as its own gauge-valued series.
+    fn into_plain(self, family: &str, labels: &[(String, String)]) -> Vec<(usize, Series)> {
+        let plain = |suffix: &str, labels: Vec<(String, String)>, value: f64, line: usize| {
+            let name = format!("{family}{suffix}");
+            (line, Series::new(name, labels, SeriesValue::Gauge(value)))
+        };
+        let mut out = Vec::with_capacity(self.buckets.len() + 2);
+        for (le, value, line) in self.buckets {
+            let mut labels = labels.to_vec();
+            labels.extend(le.map(|le| ("le".to_owned(), le)));
+            out.push(plain("_bucket", labels, value, line));
+        }
+        if let Some((value, line)) = self.sum {
+            out.push(plain("_sum", labels.to_vec(), value, line));
+        }
+        if let Some((value, line)) = self.count {
+            out.push(plain("_count", labels.to_vec(), value, line));
+        }
+        out
+    }
 }
 
 fn assemble(
@@ -307,13 +428,13 @@ fn assemble(
     let mut histograms: BTreeMap<(String, Vec<(String, String)>), Parts> = BTreeMap::new();
     let mut series: Vec<(usize, Series)> = Vec::new();
     for (line, mut sample) in samples {
-        let err = |message: String| ParseError { line, message };
         sample.labels.sort();
         if let Some((family, suffix)) = histogram_family(kinds, &sample.name) {
             let le = sample
                 .labels
                 .iter()
                 .position(|(k, _)| k == "le")
+                .filter(|_| suffix == "_bucket")
                 .map(|i| sample.labels.remove(i).1);
             let parts = histograms
                 .entry((family.to_owned(), sample.labels))
@@ -321,34 +442,17 @@ fn assemble(
                     line,
                     ..Parts::default()
                 });
-            let twice = || {
-                err(format!(
-                    "`{}` appears twice with these labels",
-                    quote(&sample.name)
-                ))
-            };
+            let value = (sample.value, line);
             match suffix {
-                "_bucket" => {
-                    let le = le.ok_or_else(|| {
-                        err(format!("`{}` has no `le` label", quote(&sample.name)))
-                    })?;
-                    let bound = parse_value(&le)
-                        .filter(|b| !b.is_nan())
-                        .ok_or_else(|| err(format!("`le=\"{}\"` is not a number", quote(&le))))?;
-                    // `0` and `-0` are one bound.
-                    if !parts.seen.insert((bound + 0.0).to_bits()) {
-                        return Err(twice());
-                    }
-                    parts.buckets.push((bound, count(sample.value, line)?));
-                }
+                "_bucket" => parts.buckets.push((le, sample.value, line)),
                 "_sum" => {
-                    if parts.sum.replace(sample.value).is_some() {
-                        return Err(twice());
+                    if parts.sum.replace(value).is_some() {
+                        parts.twice.get_or_insert(line);
                     }
                 }
                 _ => {
-                    if parts.count.replace(count(sample.value, line)?).is_some() {
-                        return Err(twice());
+                    if parts.count.replace(value).is_some() {
+                        parts.twice.get_or_insert(line);
                     }
                 }
             }
@@ -363,8 +467,7 @@ fn assemble(
                 None => false,
             },
         };
-        let parsed = if counter {
-            count(sample.value, line)?;
+        let parsed = if counter && count(sample.value).is_some() {
             Series::counter(sample.name, sample.labels, sample.value)
         } else {
             Series::new(sample.name, sample.labels, SeriesValue::Gauge(sample.value))
@@ -372,10 +475,27 @@ fn assemble(
         series.push((line, parsed));
     }
     for ((name, labels), parts) in histograms {
-        let distribution =
-            Distribution::buckets(parts.buckets, parts.sum.unwrap_or(0.0), parts.count);
-        let value = SeriesValue::Histogram(distribution);
-        series.push((parts.line, Series::new(name, labels, value)));
+        if let Some(line) = parts.twice {
+            let part = if parts.sum.is_some_and(|(_, l)| l == line) {
+                "_sum"
+            } else {
+                "_count"
+            };
+            return Err(ParseError {
+                line,
+                message: format!(
+                    "`{}` appears twice with these labels",
+                    quote(&format!("{name}{part}"))
+                ),
+            });
+        }
+        match parts.distribution() {
+            Some(distribution) => {
+                let value = SeriesValue::Histogram(distribution);
+                series.push((parts.line, Series::new(name, labels, value)));
+            }
+            None => series.extend(parts.into_plain(&name, &labels)),
+        }
     }
     // A series given twice is an error, as for Prometheus (found by sorting: no copies).
     series.sort_by(|(la, a), (lb, b)| (a.name(), a.labels(), la).cmp(&(b.name(), b.labels(), lb)));
@@ -395,145 +515,20 @@ fn assemble(
     Ok(series.into_iter().map(|(_, s)| s).collect())
 }
 
-fn count(value: f64, line: usize) -> Result<u64, ParseError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(value.round() as u64)
-    } else {
-        Err(ParseError {
-            line,
-            message: format!("`{value}` is not a count"),
-        })
-    }
+/// A counter's value, when a count can hold it: finite, not negative, below 2^64 (a fraction
+/// is allowed; the counter keeps the exact value beside the rounded one).
+fn count(value: f64) -> Option<f64> {
+    (0.0..18_446_744_073_709_551_616.0)
+        .contains(&value)
+        .then_some(value)
+}
+
+/// A bucket's or `_count`'s value, when it is a whole count.
+fn whole_count(value: f64) -> Option<u64> {
+    count(value).filter(|v| v.fract() == 0.0).map(|v| v as u64)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TEXT: &str = r#"# HELP req Requests.
-# TYPE req counter
-req{route="/a",method="GET"} 3
-# TYPE active gauge
-active{route="/a"} -1.5 1700000000000
-# TYPE d histogram
-d_bucket{route="/a",le="0.1"} 2
-d_bucket{route="/a",le="1"} 3
-d_bucket{route="/a",le="+Inf"} 4
-d_sum{route="/a"} 7.25
-d_count{route="/a"} 4
-odd{v="quote \" backslash \\ newline \n, brace }"} NaN
-"#;
-
-    #[test]
-    fn parses_every_kind() {
-        let series = parse(TEXT).unwrap();
-        let find = |name: &str| series.iter().find(|s| s.name() == name).unwrap();
-        assert!(matches!(find("req").value(), SeriesValue::Counter(3)));
-        assert_eq!(find("req").label("method"), Some("GET"));
-        assert!(matches!(find("active").value(), SeriesValue::Gauge(v) if *v == -1.5));
-        let SeriesValue::Histogram(d) = find("d").value() else {
-            panic!("d is a histogram");
-        };
-        assert_eq!(d.count(), 4);
-        assert_eq!(d.sum(), 7.25);
-        assert!(find("d").label("le").is_none());
-        assert_eq!(
-            find("odd").label("v"),
-            Some("quote \" backslash \\ newline \n, brace }")
-        );
-    }
-
-    #[test]
-    fn malformed_input_is_a_clear_error() {
-        let cases = [
-            ("x{a=\"1\" 2", 1, "expected `,` or `}`"),
-            ("x{a=1} 2", 1, "not quoted"),
-            ("x{a=\"1} 2", 1, "not closed"),
-            ("x{1a=\"1\"} 2", 1, "not a valid label name"),
-            ("x one", 1, "not a number"),
-            ("x", 1, "has no value"),
-            ("9x 1", 1, "not a valid metric name"),
-            ("x 1 2 3", 1, "unexpected `3`"),
-            ("x 1 soon", 1, "not a timestamp"),
-            ("x 1 # 3", 1, "is not an exemplar"),
-            ("x 1 # {a=\"1\"}", 1, "has no value"),
-            ("ok 1\n# TYPE y wobbly", 2, "unknown metric type"),
-            ("# TYPE h histogram\nh_bucket 1", 2, "no `le` label"),
-            (
-                "# TYPE h histogram\nh_bucket{le=\"x\"} 1",
-                2,
-                "is not a number",
-            ),
-            ("# TYPE c counter\nc -1", 2, "is not a count"),
-            ("x{a=\"\\q\"} 1", 1, "unknown escape"),
-            ("x{a=\"1\",b=\"2\",a=\"3\"} 1", 1, "label `a` appears twice"),
-            // The ninth label, the first one looked up in the set.
-            (
-                "x{a=\"1\",b=\"1\",c=\"1\",d=\"1\",e=\"1\",f=\"1\",g=\"1\",h=\"1\",a=\"1\"} 1",
-                1,
-                "label `a` appears twice",
-            ),
-            (
-                "x{a=\"1\",b=\"1\",c=\"1\",d=\"1\",e=\"1\",f=\"1\",g=\"1\",h=\"1\",i=\"1\",i=\"1\"} 1",
-                1,
-                "label `i` appears twice",
-            ),
-            ("x{a=\"1\"} 1\nx{a=\"1\"} 2", 2, "appears twice"),
-            (
-                "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 1",
-                3,
-                "appears twice",
-            ),
-            ("# TYPE h histogram\nh_sum 1\nh_sum 2", 3, "appears twice"),
-            (
-                "# TYPE h histogram\nh_bucket{le=\"NaN\"} 1",
-                2,
-                "is not a number",
-            ),
-        ];
-        for (text, line, needle) in cases {
-            let err = parse(text).unwrap_err();
-            assert_eq!(err.line, line, "{text:?}: {err}");
-            assert!(err.message.contains(needle), "{text:?}: {err}");
-        }
-    }
-
-    /// A series with 100,000 labels: parsed in linear-logarithmic time (checking each label
-    /// against all the ones before it took minutes), and a duplicate among them still found.
-    #[test]
-    fn many_labels_on_one_series_parse_quickly() {
-        const LABELS: usize = 100_000;
-        let labels: Vec<String> = (0..LABELS).map(|i| format!("l{i}=\"v\"")).collect();
-        let text = format!("x{{{}}} 1", labels.join(","));
-        let start = std::time::Instant::now();
-        let series = parse(&text).unwrap();
-        assert_eq!(series.len(), 1);
-        assert_eq!(series[0].label("l99999"), Some("v"));
-        // A duplicate at the end of the list is found the same way.
-        let text = format!("x{{{},l3=\"w\"}} 1", labels.join(","));
-        let err = parse(&text).unwrap_err();
-        assert!(err.message.contains("label `l3` appears twice"), "{err}");
-        // Far above the time two parses take even unoptimised on a slow machine, far below
-        // the five billion label comparisons of checking each label against all before it.
-        let elapsed = start.elapsed();
-        assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
-    }
-
-    #[test]
-    fn quotes_are_cut_at_a_character_boundary() {
-        let long = "é".repeat(300);
-        let quoted = quote(&long);
-        assert!(quoted.len() < QUOTE_LIMIT + 30, "{quoted}");
-        assert!(quoted.ends_with("… (600 bytes)"), "{quoted}");
-        assert_eq!(quote("short"), "short");
-    }
-
-    #[test]
-    fn never_panics_on_truncated_input() {
-        for end in 0..=TEXT.len() {
-            if TEXT.is_char_boundary(end) {
-                let _ = parse(&TEXT[..end]);
-            }
-        }
-    }
-}
+mod corpus;
+#[cfg(test)]
+mod tests;

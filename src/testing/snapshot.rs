@@ -62,6 +62,15 @@ impl Snapshot {
     /// The window of a parsed snapshot is empty, so its rates are 0; the difference of two
     /// parsed snapshots covers the time between the two parses.
     ///
+    /// It reads what Prometheus's own text parser reads (blanks before `{`, counters of `NaN`
+    /// or `±Inf`, timestamps, unknown escapes kept as written, comments). Values the test kit
+    /// cannot hold exactly are not rounded into shape but kept as they were exposed, as
+    /// gauge-valued series: a counter sample that is no count (negative, `NaN`, infinite), and
+    /// every `_bucket`, `_sum` and `_count` sample of a histogram series that is not one
+    /// well-formed set of buckets (fractional or decreasing counts, a `_bucket` without a
+    /// numeric `le`, …). A counter with a fraction stays a counter (see
+    /// [`counter`](Self::counter)).
+    ///
     /// Any input gives a snapshot or an error, never a panic, and so does everything done
     /// with the snapshot afterwards.
     ///
@@ -70,7 +79,8 @@ impl Snapshot {
     /// # Errors
     ///
     /// [`ParseError`](super::ParseError), naming the line, if the text is not in the exposition
-    /// format, or gives a series twice or a label twice in one series.
+    /// format, gives a series twice or a label twice in one series, or gives one name two
+    /// types.
     ///
     /// ```
     /// use routemeter::{Naming, testing::Snapshot};
