@@ -1,14 +1,18 @@
-//! Summaries of series into per-route statistics, with assertions that print the whole
-//! summary when they fail.
+//! Summaries of series into per-route statistics: what a [`RouteStats`] holds and how series
+//! are summed up into it. Its assertions (`assert`), its text form (`display`) and the hint
+//! about routes that do have requests (`missing`) each have a file of their own.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::distribution::Distribution;
 use super::series::{Series, SeriesValue};
 use crate::names::{Naming, NamingScheme};
+
+mod assert;
+mod display;
+mod missing;
 
 /// A summary of the requests to one route (or endpoint, or all routes) in a
 /// [`Snapshot`](super::Snapshot).
@@ -91,9 +95,6 @@ impl RouteStats {
             match s.value() {
                 SeriesValue::Histogram(d) if d.count() == 0 => {}
                 SeriesValue::Histogram(d) if s.name() == n.duration() => {
-                    let count = d.count();
-                    stats.count = stats.count.saturating_add(count);
-                    stats.duration.merge(d);
                     let status = s.label(n.status_key()).and_then(|v| v.parse::<u16>().ok());
                     let error = match n.scheme() {
                         NamingScheme::AxumPrometheus => {
@@ -101,17 +102,7 @@ impl RouteStats {
                         }
                         _ => n.error_key().and_then(|k| s.label(k)).map(str::to_owned),
                     };
-                    match status {
-                        Some(code) => add(stats.statuses.entry(code).or_default(), count),
-                        None => add(&mut stats.no_response, count),
-                    }
-                    if let Some(error) = error {
-                        add(&mut stats.errors, count);
-                        if error == CANCELLED && status.is_some_and(|s| (200..400).contains(&s)) {
-                            add(&mut stats.dropped_unread, count);
-                        }
-                        add(stats.error_types.entry(error).or_default(), count);
-                    }
+                    stats.add_finished(d, status, error);
                 }
                 SeriesValue::Histogram(d) if Some(s.name()) == n.request_size() => {
                     stats.request_bytes.merge(d);
@@ -140,23 +131,11 @@ impl RouteStats {
             match s.value() {
                 SeriesValue::Histogram(d) if d.count() == 0 => {}
                 SeriesValue::Histogram(d) if s.name() == n.rpc_duration() => {
-                    let count = d.count();
-                    stats.count = stats.count.saturating_add(count);
-                    stats.duration.merge(d);
                     let code = s
                         .label(n.rpc_status_key())
                         .and_then(crate::GrpcCode::from_name);
-                    match code {
-                        Some(code) => add(stats.statuses.entry(code.into()).or_default(), count),
-                        None => add(&mut stats.no_response, count),
-                    }
-                    if let Some(error) = s.label(n.rpc_error_key()) {
-                        add(&mut stats.errors, count);
-                        add(
-                            stats.error_types.entry(error.to_owned()).or_default(),
-                            count,
-                        );
-                    }
+                    let error = s.label(n.rpc_error_key()).map(str::to_owned);
+                    stats.add_finished(d, code.map(u16::from), error);
                 }
                 SeriesValue::Gauge(v) if s.name() == n.rpc_active() => stats.active += v,
                 _ => {}
@@ -165,32 +144,24 @@ impl RouteStats {
         stats
     }
 
-    /// Notes, for a summary without requests, what was asked for and which routes have
-    /// requests, so a failing assertion can point at the likely typo.
-    pub(crate) fn note_missing(&mut self, route: Option<&str>, routes: &[String]) {
-        if self.count > 0 {
-            return;
+    /// Adds the finished requests of one duration histogram: their status (an HTTP status, or
+    /// a gRPC code by number; `None` without a response) and their error type, if they failed.
+    /// A gRPC code is never in `200..400`, so only HTTP requests count as dropped unread.
+    fn add_finished(&mut self, d: &Distribution, status: Option<u16>, error: Option<String>) {
+        let count = d.count();
+        self.count = self.count.saturating_add(count);
+        self.duration.merge(d);
+        match status {
+            Some(code) => add(self.statuses.entry(code).or_default(), count),
+            None => add(&mut self.no_response, count),
         }
-        let message = if routes.is_empty() {
-            "no route has recorded requests".to_owned()
-        } else if let Some(route) = route.filter(|r| routes.iter().any(|known| known == r)) {
-            format!(
-                "route `{route}` has requests, but none that match; routes with requests: {}",
-                list(routes)
-            )
-        } else {
-            let mut by_distance: Vec<(usize, &String)> = routes
-                .iter()
-                .map(|known| (route.map_or(0, |r| edit_distance(r, known)), known))
-                .collect();
-            by_distance.sort();
-            let mut message = format!("routes with requests: {}", list(routes));
-            if let (Some(_), Some((_, nearest))) = (route, by_distance.first()) {
-                message.push_str(&format!("; nearest by name: `{nearest}`"));
+        if let Some(error) = error {
+            add(&mut self.errors, count);
+            if error == CANCELLED && status.is_some_and(|s| (200..400).contains(&s)) {
+                add(&mut self.dropped_unread, count);
             }
-            message
-        };
-        self.missing = Some(message);
+            add(self.error_types.entry(error).or_default(), count);
+        }
     }
 
     /// Finished requests.
@@ -351,176 +322,6 @@ impl RouteStats {
     pub fn mean(&self) -> Duration {
         secs(self.duration.mean())
     }
-
-    #[track_caller]
-    fn check(&self, ok: bool, what: fmt::Arguments<'_>) -> &Self {
-        assert!(ok, "{what}\n{self}");
-        self
-    }
-
-    /// Fails unless there is at least one request: a bound on nothing proves nothing.
-    #[track_caller]
-    fn require_requests(&self, what: &str) {
-        self.check(
-            self.count > 0,
-            format_args!(
-                "{}: no requests recorded, so `{what}` cannot hold",
-                self.name
-            ),
-        );
-    }
-
-    /// Panics (printing this summary) unless exactly `n` requests finished.
-    ///
-    /// The only assertion that passes on a summary without requests, when `n` is 0.
-    #[track_caller]
-    pub fn assert_count(&self, n: u64) -> &Self {
-        self.check(
-            self.count == n,
-            format_args!("{}: expected {n} requests, got {}", self.name, self.count),
-        )
-    }
-
-    /// Panics (printing this summary) unless exactly `n` requests ended with response status
-    /// `status`.
-    #[track_caller]
-    pub fn assert_status(&self, status: u16, n: u64) -> &Self {
-        let got = self.status(status);
-        self.check(
-            got == n,
-            format_args!(
-                "{}: expected {n} requests with status {status}, got {got}",
-                self.name
-            ),
-        )
-    }
-
-    /// Panics (printing this summary) unless exactly `n` gRPC calls ended with `code`.
-    #[track_caller]
-    pub fn assert_grpc_status(&self, code: crate::GrpcCode, n: u64) -> &Self {
-        let got = self.grpc_status(code);
-        self.check(
-            got == n,
-            format_args!(
-                "{}: expected {n} calls with status {code}, got {got}",
-                self.name
-            ),
-        )
-    }
-
-    /// Panics (printing this summary) if any request failed, or if there were no requests.
-    #[track_caller]
-    pub fn assert_no_errors(&self) -> &Self {
-        self.require_requests("assert_no_errors");
-        self.check(
-            self.errors == 0,
-            format_args!("{}: expected no errors, got {}", self.name, self.errors),
-        )
-    }
-
-    /// Panics (printing this summary) unless there were requests and their error ratio is at
-    /// most `max_ratio` (0.0 to 1.0).
-    #[track_caller]
-    pub fn assert_error_ratio_at_most(&self, max_ratio: f64) -> &Self {
-        self.error_ratio_bound(max_ratio, true)
-    }
-
-    /// Panics (printing this summary) unless there were requests and their error ratio is
-    /// below `ratio` (0.0 to 1.0).
-    #[track_caller]
-    pub fn assert_error_ratio_below(&self, ratio: f64) -> &Self {
-        self.error_ratio_bound(ratio, false)
-    }
-
-    #[track_caller]
-    fn error_ratio_bound(&self, bound: f64, inclusive: bool) -> &Self {
-        assert!(
-            (0.0..=1.0).contains(&bound),
-            "an error ratio bound is between 0.0 and 1.0, not {bound}"
-        );
-        let (name, relation) = if inclusive {
-            ("assert_error_ratio_at_most", "above")
-        } else {
-            ("assert_error_ratio_below", "not below")
-        };
-        self.require_requests(name);
-        let ratio = self.error_ratio();
-        let ok = if inclusive {
-            ratio <= bound
-        } else {
-            ratio < bound
-        };
-        self.check(
-            ok,
-            format_args!(
-                "{}: error ratio {ratio:.4} ({} of {}) is {relation} {bound}",
-                self.name, self.errors, self.count
-            ),
-        )
-    }
-
-    /// Panics (printing this summary) unless there were requests and the duration at quantile
-    /// `q` (0.0 to 1.0) is certainly below `bound`.
-    ///
-    /// "Certainly": with durations read from buckets, the whole range the quantile may lie in
-    /// ([`quantile_range`](Self::quantile_range)) must be below `bound`.
-    #[track_caller]
-    pub fn assert_quantile_below(&self, q: f64, bound: Duration) -> &Self {
-        self.quantile_bound(q, bound, false)
-    }
-
-    /// Panics (printing this summary) unless there were requests and the duration at quantile
-    /// `q` (0.0 to 1.0) is certainly at most `bound` (see
-    /// [`assert_quantile_below`](Self::assert_quantile_below)).
-    #[track_caller]
-    pub fn assert_quantile_at_most(&self, q: f64, bound: Duration) -> &Self {
-        self.quantile_bound(q, bound, true)
-    }
-
-    /// Panics (printing this summary) unless there were requests and p99 is below `bound`.
-    #[track_caller]
-    pub fn assert_p99_below(&self, bound: Duration) -> &Self {
-        self.quantile_bound(0.99, bound, false)
-    }
-
-    /// Panics (printing this summary) unless there were requests and p99 is at most `bound`.
-    #[track_caller]
-    pub fn assert_p99_at_most(&self, bound: Duration) -> &Self {
-        self.quantile_bound(0.99, bound, true)
-    }
-
-    #[track_caller]
-    fn quantile_bound(&self, q: f64, bound: Duration, inclusive: bool) -> &Self {
-        assert!(
-            (0.0..=1.0).contains(&q),
-            "a quantile is between 0.0 and 1.0, not {q}"
-        );
-        let p = percentile(q);
-        let relation = if inclusive { "at most" } else { "below" };
-        self.require_requests(&format!("{p} {relation} {bound:?}"));
-        let range = self.quantile_range(q);
-        let high = *range.end();
-        let ok = if inclusive {
-            high <= bound
-        } else {
-            high < bound
-        };
-        if self.duration.is_bucketed() && range.start() != range.end() {
-            self.check(
-                ok,
-                format_args!(
-                    "{}: {p} lies between {:?} and {high:?} (from buckets), so it is not certainly {relation} {bound:?}",
-                    self.name,
-                    range.start()
-                ),
-            )
-        } else {
-            self.check(
-                ok,
-                format_args!("{}: {p} = {high:?} is not {relation} {bound:?}", self.name),
-            )
-        }
-    }
 }
 
 fn add(total: &mut u64, n: u64) {
@@ -532,188 +333,5 @@ fn secs(d: f64) -> Duration {
         Duration::ZERO
     } else {
         Duration::try_from_secs_f64(d).unwrap_or(Duration::MAX)
-    }
-}
-
-/// `p99`, `p99.9`, `p50` for a quantile.
-fn percentile(q: f64) -> String {
-    let p = (q * 100.0 * 1e6).round() / 1e6;
-    format!("p{p}")
-}
-
-/// Routes as a short list: all if few, else the first ones and how many more.
-fn list(routes: &[String]) -> String {
-    const SHOWN: usize = 20;
-    let shown: Vec<String> = routes
-        .iter()
-        .take(SHOWN)
-        .map(|r| format!("`{r}`"))
-        .collect();
-    let mut out = shown.join(", ");
-    if routes.len() > SHOWN {
-        out.push_str(&format!(" and {} more", routes.len() - SHOWN));
-    }
-    out
-}
-
-/// The Levenshtein distance between two strings, by characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
-/// A value, or the range it certainly lies in.
-fn range_text(range: &RangeInclusive<f64>, show: impl Fn(f64) -> String) -> String {
-    if range.start() == range.end() {
-        show(*range.start())
-    } else {
-        format!("{}..{}", show(*range.start()), show(*range.end()))
-    }
-}
-
-fn bytes_text(v: f64) -> String {
-    if v.is_infinite() {
-        "∞".to_owned()
-    } else if v.fract() == 0.0 {
-        format!("{v}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-fn duration_text(v: f64) -> String {
-    format!("{:?}", secs(v))
-}
-
-/// One distribution on one line: exact values, or for buckets the range each value lies in.
-fn distribution_line(
-    f: &mut fmt::Formatter<'_>,
-    what: &str,
-    d: &Distribution,
-    show: &dyn Fn(f64) -> String,
-) -> fmt::Result {
-    let n = d.count();
-    let point = |q: f64| -> String {
-        if d.is_bucketed() {
-            range_text(&d.quantile_range(q), show)
-        } else {
-            show(d.quantile(q))
-        }
-    };
-    let (min, max) = if d.is_bucketed() {
-        (
-            range_text(&d.quantile_range(0.0), show),
-            range_text(&d.quantile_range(1.0), show),
-        )
-    } else {
-        (show(d.min()), show(d.max()))
-    };
-    write!(f, "  {what}")?;
-    if d.is_bucketed() {
-        write!(f, " (from buckets: ranges that hold)")?;
-    }
-    writeln!(
-        f,
-        ": min {min} p50 {} p90 {} p95 {} p99 {} p99.9 {} max {max} mean {} total {} over {n}",
-        point(0.5),
-        point(0.9),
-        point(0.95),
-        point(0.99),
-        point(0.999),
-        show(d.mean()),
-        show(d.sum()),
-    )
-}
-
-impl fmt::Display for RouteStats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{}: {} requests ({:.1}/s over {:.3?}), {} errors ({:.2}%), {} in flight",
-            self.name,
-            self.count,
-            self.rps(),
-            self.window,
-            self.errors,
-            self.error_ratio() * 100.0,
-            self.active
-        )?;
-        if let Some(missing) = &self.missing {
-            writeln!(f, "  {missing}")?;
-        }
-        let mut statuses: Vec<String> = self
-            .statuses
-            .iter()
-            .map(|(status, n)| format!("{status} × {n}"))
-            .collect();
-        if self.no_response > 0 {
-            statuses.push(format!("no response × {}", self.no_response));
-        }
-        if !statuses.is_empty() {
-            writeln!(f, "  statuses: {}", statuses.join(", "))?;
-        }
-        if !self.error_types.is_empty() {
-            let errors: Vec<String> = self
-                .error_types
-                .iter()
-                .map(|(e, n)| format!("{e} × {n}"))
-                .collect();
-            writeln!(f, "  errors: {}", errors.join(", "))?;
-        }
-        if self.dropped_unread > 0 {
-            let which = match (self.dropped_unread, self.errors) {
-                (1, 1) => "the only error is".to_owned(),
-                (d, e) if d == e => format!("all {e} errors are"),
-                (1, e) => format!("1 of the {e} errors is"),
-                (d, e) => format!("{d} of the {e} errors are"),
-            };
-            writeln!(
-                f,
-                "  {which} `cancelled` after a 2xx or 3xx status: responses dropped unread: read \
-                 the body (`routemeter::testing::send` sends a request and reads its body)"
-            )?;
-        }
-        if self.count > 0 {
-            distribution_line(f, "duration", &self.duration, &duration_text)?;
-        }
-        for (what, d) in [
-            ("request bytes", &self.request_bytes),
-            ("response bytes", &self.response_bytes),
-        ] {
-            if d.count() > 0 {
-                distribution_line(f, what, d, &bytes_text)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("/api/v1/user/{id}", "/api/v1/users/{id}"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("é", "e"), 1);
-    }
-
-    #[test]
-    fn percentile_names() {
-        assert_eq!(percentile(0.99), "p99");
-        assert_eq!(percentile(0.999), "p99.9");
-        assert_eq!(percentile(0.5), "p50");
     }
 }
