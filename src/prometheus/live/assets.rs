@@ -10,7 +10,8 @@ pub(super) const PAGE_CSS: &str = include_str!("live.css");
 /// its own script, style and JSON, and cannot be framed.
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The page's HTML for a page whose last path segment is `name` (checked by [`check_path`](super::routes::check_path)).
+/// The page's HTML for a page whose last path segment is `name` (from a path the routes
+/// have checked).
 pub(crate) fn page_html(name: &str) -> String {
     PAGE_HTML.replace("{{NAME}}", name)
 }

@@ -8,10 +8,10 @@
 //! `histogram_quantile` over it. Nothing is added to the request path: the sampler only reads
 //! what the recorder keeps anyway.
 //!
-//! The data flows one way: [`read`] takes the recorder's counts per (route, method),
-//! [`track`] keeps one pair's history in [`ring`]s and turns it into samples (with
-//! [`quantile`]), [`sampler`] runs it every interval, [`json`] writes what the page polls, and
-//! [`routes`] serves it with the page's [`assets`].
+//! The data flows one way: `read` takes the recorder's counts per (route, method), `track`
+//! keeps one pair's history in `ring`s and turns it into samples (with `quantile`), `sampler`
+//! runs it every interval, `json` writes what the page polls, and `routes` serves it with the
+//! page's `assets`.
 //!
 //! The sampler runs on a Tokio task that holds a weak reference to this state, so it ends when
 //! the [`PrometheusMetrics`](super::PrometheusMetrics) and every page router are dropped.
