@@ -1,0 +1,493 @@
+//! The layer's builder: every setting of a [`RouteMeterLayer`] (recorder, names, fixed
+//! labels, route decisions and limits, logging, gRPC), checked as it is given, and the
+//! making of the layer from them ([`RouteMeterLayer::new`], [`RouteMeterLayer::builder`],
+//! [`RouteMeterBuilder::build`]).
+
+use std::sync::Arc;
+
+use metrics::{Label, Recorder};
+
+use super::RouteMeterLayer;
+use crate::classify::KnownMethods;
+use crate::grpc::{GrpcMethods, GrpcNameError};
+use crate::log::RequestLog;
+use crate::meter::Meter;
+use crate::meter_ref::MeterRef;
+use crate::names::Naming;
+use crate::registrar::{Registrar, Source};
+use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, MountError, RouteRequest};
+use crate::table::Limits;
+
+impl RouteMeterLayer {
+    /// A layer with the default settings: records into the `metrics` facade's global recorder
+    /// (picking it up even if it is installed after the layer is built), with the
+    /// OpenTelemetry names, routes from axum's `MatchedPath` and at most
+    /// [`DEFAULT_MAX_ROUTES`] distinct routes.
+    #[must_use]
+    pub fn new() -> Self {
+        RouteMeterBuilder::default().build()
+    }
+
+    /// A builder for a layer with other settings.
+    pub fn builder() -> RouteMeterBuilder {
+        RouteMeterBuilder::default()
+    }
+}
+
+impl Default for RouteMeterLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Settings of a [`RouteMeterLayer`].
+///
+/// ```
+/// use routemeter::{Naming, NamingScheme, RouteMeterLayer};
+/// use metrics_util::debugging::DebuggingRecorder;
+///
+/// let layer = RouteMeterLayer::builder()
+///     .naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"))
+///     .recorder(DebuggingRecorder::new())
+///     .label("service", "checkout")?
+///     .exclude("/metrics")
+///     .max_routes(200)
+///     .build();
+/// # Ok::<(), routemeter::LabelError>(())
+/// ```
+#[must_use]
+pub struct RouteMeterBuilder {
+    source: Source,
+    naming: Naming,
+    labels: Vec<Label>,
+    route_fn: Option<route::RouteFn>,
+    excluded: Vec<String>,
+    max_routes: usize,
+    max_series: usize,
+    exemplars: bool,
+    log: Option<RequestLog>,
+    mounts: Vec<Mount>,
+    time_to_head: bool,
+    methods: KnownMethods,
+    url_scheme: UrlScheme,
+    body_sizes: bool,
+    clock: crate::clock::Clock,
+    grpc: bool,
+    grpc_methods: GrpcMethods,
+}
+
+/// The `url.scheme` a layer records for requests whose URI names none (the usual case: HTTP/1.1
+/// requests carry only a path). Set it to [`Https`](Self::Https) when TLS is terminated in
+/// front of the service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlScheme {
+    /// `http` (the default).
+    #[default]
+    Http,
+    /// `https`.
+    Https,
+}
+
+impl Default for RouteMeterBuilder {
+    fn default() -> Self {
+        Self {
+            source: Source::Global,
+            naming: Naming::default(),
+            labels: Vec::new(),
+            route_fn: None,
+            excluded: Vec::new(),
+            max_routes: DEFAULT_MAX_ROUTES,
+            max_series: DEFAULT_MAX_SERIES,
+            exemplars: false,
+            log: None,
+            mounts: Vec::new(),
+            time_to_head: false,
+            methods: KnownMethods::default(),
+            url_scheme: UrlScheme::Http,
+            body_sizes: false,
+            clock: crate::clock::Clock::Std,
+            grpc: false,
+            grpc_methods: GrpcMethods::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RouteMeterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMeterBuilder")
+            .field("source", &self.source)
+            .field("naming", &self.naming)
+            .field("labels", &self.labels)
+            .field("route_fn", &self.route_fn.is_some())
+            .field("excluded", &self.excluded)
+            .field("max_routes", &self.max_routes)
+            .field("max_series", &self.max_series)
+            .field("log", &self.log)
+            .field("exemplars", &self.exemplars)
+            .field("mounts", &self.mounts)
+            .field("time_to_head", &self.time_to_head)
+            .field("methods", &self.methods)
+            .field("url_scheme", &self.url_scheme)
+            .field("body_sizes", &self.body_sizes)
+            .field("grpc", &self.grpc)
+            .field("grpc_methods", &self.grpc_methods)
+            .finish()
+    }
+}
+
+impl RouteMeterBuilder {
+    /// Metric names and label keys ([`Naming::default`] unless set).
+    pub fn naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// Records into `recorder` instead of the `metrics` facade's global recorder.
+    ///
+    /// Nothing process-wide is touched, so tests running in parallel (on any runtime flavour)
+    /// can each give their layer a recorder of their own.
+    pub fn recorder<R>(self, recorder: R) -> Self
+    where
+        R: Recorder + Send + Sync + 'static,
+    {
+        self.shared_recorder(Arc::new(recorder))
+    }
+
+    /// Like [`recorder`](Self::recorder), for a recorder that is shared with other code.
+    pub fn shared_recorder(mut self, recorder: Arc<dyn Recorder + Send + Sync>) -> Self {
+        self.source = Source::Explicit(recorder);
+        self
+    }
+
+    /// Whether to keep exemplars (off unless set; on in layers from
+    /// [`PrometheusMetrics`](crate::prometheus::PrometheusMetrics)): the trace id of a
+    /// request's W3C `traceparent` header is handed to the recorder while the request's
+    /// duration is recorded. This crate's Prometheus recorder shows it per bucket to OpenMetrics
+    /// scrapes; other recorders ignore it. Off, requests skip the header look-up.
+    pub fn exemplars(mut self, on: bool) -> Self {
+        self.exemplars = on;
+        self
+    }
+
+    /// Records into the `metrics` facade's current recorder (the default).
+    ///
+    /// That is the global recorder, looked up again whenever it changes, so a layer built before
+    /// the recorder is installed reports once it is. Handles are cached per label set, so this
+    /// costs no registry look-up per request.
+    pub fn global_recorder(mut self) -> Self {
+        self.source = Source::Global;
+        self
+    }
+
+    /// Adds a label with a fixed value to every series (e.g. `service="checkout"`).
+    ///
+    /// ```
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .label("service", "checkout")?
+    ///     .build();
+    /// # Ok::<(), routemeter::LabelError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LabelError`](crate::LabelError) when `key` is not a label name (letters, digits, `_`,
+    /// and `.` for OpenTelemetry attributes), is reserved (`__…`, `le`, `quantile`, or a label
+    /// the layer sets itself, such as the route or the status), or was given already.
+    pub fn label(
+        mut self,
+        key: impl Into<metrics::SharedString>,
+        value: impl Into<metrics::SharedString>,
+    ) -> Result<Self, crate::LabelError> {
+        let key = key.into();
+        crate::names::check_label_name(&key, true, self.labels.iter().map(Label::key))?;
+        self.labels.push(Label::new(key, value));
+        Ok(self)
+    }
+
+    /// Decides the route label of each request with `f` instead of axum's `MatchedPath`.
+    ///
+    /// `f` returns the route template (anything string-like; a `&'static str` costs no
+    /// allocation) or `None` for requests that match no route, which are recorded as
+    /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE). Return templates, not raw paths: every
+    /// distinct value becomes a series, up to [`max_routes`](Self::max_routes).
+    ///
+    /// ```
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .route_fn(|req| match req.path() {
+    ///         "/" => Some("/"),
+    ///         p if p.starts_with("/users/") => Some("/users/{id}"),
+    ///         _ => None,
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn route_fn<F, T>(mut self, f: F) -> Self
+    where
+        F: Fn(&RouteRequest<'_>) -> Option<T> + Send + Sync + 'static,
+        T: AsRef<str>,
+    {
+        self.route_fn = Some(route::erase(f));
+        self
+    }
+
+    /// Records nothing for requests whose URI path or route label equals `path` (e.g. the
+    /// scrape endpoint `/metrics`, or `/health`). May be called more than once.
+    pub fn exclude(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        if !self.excluded.contains(&path) {
+            self.excluded.push(path);
+        }
+        self
+    }
+
+    /// The most distinct route labels this layer tracks ([`DEFAULT_MAX_ROUTES`] unless set).
+    ///
+    /// Requests with a new route value beyond the limit are recorded under
+    /// [`OVERFLOW_ROUTE`](crate::OVERFLOW_ROUTE), and the
+    /// [`route_overflow`](Naming::route_overflow) counter rises by one for each of them.
+    /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE) does not count against it.
+    pub fn max_routes(mut self, max: usize) -> Self {
+        self.max_routes = max;
+        self
+    }
+
+    /// The most label sets each metric gets from this layer ([`DEFAULT_MAX_SERIES`] unless
+    /// set): for the histograms, distinct (route, method, status, error) combinations; for the
+    /// in-flight gauge, distinct (route, method) pairs.
+    ///
+    /// The route limit bounds routes, but methods and statuses multiply them; this bounds the
+    /// product. A request whose combination would be one too many is recorded under
+    /// [`OVERFLOW_ROUTE`](crate::OVERFLOW_ROUTE) with the method
+    /// [`OTHER_METHOD`](crate::OTHER_METHOD), keeping its status and error, and the
+    /// [`route_overflow`](Naming::route_overflow) counter rises by one. Combinations already
+    /// recorded keep their series.
+    pub fn max_series(mut self, max: usize) -> Self {
+        self.max_series = max;
+        self
+    }
+
+    /// Logs requests through `tracing` (off unless set): a span per request and one event
+    /// when it finishes, for the requests `log` selects. See [`RequestLog`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .request_log(routemeter::RequestLog::failures_and_slow(Duration::from_millis(300)))
+    ///     .build();
+    /// ```
+    pub fn request_log(mut self, log: RequestLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// Records every request under the path `prefix` with the one label `{prefix}/{*path}`
+    /// (e.g. `/static/{*path}`), for services mounted with axum's `Router::nest_service`.
+    ///
+    /// axum gives the requests it routes into a nested service no public `MatchedPath` (only the
+    /// mount point itself, `/static`, gets one), and a layer added with `Router::layer` sees
+    /// them before the prefix is stripped, with the same public extensions as a request that
+    /// matched no route: the mount cannot be found from the request, and raw paths are never
+    /// used as labels. So without this they are recorded as
+    /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE), and the first unmatched request of the
+    /// process logs a `tracing` warning naming this method. With it, the mount point (`/static`,
+    /// `/static/`) and every path under it (`/static/css/site.css`) share one bounded label.
+    /// The prefix is compared with the path as the layer sees it. A route function's labels
+    /// take precedence; requests it leaves without a label fall back to the mounts. Call it
+    /// once per mount.
+    ///
+    /// ```
+    /// use axum::Router;
+    /// use tower_http::services::ServeDir;
+    ///
+    /// let layer = routemeter::RouteMeterLayer::builder().mount("/static")?.build();
+    /// let app: Router = Router::new()
+    ///     .nest_service("/static", ServeDir::new("assets"))
+    ///     .layer(layer);
+    /// # Ok::<(), routemeter::MountError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `prefix` does not start with `/`, is the root, or is not a literal path (contains
+    /// `{`, `}`, `*`, `?`, `#`, whitespace or control characters).
+    pub fn mount(mut self, prefix: &str) -> Result<Self, MountError> {
+        let mount = Mount::new(prefix)?;
+        self.mounts.push(mount);
+        Ok(self)
+    }
+
+    /// Also records the time until each response head (status and headers) is ready, in the
+    /// [`time_to_head`](Naming::time_to_head) histogram (off unless set).
+    ///
+    /// The request duration runs until the response body has ended, so a few long streams
+    /// (server-sent events, large downloads) dominate its upper quantiles; the time to the head
+    /// shows how quickly those routes start answering. It is recorded as soon as the head is
+    /// ready, even if the body then streams for hours, and not at all for requests that never
+    /// got a head (an inner error, a panic, cancelled before the head). When off, nothing is
+    /// measured or registered for it.
+    /// This crate's Prometheus set-up gives it the duration's buckets.
+    pub fn time_to_head(mut self, on: bool) -> Self {
+        self.time_to_head = on;
+        self
+    }
+
+    /// The methods that get a label value of their own, replacing
+    /// [`DEFAULT_KNOWN_METHODS`](crate::DEFAULT_KNOWN_METHODS) (the nine standard methods and
+    /// `QUERY`); every other method is recorded as [`OTHER_METHOD`](crate::OTHER_METHOD).
+    ///
+    /// ```
+    /// use http::Method;
+    /// let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .known_methods([Method::GET, Method::POST, propfind])?
+    ///     .build();
+    /// # Ok::<(), routemeter::KnownMethodsError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`KnownMethodsError::TooMany`](crate::KnownMethodsError::TooMany) for more than
+    /// [`MAX_KNOWN_METHODS`](crate::MAX_KNOWN_METHODS) distinct methods: each one multiplies
+    /// the series.
+    pub fn known_methods(
+        mut self,
+        methods: impl IntoIterator<Item = http::Method>,
+    ) -> Result<Self, crate::KnownMethodsError> {
+        self.methods = KnownMethods::new(methods)?;
+        Ok(self)
+    }
+
+    /// The `url.scheme` label of requests whose URI names no scheme ([`UrlScheme::Http`] unless
+    /// set). A URI that names `http` or `https` (HTTP/2 requests do) gives its own.
+    pub fn url_scheme(mut self, scheme: UrlScheme) -> Self {
+        self.url_scheme = scheme;
+        self
+    }
+
+    /// Also records the request and response body sizes, in bytes (off unless set; the
+    /// OpenTelemetry conventions make these histograms opt-in).
+    ///
+    /// Request bodies are counted as they stream through axum's `Body`; other request body
+    /// types are not recorded, since their declared length is only a claim of the client.
+    /// Response bodies are counted as they are sent.
+    pub fn body_sizes(mut self, on: bool) -> Self {
+        self.body_sizes = on;
+        self
+    }
+
+    /// Takes request durations from `clock` (the system clock unless set): the test kit's
+    /// [`TestMeter::with_tokio_clock`](crate::testing::TestMeter::with_tokio_clock) sets
+    /// tokio's.
+    #[cfg(feature = "testing")]
+    pub(crate) fn clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Records gRPC calls as calls (off unless set, or unless
+    /// [`grpc_service`](Self::grpc_service) is called).
+    ///
+    /// A request whose `content-type` is `application/grpc` (`application/grpc+proto`, …) is
+    /// then recorded in the RPC metric families of the OpenTelemetry conventions,
+    /// [`rpc_duration`](crate::Naming::rpc_duration) and
+    /// [`rpc_active`](crate::Naming::rpc_active), not in the HTTP ones: with
+    /// `rpc_system_name="grpc"`, its method (`rpc_method="package.Service/Method"`), the gRPC
+    /// status it ended with (`rpc_status_code="NOT_FOUND"`, read from `grpc-status` in the
+    /// response head or its trailers) and, when the conventions count that status as a server
+    /// error, `error_type` (see [`GrpcCode::is_server_error`](crate::GrpcCode::is_server_error)).
+    /// Streaming calls are timed until their last frame. A call dropped before it got a status
+    /// is `CANCELLED`, or `DEADLINE_EXCEEDED` when its `grpc-timeout` had passed.
+    ///
+    /// Without [`grpc_service`](Self::grpc_service), every well-formed method path is a label
+    /// value, bounded by [`max_routes`](Self::max_routes) like routes; declare the services to
+    /// have calls to any other method recorded as
+    /// [`OTHER_RPC_METHOD`](crate::OTHER_RPC_METHOD), as the conventions ask. gRPC methods are
+    /// kept in a table of their own, with the same [`max_routes`](Self::max_routes) and
+    /// [`max_series`](Self::max_series) limits as the routes.
+    ///
+    /// Off, requests are not looked at for gRPC at all; on, each request costs one look at its
+    /// `content-type`.
+    pub fn grpc(mut self, on: bool) -> Self {
+        self.grpc = on;
+        self
+    }
+
+    /// Declares the methods of a gRPC service (and turns [`grpc`](Self::grpc) on): calls to
+    /// them are recorded under their name, calls to any method not declared (an unknown
+    /// service, a method the service does not have) under
+    /// [`OTHER_RPC_METHOD`](crate::OTHER_RPC_METHOD). Call it once per service.
+    ///
+    /// ```
+    /// let layer = routemeter::RouteMeterLayer::builder()
+    ///     .grpc_service("grpc.health.v1.Health", ["Check", "Watch"])?
+    ///     .build();
+    /// # Ok::<(), routemeter::GrpcNameError>(())
+    /// ```
+    ///
+    /// With tonic, the service name is the server type's `NAME`
+    /// (`tonic::server::NamedService`).
+    ///
+    /// # Errors
+    ///
+    /// When `service` is not a dotted name of letters, digits and `_`, a method is not a name
+    /// of letters, digits and `_`, no method is given, or a method's full name is longer than
+    /// [`MAX_RPC_METHOD_LEN`](crate::MAX_RPC_METHOD_LEN).
+    pub fn grpc_service<'a>(
+        mut self,
+        service: &str,
+        methods: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, GrpcNameError> {
+        self.grpc_methods.declare(service, methods)?;
+        self.grpc = true;
+        Ok(self)
+    }
+
+    /// Builds the layer.
+    #[must_use]
+    pub fn build(self) -> RouteMeterLayer {
+        let route_fn = if self.mounts.is_empty() {
+            self.route_fn
+        } else {
+            Some(route::with_mounts(self.route_fn, self.mounts))
+        };
+        let registrar = Registrar {
+            source: self.source,
+            naming: self.naming,
+            time_to_head: self.time_to_head,
+            static_labels: self.labels,
+            exemplars: self.exemplars,
+            log: self.log,
+            methods: self.methods,
+            default_scheme: match self.url_scheme {
+                UrlScheme::Http => "http",
+                UrlScheme::Https => "https",
+            },
+            body_sizes: self.body_sizes,
+            clock: self.clock,
+            rpc: false,
+        };
+        let grpc = self.grpc.then(|| {
+            let rpc = Registrar {
+                source: registrar.source.clone(),
+                naming: registrar.naming.clone(),
+                time_to_head: false,
+                static_labels: registrar.static_labels.clone(),
+                exemplars: registrar.exemplars,
+                log: registrar.log.clone(),
+                methods: KnownMethods::post_only(),
+                default_scheme: registrar.default_scheme,
+                body_sizes: false,
+                clock: registrar.clock,
+                rpc: true,
+            };
+            (rpc, self.grpc_methods)
+        });
+        let limits = Limits {
+            max_routes: self.max_routes,
+            max_series: self.max_series,
+        };
+        RouteMeterLayer {
+            meter: MeterRef::new(Meter::new(registrar, grpc, route_fn, self.excluded, limits)),
+        }
+    }
+}

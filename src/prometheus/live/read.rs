@@ -1,0 +1,94 @@
+//! One read of the recorder for the live page: per (route, method) pair, the request and error
+//! counts, the cumulative duration buckets and the requests in flight, summed over the
+//! pair's series the way a scrape would read them.
+
+use std::collections::HashMap;
+
+use super::super::store::{LabelPairs, SeriesRead, Store};
+use crate::names::Naming;
+
+/// What one read of the recorder found for one pair.
+#[derive(Debug, Default)]
+pub(super) struct Read {
+    pub(super) count: u64,
+    pub(super) errors: u64,
+    pub(super) buckets: Vec<u64>,
+    pub(super) bounds: Vec<f64>,
+    pub(super) error_types: Vec<(Box<str>, u64)>,
+    pub(super) in_flight: Option<f64>,
+}
+
+pub(super) type PairKey = (Box<str>, Box<str>);
+
+/// Reads the recorder: the duration histograms and the in-flight gauge, per pair.
+pub(super) fn read(store: &Store, n: &Naming) -> HashMap<PairKey, Read> {
+    let (route_key, method_key, status_key, error_key) =
+        (n.route_key(), n.method_key(), n.status_key(), n.error_key());
+    let mut reads: HashMap<PairKey, Read> = HashMap::new();
+    store.visit_family(n.duration(), |labels, value| {
+        let SeriesRead::Histogram { bounds, snapshot } = value else {
+            return;
+        };
+        let Some(key) = pair_key(labels, route_key, method_key) else {
+            return;
+        };
+        let read = reads.entry(key).or_default();
+        if read.bounds.is_empty() {
+            read.bounds = bounds.to_vec();
+            read.buckets = vec![0; snapshot.cumulative.len()];
+        }
+        if read.buckets.len() == snapshot.cumulative.len() {
+            for (b, c) in read.buckets.iter_mut().zip(&snapshot.cumulative) {
+                *b += c;
+            }
+        }
+        read.count += snapshot.count;
+        if let Some(error) = error_of(labels, status_key, error_key) {
+            read.errors += snapshot.count;
+            match read.error_types.iter_mut().find(|(t, _)| **t == *error) {
+                Some((_, n)) => *n += snapshot.count,
+                None => read.error_types.push((error.into(), snapshot.count)),
+            }
+        }
+    });
+    store.visit_family(n.active(), |labels, value| {
+        let v = match value {
+            SeriesRead::Float(v) => v,
+            SeriesRead::Int(v) => v as f64,
+            SeriesRead::Histogram { .. } => return,
+        };
+        if let Some(key) = pair_key(labels, route_key, method_key) {
+            *reads.entry(key).or_default().in_flight.get_or_insert(0.0) += v;
+        }
+    });
+    reads
+}
+
+/// The (route, method) of a series, when it has both labels.
+fn pair_key(labels: &LabelPairs<'_>, route_key: &str, method_key: &str) -> Option<PairKey> {
+    let route = label(labels, route_key)?;
+    let method = label(labels, method_key)?;
+    Some((route.into(), method.into()))
+}
+
+fn label<'a>(labels: &'a LabelPairs<'_>, key: &str) -> Option<&'a str> {
+    labels.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v)
+}
+
+/// What went wrong in the requests of a series, if they failed: the `error_type` label when
+/// the naming has one, else (axum-prometheus names) a status of 500 or above, or 499 (a
+/// request dropped before its response), named by the status.
+fn error_of<'a>(
+    labels: &'a LabelPairs<'_>,
+    status_key: &str,
+    error_key: Option<&str>,
+) -> Option<&'a str> {
+    match error_key {
+        Some(key) => label(labels, key).filter(|v| !v.is_empty()),
+        None => {
+            let status = label(labels, status_key)?;
+            let code: u16 = status.parse().ok()?;
+            (code >= 500 || code == 499).then_some(status)
+        }
+    }
+}
