@@ -83,6 +83,12 @@ pub mod testing;
 )]
 pub mod production_guide {}
 
+/// The crate's map: where each idea lives, and the path one request takes through the files.
+///
+/// (This module holds only documentation: `docs/architecture.md`, which a test keeps true.)
+#[doc = include_str!("../docs/architecture.md")]
+pub mod architecture {}
+
 pub use body::ResponseBody;
 pub use classify::{
     DEFAULT_KNOWN_METHODS, ErrorType, KnownMethodsError, MAX_KNOWN_METHODS, OTHER_METHOD,
@@ -105,4 +111,77 @@ pub use service::RouteMeter;
 #[must_use]
 pub fn layer() -> RouteMeterLayer {
     RouteMeterLayer::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// Every `.rs` file under `dir`.
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The paths a line of the map names: `src/...` ones as written, and bare `name.rs` ones
+    /// inside the folder the line names first.
+    fn named(line: &str) -> Vec<String> {
+        let mut folder: Option<String> = None;
+        let mut names = Vec::new();
+        for (i, part) in line.split('`').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            if part.starts_with("src/") {
+                if part.ends_with('/') && folder.is_none() {
+                    folder = Some(part.to_owned());
+                }
+                names.push(part.to_owned());
+            } else if part.ends_with(".rs") && !part.contains(' ') {
+                let folder = folder.as_deref().unwrap_or_else(|| {
+                    panic!("`{part}` names a file, but its line names no folder: {line}")
+                });
+                names.push(format!("{folder}{part}"));
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn the_architecture_map_names_every_file() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let map = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+        let listed: Vec<String> = map.lines().flat_map(named).collect();
+        for name in &listed {
+            assert!(
+                root.join(name).exists(),
+                "docs/architecture.md names {name}, which does not exist"
+            );
+        }
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        for file in files {
+            let rel = file
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            // Named itself, inside a named folder, or a child module of a named file
+            // (`src/x.rs` covers `src/x/...`).
+            let covered = listed.iter().any(|name| {
+                rel == *name
+                    || (name.ends_with('/') && rel.starts_with(name.as_str()))
+                    || name
+                        .strip_suffix(".rs")
+                        .is_some_and(|stem| rel.starts_with(&format!("{stem}/")))
+            });
+            assert!(covered, "{rel} is not on the map in docs/architecture.md");
+        }
+    }
 }
