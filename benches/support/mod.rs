@@ -14,8 +14,10 @@ use axum::routing::get;
 use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
 use tower::ServiceExt;
 
+mod wrap;
+
 /// The stacks, in the order tables list them.
-pub const STACKS: [&str; 10] = [
+pub const STACKS: [&str; 11] = [
     "bare",
     "no-op layer (axum's own cost of any layer)",
     "routemeter (README set-up: install() + metrics.layer())",
@@ -26,6 +28,7 @@ pub const STACKS: [&str; 10] = [
     "naive from_fn + metrics macros",
     "routemeter + time to head",
     "routemeter + body sizes",
+    "wrapping layer (future and body passed through)",
 ];
 
 /// Installs (once) a JSON log subscriber at INFO that writes to a sink, for every stack alike:
@@ -126,6 +129,7 @@ pub fn app(name: &str) -> Router {
         "routemeter + body sizes" => {
             routes().layer(global_metrics().layer_builder().body_sizes(true).build())
         }
+        "wrapping layer (future and body passed through)" => routes().layer(wrap::WrapLayer),
         other => panic!("unknown stack {other}"),
     };
     app.with_state(())
