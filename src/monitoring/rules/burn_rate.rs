@@ -72,31 +72,31 @@ pub(super) fn http_alerts(slo: &Slo, rules: &mut Vec<Rule>) {
                     "slower than the objective"
                 };
                 rules.push(Rule {
-                name: alert.to_owned(),
-                expr: format!(
-                    "{}{sel} > {threshold} and {}{sel} > {threshold}",
-                    ratio(long),
-                    ratio(short)
-                ),
-                hold: Some(p.hold(hold)),
-                labels,
-                annotations: vec![
-                    (
-                        "summary",
-                        format!(
-                            "{{{{ $labels.{route} }}}} on {on_job} is burning its {kind} error budget {}x too fast",
-                            num(factor)
-                        ),
+                    name: alert.to_owned(),
+                    expr: format!(
+                        "{}{sel} > {threshold} and {}{sel} > {threshold}",
+                        ratio(long),
+                        ratio(short)
                     ),
-                    (
-                        "description",
-                        format!(
-                            "{{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.{route} }}}} were {what} over the last {long} (and {short}); the objective is {}% of requests good.",
-                            num(class.target * 100.0)
+                    hold: Some(p.hold(hold)),
+                    labels,
+                    annotations: vec![
+                        (
+                            "summary",
+                            format!(
+                                "{{{{ $labels.{route} }}}} on {on_job} is burning its {kind} error budget {}x too fast",
+                                num(factor)
+                            ),
                         ),
-                    ),
-                ],
-            });
+                        (
+                            "description",
+                            format!(
+                                "{{{{ $value | humanizePercentage }}}} of requests to {{{{ $labels.{route} }}}} were {what} over the last {long} (and {short}); the objective is {}% of requests good.",
+                                num(class.target * 100.0)
+                            ),
+                        ),
+                    ],
+                });
             }
         }
     }

@@ -25,6 +25,24 @@ impl Rule {
             annotations: vec![],
         }
     }
+
+    /// An alert with a severity as its one label, and a summary and a description.
+    pub(super) fn alert(
+        name: &str,
+        expr: String,
+        hold: &'static str,
+        severity: &str,
+        summary: String,
+        description: String,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            expr,
+            hold: Some(hold),
+            labels: vec![("severity", severity.to_owned())],
+            annotations: vec![("summary", summary), ("description", description)],
+        }
+    }
 }
 
 pub(super) fn group(out: &mut String, name: &str, rules: &[Rule]) {

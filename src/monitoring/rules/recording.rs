@@ -44,6 +44,7 @@ fn latency_classes(slo: &Slo) -> Vec<(String, f64)> {
 /// The windows the cancelled ratio is recorded over: the dashboard's and the alert's.
 const CANCELLED_WINDOWS: [&str; 2] = ["5m", "1h"];
 
+/// The recording rules file of `slo`.
 pub(crate) fn recording(slo: &Slo) -> String {
     let n = Names {
         naming: &slo.naming,
