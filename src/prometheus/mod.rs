@@ -39,7 +39,9 @@
 
 mod histogram;
 mod live;
+mod native;
 mod process;
+mod protobuf;
 mod scrape;
 mod store;
 mod text;
@@ -52,13 +54,22 @@ use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
 #[cfg(feature = "axum")]
 pub use live::LivePageError;
 use process::Collectors;
-use scrape::SharedRenders;
+use scrape::{Exposition, SharedRenders};
 pub use store::PrometheusRecorder;
 use store::{Buckets, Store};
 use text::Format;
 
 /// The `Content-Type` of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The `Content-Type` of the Prometheus protobuf format (delimited `MetricFamily` messages),
+/// the one that carries native histograms.
+pub const PROTOBUF_CONTENT_TYPE: &str = protobuf::CONTENT_TYPE;
+
+/// The schema of native histograms unless set with
+/// [`PrometheusSetup::native_histogram_schema`]: 8 buckets per power of two, each at most
+/// 9.05% wide, so a quantile is off by at most about ±4.4% of the value (half a bucket).
+pub const DEFAULT_NATIVE_HISTOGRAM_SCHEMA: i8 = 3;
 
 /// The `Content-Type` of the OpenMetrics text format.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -136,6 +147,9 @@ pub struct PrometheusSetup {
     runtime_metrics: bool,
     runtime: Option<tokio::runtime::Handle>,
     exemplars: bool,
+    /// The schema of native histogram buckets, when on.
+    native: Option<i8>,
+    native_schema: i8,
 }
 
 impl Default for PrometheusSetup {
@@ -158,7 +172,43 @@ impl PrometheusSetup {
             runtime_metrics: true,
             runtime: None,
             exemplars: true,
+            native: None,
+            native_schema: DEFAULT_NATIVE_HISTOGRAM_SCHEMA,
         }
+    }
+
+    /// Whether histograms also keep native (exponential) buckets beside their fixed ones (off
+    /// by default), for scrapers that ask for the protobuf format, as Prometheus does with
+    /// native histograms on. The text formats are the same either way.
+    ///
+    /// Each observation then also counts in a bucket of a power-of-two series (schema
+    /// [`DEFAULT_NATIVE_HISTOGRAM_SCHEMA`] unless set), with a zero bucket for magnitudes up to
+    /// 2^-128 and buckets of their own for negative values. Memory stays bounded: a series keeps
+    /// a window of 160 buckets (about 2.6 KB more per histogram series, twice that once a
+    /// negative value is seen); values spread wider lower the resolution by halves, as the Go
+    /// client does at its bucket limit, and it is never raised again while the process lives.
+    pub fn native_histograms(mut self, on: bool) -> Self {
+        self.native = on.then_some(self.native_schema);
+        self
+    }
+
+    /// The schema of native histograms (see [`native_histograms`](Self::native_histograms)):
+    /// from −4 (a factor 65,536 per bucket) to 8 (256 buckets per power of two). Bucket `i`
+    /// holds values up to `2^(i × 2^-schema)`.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::InvalidBuckets`] when `schema` is outside −4..=8.
+    pub fn native_histogram_schema(mut self, schema: i8) -> Result<Self, SetupError> {
+        if !(native::MIN_SCHEMA..=native::MAX_SCHEMA).contains(&schema) {
+            return Err(SetupError::InvalidBuckets {
+                histogram: "native",
+                reason: "the schema must be from -4 to 8",
+            });
+        }
+        self.native_schema = schema;
+        self.native = self.native.map(|_| schema);
+        Ok(self)
     }
 
     /// Whether to export process metrics (CPU, memory, file descriptors, threads; on by
@@ -289,7 +339,7 @@ impl PrometheusSetup {
             default: Arc::from(DEFAULT_HISTOGRAM_BUCKETS),
         };
         PrometheusRecorder {
-            store: Arc::new(Store::new(&self.global_labels, buckets)),
+            store: Arc::new(Store::new(&self.global_labels, buckets).with_native(self.native)),
         }
     }
 
@@ -406,6 +456,16 @@ impl PrometheusMetrics {
         self.recorder.store.render(Format::OpenMetrics)
     }
 
+    /// The current metrics in the Prometheus protobuf format ([`PROTOBUF_CONTENT_TYPE`]):
+    /// delimited `MetricFamily` messages, with native buckets when
+    /// [`native_histograms`](PrometheusSetup::native_histograms) is on, after collecting the
+    /// process and runtime metrics.
+    #[must_use]
+    pub fn render_protobuf(&self) -> Vec<u8> {
+        self.collect();
+        protobuf::render(&self.recorder.store)
+    }
+
     /// Records the current process and runtime metrics (what [`render`](Self::render) does
     /// first).
     pub fn collect(&self) {
@@ -450,12 +510,16 @@ impl PrometheusMetrics {
         self.respond(Format::Prometheus)
     }
 
-    /// The scrape response in the format the request's `Accept` header prefers: OpenMetrics
-    /// (with exemplars) when it lists `application/openmetrics-text` ahead of (or without)
-    /// `text/plain`, as Prometheus does, else the Prometheus text format.
+    /// The scrape response in the text format the request's `Accept` header prefers:
+    /// OpenMetrics (with exemplars) when it lists `application/openmetrics-text` ahead of (or
+    /// without) `text/plain`, as Prometheus does, else the Prometheus text format. Its body is
+    /// text, so it never answers in protobuf: [`scrape`](Self::scrape) does.
     #[must_use]
     pub fn response_for(&self, headers: &http::HeaderMap) -> http::Response<String> {
-        self.respond(negotiate(headers))
+        match negotiate(headers, false) {
+            Exposition::Text(format) => self.respond(format),
+            Exposition::Protobuf => self.respond(Format::Prometheus),
+        }
     }
 
     fn respond(&self, format: Format) -> http::Response<String> {
@@ -472,7 +536,9 @@ impl PrometheusMetrics {
     }
 
     /// The scrape response for a request with `headers`, in the format its `Accept` header
-    /// prefers (as [`response_for`](Self::response_for)), for async servers of any framework.
+    /// prefers (as [`response_for`](Self::response_for), and the protobuf format when it comes
+    /// first: `application/vnd.google.protobuf` with `proto=io.prometheus.client.MetricFamily`
+    /// and `encoding=delimited`), for async servers of any framework.
     ///
     /// Scrapes that arrive together share one render, so any number of concurrent scrapes
     /// costs about one render at a time; yet a scrape never gets a render that started before
@@ -484,7 +550,7 @@ impl PrometheusMetrics {
         use metrics::Recorder as _;
         static META: metrics::Metadata<'static> =
             metrics::Metadata::new(module_path!(), metrics::Level::INFO, None);
-        let format = negotiate(headers);
+        let format = negotiate(headers, true);
         let metrics = self.clone();
         let renders = self
             .recorder
@@ -505,8 +571,9 @@ impl PrometheusMetrics {
             return response;
         }
         let content_type = match format {
-            Format::Prometheus => CONTENT_TYPE,
-            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Exposition::Text(Format::Prometheus) => CONTENT_TYPE,
+            Exposition::Text(Format::OpenMetrics) => OPENMETRICS_CONTENT_TYPE,
+            Exposition::Protobuf => PROTOBUF_CONTENT_TYPE,
         };
         response.headers_mut().insert(
             http::header::CONTENT_TYPE,
@@ -515,10 +582,11 @@ impl PrometheusMetrics {
         response
     }
 
-    fn render_as(&self, format: Format) -> String {
+    fn render_as(&self, format: Exposition) -> bytes::Bytes {
         match format {
-            Format::Prometheus => self.render(),
-            Format::OpenMetrics => self.render_openmetrics(),
+            Exposition::Text(Format::Prometheus) => self.render().into(),
+            Exposition::Text(Format::OpenMetrics) => self.render_openmetrics().into(),
+            Exposition::Protobuf => self.render_protobuf().into(),
         }
     }
 
@@ -625,17 +693,20 @@ const SCRAPES: &str = "routemeter_scrapes_total";
 const RENDERS: &str = "routemeter_scrape_renders_total";
 
 /// The format an `Accept` header prefers: the media type with the highest `q` (first wins a
-/// tie) among OpenMetrics and plain text.
-fn negotiate(headers: &http::HeaderMap) -> Format {
-    let mut best: Option<(f32, Format)> = None;
+/// tie) among OpenMetrics, plain text and (when `protobuf`) delimited `MetricFamily` protobuf.
+fn negotiate(headers: &http::HeaderMap, protobuf: bool) -> Exposition {
+    let mut best: Option<(f32, Exposition)> = None;
     for value in headers.get_all(http::header::ACCEPT) {
         let Ok(value) = value.to_str() else { continue };
         for item in value.split(',') {
             let mut parts = item.split(';').map(str::trim);
             let media = parts.next().unwrap_or_default().to_ascii_lowercase();
             let format = match media.as_str() {
-                "application/openmetrics-text" => Format::OpenMetrics,
-                "text/plain" | "text/*" | "*/*" => Format::Prometheus,
+                "application/openmetrics-text" => Exposition::Text(Format::OpenMetrics),
+                "text/plain" | "text/*" | "*/*" => Exposition::Text(Format::Prometheus),
+                "application/vnd.google.protobuf" if protobuf && is_metric_family(item) => {
+                    Exposition::Protobuf
+                }
                 _ => continue,
             };
             let q = parts
@@ -648,7 +719,20 @@ fn negotiate(headers: &http::HeaderMap) -> Format {
             }
         }
     }
-    best.map_or(Format::Prometheus, |(_, f)| f)
+    best.map_or(Exposition::Text(Format::Prometheus), |(_, f)| f)
+}
+
+/// Whether a protobuf media range asks for delimited `io.prometheus.client.MetricFamily`.
+fn is_metric_family(item: &str) -> bool {
+    let params: Vec<String> = item
+        .split(';')
+        .skip(1)
+        .map(|p| p.trim().to_ascii_lowercase().replace(' ', ""))
+        .collect();
+    params
+        .iter()
+        .any(|p| p == "proto=io.prometheus.client.metricfamily")
+        && params.iter().any(|p| p == "encoding=delimited")
 }
 
 #[cfg(test)]
@@ -661,12 +745,47 @@ mod tests {
             http::header::ACCEPT,
             http::HeaderValue::from_str(v).unwrap(),
         );
-        negotiate(&h)
+        match negotiate(&h, false) {
+            Exposition::Text(f) => f,
+            Exposition::Protobuf => panic!("protobuf was not allowed"),
+        }
+    }
+
+    #[test]
+    fn protobuf_is_served_when_asked_first() {
+        let scrape = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                http::header::ACCEPT,
+                http::HeaderValue::from_str(v).unwrap(),
+            );
+            negotiate(&h, true)
+        };
+        // What Prometheus sends with native histograms on.
+        let prometheus = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(scrape(prometheus), Exposition::Protobuf);
+        assert_eq!(accept(prometheus), Format::OpenMetrics);
+        // Another message, or the text encoding of protobuf, is not this format.
+        assert_eq!(
+            scrape("application/vnd.google.protobuf;proto=other.Message;encoding=delimited"),
+            Exposition::Text(Format::Prometheus)
+        );
+        assert_eq!(
+            scrape("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"),
+            Exposition::Text(Format::Prometheus)
+        );
+        assert_eq!(
+            scrape("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.4,text/plain;q=0.5"),
+            Exposition::Text(Format::Prometheus)
+        );
     }
 
     #[test]
     fn accept_header_picks_the_format() {
-        assert_eq!(negotiate(&http::HeaderMap::new()), Format::Prometheus);
+        assert_eq!(
+            negotiate(&http::HeaderMap::new(), true),
+            Exposition::Text(Format::Prometheus)
+        );
         // What Prometheus sends.
         assert_eq!(
             accept(

@@ -131,6 +131,17 @@ enum Cell {
 }
 
 impl Cell {
+    fn read(&self) -> SeriesRead<'_> {
+        match self {
+            Self::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
+            Self::FloatCounter(c) | Self::Gauge(c) => SeriesRead::Float(c.value()),
+            Self::Histogram(h) => SeriesRead::Histogram {
+                bounds: h.0.bounds(),
+                snapshot: h.0.snapshot(),
+            },
+        }
+    }
+
     fn kind(&self) -> Kind {
         match self {
             Self::Counter(_) | Self::FloatCounter(_) => Kind::Counter,
@@ -195,6 +206,8 @@ pub(crate) struct Store {
     buckets: Buckets,
     /// The length of the last render, to size the next one's buffer.
     last_len: AtomicUsize,
+    /// The schema of native (exponential) buckets kept beside the fixed ones, if any.
+    native: Option<i8>,
 }
 
 impl Store {
@@ -208,6 +221,34 @@ impl Store {
             global_labels,
             buckets,
             last_len: AtomicUsize::new(4096),
+            native: None,
+        }
+    }
+
+    /// Histograms registered from now on also keep native buckets at `schema`, if given.
+    pub(crate) fn with_native(mut self, schema: Option<i8>) -> Self {
+        self.native = schema;
+        self
+    }
+
+    /// Calls `visit` with the name, kind and help of each family in render order, and the
+    /// labels and value of each of its series (families without series are skipped).
+    ///
+    /// Holds the store's read lock throughout: `visit` must not record new series.
+    pub(crate) fn visit_all(
+        &self,
+        mut visit: impl FnMut(&str, Kind, Option<&str>, &LabelPairs<'_>, SeriesRead<'_>),
+    ) {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let mut pairs = Vec::new();
+        for (name, family) in &inner.families {
+            let Some(kind) = family.kind else { continue };
+            for series in family.series.values() {
+                if !text::split_label_text(&series.labels, &mut pairs) {
+                    continue;
+                }
+                visit(name, kind, family.help.as_deref(), &pairs, series.cell.read());
+            }
         }
     }
 
@@ -334,7 +375,10 @@ impl Store {
                         if family.les.is_none() {
                             family.les = Some(text::les(&bounds));
                         }
-                        Cell::Histogram(Arc::new(HistogramCell(AtomicHistogram::new(bounds))))
+                        Cell::Histogram(Arc::new(HistogramCell(AtomicHistogram::with_native(
+                            bounds,
+                            self.native,
+                        ))))
                     }
                 };
                 family.series.insert(
