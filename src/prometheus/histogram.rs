@@ -51,7 +51,10 @@ impl Half {
         for (h, c) in hot.buckets.iter().zip(self.buckets.iter()) {
             h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         }
-        add_f64(&hot.sum, f64::from_bits(self.sum.swap(0f64.to_bits(), Ordering::Relaxed)));
+        add_f64(
+            &hot.sum,
+            f64::from_bits(self.sum.swap(0f64.to_bits(), Ordering::Relaxed)),
+        );
     }
 
     /// Waits until the observations in this half add up to `started` (each one under way is a

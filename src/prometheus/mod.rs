@@ -771,11 +771,15 @@ mod tests {
             Exposition::Text(Format::Prometheus)
         );
         assert_eq!(
-            scrape("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"),
+            scrape(
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"
+            ),
             Exposition::Text(Format::Prometheus)
         );
         assert_eq!(
-            scrape("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.4,text/plain;q=0.5"),
+            scrape(
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.4,text/plain;q=0.5"
+            ),
             Exposition::Text(Format::Prometheus)
         );
     }

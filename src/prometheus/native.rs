@@ -274,9 +274,8 @@ impl NativeHalf {
 
     fn spill(&self, mut entry: Entry) {
         let mut spills = self.spills.lock().unwrap_or_else(PoisonError::into_inner);
-        let same = |s: &Entry, e: &Entry| {
-            (s.negative, s.schema, s.key) == (e.negative, e.schema, e.key)
-        };
+        let same =
+            |s: &Entry, e: &Entry| (s.negative, s.schema, s.key) == (e.negative, e.schema, e.key);
         if let Some(s) = spills.iter_mut().find(|s| same(s, &entry)) {
             s.count = s.count.wrapping_add(entry.count);
             return;
@@ -349,7 +348,11 @@ impl NativeHalf {
     /// Empties a quiet half and gives it `layout`.
     fn clear(&self, layout: Layout) {
         self.zero.store(0, Ordering::Relaxed);
-        for slot in self.positive.iter().chain(self.negative.get().into_iter().flatten()) {
+        for slot in self
+            .positive
+            .iter()
+            .chain(self.negative.get().into_iter().flatten())
+        {
             slot.store(0, Ordering::Relaxed);
         }
         self.spills
@@ -397,9 +400,8 @@ pub(crate) fn plan(counts: &Counts, current: Layout) -> Layout {
                 })
         };
         let (positive, negative) = (range(false), range(true));
-        let fits = |r: Option<(i32, i32)>| {
-            r.is_none_or(|(lo, hi)| i64::from(hi) - i64::from(lo) < limit)
-        };
+        let fits =
+            |r: Option<(i32, i32)>| r.is_none_or(|(lo, hi)| i64::from(hi) - i64::from(lo) < limit);
         if schema > MIN_SCHEMA && !(fits(positive) && fits(negative)) {
             schema -= 1;
             continue;

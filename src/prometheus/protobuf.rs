@@ -145,7 +145,10 @@ fn histogram(bounds: &[f64], snapshot: &HistogramSnapshot) -> Message {
             // Exemplar: labels 1, value 2, timestamp 3 (seconds 1, nanos 2).
             let mut x = Message::default();
             let hex = e.trace_id.hex();
-            x.message(1, &label("trace_id", std::str::from_utf8(&hex).unwrap_or("")));
+            x.message(
+                1,
+                &label("trace_id", std::str::from_utf8(&hex).unwrap_or("")),
+            );
             x.double(2, e.value);
             let mut t = Message::default();
             let seconds = e.timestamp.floor();

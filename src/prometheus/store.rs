@@ -87,7 +87,8 @@ impl GaugeCell {
     }
 
     fn value(&self) -> f64 {
-        f64::from_bits(self.rest.load(Ordering::Relaxed)) + self.steps.load(Ordering::Relaxed) as f64
+        f64::from_bits(self.rest.load(Ordering::Relaxed))
+            + self.steps.load(Ordering::Relaxed) as f64
     }
 }
 
@@ -247,7 +248,13 @@ impl Store {
                 if !text::split_label_text(&series.labels, &mut pairs) {
                     continue;
                 }
-                visit(name, kind, family.help.as_deref(), &pairs, series.cell.read());
+                visit(
+                    name,
+                    kind,
+                    family.help.as_deref(),
+                    &pairs,
+                    series.cell.read(),
+                );
             }
         }
     }
@@ -325,9 +332,7 @@ impl Store {
             }
             let read = match &series.cell {
                 Cell::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
-                Cell::FloatCounter(c) | Cell::Gauge(c) => {
-                    SeriesRead::Float(c.value())
-                }
+                Cell::FloatCounter(c) | Cell::Gauge(c) => SeriesRead::Float(c.value()),
                 Cell::Histogram(h) => SeriesRead::Histogram {
                     bounds: h.0.bounds(),
                     snapshot: h.0.snapshot(),
@@ -437,12 +442,9 @@ impl Store {
                             labels,
                             Value::Int(c.0.load(Ordering::Relaxed)),
                         ),
-                        Cell::FloatCounter(c) | Cell::Gauge(c) => text::push_sample(
-                            &mut out,
-                            name,
-                            labels,
-                            Value::Float(c.value()),
-                        ),
+                        Cell::FloatCounter(c) | Cell::Gauge(c) => {
+                            text::push_sample(&mut out, name, labels, Value::Float(c.value()))
+                        }
                         Cell::Histogram(h) => {
                             let snapshot = h.0.snapshot();
                             let les = family.les.as_deref().unwrap_or_default();

@@ -17,7 +17,11 @@ fn exact_bounds_are_upper_inclusive() {
         for k in (-40..=40).map(|k| k * step) {
             let bound = 2f64.powf(f64::from(k) / 2f64.powi(i32::from(schema)));
             assert_eq!(key(bound, schema), k, "schema {schema} bound {bound}");
-            assert_eq!(key(bound.next_up(), schema), k + 1, "schema {schema} {bound}+");
+            assert_eq!(
+                key(bound.next_up(), schema),
+                k + 1,
+                "schema {schema} {bound}+"
+            );
         }
     }
     // Extremes: the smallest subnormal, the largest finite value, infinity after it.
@@ -117,7 +121,10 @@ fn resolution_drops_only_as_far_as_needed() {
 
 #[test]
 fn concurrent_observers_and_readers_lose_nothing() {
-    let h = Arc::new(AtomicHistogram::with_native(Arc::from(&[0.1, 1.0][..]), Some(8)));
+    let h = Arc::new(AtomicHistogram::with_native(
+        Arc::from(&[0.1, 1.0][..]),
+        Some(8),
+    ));
     let value = |t: u32, i: u32| {
         let v = 1e-6 * 1.01f64.powi(i32::try_from(i % 3000).unwrap());
         if t == 3 && i % 7 == 0 { -v } else { v }

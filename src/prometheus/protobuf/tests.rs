@@ -5,8 +5,8 @@ use super::*;
 use crate::prometheus::native::{ZERO_THRESHOLD, key};
 use crate::prometheus::store::{Buckets, PrometheusRecorder};
 use metrics::{Key, Label, Recorder as _};
-use prost::Message as _;
 use proptest::prelude::*;
+use prost::Message as _;
 use std::sync::Arc;
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -126,7 +126,10 @@ fn expand(spans: &[BucketSpan], deltas: &[i64]) -> Vec<(i32, u64)> {
                 index += 1;
             }
             count += deltas.next().expect("a delta per bucket");
-            out.push((index, u64::try_from(count).expect("counts are not negative")));
+            out.push((
+                index,
+                u64::try_from(count).expect("counts are not negative"),
+            ));
         }
         if span.length == Some(0) {
             index -= i32::from(i > 0);
@@ -172,14 +175,23 @@ fn each_kind_decodes() {
     let names: Vec<_> = families.iter().map(|f| f.name.clone().unwrap()).collect();
     assert_eq!(names, ["c_total", "cpu_seconds_total", "d", "empty", "g"]);
     let c = &families[0];
-    assert_eq!((c.r#type, c.help.as_deref()), (Some(0), Some("Cöunts \"x\"\n.")));
+    assert_eq!(
+        (c.r#type, c.help.as_deref()),
+        (Some(0), Some("Cöunts \"x\"\n."))
+    );
     let m = &c.metric[0];
     assert_eq!(m.label[0].name.as_deref(), Some("route"));
     assert_eq!(m.label[0].value.as_deref(), Some("/a\"b\\c\n✓"));
     assert_eq!(m.counter.as_ref().unwrap().value, Some(7.0));
-    assert_eq!(families[1].metric[0].counter.as_ref().unwrap().value, Some(0.25));
+    assert_eq!(
+        families[1].metric[0].counter.as_ref().unwrap().value,
+        Some(0.25)
+    );
     assert_eq!(families[4].r#type, Some(1));
-    assert_eq!(families[4].metric[0].gauge.as_ref().unwrap().value, Some(-2.5));
+    assert_eq!(
+        families[4].metric[0].gauge.as_ref().unwrap().value,
+        Some(-2.5)
+    );
 
     let d = &families[2];
     assert_eq!(d.r#type, Some(4));
@@ -211,10 +223,14 @@ fn each_kind_decodes() {
 #[test]
 fn classic_only_without_native_buckets() {
     let r = recorder(None);
-    r.register_histogram(&Key::from_name("d"), &META).record(0.5);
+    r.register_histogram(&Key::from_name("d"), &META)
+        .record(0.5);
     let families = decode(&render(&r.store));
     let h = families[0].metric[0].histogram.as_ref().unwrap();
-    assert_eq!((h.sample_count, h.schema, h.zero_threshold), (Some(1), None, None));
+    assert_eq!(
+        (h.sample_count, h.schema, h.zero_threshold),
+        (Some(1), None, None)
+    );
     assert!(h.positive_span.is_empty());
     assert_eq!(h.bucket.len(), 2);
 }
