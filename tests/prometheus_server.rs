@@ -349,6 +349,15 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
     }
     round_trips.sort_by(f64::total_cmp);
     let client_median = round_trips[SLOW_REQUESTS / 2];
+    // The live page reads the same histograms (their fixed buckets) and counts alike.
+    let live: serde_json::Value = serde_json::from_str(&metrics.live_json(None)).unwrap();
+    let slow = live["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["route"] == "/slow")
+        .expect("/slow on the live page");
+    assert_eq!(slow["total"], SLOW_REQUESTS, "{slow}");
 
     let series = "http_server_request_duration_seconds{http_route=\"/slow\",job=\"native\"}";
     let count = prometheus

@@ -321,11 +321,16 @@ impl NativeHalf {
         }
     }
 
-    /// Adds `counts` (taken at this half's schema or a finer one) into this half.
+    /// Adds `counts` into this half: into the window, or spilled when outside it or taken at a
+    /// lower schema than this half's (which the next read then lowers this half's to).
     fn add(&self, counts: &Counts) {
         let layout = self.layout();
         self.zero.fetch_add(counts.zero, Ordering::Relaxed);
         for e in &counts.entries {
+            if e.schema < layout.schema {
+                self.spill(*e);
+                continue;
+            }
             let key = reduce(e.key, e.schema, layout.schema);
             let (slots, offset) = if e.negative {
                 (&**self.negative.get_or_init(window), layout.negative)

@@ -210,3 +210,30 @@ proptest! {
         prop_assert!(native.schema <= schema);
     }
 }
+
+#[test]
+fn coarser_counts_are_never_placed_at_a_finer_schema() {
+    // The other half spilled so much during a relayout that it keeps counts at schema -4,
+    // while the relayout chose schema 3 from the first half alone.
+    let quiet = NativeHalf::new(8);
+    for e in -100..100 {
+        quiet.record(2f64.powi(e) * 1.3, 1);
+    }
+    assert!(
+        quiet
+            .counts()
+            .entries
+            .iter()
+            .any(|e| e.schema == MIN_SCHEMA)
+    );
+    let hot = NativeHalf::new(3);
+    let target = hot.layout();
+    finish_relayout(&quiet, &hot, target);
+    let counts = hot.counts();
+    assert!(counts.spilled);
+    let schema = plan(&counts, target).schema;
+    assert_eq!(schema, MIN_SCHEMA);
+    let values: Vec<f64> = (-100..100).map(|e| 2f64.powi(e) * 1.3).collect();
+    let (_, positive, _) = expected(&values, schema);
+    assert_eq!(NativeSnapshot::new(&counts, schema).positive, positive);
+}

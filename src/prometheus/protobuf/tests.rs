@@ -235,6 +235,25 @@ fn classic_only_without_native_buckets() {
     assert_eq!(h.bucket.len(), 2);
 }
 
+#[test]
+fn text_formats_are_the_same_with_native_buckets() {
+    let (with, without) = (recorder(Some(3)), recorder(None));
+    for r in [&with, &without] {
+        let h = r.register_histogram(&Key::from_parts("d", vec![Label::new("a", "b")]), &META);
+        for v in [0.0, 0.003, 0.5, 7.0, 1e9, -2.0] {
+            h.record(v);
+        }
+        r.register_counter(&Key::from_name("c_total"), &META)
+            .increment(2);
+    }
+    for format in [
+        crate::prometheus::text::Format::Prometheus,
+        crate::prometheus::text::Format::OpenMetrics,
+    ] {
+        assert_eq!(with.store.render(format), without.store.render(format));
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
