@@ -35,35 +35,46 @@ pub(crate) const MAX_SCHEMA: i8 = 8;
 /// lowest schema (at most 2 × 133 more), so the list stays bounded whatever is observed.
 const MAX_SPILLS: usize = MAX_BUCKETS;
 
-/// Per schema from 1 to 8, the `2^s` bucket bounds within one power of two, as fractions in
-/// `[0.5, 1)`: `2^(i/2^s - 1)`.
-fn bounds(schema: i8) -> &'static [f64] {
-    static BOUNDS: OnceLock<Vec<Box<[f64]>>> = OnceLock::new();
-    let all = BOUNDS.get_or_init(|| {
+/// The bits of an `f64`'s fraction.
+const MANTISSA: u64 = (1 << 52) - 1;
+
+/// For one schema from 1 to 8, where its `2^s` bounds within a power of two fall, as the
+/// fraction bits of `2^(i/2^s)` (all of `[1, 2)` share one exponent, so these compare as the
+/// numbers do), and a guide to them: the fraction range cut in `2^(s+1)` cells by its top bits,
+/// each cell narrower than the gap between two bounds, so it holds at most one bound, and
+/// `first[cell]` is the first bound at or above the cell's start.
+struct Octave {
+    /// Fraction bits of the bounds, then `2^52` (above every fraction) as a sentinel.
+    bounds: Box<[u64]>,
+    first: Box<[u16]>,
+}
+
+/// The [`Octave`] of a schema from 1 to 8.
+fn octave(schema: i8) -> &'static Octave {
+    static OCTAVES: OnceLock<Vec<Octave>> = OnceLock::new();
+    let all = OCTAVES.get_or_init(|| {
         (1..=MAX_SCHEMA)
             .map(|s| {
                 let n = 1u32 << s;
-                (0..n)
-                    .map(|i| (f64::from(i) / f64::from(n) - 1.0).exp2())
-                    .collect()
+                let mut bounds: Vec<u64> = (0..n)
+                    .map(|i| (f64::from(i) / f64::from(n)).exp2().to_bits() & MANTISSA)
+                    .collect();
+                bounds.push(1 << 52);
+                let shift = 52 - (u32::from(s.unsigned_abs()) + 1);
+                let first = (0..2u64 << s)
+                    .map(|cell| {
+                        let start = cell << shift;
+                        bounds.partition_point(|&b| b < start) as u16
+                    })
+                    .collect();
+                Octave {
+                    bounds: bounds.into(),
+                    first,
+                }
             })
             .collect()
     });
-    let i = usize::try_from(schema.clamp(1, MAX_SCHEMA) - 1).unwrap_or(0);
-    &all[i]
-}
-
-/// `v = frac × 2^exp` with `frac` in `[0.5, 1)`, for a positive finite `v`.
-fn frexp(v: f64) -> (f64, i32) {
-    let (v, shift) = if v < f64::MIN_POSITIVE {
-        (v * 2f64.powi(64), -64)
-    } else {
-        (v, 0)
-    };
-    let bits = v.to_bits();
-    let exp = i32::try_from((bits >> 52) & 0x7ff).unwrap_or(0) - 1022;
-    let frac = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1022u64 << 52));
-    (frac, exp + shift)
+    &all[usize::from(schema.clamp(1, MAX_SCHEMA).unsigned_abs() - 1)]
 }
 
 /// The bucket of a magnitude `v` above [`ZERO_THRESHOLD`] at `schema`: the `i` with
@@ -72,14 +83,25 @@ pub(crate) fn key(v: f64, schema: i8) -> i32 {
     if v.is_infinite() {
         return key(f64::MAX, schema) + 1;
     }
-    let (frac, exp) = frexp(v);
-    if schema > 0 {
-        let bounds = bounds(schema);
-        let within = bounds.partition_point(|&b| b < frac);
-        // At most 2^8 and |exp| at most 1075: no overflow.
-        i32::try_from(within).unwrap_or(0) + (exp - 1) * (1 << schema)
+    // `v = 1.m × 2^exp`, subnormals scaled up first.
+    let (v, shift) = if v < f64::MIN_POSITIVE {
+        (v * 2f64.powi(64), -64)
     } else {
-        let k = if frac == 0.5 { exp - 1 } else { exp };
+        (v, 0)
+    };
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32 - 1023 + shift;
+    let m = bits & MANTISSA;
+    if schema > 0 {
+        let octave = octave(schema);
+        let cell = (m >> (52 - (i32::from(schema) + 1))) as usize;
+        let j = usize::from(octave.first[cell]);
+        // Bounds below `m`: the ones before the cell's, and the cell's own if `m` is above it.
+        let within = j + usize::from(m > octave.bounds[j]);
+        within as i32 + exp * (1 << schema)
+    } else {
+        // `ceil(log2 v)`: `exp` for a power of two, else one more.
+        let k = exp + i32::from(m != 0);
         let shift = -i32::from(schema);
         (k + (1 << shift) - 1) >> shift
     }

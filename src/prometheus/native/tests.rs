@@ -172,6 +172,55 @@ fn value_strategy() -> impl Strategy<Value = f64> {
     ]
 }
 
+/// The same index by a binary search over the bounds as numbers, from `v = frac × 2^exp`.
+fn key_by_search(v: f64, schema: i8) -> i32 {
+    let exp = v.log2().floor() as i32;
+    let mut frac = v / 2f64.powi(exp);
+    let mut exp = exp;
+    // `log2` may round across a power of two: bring `frac` into [1, 2).
+    while frac >= 2.0 {
+        frac /= 2.0;
+        exp += 1;
+    }
+    while frac < 1.0 {
+        frac *= 2.0;
+        exp -= 1;
+    }
+    if schema > 0 {
+        let n = 1i32 << schema;
+        let bounds: Vec<f64> = (0..n)
+            .map(|i| (f64::from(i) / f64::from(n)).exp2())
+            .collect();
+        bounds.partition_point(|&b| b < frac) as i32 + exp * n
+    } else {
+        let k = exp + i32::from(frac > 1.0);
+        let shift = -i32::from(schema);
+        (k + (1 << shift) - 1) >> shift
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn key_matches_a_search_over_the_bounds(
+        exponent in 0x380u64..0x7ff,
+        fraction in any::<u64>(),
+        schema in MIN_SCHEMA..=MAX_SCHEMA,
+    ) {
+        // Every normal number above the zero threshold, any fraction bits.
+        let v = f64::from_bits(exponent << 52 | fraction >> 12);
+        prop_assert_eq!(key(v, schema), key_by_search(v, schema));
+        // Close to a bound (as computed by `powf`): the same answer on its side.
+        let n = 1i32 << schema.max(0);
+        let bound = 2f64.powf(f64::from(key(v, schema)) / f64::from(n));
+        if bound.is_finite() && schema > 0 {
+            let below = key_by_search(bound.next_down(), schema);
+            prop_assert_eq!(key(bound.next_down(), schema), below);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
