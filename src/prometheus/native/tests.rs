@@ -211,6 +211,14 @@ proptest! {
         // Every normal number above the zero threshold, any fraction bits.
         let v = f64::from_bits(exponent << 52 | fraction >> 12);
         prop_assert_eq!(key(v, schema), key_by_search(v, schema));
+        // Exactly on a bound: that bucket (upper bounds are inclusive); just above: the next.
+        if schema > 0 {
+            let bounds = &octave(schema).bounds;
+            let j = usize::try_from(fraction % (bounds.len() as u64 - 1)).unwrap();
+            let on = f64::from_bits(exponent << 52 | bounds[j]);
+            prop_assert_eq!(key(on, schema), key_by_search(on, schema));
+            prop_assert_eq!(key(on.next_up(), schema), key(on, schema) + 1);
+        }
         // Close to a bound (as computed by `powf`): the same answer on its side.
         let n = 1i32 << schema.max(0);
         let bound = 2f64.powf(f64::from(key(v, schema)) / f64::from(n));
