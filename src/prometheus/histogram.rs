@@ -33,8 +33,8 @@ struct Half {
     /// Per-bucket (not cumulative) counts; the last one is `+Inf`. Each observer adds to its
     /// bucket last, so the buckets add up to the observations completed into this half.
     buckets: Box<[AtomicU64]>,
-    /// Exponential buckets, when native histograms are on.
-    native: Option<NativeHalf>,
+    /// Exponential buckets, when native histograms are on (boxed: one pointer when off).
+    native: Option<Box<NativeHalf>>,
 }
 
 impl Half {
@@ -42,7 +42,7 @@ impl Half {
         Self {
             sum: AtomicU64::new(0f64.to_bits()),
             buckets: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
-            native: native.map(NativeHalf::new),
+            native: native.map(|schema| Box::new(NativeHalf::new(schema))),
         }
     }
 

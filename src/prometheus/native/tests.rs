@@ -33,6 +33,19 @@ fn exact_bounds_are_upper_inclusive() {
 }
 
 #[test]
+fn memory_per_series_is_bounded() {
+    // Per half: the cell and its positive window; the negative window only once a negative
+    // value is seen; the spill list is empty between reads but for values outside the window.
+    let half = std::mem::size_of::<NativeHalf>() + MAX_BUCKETS * 8;
+    let per_series = 2 * half;
+    println!(
+        "native buckets per histogram series: {per_series} bytes ({} with negative values)",
+        per_series + 2 * MAX_BUCKETS * 8
+    );
+    assert!(per_series <= 2_800, "{per_series}");
+}
+
+#[test]
 fn layouts_pack_and_unpack() {
     for (schema, positive, negative) in [(3, -80, -80), (-4, 5, -9), (8, -275_000, 262_300)] {
         let l = Layout {
