@@ -8,13 +8,13 @@ use tower::Layer;
 use crate::classify::KnownMethods;
 use crate::grpc::{GrpcMethods, GrpcNameError};
 use crate::log::RequestLog;
+use crate::names::Naming;
 use crate::meter::Meter;
 use crate::meter_ref::MeterRef;
-use crate::names::Naming;
 use crate::registrar::{Registrar, Source};
+use crate::table::Limits;
 use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, MountError, RouteRequest};
 use crate::service::RouteMeter;
-use crate::table::Limits;
 
 /// A [`Layer`] that wraps a service in [`RouteMeter`].
 ///

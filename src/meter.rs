@@ -226,9 +226,7 @@ impl Meter {
             None => self.locate_http(hint, crate::route::default_route(&view), slot),
             Some(f) => {
                 let mut found = None;
-                f(&view, &mut |label| {
-                    found = self.locate_http(hint, label, slot)
-                });
+                f(&view, &mut |label| found = self.locate_http(hint, label, slot));
                 found
             }
         }
@@ -290,8 +288,9 @@ impl Meter {
     /// A meter with the default settings and its own recorder, for unit tests.
     #[cfg(test)]
     pub(crate) fn for_tests() -> Self {
-        let registrar =
-            Registrar::for_tests(Source::Explicit(std::sync::Arc::new(metrics::NoopRecorder)));
+        let registrar = Registrar::for_tests(Source::Explicit(std::sync::Arc::new(
+            metrics::NoopRecorder,
+        )));
         Self::new(
             registrar,
             None,
@@ -332,15 +331,7 @@ mod tests {
 
     #[test]
     fn labels_compare_by_content() {
-        let labels = [
-            "",
-            "/",
-            "/users",
-            "/users/{",
-            "/users/{id}",
-            "/users/{id}/posts/{pid}",
-            "/users/{ix}",
-        ];
+        let labels = ["", "/", "/users", "/users/{", "/users/{id}", "/users/{id}/posts/{pid}", "/users/{ix}"];
         for a in labels {
             for b in labels {
                 assert_eq!(same_label(a, b), a == b, "{a:?} {b:?}");

@@ -25,10 +25,7 @@ pub(crate) fn meter_request_body<B: Body + 'static>(body: B, flight: &mut InFlig
         {
             if let Some(inner) = axum_body.take() {
                 let counter = flight.request_counter();
-                *axum_body = Some(axum::body::Body::new(counting::RequestBody {
-                    inner,
-                    counter,
-                }));
+                *axum_body = Some(axum::body::Body::new(counting::RequestBody { inner, counter }));
             }
         }
         match slot {

@@ -207,15 +207,10 @@ mod tests {
                         for i in 0..20u32 {
                             let key = format!("/k/{i}");
                             let v = *index
-                                .get_or_insert(
-                                    &key,
-                                    || true,
-                                    || (),
-                                    || {
-                                        made.fetch_add(1, Ordering::Relaxed);
-                                        i
-                                    },
-                                )
+                                .get_or_insert(&key, || true, || (), || {
+                                    made.fetch_add(1, Ordering::Relaxed);
+                                    i
+                                })
                                 .unwrap();
                             assert_eq!(v, i);
                         }

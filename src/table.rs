@@ -186,13 +186,7 @@ impl Table {
         index
     }
 
-    fn push(
-        &self,
-        registrar: &Registrar,
-        label: &Arc<str>,
-        slot: usize,
-        budgeted: bool,
-    ) -> Option<u32> {
+    fn push(&self, registrar: &Registrar, label: &Arc<str>, slot: usize, budgeted: bool) -> Option<u32> {
         let (method, _) = registrar.slot_labels(slot);
         let series = MethodSeries::new(
             Arc::clone(label),

@@ -87,8 +87,7 @@ impl GaugeCell {
     }
 
     fn value(&self) -> f64 {
-        f64::from_bits(self.rest.load(Ordering::Relaxed))
-            + self.steps.load(Ordering::Relaxed) as f64
+        f64::from_bits(self.rest.load(Ordering::Relaxed)) + self.steps.load(Ordering::Relaxed) as f64
     }
 }
 
@@ -332,7 +331,9 @@ impl Store {
             }
             let read = match &series.cell {
                 Cell::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
-                Cell::FloatCounter(c) | Cell::Gauge(c) => SeriesRead::Float(c.value()),
+                Cell::FloatCounter(c) | Cell::Gauge(c) => {
+                    SeriesRead::Float(c.value())
+                }
                 Cell::Histogram(h) => SeriesRead::Histogram {
                     bounds: h.0.bounds(),
                     snapshot: h.0.snapshot(),
@@ -442,9 +443,12 @@ impl Store {
                             labels,
                             Value::Int(c.0.load(Ordering::Relaxed)),
                         ),
-                        Cell::FloatCounter(c) | Cell::Gauge(c) => {
-                            text::push_sample(&mut out, name, labels, Value::Float(c.value()))
-                        }
+                        Cell::FloatCounter(c) | Cell::Gauge(c) => text::push_sample(
+                            &mut out,
+                            name,
+                            labels,
+                            Value::Float(c.value()),
+                        ),
                         Cell::Histogram(h) => {
                             let snapshot = h.0.snapshot();
                             let les = family.les.as_deref().unwrap_or_default();

@@ -83,7 +83,10 @@ fn spills_stay_bounded_and_exact() {
 }
 
 /// Per sign, the expected count of each bucket at `schema`.
-fn expected(values: &[f64], schema: i8) -> (u64, Vec<(i32, u64)>, Vec<(i32, u64)>) {
+/// Non-empty buckets, `(index, count)` in ascending order.
+type Buckets = Vec<(i32, u64)>;
+
+fn expected(values: &[f64], schema: i8) -> (u64, Buckets, Buckets) {
     let (mut zero, mut positive, mut negative) = (0, BTreeMap::new(), BTreeMap::new());
     for &v in values {
         if v.abs() <= ZERO_THRESHOLD {

@@ -170,7 +170,7 @@ fn each_kind_decodes() {
     for v in values {
         h.record(v);
     }
-    r.register_histogram(&Key::from_name("empty"), &META);
+    let _empty = r.register_histogram(&Key::from_name("empty"), &META);
     let families = decode(&render(&r.store));
     let names: Vec<_> = families.iter().map(|f| f.name.clone().unwrap()).collect();
     assert_eq!(names, ["c_total", "cpu_seconds_total", "d", "empty", "g"]);
