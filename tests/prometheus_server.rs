@@ -292,54 +292,76 @@ const SLOW_REQUESTS: usize = 40;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_histograms_reach_prometheus_through_protobuf() {
     use axum::{Router, routing::get};
+    let serve = |metrics: &routemeter::prometheus::PrometheusMetrics| {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(SLOW).await;
+                    "slow"
+                }),
+            )
+            .route("/metrics", metrics.endpoint())
+            .layer(metrics.layer());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        (
+            addr,
+            tokio::spawn(async move { axum::serve(listener, app).await }),
+        )
+    };
     let metrics = routemeter::prometheus::PrometheusSetup::new()
         .native_histograms(true)
         .build()
         .unwrap();
-    let app = Router::new()
-        .route(
-            "/slow",
-            get(|| async {
-                tokio::time::sleep(SLOW).await;
-                "slow"
-            }),
-        )
-        .route("/metrics", metrics.endpoint())
-        .layer(metrics.layer());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app_addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (app_addr, server) = serve(&metrics);
+    // Beside it, an app without native buckets: Prometheus takes its fixed buckets from the
+    // same protobuf format.
+    let classic = routemeter::prometheus::PrometheusSetup::new()
+        .build()
+        .unwrap();
+    let (classic_addr, classic_server) = serve(&classic);
 
     // What Prometheus asks for with native histograms on gets the protobuf format.
-    let client = Client::new();
-    let scrape = http::Request::get(format!("http://{app_addr}/metrics"))
-        .header(
-            "accept",
+    let mut accept = http::HeaderMap::new();
+    accept.insert(
+        "accept",
+        http::HeaderValue::from_static(
             "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,text/plain;version=0.0.4;q=0.5",
-        )
-        .body(http_body_util::Full::new(bytes::Bytes::new()))
-        .unwrap();
-    let (status, _) = client.send(scrape).await;
-    assert_eq!(status, 200);
+        ),
+    );
+    let response = metrics.scrape(&accept).await;
+    assert_eq!(
+        response.headers()["content-type"],
+        routemeter::prometheus::PROTOBUF_CONTENT_TYPE
+    );
 
+    let client = Client::new();
     let Some(prometheus) = prom::start_with_flags(
-        &[("native", app_addr.to_string())],
+        &[
+            ("native", app_addr.to_string()),
+            ("classic", classic_addr.to_string()),
+        ],
         "",
         &["--enable-feature=native-histograms"],
     ) else {
         server.abort();
+        classic_server.abort();
         return;
     };
-    // A first scrape before the requests, so that a rate sees them arrive.
+    // A first scrape of each before the requests, so that a rate sees them arrive.
     let up = prometheus
-        .wait_for(
-            &client,
-            "up{job=\"native\"}",
-            Duration::from_secs(60),
-            |v| v == 1.0,
-        )
+        .wait_for(&client, "sum(up)", Duration::from_secs(60), |v| v == 2.0)
         .await;
-    assert_eq!(up, Some(1.0), "log:\n{}", prometheus.log());
+    assert_eq!(up, Some(2.0), "log:\n{}", prometheus.log());
+    for _ in 0..5 {
+        assert_eq!(
+            client.get(&format!("http://{classic_addr}/slow")).await.0,
+            200
+        );
+    }
     // Client-side round trips: each is at least the duration the server recorded for it.
     let mut round_trips = Vec::new();
     for _ in 0..SLOW_REQUESTS {
@@ -399,5 +421,43 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
         "native histogram: count {count:?}, median {median} s (sleep {} s, client median {client_median} s)",
         SLOW.as_secs_f64()
     );
+
+    // The app without native buckets: fixed buckets, count and sum, all exact.
+    let classic_count = prometheus
+        .wait_for(
+            &client,
+            "http_server_request_duration_seconds_count{http_route=\"/slow\",job=\"classic\"}",
+            Duration::from_secs(30),
+            |v| v == 5.0,
+        )
+        .await;
+    assert_eq!(classic_count, Some(5.0), "log:\n{}", prometheus.log());
+    let buckets = prometheus
+        .query(
+            &client,
+            "http_server_request_duration_seconds_bucket{http_route=\"/slow\",job=\"classic\"}",
+        )
+        .await;
+    let buckets = buckets.as_array().unwrap();
+    // Every bound of the default buckets, and `+Inf`, which Prometheus adds from the count.
+    assert_eq!(
+        buckets.len(),
+        routemeter::DEFAULT_DURATION_BUCKETS.len() + 1,
+        "{buckets:?}"
+    );
+    let inf = buckets
+        .iter()
+        .find(|b| b["metric"]["le"] == "+Inf")
+        .expect("+Inf bucket");
+    assert_eq!(inf["value"][1], "5");
+    // And no native sample.
+    let raw = prometheus
+        .query(
+            &client,
+            "http_server_request_duration_seconds{http_route=\"/slow\",job=\"classic\"}",
+        )
+        .await;
+    assert_eq!(raw.as_array().map(Vec::len), Some(0), "{raw}");
     server.abort();
+    classic_server.abort();
 }
