@@ -1,7 +1,9 @@
 //! A real Prometheus server scrapes the running quickstart app; its query API must count exactly
 //! the requests sent, and `promtool check metrics` must accept the `/metrics` output. A second
 //! test scrapes Debian's node exporter beside the app; a third checks that the trace ids of
-//! requests reach Prometheus's exemplar storage through an OpenMetrics scrape.
+//! requests reach Prometheus's exemplar storage through an OpenMetrics scrape; a fourth that
+//! native histograms reach Prometheus through the protobuf format, with the exact count and a
+//! median within the schema's error.
 //!
 //! Needs Debian's `prometheus` and `prometheus-node-exporter` packages. Without them the tests
 //! fail under `CI=true` and are skipped with a message elsewhere.
@@ -317,4 +319,181 @@ async fn exemplars_reach_prometheus_through_openmetrics() {
     assert!(ids.iter().all(|id| *id == TRACE_ID), "{ids:?}");
 
     app.stop().await;
+}
+
+/// Requests to `/slow` take this long at least.
+const SLOW: Duration = Duration::from_millis(30);
+const SLOW_REQUESTS: usize = 40;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_histograms_reach_prometheus_through_protobuf() {
+    use axum::{Router, routing::get};
+    let serve = |metrics: &routemeter::prometheus::PrometheusMetrics| {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(SLOW).await;
+                    "slow"
+                }),
+            )
+            .route("/metrics", metrics.endpoint())
+            .layer(metrics.layer());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        (
+            addr,
+            tokio::spawn(async move { axum::serve(listener, app).await }),
+        )
+    };
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .native_histograms(true)
+        .build()
+        .unwrap();
+    let (app_addr, server) = serve(&metrics);
+    // Beside it, an app without native buckets: Prometheus takes its fixed buckets from the
+    // same protobuf format.
+    let classic = routemeter::prometheus::PrometheusSetup::new()
+        .build()
+        .unwrap();
+    let (classic_addr, classic_server) = serve(&classic);
+
+    // What Prometheus asks for with native histograms on gets the protobuf format.
+    let mut accept = http::HeaderMap::new();
+    accept.insert(
+        "accept",
+        http::HeaderValue::from_static(
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,text/plain;version=0.0.4;q=0.5",
+        ),
+    );
+    let response = metrics.scrape(&accept).await;
+    assert_eq!(
+        response.headers()["content-type"],
+        routemeter::prometheus::PROTOBUF_CONTENT_TYPE
+    );
+
+    let client = Client::new();
+    let Some(prometheus) = prom::start_with_flags(
+        &[
+            ("native", app_addr.to_string()),
+            ("classic", classic_addr.to_string()),
+        ],
+        "",
+        &["--enable-feature=native-histograms"],
+    ) else {
+        server.abort();
+        classic_server.abort();
+        return;
+    };
+    // A first scrape of each before the requests, so that a rate sees them arrive.
+    let up = prometheus
+        .wait_for(&client, "sum(up)", Duration::from_secs(60), |v| v == 2.0)
+        .await;
+    assert_eq!(up, Some(2.0), "log:\n{}", prometheus.log());
+    for _ in 0..5 {
+        assert_eq!(
+            client.get(&format!("http://{classic_addr}/slow")).await.0,
+            200
+        );
+    }
+    // Client-side round trips: each is at least the duration the server recorded for it.
+    let mut round_trips = Vec::new();
+    for _ in 0..SLOW_REQUESTS {
+        let start = std::time::Instant::now();
+        assert_eq!(client.get(&format!("http://{app_addr}/slow")).await.0, 200);
+        round_trips.push(start.elapsed().as_secs_f64());
+    }
+    round_trips.sort_by(f64::total_cmp);
+    let client_median = round_trips[SLOW_REQUESTS / 2];
+    // The live page reads the same histograms (their fixed buckets) and counts alike.
+    let live: serde_json::Value = serde_json::from_str(&metrics.live_json(None)).unwrap();
+    let slow = live["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["route"] == "/slow")
+        .expect("/slow on the live page");
+    assert_eq!(slow["total"], SLOW_REQUESTS, "{slow}");
+
+    let series = "http_server_request_duration_seconds{http_route=\"/slow\",job=\"native\"}";
+    let count = prometheus
+        .wait_for(
+            &client,
+            &format!("histogram_count({series})"),
+            Duration::from_secs(60),
+            |v| v == SLOW_REQUESTS as f64,
+        )
+        .await;
+    assert_eq!(
+        count,
+        Some(SLOW_REQUESTS as f64),
+        "log:\n{}",
+        prometheus.log()
+    );
+    // The bare family name is a native histogram sample (classic buckets would only give
+    // `_bucket`, `_sum` and `_count` series).
+    let raw = prometheus.query(&client, series).await;
+    let histogram = &raw[0]["histogram"][1];
+    assert_eq!(histogram["count"], SLOW_REQUESTS.to_string(), "{raw}");
+
+    // The median of a rate, once two scrapes hold the requests: inside the bucket of the true
+    // median, which lies between the sleep and the client's median round trip. At schema 3 a
+    // bucket spans a factor 2^(1/8).
+    let quantile = format!("histogram_quantile(0.5, rate({series}[1m]))");
+    let median = prometheus
+        .wait_for(&client, &quantile, Duration::from_secs(30), |v| v > 0.0)
+        .await
+        .expect("a median");
+    let factor = 2f64.powf(1.0 / 8.0);
+    let low = SLOW.as_secs_f64() / factor;
+    let high = client_median * factor;
+    assert!(
+        (low..=high).contains(&median),
+        "median {median} outside [{low}, {high}]"
+    );
+    println!(
+        "native histogram: count {count:?}, median {median} s (sleep {} s, client median {client_median} s)",
+        SLOW.as_secs_f64()
+    );
+
+    // The app without native buckets: fixed buckets, count and sum, all exact.
+    let classic_count = prometheus
+        .wait_for(
+            &client,
+            "http_server_request_duration_seconds_count{http_route=\"/slow\",job=\"classic\"}",
+            Duration::from_secs(30),
+            |v| v == 5.0,
+        )
+        .await;
+    assert_eq!(classic_count, Some(5.0), "log:\n{}", prometheus.log());
+    let buckets = prometheus
+        .query(
+            &client,
+            "http_server_request_duration_seconds_bucket{http_route=\"/slow\",job=\"classic\"}",
+        )
+        .await;
+    let buckets = buckets.as_array().unwrap();
+    // Every bound of the default buckets, and `+Inf`, which Prometheus adds from the count.
+    assert_eq!(
+        buckets.len(),
+        routemeter::DEFAULT_DURATION_BUCKETS.len() + 1,
+        "{buckets:?}"
+    );
+    let inf = buckets
+        .iter()
+        .find(|b| b["metric"]["le"] == "+Inf")
+        .expect("+Inf bucket");
+    assert_eq!(inf["value"][1], "5");
+    // And no native sample.
+    let raw = prometheus
+        .query(
+            &client,
+            "http_server_request_duration_seconds{http_route=\"/slow\",job=\"classic\"}",
+        )
+        .await;
+    assert_eq!(raw.as_array().map(Vec::len), Some(0), "{raw}");
+    server.abort();
+    classic_server.abort();
 }

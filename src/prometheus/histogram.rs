@@ -10,6 +10,9 @@
 //! reader waits until the cold buckets add up to the observations started, so no separate
 //! completion count is kept.
 //!
+//! With native histograms on, each half also counts the value in exponential buckets
+//! ([`super::native`]), before the fixed bucket, so the same cut covers both.
+//!
 //! Exemplars (the trace id of a recent request per bucket) are kept beside the counts when the
 //! request being recorded carries one; see [`crate::trace`].
 
@@ -17,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::native::{self, NativeHalf, NativeSnapshot};
 use crate::trace::TraceId;
 
 /// Bit 63 of [`AtomicHistogram::started`] says which half is hot.
@@ -29,13 +33,41 @@ struct Half {
     /// Per-bucket (not cumulative) counts; the last one is `+Inf`. Each observer adds to its
     /// bucket last, so the buckets add up to the observations completed into this half.
     buckets: Box<[AtomicU64]>,
+    /// Exponential buckets, when native histograms are on (boxed: one pointer when off).
+    native: Option<Box<NativeHalf>>,
 }
 
 impl Half {
-    fn new(buckets: usize) -> Self {
+    fn new(buckets: usize, native: Option<i8>) -> Self {
         Self {
             sum: AtomicU64::new(0f64.to_bits()),
             buckets: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
+            native: native.map(|schema| Box::new(NativeHalf::new(schema))),
+        }
+    }
+
+    /// Moves the fixed buckets and the sum of this quiet half into `hot`.
+    fn move_into(&self, hot: &Self) {
+        for (h, c) in hot.buckets.iter().zip(self.buckets.iter()) {
+            h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        }
+        add_f64(
+            &hot.sum,
+            f64::from_bits(self.sum.swap(0f64.to_bits(), Ordering::Relaxed)),
+        );
+    }
+
+    /// Waits until the observations in this half add up to `started` (each one under way is a
+    /// few instructions away from done).
+    fn wait_for(&self, started: u64) {
+        let mut spins = 0u32;
+        while self.completed() != started {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
     }
 
@@ -68,6 +100,8 @@ pub(crate) struct HistogramSnapshot {
     /// Whether a value below zero was ever observed: the sum is then no longer a running
     /// total, which OpenMetrics requires of a histogram's `_sum`.
     pub(crate) negative: bool,
+    /// The exponential buckets, when native histograms are on: the same observations.
+    pub(crate) native: Option<NativeSnapshot>,
 }
 
 /// A histogram with fixed bucket bounds, safe to observe from any number of threads.
@@ -94,12 +128,18 @@ impl std::fmt::Debug for AtomicHistogram {
 
 impl AtomicHistogram {
     /// A histogram with these finite, strictly increasing upper bounds (`+Inf` is implied).
+    #[cfg(test)]
     pub(crate) fn new(bounds: std::sync::Arc<[f64]>) -> Self {
+        Self::with_native(bounds, None)
+    }
+
+    /// The same, also counting native (exponential) buckets at `schema` when one is given.
+    pub(crate) fn with_native(bounds: std::sync::Arc<[f64]>, schema: Option<i8>) -> Self {
         let n = bounds.len() + 1;
         Self {
             bounds,
             started: AtomicU64::new(0),
-            halves: [Half::new(n), Half::new(n)],
+            halves: [Half::new(n, schema), Half::new(n, schema)],
             read: Mutex::new(()),
             exemplars: OnceLock::new(),
             negative: AtomicBool::new(false),
@@ -137,8 +177,20 @@ impl AtomicHistogram {
         if let Some(trace_id) = exemplar {
             self.keep_exemplar(bucket, trace_id, value);
         }
-        // Last, releasing the sum: a reader that sees this count sees the sum with it.
+        let spilled = half
+            .native
+            .as_ref()
+            .is_some_and(|native| native.record(value, times));
+        // Last, releasing the sum (and the native count): a reader that sees this count sees
+        // them with it.
         half.buckets[bucket].fetch_add(times, Ordering::Release);
+        if spilled {
+            // The value fell outside the native window: lay it out anew now, unless a reader
+            // is at it (it, or the next one, will).
+            if let Ok(_one_reader) = self.read.try_lock() {
+                self.cut();
+            }
+        }
     }
 
     fn keep_exemplar(&self, bucket: usize, trace_id: TraceId, value: f64) {
@@ -162,6 +214,18 @@ impl AtomicHistogram {
     /// A consistent cut of the counts.
     pub(crate) fn snapshot(&self) -> HistogramSnapshot {
         let _one_reader = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut snapshot = self.cut();
+        if let Some(slots) = self.exemplars.get() {
+            snapshot.exemplars = slots
+                .iter()
+                .map(|s| *s.lock().unwrap_or_else(PoisonError::into_inner))
+                .collect();
+        }
+        snapshot
+    }
+
+    /// Takes a cut (without exemplars); the caller holds `read`.
+    fn cut(&self) -> HistogramSnapshot {
         // Swap the halves: from here on, new observations go to the other half.
         let n = self.started.fetch_add(HOT_BIT, Ordering::AcqRel);
         let started = n & !HOT_BIT;
@@ -171,16 +235,8 @@ impl AtomicHistogram {
             (&self.halves[1], &self.halves[0])
         };
         // The cold half holds everything before the swap once the observations that were
-        // under way in it complete (each is a few instructions away from done).
-        let mut spins = 0u32;
-        while cold.completed() != started {
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
+        // under way in it complete.
+        cold.wait_for(started);
         let mut cumulative = Vec::with_capacity(cold.buckets.len());
         let mut running = 0u64;
         for b in &cold.buckets {
@@ -190,26 +246,34 @@ impl AtomicHistogram {
         }
         let count = started;
         let sum = f64::from_bits(cold.sum.load(Ordering::Relaxed));
-        // Fold the cold half into the hot one and clear it, so the hot half holds the totals
-        // when the next reader swaps them again.
-        for (h, c) in hot.buckets.iter().zip(cold.buckets.iter()) {
-            h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
-        }
-        add_f64(&hot.sum, sum);
-        cold.sum.store(0f64.to_bits(), Ordering::Relaxed);
-        let exemplars = match self.exemplars.get() {
-            Some(slots) => slots
-                .iter()
-                .map(|s| *s.lock().unwrap_or_else(PoisonError::into_inner))
-                .collect(),
-            None => Vec::new(),
+        let (native, relayout) = match (&cold.native, &hot.native) {
+            (Some(c), Some(h)) => {
+                let (snapshot, relayout) = native::read(c, h);
+                (Some(snapshot), relayout.map(|layout| (c, h, layout)))
+            }
+            _ => (None, None),
         };
+        match relayout {
+            // Fold the cold half into the hot one and clear it, so the hot half holds the
+            // totals when the next reader swaps them again.
+            None => cold.move_into(hot),
+            // The cold half, laid out anew with the totals, becomes hot again; the other
+            // half, once its observations complete, is folded into it the same way.
+            Some((c, h, layout)) => {
+                let n = self.started.fetch_add(HOT_BIT, Ordering::AcqRel);
+                let since = (n & !HOT_BIT).wrapping_sub(started);
+                hot.wait_for(since);
+                hot.move_into(cold);
+                native::finish_relayout(h, c, layout);
+            }
+        }
         HistogramSnapshot {
             cumulative,
             count,
             sum,
-            exemplars,
+            exemplars: Vec::new(),
             negative: self.negative.load(Ordering::Relaxed),
+            native,
         }
     }
 }

@@ -13,6 +13,15 @@ use tokio::sync::watch;
 
 use super::text::Format;
 
+/// What a scrape is answered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exposition {
+    /// One of the text formats.
+    Text(Format),
+    /// Delimited protobuf `MetricFamily` messages.
+    Protobuf,
+}
+
 /// Where a render's text is published.
 type Published = watch::Receiver<Option<Bytes>>;
 
@@ -28,13 +37,14 @@ struct Slot {
 /// The renders per format.
 #[derive(Debug, Default)]
 pub(crate) struct SharedRenders {
-    slots: Mutex<[Slot; 2]>,
+    slots: Mutex<[Slot; 3]>,
 }
 
-fn slot(format: Format) -> usize {
-    match format {
-        Format::Prometheus => 0,
-        Format::OpenMetrics => 1,
+fn slot(exposition: Exposition) -> usize {
+    match exposition {
+        Exposition::Text(Format::Prometheus) => 0,
+        Exposition::Text(Format::OpenMetrics) => 1,
+        Exposition::Protobuf => 2,
     }
 }
 
@@ -72,18 +82,18 @@ enum Plan {
 }
 
 impl SharedRenders {
-    /// The text of a render in `format` that started after this call: a new one run by
+    /// The body of a render in `format` that started after this call: a new one run by
     /// `render` on a blocking thread (so the async workers keep serving requests meanwhile),
     /// or the one that follows the render under way, shared with the other scrapes waiting for
     /// it. `None` if the render panicked.
     pub(crate) async fn get(
         self: &Arc<Self>,
-        format: Format,
-        render: impl Fn() -> String + Send + 'static,
+        format: Exposition,
+        render: impl Fn() -> Bytes + Send + 'static,
     ) -> Option<Bytes> {
         // Outside a Tokio runtime there is no blocking pool to render on: render here, alone.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Some(Bytes::from(render()));
+            return Some(render());
         };
         let i = slot(format);
         let plan = {
@@ -121,9 +131,9 @@ impl SharedRenders {
 
 /// Renders for `sender`'s scrapes, then for each batch of scrapes that arrived meanwhile, until
 /// none is waiting.
-fn run(mut stop: Stop, mut sender: watch::Sender<Option<Bytes>>, render: &dyn Fn() -> String) {
+fn run(mut stop: Stop, mut sender: watch::Sender<Option<Bytes>>, render: &dyn Fn() -> Bytes) {
     loop {
-        let text = Bytes::from(render());
+        let text = render();
         let _ = sender.send(Some(text));
         let mut slots = stop
             .shared

@@ -133,6 +133,17 @@ enum Cell {
 }
 
 impl Cell {
+    fn read(&self) -> SeriesRead<'_> {
+        match self {
+            Self::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
+            Self::FloatCounter(c) | Self::Gauge(c) => SeriesRead::Float(c.value()),
+            Self::Histogram(h) => SeriesRead::Histogram {
+                bounds: h.0.bounds(),
+                snapshot: h.0.snapshot(),
+            },
+        }
+    }
+
     fn kind(&self) -> Kind {
         match self {
             Self::Counter(_) | Self::FloatCounter(_) => Kind::Counter,
@@ -202,6 +213,8 @@ pub(crate) struct Store {
     buckets: Buckets,
     /// The length of the last render, to size the next one's buffer.
     last_len: AtomicUsize,
+    /// The schema of native (exponential) buckets kept beside the fixed ones, if any.
+    native: Option<i8>,
 }
 
 impl Store {
@@ -215,6 +228,61 @@ impl Store {
             global_labels,
             buckets,
             last_len: AtomicUsize::new(4096),
+            native: None,
+        }
+    }
+
+    /// Histograms registered from now on also keep native buckets at `schema`, if given.
+    pub(crate) fn with_native(mut self, schema: Option<i8>) -> Self {
+        self.native = schema;
+        self
+    }
+
+    /// Calls `visit` with the name, kind and help of each family in render order, and the
+    /// labels and value of each of its series (families without series are skipped).
+    ///
+    /// Holds the store's read lock throughout: `visit` must not record new series.
+    pub(crate) fn visit_all(
+        &self,
+        mut visit: impl FnMut(&str, Kind, Option<&str>, &LabelPairs<'_>, SeriesRead<'_>),
+    ) {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let mut pairs = Vec::new();
+        for (name, family) in &inner.families {
+            let Some(kind) = family.kind else { continue };
+            // Left out of every format alike (see `clash`): counted below instead.
+            if family.dropped_by.is_some() {
+                continue;
+            }
+            for series in family.series.values() {
+                if !text::split_label_text(&series.labels, &mut pairs) {
+                    continue;
+                }
+                visit(
+                    name,
+                    kind,
+                    family.help.as_deref(),
+                    &pairs,
+                    series.cell.read(),
+                );
+            }
+        }
+        for (name, family) in &inner.families {
+            if family.dropped_by.is_none() || family.series.is_empty() {
+                continue;
+            }
+            let (labels, _) = self.label_text(&dropped_key(name));
+            let mut dropped_pairs = Vec::new();
+            if text::split_label_text(&labels, &mut dropped_pairs) {
+                let count = SeriesRead::Int(family.series.len() as u64);
+                visit(
+                    clash::DROPPED,
+                    Kind::Counter,
+                    Some(DROPPED_HELP),
+                    &dropped_pairs,
+                    count,
+                );
+            }
         }
     }
 
@@ -350,7 +418,10 @@ impl Store {
                         if family.les.is_none() {
                             family.les = Some(text::les(&bounds));
                         }
-                        Cell::Histogram(Arc::new(HistogramCell(AtomicHistogram::new(bounds))))
+                        Cell::Histogram(Arc::new(HistogramCell(AtomicHistogram::with_native(
+                            bounds,
+                            self.native,
+                        ))))
                     }
                 };
                 family.series.insert(
@@ -433,6 +504,17 @@ impl Store {
     }
 }
 
+/// The description of the count of series left out of the exposition.
+const DROPPED_HELP: &str = "Series left out of the exposition because an earlier family writes one of their names, by family.";
+
+/// The key of the count of series left out for the family `name`.
+fn dropped_key(name: &str) -> Key {
+    Key::from_parts(
+        clash::DROPPED,
+        vec![metrics::Label::new("metric", name.to_owned())],
+    )
+}
+
 impl Store {
     /// Writes how many series each family left out of the exposition has (nothing when none
     /// is): the series are kept, and written again by no render, so the count only grows.
@@ -447,19 +529,13 @@ impl Store {
                     out,
                     clash::DROPPED,
                     Kind::Counter,
-                    Some(
-                        "Series left out of the exposition because an earlier family writes one of their names, by family.",
-                    ),
+                    Some(DROPPED_HELP),
                     None,
                     format,
                 );
                 header = true;
             }
-            let key = Key::from_parts(
-                clash::DROPPED,
-                vec![metrics::Label::new("metric", name.clone())],
-            );
-            let (labels, _) = self.label_text(&key);
+            let (labels, _) = self.label_text(&dropped_key(name));
             text::push_sample(
                 out,
                 clash::DROPPED,

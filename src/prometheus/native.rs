@@ -1,0 +1,478 @@
+//! Native histograms: exponential buckets as Prometheus defines them, kept beside the fixed
+//! buckets of a [`super::histogram::AtomicHistogram`], in each of its two halves.
+//!
+//! At schema `s` (−4 to 8), bucket `i` holds the values `v` with `base^(i-1) < |v| <= base^i`,
+//! where `base = 2^(2^-s)`; values with `|v|` at most [`ZERO_THRESHOLD`] go to the zero
+//! bucket. Positive and negative values have their own buckets.
+//!
+//! Memory is bounded: a half counts positive values in a window of [`MAX_BUCKETS`] consecutive
+//! buckets (negative values in another, made on the first negative value). A value outside the
+//! window is still counted exactly, in a short spill list, and the next read (one is started
+//! right away when no scrape is running) lays the histogram out anew: the window moves, and
+//! when the values span more than [`MAX_BUCKETS`] buckets the schema drops by one, merging
+//! pairs of buckets, until they fit. At schema −4 every `f64` fits in 133 buckets, so the
+//! window always suffices in the end. Resolution is never raised again.
+//!
+//! The layout of a half changes only while no observation is under way in it (the reader
+//! waits for them, as for the fixed buckets), so an observation reads it once, without a lock.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+/// Buckets per sign in a half's window: the bucket limit of a native histogram.
+pub(crate) const MAX_BUCKETS: usize = 160;
+
+/// Values of at most this magnitude are counted in the zero bucket (2^-128, as the Go client).
+pub(crate) const ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
+
+/// The lowest and highest schema Prometheus accepts.
+pub(crate) const MIN_SCHEMA: i8 = -4;
+/// See [`MIN_SCHEMA`].
+pub(crate) const MAX_SCHEMA: i8 = 8;
+
+/// Distinct spilled buckets kept at the half's schema; beyond them, spills are kept at the
+/// lowest schema (at most 2 × 133 more), so the list stays bounded whatever is observed.
+const MAX_SPILLS: usize = MAX_BUCKETS;
+
+/// The bits of an `f64`'s fraction.
+const MANTISSA: u64 = (1 << 52) - 1;
+
+/// For one schema from 1 to 8, where its `2^s` bounds within a power of two fall, as the
+/// fraction bits of `2^(i/2^s)` (all of `[1, 2)` share one exponent, so these compare as the
+/// numbers do), and a guide to them: the fraction range cut in `2^(s+1)` cells by its top bits,
+/// each cell narrower than the gap between two bounds, so it holds at most one bound, and
+/// `first[cell]` is the first bound at or above the cell's start.
+struct Octave {
+    /// Fraction bits of the bounds, then `2^52` (above every fraction) as a sentinel.
+    bounds: Box<[u64]>,
+    first: Box<[u16]>,
+}
+
+/// The [`Octave`] of a schema from 1 to 8.
+fn octave(schema: i8) -> &'static Octave {
+    static OCTAVES: OnceLock<Vec<Octave>> = OnceLock::new();
+    let all = OCTAVES.get_or_init(|| {
+        (1..=MAX_SCHEMA)
+            .map(|s| {
+                let n = 1u32 << s;
+                let mut bounds: Vec<u64> = (0..n)
+                    .map(|i| (f64::from(i) / f64::from(n)).exp2().to_bits() & MANTISSA)
+                    .collect();
+                bounds.push(1 << 52);
+                let shift = 52 - (u32::from(s.unsigned_abs()) + 1);
+                let first = (0..2u64 << s)
+                    .map(|cell| {
+                        let start = cell << shift;
+                        bounds.partition_point(|&b| b < start) as u16
+                    })
+                    .collect();
+                Octave {
+                    bounds: bounds.into(),
+                    first,
+                }
+            })
+            .collect()
+    });
+    &all[usize::from(schema.clamp(1, MAX_SCHEMA).unsigned_abs() - 1)]
+}
+
+/// The bucket of a magnitude `v` above [`ZERO_THRESHOLD`] at `schema`: the `i` with
+/// `base^(i-1) < v <= base^i`. Infinity goes to the bucket after `f64::MAX`'s.
+pub(crate) fn key(v: f64, schema: i8) -> i32 {
+    if v.is_infinite() {
+        return key(f64::MAX, schema) + 1;
+    }
+    // `v = 1.m × 2^exp`, subnormals scaled up first.
+    let (v, shift) = if v < f64::MIN_POSITIVE {
+        (v * 2f64.powi(64), -64)
+    } else {
+        (v, 0)
+    };
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32 - 1023 + shift;
+    let m = bits & MANTISSA;
+    if schema > 0 {
+        let octave = octave(schema);
+        let cell = (m >> (52 - (i32::from(schema) + 1))) as usize;
+        let j = usize::from(octave.first[cell]);
+        // Bounds below `m`: the ones before the cell's, and the cell's own if `m` is above it.
+        let within = j + usize::from(m > octave.bounds[j]);
+        within as i32 + exp * (1 << schema)
+    } else {
+        // `ceil(log2 v)`: `exp` for a power of two, else one more.
+        let k = exp + i32::from(m != 0);
+        let shift = -i32::from(schema);
+        (k + (1 << shift) - 1) >> shift
+    }
+}
+
+/// The bucket at schema `to` that holds bucket `key` of schema `from` (`to <= from`).
+pub(crate) fn reduce(key: i32, from: i8, to: i8) -> i32 {
+    let shift = i32::from(from - to).clamp(0, 12);
+    (key + (1 << shift) - 1) >> shift
+}
+
+/// Where a half's windows sit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) schema: i8,
+    /// The bucket of the positive window's first slot.
+    positive: i32,
+    /// The same for negative values (by magnitude).
+    negative: i32,
+}
+
+/// Offsets fit in 28 bits: keys are within ±(1075 × 2^8 + 160).
+const OFFSET_BITS: u32 = 28;
+const OFFSET_MASK: u64 = (1 << OFFSET_BITS) - 1;
+
+impl Layout {
+    fn new(schema: i8) -> Self {
+        // Centred on 1: at schema 3, 0.001 to 1,000 to begin with.
+        let half = i32::try_from(MAX_BUCKETS / 2).unwrap_or(0);
+        Self {
+            schema,
+            positive: -half,
+            negative: -half,
+        }
+    }
+
+    fn pack(self) -> u64 {
+        let offset = |o: i32| u64::from(o as u32) & OFFSET_MASK;
+        u64::from(self.schema as u8)
+            | offset(self.positive) << 8
+            | offset(self.negative) << (8 + OFFSET_BITS)
+    }
+
+    fn unpack(bits: u64) -> Self {
+        let offset = |b: u64| {
+            let raw = (b & OFFSET_MASK) as u32;
+            // Sign-extend the 28 bits.
+            ((raw << (32 - OFFSET_BITS)) as i32) >> (32 - OFFSET_BITS)
+        };
+        Self {
+            schema: (bits & 0xff) as u8 as i8,
+            positive: offset(bits >> 8),
+            negative: offset(bits >> (8 + OFFSET_BITS)),
+        }
+    }
+
+    /// The slot of `key` in the window at `offset`, if inside.
+    fn slot(offset: i32, key: i32) -> Option<usize> {
+        usize::try_from(key.checked_sub(offset)?)
+            .ok()
+            .filter(|&i| i < MAX_BUCKETS)
+    }
+}
+
+/// Counts of one bucket, at the schema they were taken at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    negative: bool,
+    schema: i8,
+    key: i32,
+    count: u64,
+}
+
+/// A half's counts, as a reader takes them from a quiet half.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    zero: u64,
+    entries: Vec<Entry>,
+    spilled: bool,
+}
+
+/// What a reader sees of the native buckets: non-empty buckets in order of their index.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct NativeSnapshot {
+    pub(crate) schema: i8,
+    pub(crate) zero_threshold: f64,
+    pub(crate) zero_count: u64,
+    /// `(bucket index, count)`, ascending, counts not zero.
+    pub(crate) positive: Vec<(i32, u64)>,
+    /// The same for negative values (by magnitude).
+    pub(crate) negative: Vec<(i32, u64)>,
+}
+
+impl NativeSnapshot {
+    fn new(counts: &Counts, schema: i8) -> Self {
+        let mut positive = BTreeMap::new();
+        let mut negative = BTreeMap::new();
+        for e in &counts.entries {
+            let side = if e.negative {
+                &mut negative
+            } else {
+                &mut positive
+            };
+            let n: &mut u64 = side.entry(reduce(e.key, e.schema, schema)).or_default();
+            *n = n.wrapping_add(e.count);
+        }
+        Self {
+            schema,
+            zero_threshold: ZERO_THRESHOLD,
+            zero_count: counts.zero,
+            positive: positive.into_iter().collect(),
+            negative: negative.into_iter().collect(),
+        }
+    }
+
+    /// All observations counted: the zero bucket and every other.
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> u64 {
+        self.positive
+            .iter()
+            .chain(&self.negative)
+            .fold(self.zero_count, |n, (_, c)| n.wrapping_add(*c))
+    }
+}
+
+fn window() -> Box<[AtomicU64]> {
+    (0..MAX_BUCKETS).map(|_| AtomicU64::new(0)).collect()
+}
+
+/// The native buckets of one half.
+pub(crate) struct NativeHalf {
+    /// A packed [`Layout`].
+    layout: AtomicU64,
+    zero: AtomicU64,
+    positive: Box<[AtomicU64]>,
+    negative: OnceLock<Box<[AtomicU64]>>,
+    spills: Mutex<Vec<Entry>>,
+}
+
+impl std::fmt::Debug for NativeHalf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeHalf")
+            .field("layout", &self.layout())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NativeHalf {
+    /// Empty buckets at `schema` (clamped to −4..=8).
+    pub(crate) fn new(schema: i8) -> Self {
+        Self {
+            layout: AtomicU64::new(Layout::new(schema.clamp(MIN_SCHEMA, MAX_SCHEMA)).pack()),
+            zero: AtomicU64::new(0),
+            positive: window(),
+            negative: OnceLock::new(),
+            spills: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn layout(&self) -> Layout {
+        Layout::unpack(self.layout.load(Ordering::Relaxed))
+    }
+
+    /// Counts `value` (not NaN) `times` times; `true` when it fell outside the window, so the
+    /// histogram should be laid out anew.
+    pub(crate) fn record(&self, value: f64, times: u64) -> bool {
+        let magnitude = value.abs();
+        if magnitude <= ZERO_THRESHOLD {
+            self.zero.fetch_add(times, Ordering::Relaxed);
+            return false;
+        }
+        let layout = self.layout();
+        let key = key(magnitude, layout.schema);
+        let negative = value < 0.0;
+        let (slots, offset) = if negative {
+            (&**self.negative.get_or_init(window), layout.negative)
+        } else {
+            (&*self.positive, layout.positive)
+        };
+        if let Some(i) = Layout::slot(offset, key) {
+            slots[i].fetch_add(times, Ordering::Relaxed);
+            return false;
+        }
+        self.spill(Entry {
+            negative,
+            schema: layout.schema,
+            key,
+            count: times,
+        });
+        true
+    }
+
+    fn spill(&self, mut entry: Entry) {
+        let mut spills = self.spills.lock().unwrap_or_else(PoisonError::into_inner);
+        let same =
+            |s: &Entry, e: &Entry| (s.negative, s.schema, s.key) == (e.negative, e.schema, e.key);
+        if let Some(s) = spills.iter_mut().find(|s| same(s, &entry)) {
+            s.count = s.count.wrapping_add(entry.count);
+            return;
+        }
+        if spills.len() >= MAX_SPILLS {
+            entry.key = reduce(entry.key, entry.schema, MIN_SCHEMA);
+            entry.schema = MIN_SCHEMA;
+            if let Some(s) = spills.iter_mut().find(|s| same(s, &entry)) {
+                s.count = s.count.wrapping_add(entry.count);
+                return;
+            }
+        }
+        spills.push(entry);
+    }
+
+    /// The counts of a half in which no observation is under way.
+    pub(crate) fn counts(&self) -> Counts {
+        let layout = self.layout();
+        let mut entries = Vec::new();
+        let mut take = |slots: &[AtomicU64], offset: i32, negative: bool| {
+            for (key, slot) in (offset..).zip(slots) {
+                let count = slot.load(Ordering::Relaxed);
+                if count != 0 {
+                    entries.push(Entry {
+                        negative,
+                        schema: layout.schema,
+                        key,
+                        count,
+                    });
+                }
+            }
+        };
+        take(&self.positive, layout.positive, false);
+        if let Some(negative) = self.negative.get() {
+            take(negative, layout.negative, true);
+        }
+        let spills = self.spills.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.extend(spills.iter().copied());
+        Counts {
+            zero: self.zero.load(Ordering::Relaxed),
+            entries,
+            spilled: !spills.is_empty(),
+        }
+    }
+
+    /// Adds `counts` into this half: into the window, or spilled when outside it or taken at a
+    /// lower schema than this half's (which the next read then lowers this half's to).
+    fn add(&self, counts: &Counts) {
+        let layout = self.layout();
+        self.zero.fetch_add(counts.zero, Ordering::Relaxed);
+        for e in &counts.entries {
+            if e.schema < layout.schema {
+                self.spill(*e);
+                continue;
+            }
+            let key = reduce(e.key, e.schema, layout.schema);
+            let (slots, offset) = if e.negative {
+                (&**self.negative.get_or_init(window), layout.negative)
+            } else {
+                (&*self.positive, layout.positive)
+            };
+            match Layout::slot(offset, key) {
+                Some(i) => {
+                    slots[i].fetch_add(e.count, Ordering::Relaxed);
+                }
+                None => self.spill(Entry {
+                    schema: layout.schema,
+                    key,
+                    ..*e
+                }),
+            }
+        }
+    }
+
+    /// Empties a quiet half and gives it `layout`.
+    fn clear(&self, layout: Layout) {
+        self.zero.store(0, Ordering::Relaxed);
+        for slot in self
+            .positive
+            .iter()
+            .chain(self.negative.get().into_iter().flatten())
+        {
+            slot.store(0, Ordering::Relaxed);
+        }
+        self.spills
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.layout.store(layout.pack(), Ordering::Relaxed);
+    }
+
+    /// Moves the counts of this quiet half into `hot`, which has the same layout and nothing
+    /// spilled from this one.
+    fn move_into(&self, hot: &Self) {
+        hot.zero
+            .fetch_add(self.zero.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        for (h, c) in hot.positive.iter().zip(self.positive.iter()) {
+            h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        }
+        if let Some(cold) = self.negative.get() {
+            let hot = hot.negative.get_or_init(window);
+            for (h, c) in hot.iter().zip(cold.iter()) {
+                h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The layout at which `counts` fit the windows: the schema of `current` or lower, each
+/// window centred on the buckets in use.
+pub(crate) fn plan(counts: &Counts, current: Layout) -> Layout {
+    let mut schema = counts
+        .entries
+        .iter()
+        .map(|e| e.schema)
+        .fold(current.schema, i8::min);
+    let limit = i64::try_from(MAX_BUCKETS).unwrap_or(i64::MAX);
+    loop {
+        let range = |negative: bool| {
+            counts
+                .entries
+                .iter()
+                .filter(|e| e.negative == negative)
+                .map(|e| reduce(e.key, e.schema, schema))
+                .fold(None, |r: Option<(i32, i32)>, k| {
+                    Some(r.map_or((k, k), |(lo, hi)| (lo.min(k), hi.max(k))))
+                })
+        };
+        let (positive, negative) = (range(false), range(true));
+        let fits =
+            |r: Option<(i32, i32)>| r.is_none_or(|(lo, hi)| i64::from(hi) - i64::from(lo) < limit);
+        if schema > MIN_SCHEMA && !(fits(positive) && fits(negative)) {
+            schema -= 1;
+            continue;
+        }
+        let half = i32::try_from(MAX_BUCKETS / 2).unwrap_or(0);
+        let room = i32::try_from(MAX_BUCKETS).unwrap_or(0);
+        let place = |r: Option<(i32, i32)>, offset: i32| match r {
+            // Room left on both sides alike: `lo` and `hi` stay inside.
+            Some((lo, hi)) => lo - (room - (hi - lo + 1)) / 2,
+            None => reduce(offset + half, current.schema, schema) - half,
+        };
+        return Layout {
+            schema,
+            positive: place(positive, current.positive),
+            negative: place(negative, current.negative),
+        };
+    }
+}
+
+/// Reads the native buckets of `cold`, a half in which no observation is under way, for a
+/// snapshot. When nothing spilled, moves its counts into `hot` (as the fixed buckets are) and
+/// returns `None` for the fixed buckets to be moved as usual. Otherwise lays `cold` out anew
+/// with its counts and returns the new layout: the caller then swaps the halves again, waits
+/// for the other half, and calls [`finish_relayout`].
+pub(crate) fn read(cold: &NativeHalf, hot: &NativeHalf) -> (NativeSnapshot, Option<Layout>) {
+    let counts = cold.counts();
+    let layout = cold.layout();
+    if !counts.spilled {
+        cold.move_into(hot);
+        return (NativeSnapshot::new(&counts, layout.schema), None);
+    }
+    let target = plan(&counts, layout);
+    cold.clear(target);
+    cold.add(&counts);
+    (NativeSnapshot::new(&counts, target.schema), Some(target))
+}
+
+/// Moves the counts of `quiet` (the half that was hot during a relayout) into `hot`, now laid
+/// out as `target`, and gives `quiet` that layout too.
+pub(crate) fn finish_relayout(quiet: &NativeHalf, hot: &NativeHalf, target: Layout) {
+    let counts = quiet.counts();
+    quiet.clear(target);
+    hot.add(&counts);
+}
+
+#[cfg(test)]
+mod tests;
