@@ -43,6 +43,8 @@ mod log;
 mod meter;
 mod meter_ref;
 mod names;
+#[cfg(any(feature = "prometheus", feature = "testing"))]
+mod quantile;
 mod record;
 mod registrar;
 mod request_body;

@@ -84,7 +84,7 @@ pub(crate) fn warn(name: &str, owner: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -133,12 +133,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_later_family_is_left_out_and_counted() {
-        use super::super::text::Format;
+    /// Records, in this order, a gauge `clash` and a counter `clash_total` (one series), a
+    /// histogram `lat_seconds` (one observation, 0.2) and a counter `lat_seconds_count` (two
+    /// series): the later family of each pair is the one left out. Shared with the other
+    /// formats' tests.
+    pub(crate) fn record_clashes(r: &super::super::PrometheusRecorder) {
         use metrics::{Key, Label, Metadata, Recorder};
         static META: Metadata<'static> = Metadata::new("t", metrics::Level::INFO, None);
-        let r = recorder();
         r.register_gauge(&Key::from_name("clash"), &META).set(1.0);
         r.register_counter(&Key::from_name("clash_total"), &META)
             .increment(2);
@@ -148,6 +149,15 @@ mod tests {
             let key = Key::from_parts("lat_seconds_count", vec![Label::new("v", v)]);
             r.register_counter(&key, &META).increment(5);
         }
+    }
+
+    #[test]
+    fn a_later_family_is_left_out_and_counted() {
+        use super::super::text::Format;
+        use metrics::{Key, Metadata, Recorder};
+        static META: Metadata<'static> = Metadata::new("t", metrics::Level::INFO, None);
+        let r = recorder();
+        record_clashes(&r);
         let text = r.store.render(Format::Prometheus);
         assert_eq!(
             text,

@@ -9,7 +9,7 @@
 //! what the recorder keeps anyway.
 //!
 //! The data flows one way: `read` takes the recorder's counts per (route, method), `track`
-//! keeps one pair's history in `ring`s and turns it into samples (with `quantile`), `sampler`
+//! keeps one pair's history in `ring`s and turns it into samples (with `crate::quantile`), `sampler`
 //! runs it every interval, `json` writes what the page polls, and `routes` serves it with the
 //! page's `assets`.
 //!
@@ -19,7 +19,6 @@
 #[cfg(feature = "axum")]
 mod assets;
 mod json;
-mod quantile;
 mod read;
 mod ring;
 #[cfg(feature = "axum")]

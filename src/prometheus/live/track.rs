@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::quantile::quantile;
 use super::read::Read;
 use super::ring::Ring;
+use crate::quantile::quantile;
 
 /// The most error types told apart per pair; the rest are counted under `other`.
 pub(super) const MAX_ERROR_TYPES: usize = 8;

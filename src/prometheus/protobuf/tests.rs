@@ -294,15 +294,7 @@ proptest! {
 #[test]
 fn left_out_families_are_left_out_here_too_and_counted() {
     let r = recorder(Some(3));
-    r.register_gauge(&Key::from_name("clash"), &META).set(1.0);
-    r.register_counter(&Key::from_name("clash_total"), &META)
-        .increment(2);
-    r.register_histogram(&Key::from_name("lat_seconds"), &META)
-        .record(0.2);
-    for v in ["a", "b"] {
-        let key = Key::from_parts("lat_seconds_count", vec![Label::new("v", v)]);
-        r.register_counter(&key, &META).increment(5);
-    }
+    crate::prometheus::clash::tests::record_clashes(&r);
     let families = decode(&render(&r.store));
     let names: Vec<&str> = families.iter().filter_map(|f| f.name.as_deref()).collect();
     assert_eq!(

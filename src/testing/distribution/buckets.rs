@@ -179,30 +179,8 @@ fn bucket_of_rank(k: u64, bounds: &[f64], cumulative: &[u64]) -> (f64, f64) {
     }
 }
 
-/// PromQL's `histogram_quantile` on one histogram: find the bucket holding rank `q × count`
-/// and interpolate linearly inside it; a rank in the `+Inf` bucket gives the highest finite
-/// bound; the first bucket starts at 0 (or at its own bound, if that is negative).
+/// PromQL's `histogram_quantile` on one histogram (see `crate::quantile`), with `q` held to
+/// 0..=1 and 0 for a histogram without observations.
 pub(super) fn histogram_quantile(q: f64, bounds: &[f64], cumulative: &[u64]) -> f64 {
-    let total = cumulative.last().copied().unwrap_or(0);
-    if total == 0 || bounds.is_empty() {
-        return 0.0;
-    }
-    let rank = q * total as f64;
-    let Some(i) = cumulative.iter().position(|&c| c as f64 >= rank) else {
-        return bounds[bounds.len() - 1];
-    };
-    if i == bounds.len() {
-        return bounds[bounds.len() - 1];
-    }
-    let upper = bounds[i];
-    let (lower, below) = if i == 0 {
-        (if upper > 0.0 { 0.0 } else { upper }, 0)
-    } else {
-        (bounds[i - 1], cumulative[i - 1])
-    };
-    let in_bucket = cumulative[i].saturating_sub(below);
-    if in_bucket == 0 {
-        return upper;
-    }
-    lower + (upper - lower) * (rank - below as f64) / in_bucket as f64
+    crate::quantile::quantile(q.clamp(0.0, 1.0), bounds, cumulative).unwrap_or(0.0)
 }

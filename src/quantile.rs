@@ -1,5 +1,6 @@
 //! Quantiles of a bucketed histogram, estimated the way Prometheus' `histogram_quantile`
-//! does: the p50, p95 and p99 the live page shows.
+//! does: the p50, p95 and p99 the live page shows, and the test kit's quantiles of
+//! histograms read from an exposition.
 
 /// The value at quantile `q` (0 to 1) of a histogram given as cumulative counts per bound (the
 /// last entry is `+Inf`), interpolated linearly inside its bucket as Prometheus'
