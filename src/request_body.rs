@@ -60,21 +60,22 @@ mod counting {
         }
     }
 
+    /// A polled frame, as a body returns it.
+    type Polled<B> = Poll<Option<Result<Frame<<B as Body>::Data>, <B as Body>::Error>>>;
+
     impl<B: Body> Body for RequestBody<B> {
         type Data = B::Data;
         type Error = B::Error;
 
-        fn poll_frame(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled<B> {
             let this = self.project();
-            let polled = this.inner.poll_frame(cx);
-            if let Poll::Ready(Some(Ok(frame))) = &polled {
-                this.counter
-                    .fetch_add(crate::body::data_len(frame), Ordering::Relaxed);
-            }
-            polled
+            let counter = this.counter;
+            this.inner.poll_frame(cx).map(|frame| {
+                if let Some(Ok(data)) = &frame {
+                    counter.fetch_add(crate::body::data_len(data), Ordering::Relaxed);
+                }
+                frame
+            })
         }
 
         fn is_end_stream(&self) -> bool {
