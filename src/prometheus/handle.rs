@@ -1,0 +1,124 @@
+//! The handle a set-up returns: [`PrometheusMetrics`], which renders the recorder's exposition
+//! in each format and builds layers that record into it with the matching names.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use super::live::Live;
+use super::process::Collectors;
+use super::protobuf;
+use super::scrape::SharedRenders;
+use super::store::PrometheusRecorder;
+use super::text::Format;
+use crate::layer::{RouteMeterBuilder, RouteMeterLayer};
+use crate::names::Naming;
+
+/// A Prometheus recorder set up for routemeter: renders the exposition and builds layers that
+/// record into it with matching names. Cheap to clone.
+#[derive(Clone)]
+pub struct PrometheusMetrics {
+    pub(super) recorder: PrometheusRecorder,
+    /// Whether `recorder` is the installed global recorder.
+    global: bool,
+    pub(super) naming: Naming,
+    exemplars: bool,
+    collectors: Arc<Collectors>,
+    pub(super) renders: Arc<SharedRenders>,
+    /// The live page's history, made by the first page or JSON asked for.
+    pub(super) live: Arc<OnceLock<Arc<Live>>>,
+}
+
+impl fmt::Debug for PrometheusMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrometheusMetrics")
+            .field("naming", &self.naming)
+            .field("global", &self.global)
+            .field("exemplars", &self.exemplars)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrometheusMetrics {
+    /// The handle of a recorder just set up, with no render shared yet and no live page.
+    pub(super) fn new(
+        recorder: PrometheusRecorder,
+        global: bool,
+        naming: Naming,
+        exemplars: bool,
+        collectors: Arc<Collectors>,
+    ) -> Self {
+        Self {
+            recorder,
+            global,
+            naming,
+            exemplars,
+            collectors,
+            renders: Arc::default(),
+            live: Arc::default(),
+        }
+    }
+
+    /// The current metrics in the Prometheus text exposition format (0.0.4), after collecting
+    /// the process and runtime metrics.
+    #[must_use]
+    pub fn render(&self) -> String {
+        self.collect();
+        self.recorder.store.render(Format::Prometheus)
+    }
+
+    /// The current metrics in the OpenMetrics text format, with exemplars, after collecting
+    /// the process and runtime metrics.
+    #[must_use]
+    pub fn render_openmetrics(&self) -> String {
+        self.collect();
+        self.recorder.store.render(Format::OpenMetrics)
+    }
+
+    /// The current metrics in the Prometheus protobuf format
+    /// ([`PROTOBUF_CONTENT_TYPE`](super::PROTOBUF_CONTENT_TYPE)): delimited `MetricFamily`
+    /// messages, with native buckets when
+    /// [`native_histograms`](super::PrometheusSetup::native_histograms) is on, after collecting the
+    /// process and runtime metrics.
+    #[must_use]
+    pub fn render_protobuf(&self) -> Vec<u8> {
+        self.collect();
+        protobuf::render(&self.recorder.store)
+    }
+
+    /// Records the current process and runtime metrics (what [`render`](Self::render) does
+    /// first).
+    pub fn collect(&self) {
+        self.collectors.collect(&self.recorder);
+    }
+
+    /// The recorder itself, for code that records through it directly (for example with
+    /// `metrics::with_local_recorder`).
+    #[must_use]
+    pub fn recorder(&self) -> &PrometheusRecorder {
+        &self.recorder
+    }
+
+    /// The names this recorder's bucket settings were made for.
+    #[must_use]
+    pub fn naming(&self) -> &Naming {
+        &self.naming
+    }
+
+    /// A layer builder that records into this recorder with the matching names.
+    pub fn layer_builder(&self) -> RouteMeterBuilder {
+        let builder = RouteMeterLayer::builder()
+            .naming(self.naming.clone())
+            .exemplars(self.exemplars);
+        if self.global {
+            builder.global_recorder()
+        } else {
+            builder.recorder(self.recorder.clone())
+        }
+    }
+
+    /// A layer with default settings that records into this recorder with the matching names.
+    #[must_use]
+    pub fn layer(&self) -> RouteMeterLayer {
+        self.layer_builder().build()
+    }
+}

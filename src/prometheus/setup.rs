@@ -1,0 +1,368 @@
+//! Setting the exporter up: the [`PrometheusSetup`] builder (bucket bounds, global labels,
+//! native histograms, process and runtime metrics, exemplars), the recorder it builds, and
+//! [`SetupError`] for settings it refuses.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::endpoint;
+use super::handle::PrometheusMetrics;
+use super::native;
+use super::process::Collectors;
+use super::store::{Buckets, PrometheusRecorder, Store};
+use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
+
+/// The schema of native histograms unless set with
+/// [`PrometheusSetup::native_histogram_schema`]: 8 buckets per power of two, each at most
+/// 9.05% wide, so a quantile is off by at most about ±4.4% of the value (half a bucket).
+pub const DEFAULT_NATIVE_HISTOGRAM_SCHEMA: i8 = 3;
+
+/// Bucket bounds of histograms that are not routemeter's and were given none with
+/// [`PrometheusSetup::histogram_buckets`]: the Prometheus clients' defaults, in seconds.
+pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs a Prometheus recorder with the default settings as the global recorder.
+///
+/// Shortcut for `PrometheusSetup::new().install()`.
+///
+/// # Errors
+///
+/// [`SetupError::GlobalRecorderInstalled`] if a global recorder is already installed.
+pub fn install() -> Result<PrometheusMetrics, SetupError> {
+    PrometheusSetup::new().install()
+}
+
+/// Why a Prometheus set-up failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// A global `metrics` recorder is already installed (by an earlier `install` or by other
+    /// code); the new recorder was dropped. Use [`PrometheusSetup::build`] for a recorder that is
+    /// not global.
+    GlobalRecorderInstalled,
+    /// A global label was refused.
+    Label(crate::LabelError),
+    /// Bucket bounds were empty, not finite, or not strictly increasing.
+    InvalidBuckets {
+        /// Which histogram family they were for (`"duration"`, `"size"` or `"histogram"`), or
+        /// `"native"` for a native histogram schema out of range.
+        histogram: &'static str,
+        /// What is wrong with them.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::GlobalRecorderInstalled => f.write_str(
+                "a global metrics recorder is already installed; build a non-global recorder with PrometheusSetup::build instead",
+            ),
+            Self::InvalidBuckets { histogram, reason } => {
+                write!(f, "invalid {histogram} buckets: {reason}")
+            }
+            Self::Label(e) => write!(f, "global label: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Label(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Settings of the Prometheus recorder.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PrometheusSetup {
+    naming: Naming,
+    duration_buckets: Vec<f64>,
+    size_buckets: Vec<f64>,
+    global_labels: Vec<(String, String)>,
+    other_buckets: Vec<(String, Vec<f64>)>,
+    process_metrics: bool,
+    runtime_metrics: bool,
+    runtime: Option<tokio::runtime::Handle>,
+    exemplars: bool,
+    /// The schema of native histogram buckets, when on.
+    native: Option<i8>,
+    native_schema: i8,
+}
+
+impl Default for PrometheusSetup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PrometheusSetup {
+    /// Default names, [`DEFAULT_DURATION_BUCKETS`], [`DEFAULT_SIZE_BUCKETS`], process and
+    /// runtime metrics, and exemplars.
+    pub fn new() -> Self {
+        Self {
+            naming: Naming::default(),
+            duration_buckets: DEFAULT_DURATION_BUCKETS.to_vec(),
+            size_buckets: DEFAULT_SIZE_BUCKETS.to_vec(),
+            global_labels: Vec::new(),
+            other_buckets: Vec::new(),
+            process_metrics: true,
+            runtime_metrics: true,
+            runtime: None,
+            exemplars: true,
+            native: None,
+            native_schema: DEFAULT_NATIVE_HISTOGRAM_SCHEMA,
+        }
+    }
+
+    /// Whether histograms also keep native (exponential) buckets beside their fixed ones (off
+    /// by default), for scrapers that ask for the protobuf format, as Prometheus does with
+    /// native histograms on. The text formats are the same either way.
+    ///
+    /// Each observation then also counts in a bucket of a power-of-two series (schema
+    /// [`DEFAULT_NATIVE_HISTOGRAM_SCHEMA`] unless set), with a zero bucket for magnitudes up to
+    /// 2^-128 and buckets of their own for negative values. Memory stays bounded: a series keeps
+    /// a window of 160 buckets (about 2.6 KB more per histogram series, twice that once a
+    /// negative value is seen); values spread wider lower the resolution by halves, as the Go
+    /// client does at its bucket limit, and it is never raised again while the process lives.
+    pub fn native_histograms(mut self, on: bool) -> Self {
+        self.native = on.then_some(self.native_schema);
+        self
+    }
+
+    /// The schema of native histograms (see [`native_histograms`](Self::native_histograms)):
+    /// from −4 (a factor 65,536 per bucket) to 8 (256 buckets per power of two). Bucket `i`
+    /// holds values up to `2^(i × 2^-schema)`.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::InvalidBuckets`] when `schema` is outside −4..=8.
+    pub fn native_histogram_schema(mut self, schema: i8) -> Result<Self, SetupError> {
+        if !(native::MIN_SCHEMA..=native::MAX_SCHEMA).contains(&schema) {
+            return Err(SetupError::InvalidBuckets {
+                histogram: "native",
+                reason: "the schema must be from -4 to 8",
+            });
+        }
+        self.native_schema = schema;
+        self.native = self.native.map(|_| schema);
+        Ok(self)
+    }
+
+    /// Whether to export process metrics (CPU, memory, file descriptors, threads; on by
+    /// default), collected at each render. See the names in the [module docs](super).
+    pub fn process_metrics(mut self, on: bool) -> Self {
+        self.process_metrics = on;
+        self
+    }
+
+    /// Whether to export Tokio runtime metrics (on by default), collected at each render from
+    /// the runtime this set-up is built in, or the one given to
+    /// [`tokio_runtime`](Self::tokio_runtime). Built outside a runtime with none given, there
+    /// are none to export.
+    pub fn runtime_metrics(mut self, on: bool) -> Self {
+        self.runtime_metrics = on;
+        self
+    }
+
+    /// The Tokio runtime whose metrics are exported (the current one unless set).
+    pub fn tokio_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Whether layers from this set-up keep exemplars (on by default): the trace id of the
+    /// request's W3C `traceparent` header, shown per duration bucket to scrapes that ask for
+    /// OpenMetrics. Off, requests skip the header look-up.
+    pub fn exemplars(mut self, on: bool) -> Self {
+        self.exemplars = on;
+        self
+    }
+
+    fn collectors(&self) -> Arc<Collectors> {
+        let runtime = self
+            .runtime_metrics
+            .then(|| {
+                self.runtime
+                    .clone()
+                    .or_else(|| tokio::runtime::Handle::try_current().ok())
+            })
+            .flatten();
+        Arc::new(Collectors::new(self.process_metrics, runtime))
+    }
+
+    /// The names the layers will use: bucket settings are attached to exactly these histograms.
+    pub fn naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// Upper bounds of the duration histogram's buckets (and the time-to-head histogram's), in
+    /// seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
+    /// increasing.
+    pub fn duration_buckets(mut self, bounds: &[f64]) -> Result<Self, SetupError> {
+        self.duration_buckets = check_buckets("duration", bounds)?;
+        Ok(self)
+    }
+
+    /// Upper bounds of the body-size histograms' buckets, in bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
+    /// increasing.
+    pub fn size_buckets(mut self, bounds: &[f64]) -> Result<Self, SetupError> {
+        self.size_buckets = check_buckets("size", bounds)?;
+        Ok(self)
+    }
+
+    /// Bucket bounds for another histogram of the application, recorded through the `metrics`
+    /// macros under `name` (without them it gets [`DEFAULT_HISTOGRAM_BUCKETS`]).
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
+    /// increasing.
+    pub fn histogram_buckets(
+        mut self,
+        name: impl Into<String>,
+        bounds: &[f64],
+    ) -> Result<Self, SetupError> {
+        let bounds = check_buckets("histogram", bounds)?;
+        self.other_buckets.push((name.into(), bounds));
+        Ok(self)
+    }
+
+    /// Adds a label to every series the recorder exports, including ones not from routemeter
+    /// (a series that sets the same label keeps its own value).
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::Label`] when `key` is not a Prometheus label name
+    /// (`[a-zA-Z_][a-zA-Z0-9_]*`), is reserved (`__…`, `le`, `quantile`, or a label the layer
+    /// sets itself), or was given already.
+    pub fn global_label(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, SetupError> {
+        let key = key.into();
+        crate::names::check_label_name(&key, false, self.global_labels.iter().map(|(k, _)| k))
+            .map_err(SetupError::Label)?;
+        self.global_labels.push((key, value.into()));
+        Ok(self)
+    }
+
+    fn recorder(&self) -> PrometheusRecorder {
+        let n = &self.naming;
+        let durations: Arc<[f64]> = Arc::from(self.duration_buckets.as_slice());
+        let mut by_name: Vec<(String, Arc<[f64]>)> = vec![
+            (n.duration().to_owned(), Arc::clone(&durations)),
+            (n.rpc_duration().to_owned(), Arc::clone(&durations)),
+            (n.time_to_head().to_owned(), durations),
+        ];
+        for name in [n.request_size(), n.response_size()].into_iter().flatten() {
+            by_name.push((name.to_owned(), Arc::from(self.size_buckets.as_slice())));
+        }
+        // Later settings for the same name win: put them first.
+        for (name, bounds) in self.other_buckets.iter().rev() {
+            by_name.insert(0, (name.clone(), Arc::from(bounds.as_slice())));
+        }
+        let buckets = Buckets {
+            by_name,
+            default: Arc::from(DEFAULT_HISTOGRAM_BUCKETS),
+        };
+        PrometheusRecorder {
+            store: Arc::new(Store::new(&self.global_labels, buckets).with_native(self.native)),
+        }
+    }
+
+    /// Installs the recorder as the `metrics` facade's global recorder.
+    ///
+    /// Every `metrics` macro in the program then reports to it, and so do layers built with the
+    /// default (global) source, before or after this call. No thread is started.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::GlobalRecorderInstalled`] if a global recorder is already installed.
+    pub fn install(self) -> Result<PrometheusMetrics, SetupError> {
+        let recorder = self.recorder();
+        metrics::set_global_recorder(recorder.clone())
+            .map_err(|_| SetupError::GlobalRecorderInstalled)?;
+        Ok(self.metrics(recorder, true))
+    }
+
+    /// Builds a recorder that is not installed anywhere.
+    ///
+    /// Layers from [`PrometheusMetrics::layer`] record into it. Nothing process-wide changes, so
+    /// any number of these can exist side by side (one per test, one per tenant). No thread is
+    /// started.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for settings checked at build time.
+    pub fn build(self) -> Result<PrometheusMetrics, SetupError> {
+        let recorder = self.recorder();
+        Ok(self.metrics(recorder, false))
+    }
+
+    fn metrics(self, recorder: PrometheusRecorder, global: bool) -> PrometheusMetrics {
+        let collectors = self.collectors();
+        collectors.describe(&recorder);
+        endpoint::describe(&recorder);
+        PrometheusMetrics::new(recorder, global, self.naming, self.exemplars, collectors)
+    }
+}
+
+fn check_buckets(histogram: &'static str, bounds: &[f64]) -> Result<Vec<f64>, SetupError> {
+    let reason = if bounds.is_empty() {
+        Some("no bounds given")
+    } else if bounds.iter().any(|b| !b.is_finite()) {
+        Some("bounds must be finite (the +Inf bucket is implied)")
+    } else if bounds.windows(2).any(|w| w[0] >= w[1]) {
+        Some("bounds must be strictly increasing")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(SetupError::InvalidBuckets { histogram, reason }),
+        None => Ok(bounds.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_validation() {
+        assert!(PrometheusSetup::new().duration_buckets(&[0.1, 0.2]).is_ok());
+        assert!(
+            PrometheusSetup::new()
+                .histogram_buckets("x", &[1.0, 0.5])
+                .is_err()
+        );
+        for bad in [
+            &[][..],
+            &[0.2, 0.1],
+            &[0.1, 0.1],
+            &[0.1, f64::INFINITY],
+            &[f64::NAN],
+        ] {
+            let err = PrometheusSetup::new().duration_buckets(bad).unwrap_err();
+            assert!(
+                err.to_string().starts_with("invalid duration buckets"),
+                "{err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The Prometheus recorder: where series live between scrapes, and how a series is registered.
+//!
+//! Every series is a fixed set of atomics updated in place when the value is recorded:
+//! counters and gauges are one atomic each, histograms are [`AtomicHistogram`]s ([`cells`]).
+//! Nothing is buffered, so there is no upkeep and nothing to lose. A series' label text (keys
+//! sanitised, values escaped, global labels added) is prepared once when it is registered
+//! ([`labels`]). A scrape writes the store as text ([`render`]) or reads it as data ([`read`]).
+
+mod cells;
+mod dropped;
+mod labels;
+mod read;
+mod render;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use metrics::{
+    Counter, Gauge, GaugeFn, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+};
+
+use super::clash::{self, Names};
+use super::histogram::AtomicHistogram;
+use super::text::{self, Kind};
+pub(crate) use cells::SeriesRead;
+use cells::{Cell, HistogramCell};
+pub(crate) use labels::LabelPairs;
+
+/// Where a histogram's bucket bounds come from.
+#[derive(Clone, Debug)]
+pub(crate) struct Buckets {
+    /// Bounds for histograms named exactly so (names as recorded, before sanitising).
+    pub(crate) by_name: Vec<(String, Arc<[f64]>)>,
+    /// Bounds for every other histogram.
+    pub(crate) default: Arc<[f64]>,
+}
+
+impl Buckets {
+    fn for_name(&self, name: &str) -> Arc<[f64]> {
+        self.by_name
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| Arc::clone(&self.default), |(_, b)| Arc::clone(b))
+    }
+}
+
+/// One series: its label text and its storage.
+#[derive(Debug)]
+struct Series {
+    /// `k="v",…` without braces, in the order the labels were given.
+    labels: Box<str>,
+    cell: Cell,
+}
+
+/// The series of one metric name.
+#[derive(Debug, Default)]
+struct Family {
+    kind: Option<Kind>,
+    help: Option<String>,
+    unit: Option<Unit>,
+    /// Keyed by the label text with its labels sorted, so the same labels given in another
+    /// order are one series.
+    series: BTreeMap<Box<str>, Series>,
+    /// The `le` values of this family's histograms.
+    les: Option<Box<[Box<str>]>>,
+    /// The family that kept a name this one would write too, when this one is left out of the
+    /// exposition (decided when its first series is registered; see [`clash`]).
+    dropped_by: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Facade keys to their series (several keys may share one).
+    index: HashMap<Key, Cell>,
+    /// Families by sanitised name, in the order they are written.
+    families: BTreeMap<String, Family>,
+    /// The names the written families take.
+    names: Names,
+}
+
+/// The state behind a [`PrometheusRecorder`](super::PrometheusRecorder).
+#[derive(Debug)]
+pub(crate) struct Store {
+    inner: RwLock<Inner>,
+    global_labels: Vec<(String, String)>,
+    buckets: Buckets,
+    /// The length of the last render, to size the next one's buffer.
+    last_len: AtomicUsize,
+    /// The schema of native (exponential) buckets kept beside the fixed ones, if any.
+    native: Option<i8>,
+}
+
+impl Store {
+    pub(crate) fn new(global_labels: &[(String, String)], buckets: Buckets) -> Self {
+        let global_labels = global_labels
+            .iter()
+            .map(|(k, v)| (text::label_name(k), v.clone()))
+            .collect();
+        Self {
+            inner: RwLock::new(Inner::default()),
+            global_labels,
+            buckets,
+            last_len: AtomicUsize::new(4096),
+            native: None,
+        }
+    }
+
+    /// Histograms registered from now on also keep native buckets at `schema`, if given.
+    pub(crate) fn with_native(mut self, schema: Option<i8>) -> Self {
+        self.native = schema;
+        self
+    }
+
+    fn describe(&self, name: &KeyName, kind: Kind, unit: Option<Unit>, help: &SharedString) {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let family = inner
+            .families
+            .entry(text::metric_name(name.as_str()))
+            .or_default();
+        if family.kind.is_none() || family.kind == Some(kind) {
+            family.kind = Some(kind);
+            family.help = Some(help.to_string());
+            family.unit = unit.or(family.unit);
+        }
+    }
+
+    /// The storage of `key` as a `kind`, created on first use; `None` when the name is
+    /// already taken by another kind.
+    fn register(&self, key: &Key, kind: Kind, float: bool) -> Option<Cell> {
+        if let Some(cell) = self
+            .inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .index
+            .get(key)
+        {
+            return (cell.kind() == kind).then(|| cell.clone());
+        }
+        let (given, sorted) = self.label_text(key);
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cell) = inner.index.get(key) {
+            return (cell.kind() == kind).then(|| cell.clone());
+        }
+        let Inner {
+            index,
+            families,
+            names,
+        } = &mut *inner;
+        let name = text::metric_name(key.name());
+        let family = families.entry(name.clone()).or_default();
+        if family.kind.is_some_and(|k| k != kind) {
+            conflict(key.name());
+            return None;
+        }
+        family.kind = Some(kind);
+        if family.series.is_empty() {
+            // The family's first series: it takes its names, or is left out if a family
+            // registered earlier has one of them.
+            if let Err(owner) = names.claim(&name, kind) {
+                clash::warn(&name, &owner);
+                family.dropped_by = Some(owner);
+            }
+        }
+        let cell = match family.series.get(&sorted) {
+            Some(series) => series.cell.clone(),
+            None => {
+                let cell = match kind {
+                    Kind::Counter if float => Cell::FloatCounter(Arc::default()),
+                    Kind::Counter => Cell::Counter(Arc::default()),
+                    Kind::Gauge => Cell::Gauge(Arc::default()),
+                    Kind::Histogram => {
+                        let bounds = self.buckets.for_name(key.name());
+                        if family.les.is_none() {
+                            family.les = Some(text::les(&bounds));
+                        }
+                        Cell::Histogram(Arc::new(HistogramCell(AtomicHistogram::with_native(
+                            bounds,
+                            self.native,
+                        ))))
+                    }
+                };
+                family.series.insert(
+                    sorted,
+                    Series {
+                        labels: given,
+                        cell: cell.clone(),
+                    },
+                );
+                cell
+            }
+        };
+        index.insert(key.clone(), cell.clone());
+        Some(cell)
+    }
+
+    /// Sets a float counter (for collected totals such as CPU seconds).
+    pub(crate) fn set_float_counter(&self, name: &'static str, value: f64) {
+        if let Some(Cell::FloatCounter(c)) =
+            self.register(&Key::from_static_name(name), Kind::Counter, true)
+        {
+            c.set(value);
+        }
+    }
+
+    /// The number of series (histograms count once).
+    #[cfg(test)]
+    pub(crate) fn series_count(&self) -> usize {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        inner.families.values().map(|f| f.series.len()).sum()
+    }
+}
+
+/// Says once per name that a metric was registered as two kinds.
+fn conflict(name: &str) {
+    tracing::warn!(
+        metric = name,
+        "metric registered again as another kind (counter, gauge or histogram); the new handle records nothing"
+    );
+}
+
+/// The `metrics` recorder of routemeter's Prometheus set-up.
+///
+/// Records every value in place, into fixed buckets for histograms, so a value is never lost
+/// and a scrape never waits for (or races with) an upkeep: there is none. Cheap to clone;
+/// clones record into the same series.
+///
+/// Get one from [`PrometheusMetrics::recorder`](super::PrometheusMetrics::recorder), e.g. to
+/// record from code that uses `metrics::with_local_recorder`.
+#[derive(Clone)]
+pub struct PrometheusRecorder {
+    pub(crate) store: Arc<Store>,
+}
+
+impl std::fmt::Debug for PrometheusRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrometheusRecorder").finish_non_exhaustive()
+    }
+}
+
+impl Recorder for PrometheusRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.store.describe(&key, Kind::Counter, unit, &description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.store.describe(&key, Kind::Gauge, unit, &description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.store
+            .describe(&key, Kind::Histogram, unit, &description);
+    }
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        match self.store.register(key, Kind::Counter, false) {
+            Some(Cell::Counter(c)) => Counter::from_arc(c),
+            _ => Counter::noop(),
+        }
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        match self.store.register(key, Kind::Gauge, false) {
+            Some(Cell::Gauge(g)) => Gauge::from_arc(g),
+            _ => Gauge::noop(),
+        }
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        match self.store.register(key, Kind::Histogram, false) {
+            Some(Cell::Histogram(h)) => Histogram::from_arc(h),
+            _ => Histogram::noop(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,163 @@
+use super::super::text::Format;
+use super::*;
+use metrics::Label;
+
+fn store() -> PrometheusRecorder {
+    PrometheusRecorder {
+        store: Arc::new(Store::new(
+            &[("region".into(), "eu \"west\"".into())],
+            Buckets {
+                by_name: vec![("d".into(), Arc::from(&[0.1, 1.0][..]))],
+                default: Arc::from(&[5.0][..]),
+            },
+        )),
+    }
+}
+
+static META: Metadata<'static> = Metadata::new("t", metrics::Level::INFO, None);
+
+#[test]
+fn renders_each_kind() {
+    let r = store();
+    r.describe_histogram("d".into(), Some(Unit::Seconds), "Durations.".into());
+    let key = Key::from_parts("d", vec![Label::new("route", "/a\\b")]);
+    r.register_histogram(&key, &META).record(0.5);
+    r.register_counter(&Key::from_name("c_total"), &META)
+        .increment(3);
+    r.register_gauge(&Key::from_name("g"), &META).set(-1.5);
+    r.store.set_float_counter("cpu_seconds_total", 0.25);
+    assert_eq!(
+        r.store.render(Format::Prometheus),
+        "# TYPE c_total counter\nc_total{region=\"eu \\\"west\\\"\"} 3\n\
+         # TYPE cpu_seconds_total counter\ncpu_seconds_total{region=\"eu \\\"west\\\"\"} 0.25\n\
+         # HELP d Durations.\n# TYPE d histogram\n\
+         d_bucket{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\",le=\"0.1\"} 0\n\
+         d_bucket{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\",le=\"1\"} 1\n\
+         d_bucket{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\",le=\"+Inf\"} 1\n\
+         d_sum{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\"} 0.5\n\
+         d_count{route=\"/a\\\\b\",region=\"eu \\\"west\\\"\"} 1\n\
+         # TYPE g gauge\ng{region=\"eu \\\"west\\\"\"} -1.5\n"
+    );
+}
+
+#[test]
+fn same_labels_in_another_order_are_one_series() {
+    let r = store();
+    let a = Key::from_parts("c_total", vec![Label::new("x", "1"), Label::new("y", "2")]);
+    let b = Key::from_parts("c_total", vec![Label::new("y", "2"), Label::new("x", "1")]);
+    let dup = Key::from_parts(
+        "c_total",
+        vec![
+            Label::new("x", "1"),
+            Label::new("x", "9"),
+            Label::new("y", "2"),
+        ],
+    );
+    r.register_counter(&a, &META).increment(1);
+    r.register_counter(&b, &META).increment(1);
+    r.register_counter(&dup, &META).increment(1);
+    let out = r.store.render(Format::Prometheus);
+    assert!(
+        out.contains("c_total{x=\"1\",y=\"2\",region=\"eu \\\"west\\\"\"} 3\n"),
+        "{out}"
+    );
+    assert_eq!(r.store.series_count(), 1);
+}
+
+#[test]
+fn reserved_label_names_are_exported_under_another_name() {
+    let r = store();
+    let key = Key::from_parts(
+        "d",
+        vec![
+            Label::new("le", "x"),
+            Label::new("__name__", "y"),
+            Label::new("quantile", "z"),
+        ],
+    );
+    r.register_histogram(&key, &META).record(0.5);
+    let out = r.store.render(Format::Prometheus);
+    assert!(
+        out.contains("d_count{exported_le=\"x\",exported___name__=\"y\",exported_quantile=\"z\","),
+        "{out}"
+    );
+    // One `le` per bucket line, the format's own.
+    let buckets = out.lines().filter(|l| l.starts_with("d_bucket")).count();
+    assert_eq!(
+        out.matches(",le=\"").count() + out.matches("{le=\"").count(),
+        buckets
+    );
+}
+
+#[test]
+fn a_name_keeps_its_first_kind() {
+    let r = store();
+    r.register_counter(&Key::from_name("m"), &META).increment(1);
+    r.register_gauge(&Key::from_name("m"), &META).set(5.0);
+    r.register_histogram(&Key::from_name("m"), &META)
+        .record(1.0);
+    let out = r.store.render(Format::Prometheus);
+    assert!(
+        out.contains("# TYPE m counter\nm{region=\"eu \\\"west\\\"\"} 1\n"),
+        "{out}"
+    );
+    assert!(!out.contains("gauge"), "{out}");
+}
+
+#[test]
+fn openmetrics_ends_with_eof() {
+    let r = store();
+    r.register_counter(&Key::from_name("c_total"), &META)
+        .increment(1);
+    let out = r.store.render(Format::OpenMetrics);
+    assert!(out.starts_with("# TYPE c counter\nc_total{"), "{out}");
+    assert!(out.ends_with("# EOF\n"));
+}
+
+#[test]
+fn visit_family_gives_raw_labels_and_values() {
+    let r = store();
+    let key = Key::from_parts(
+        "d",
+        vec![
+            Label::new("route", "/a\"<b>\n"),
+            Label::new("route", "/ignored"),
+            Label::new("my-key", "v"),
+        ],
+    );
+    r.register_histogram(&key, &META).record_many(0.5, 3);
+    r.register_gauge(&Key::from_name("g"), &META).set(2.5);
+    let mut seen = Vec::new();
+    r.store.visit_family("d", |labels, value| {
+        let SeriesRead::Histogram { bounds, snapshot } = value else {
+            panic!("{value:?}");
+        };
+        assert_eq!(bounds, [0.1, 1.0]);
+        assert_eq!((snapshot.count, snapshot.cumulative), (3, vec![0, 3, 3]));
+        seen.push(
+            labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+                .collect::<Vec<_>>(),
+        );
+    });
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        seen,
+        [pairs(&[
+            ("route", "/a\"<b>\n"),
+            ("my_key", "v"),
+            ("region", "eu \"west\""),
+        ])]
+    );
+    let mut gauges = Vec::new();
+    r.store
+        .visit_family("g", |_, value| gauges.push(format!("{value:?}")));
+    assert_eq!(gauges, ["Float(2.5)"]);
+    r.store
+        .visit_family("missing", |_, _| panic!("no such family"));
+}
