@@ -20,9 +20,11 @@ pub(crate) fn negotiate(headers: &http::HeaderMap, protobuf: bool) -> Exposition
                 }
                 _ => continue,
             };
+            // Parameter names are case-insensitive (RFC 9110): `Q=0` refuses as `q=0` does.
             let q = parts
-                .filter_map(|p| p.strip_prefix("q="))
-                .find_map(|q| q.parse::<f32>().ok())
+                .filter_map(|p| p.split_once('='))
+                .filter(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+                .find_map(|(_, q)| q.trim().parse::<f32>().ok())
                 .filter(|q| q.is_finite() && (0.0..=1.0).contains(q))
                 .unwrap_or(1.0);
             if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
@@ -115,6 +117,14 @@ mod tests {
         );
         assert_eq!(
             accept("application/openmetrics-text;q=0, text/plain"),
+            Format::Prometheus
+        );
+        assert_eq!(
+            accept("application/openmetrics-text;Q=0, text/plain;q=0.5"),
+            Format::Prometheus
+        );
+        assert_eq!(
+            accept("application/openmetrics-text; q = 0.2, text/plain;q=0.5"),
             Format::Prometheus
         );
         assert_eq!(accept("application/json"), Format::Prometheus);

@@ -127,9 +127,13 @@ impl PrometheusSetup {
     /// Each observation then also counts in a bucket of a power-of-two series (schema
     /// [`DEFAULT_NATIVE_HISTOGRAM_SCHEMA`] unless set), with a zero bucket for magnitudes up to
     /// 2^-128 and buckets of their own for negative values. Memory stays bounded: a series keeps
-    /// a window of 160 buckets (about 2.6 KB more per histogram series, twice that once a
-    /// negative value is seen); values spread wider lower the resolution by halves, as the Go
-    /// client does at its bucket limit, and it is never raised again while the process lives.
+    /// a window of 160 consecutive buckets (about 2.6 KB more per histogram series, twice that
+    /// once a negative value is seen). The bound is on the span of the values, not on how many
+    /// buckets are populated (the Go client bounds the latter): values spread wider than the
+    /// window (20 powers of two at schema 3, about six decades) lower the resolution by halves
+    /// until they fit, and it is never raised again while the process lives. So one outlier far
+    /// from the rest (an infinite value, or 1e300 beside milliseconds) coarsens that series for
+    /// good; request durations from 100 µs to 10 s fit at schema 3.
     pub fn native_histograms(mut self, on: bool) -> Self {
         self.native = on.then_some(self.native_schema);
         self

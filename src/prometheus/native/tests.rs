@@ -115,6 +115,22 @@ fn check(h: &AtomicHistogram, values: &[f64]) {
     assert_eq!(native.negative, negative);
 }
 
+/// What the documentation promises: request durations from 100 µs to 10 s, in either order,
+/// keep schema 3; one infinite value beside them coarsens the series.
+#[test]
+fn a_hundred_microseconds_to_ten_seconds_fit_at_schema_3() {
+    for values in [[1e-4, 10.0], [10.0, 1e-4]] {
+        let h = AtomicHistogram::with_native(Arc::from(&[1.0][..]), Some(3));
+        for v in values {
+            h.observe(v, 1, None);
+        }
+        check(&h, &values);
+        assert_eq!(h.snapshot().native.unwrap().schema, 3, "{values:?}");
+        h.observe(f64::INFINITY, 1, None);
+        assert!(h.snapshot().native.unwrap().schema < 3);
+    }
+}
+
 #[test]
 fn resolution_drops_only_as_far_as_needed() {
     let h = AtomicHistogram::with_native(Arc::from(&[1.0][..]), Some(3));

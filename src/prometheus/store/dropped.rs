@@ -39,7 +39,7 @@ impl Store {
                 );
                 header = true;
             }
-            let (labels, _) = self.label_text(&dropped_key(name));
+            let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));
             text::push_sample(
                 out,
                 clash::DROPPED,

@@ -67,13 +67,24 @@ struct Family {
     /// The family that kept a name this one would write too, when this one is left out of the
     /// exposition (decided when its first series is registered; see [`clash`]).
     dropped_by: Option<String>,
+    /// The name as the application recorded it, before sanitising (set by the first series).
+    recorded: Option<Box<str>>,
+}
+
+impl Family {
+    /// The name the count of this family's left-out series carries: the name as recorded.
+    fn display_name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.recorded.as_deref().unwrap_or(key)
+    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     /// Facade keys to their series (several keys may share one).
     index: HashMap<Key, Cell>,
-    /// Families by sanitised name, in the order they are written.
+    /// Families by sanitised name, in the order they are written. A name that sanitises to
+    /// the name of a family recorded under another name (`a-b` beside `a_b`) gets an entry of
+    /// its own, keyed `sanitised\0recorded` and left out: one written name, one family.
     families: BTreeMap<String, Family>,
     /// The names the written families take.
     names: Names,
@@ -148,17 +159,32 @@ impl Store {
             names,
         } = &mut *inner;
         let name = text::metric_name(key.name());
-        let family = families.entry(name.clone()).or_default();
+        // Another recorded name that sanitises to this one: left out under an entry of its own.
+        let renamed_from = families
+            .get(&name)
+            .and_then(|f| f.recorded.as_deref())
+            .filter(|recorded| **recorded != *key.name())
+            .map(str::to_owned);
+        let entry = match &renamed_from {
+            Some(_) => format!("{name}\0{}", key.name()),
+            None => name.clone(),
+        };
+        let family = families.entry(entry).or_default();
         if family.kind.is_some_and(|k| k != kind) {
             conflict(key.name());
             return None;
         }
         family.kind = Some(kind);
-        if family.series.is_empty() {
+        if family.series.is_empty() && family.dropped_by.is_none() {
             // The family's first series: it takes its names, or is left out if a family
-            // registered earlier has one of them.
-            if let Err(owner) = names.claim(&name, kind) {
-                clash::warn(&name, &owner);
+            // registered earlier has one of them (or has its sanitised name).
+            family.recorded = Some(key.name().into());
+            let claimed = match renamed_from {
+                Some(owner) => Err(owner),
+                None => names.claim(&name, kind),
+            };
+            if let Err(owner) = claimed {
+                clash::warn(key.name(), &owner);
                 family.dropped_by = Some(owner);
             }
         }

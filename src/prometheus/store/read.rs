@@ -46,7 +46,7 @@ impl Store {
             if family.dropped_by.is_none() || family.series.is_empty() {
                 continue;
             }
-            let (labels, _) = self.label_text(&dropped_key(name));
+            let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));
             let mut dropped_pairs = Vec::new();
             if text::split_label_text(&labels, &mut dropped_pairs) {
                 let count = SeriesRead::Int(family.series.len() as u64);

@@ -105,6 +105,44 @@ fn a_name_keeps_its_first_kind() {
 }
 
 #[test]
+fn names_that_sanitise_alike_are_one_family_and_the_later_is_counted() {
+    let r = store();
+    r.register_gauge(&Key::from_name("a.b_total"), &META)
+        .set(1.0);
+    r.register_counter(&Key::from_name("a_b_total"), &META)
+        .increment(20);
+    r.register_gauge(&Key::from_name("x-y"), &META).set(1.0);
+    r.register_gauge(&Key::from_name("x_y"), &META).set(2.0);
+    for format in [Format::Prometheus, Format::OpenMetrics] {
+        let out = r.store.render(format);
+        // Each written name once, with the value of the family recorded first.
+        assert_eq!(out.matches("# TYPE a_b_total ").count(), 1, "{out}");
+        assert!(
+            out.contains("\na_b_total{region=\"eu \\\"west\\\"\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\nx_y{region=\"eu \\\"west\\\"\"} 1\n"),
+            "{out}"
+        );
+        assert!(!out.contains("} 20\n") && !out.contains("} 2\n"), "{out}");
+        // The later ones are counted under the names they were recorded with.
+        for recorded in ["a_b_total", "x_y"] {
+            let line = format!("{{metric=\"{recorded}\",region=\"eu \\\"west\\\"\"}} 1\n");
+            assert!(out.contains(&line), "{line} in {out}");
+        }
+    }
+    // Their handles still record, and a second series of a left-out name is counted too.
+    r.register_gauge(&Key::from_parts("x_y", vec![Label::new("k", "v")]), &META)
+        .set(3.0);
+    let out = r.store.render(Format::Prometheus);
+    assert!(
+        out.contains("{metric=\"x_y\",region=\"eu \\\"west\\\"\"} 2\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn openmetrics_ends_with_eof() {
     let r = store();
     r.register_counter(&Key::from_name("c_total"), &META)

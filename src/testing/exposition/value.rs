@@ -12,8 +12,9 @@ pub(super) fn parse_value(s: &str) -> Option<f64> {
     }
 }
 
-/// `[+-]0x<hex digits>[.<hex digits>]p[+-]<decimal exponent>` (exact up to 13 significant hex
-/// digits; longer mantissas are rounded digit by digit).
+/// `[+-]0x<hex digits>[.<hex digits>]p[+-]<decimal exponent>`, rounded once to the nearest
+/// `f64` (ties to even) as Go's `ParseFloat` rounds it, however long the mantissa; only a
+/// result below the smallest normal `f64` (2^-1022) can be rounded twice.
 fn parse_hex(s: &str) -> Option<f64> {
     let (sign, rest) = match s.as_bytes().first()? {
         b'-' => (-1.0, &s[1..]),
@@ -29,12 +30,30 @@ fn parse_hex(s: &str) -> Option<f64> {
     if int.is_empty() && frac.is_empty() {
         return None;
     }
-    let mut value = 0.0f64;
-    for c in int.chars().chain(frac.chars()) {
-        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    // Up to 60 significant bits are kept exactly; every digit after them only moves the
+    // exponent (in the integer part) and leaves a sticky bit when it is not zero, which is all
+    // the one rounding to 53 bits needs to know.
+    let (mut bits, mut shift, mut sticky) = (0u64, 0i32, false);
+    for (c, fraction) in int
+        .chars()
+        .map(|c| (c, false))
+        .chain(frac.chars().map(|c| (c, true)))
+    {
+        let digit = u64::from(c.to_digit(16)?);
+        if bits < 1 << 56 {
+            bits = bits * 16 + digit;
+            if fraction {
+                shift = shift.checked_sub(4)?;
+            }
+        } else {
+            sticky |= digit != 0;
+            if !fraction {
+                shift = shift.checked_add(4)?;
+            }
+        }
     }
-    let shift = i32::try_from(frac.len()).ok()?.checked_mul(4)?;
-    let exponent = exponent.checked_sub(shift)?;
+    let value = (bits | u64::from(sticky)) as f64;
+    let exponent = exponent.checked_add(shift)?;
     // In two steps, so that a large mantissa with a very negative exponent does not
     // underflow on the way.
     let half = exponent / 2;
@@ -52,4 +71,31 @@ pub(super) fn count(value: f64) -> Option<f64> {
 /// A bucket's or `_count`'s value, when it is a whole count.
 pub(super) fn whole_count(value: f64) -> Option<u64> {
     count(value).filter(|v| v.fract() == 0.0).map(|v| v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_value;
+
+    #[test]
+    fn hexadecimal_floats_are_rounded_once() {
+        assert_eq!(parse_value("0x1.8p3"), Some(12.0));
+        assert_eq!(parse_value("-0x10p-4"), Some(-1.0));
+        // Just above the halfway point between 1 and the next f64: up, not down to 1.
+        assert_eq!(
+            parse_value("0x1.000000000000081p0"),
+            Some(1.0000000000000002)
+        );
+        // Exactly halfway: to even (1.0); halfway to an odd neighbour: up.
+        assert_eq!(parse_value("0x1.00000000000008p0"), Some(1.0));
+        assert_eq!(
+            parse_value("0x1.00000000000018p0"),
+            Some(1.0000000000000004)
+        );
+        // Long integer parts move the exponent.
+        assert_eq!(parse_value("0x10000000000000000000p0"), Some(2f64.powi(76)));
+        assert_eq!(parse_value("0x1.fffffffffffffp1023"), Some(f64::MAX));
+        assert_eq!(parse_value("0x"), None);
+        assert_eq!(parse_value("0xp1"), None);
+    }
 }
