@@ -81,10 +81,12 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
     };
     match args.next().map(text).transpose()?.as_deref() {
         Some("monitoring") => {}
-        Some("-h" | "--help") | None => {
+        Some("-h" | "--help") => {
             print!("{}", help());
             return Ok(());
         }
+        // No command is a usage error: the help goes to standard error, and the exit code is 2.
+        None => return Err(usage(format!("a command is required\n\n{}", help()))),
         Some("-V" | "--version") => {
             print!("{}", version());
             return Ok(());

@@ -288,6 +288,18 @@ fn the_command_prints_its_version() {
 }
 
 #[test]
+fn a_command_is_required() {
+    let (code, stdout, stderr) = command(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("a command is required"), "{stderr}");
+    assert!(stderr.contains("--job"), "the help follows: {stderr}");
+    let (code, stdout, _) = command(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("--job"), "{stdout}");
+}
+
+#[test]
 fn the_job_is_required() {
     let dir = TempDir::new("no-job");
     let out = dir.0.join("out");
