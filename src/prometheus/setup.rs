@@ -46,12 +46,13 @@ pub enum SetupError {
     Label(crate::LabelError),
     /// Bucket bounds were empty, not finite, or not strictly increasing.
     InvalidBuckets {
-        /// Which histogram family they were for (`"duration"`, `"size"` or `"histogram"`), or
-        /// `"native"` for a native histogram schema out of range.
+        /// Which histogram family they were for (`"duration"`, `"size"` or `"histogram"`).
         histogram: &'static str,
         /// What is wrong with them.
         reason: &'static str,
     },
+    /// A native histogram schema outside −4..=8 (the one given).
+    InvalidNativeSchema(i8),
 }
 
 impl fmt::Display for SetupError {
@@ -64,6 +65,10 @@ impl fmt::Display for SetupError {
                 write!(f, "invalid {histogram} buckets: {reason}")
             }
             Self::Label(e) => write!(f, "global label: {e}"),
+            Self::InvalidNativeSchema(schema) => write!(
+                f,
+                "native histogram schema {schema} is outside -4..=8 (8 is the finest: 256 buckets per power of two)"
+            ),
         }
     }
 }
@@ -145,13 +150,10 @@ impl PrometheusSetup {
     ///
     /// # Errors
     ///
-    /// [`SetupError::InvalidBuckets`] when `schema` is outside −4..=8.
+    /// [`SetupError::InvalidNativeSchema`] when `schema` is outside −4..=8.
     pub fn native_histogram_schema(mut self, schema: i8) -> Result<Self, SetupError> {
         if !(native::MIN_SCHEMA..=native::MAX_SCHEMA).contains(&schema) {
-            return Err(SetupError::InvalidBuckets {
-                histogram: "native",
-                reason: "the schema must be from -4 to 8",
-            });
+            return Err(SetupError::InvalidNativeSchema(schema));
         }
         self.native_schema = schema;
         self.native = self.native.map(|_| schema);
@@ -346,6 +348,24 @@ fn check_buckets(histogram: &'static str, bounds: &[f64]) -> Result<Vec<f64>, Se
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn native_schemas_outside_the_range_are_refused() {
+        for schema in [i8::MIN, -5, 9, i8::MAX] {
+            let err = PrometheusSetup::new()
+                .native_histogram_schema(schema)
+                .unwrap_err();
+            assert!(matches!(err, SetupError::InvalidNativeSchema(s) if s == schema));
+            assert!(err.to_string().contains(&schema.to_string()), "{err}");
+        }
+        for schema in -4..=8 {
+            assert!(
+                PrometheusSetup::new()
+                    .native_histogram_schema(schema)
+                    .is_ok()
+            );
+        }
+    }
 
     #[test]
     fn bucket_validation() {
