@@ -83,6 +83,15 @@ pub(crate) fn warn(name: &str, owner: &str) {
     );
 }
 
+/// Says, once per family, that keys of it were left out because their labels, once written,
+/// are another series' labels.
+pub(crate) fn warn_labels(name: &str) {
+    tracing::warn!(
+        metric = name,
+        "metric series left out of the exposition: its label names, once made valid (or a name given twice), are another series' labels; such series count in routemeter_exposition_dropped_series_total"
+    );
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

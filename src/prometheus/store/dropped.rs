@@ -25,7 +25,7 @@ impl Store {
     pub(super) fn render_dropped(&self, inner: &Inner, out: &mut String, format: Format) {
         let mut header = false;
         for (name, family) in &inner.families {
-            if family.dropped_by.is_none() || family.series.is_empty() {
+            if family.left_out() == 0 {
                 continue;
             }
             if !header {
@@ -40,12 +40,7 @@ impl Store {
                 header = true;
             }
             let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));
-            text::push_sample(
-                out,
-                clash::DROPPED,
-                &labels,
-                Value::Int(family.series.len() as u64),
-            );
+            text::push_sample(out, clash::DROPPED, &labels, Value::Int(family.left_out()));
         }
     }
 }

@@ -51,6 +51,9 @@ struct Series {
     /// `k="v",…` without braces, in the order the labels were given.
     labels: Box<str>,
     cell: Cell,
+    /// The labels as recorded, when writing them changed a name (see [`Store::label_origin`]):
+    /// another key that writes the same text is then a different series, left out.
+    origin: Option<Box<str>>,
 }
 
 /// The series of one metric name.
@@ -69,9 +72,22 @@ struct Family {
     dropped_by: Option<String>,
     /// The name as the application recorded it, before sanitising (set by the first series).
     recorded: Option<Box<str>>,
+    /// Keys left out because their labels, once written, are another series' labels (`a-b`
+    /// beside `a_b`): they record into storage no format writes.
+    label_clashes: u64,
 }
 
 impl Family {
+    /// How many series of this family no format writes: all of them when the family is left
+    /// out, else those whose labels clashed.
+    fn left_out(&self) -> u64 {
+        let family = match self.dropped_by {
+            Some(_) => self.series.len() as u64,
+            None => 0,
+        };
+        family + self.label_clashes
+    }
+
     /// The name the count of this family's left-out series carries: the name as recorded.
     fn display_name<'a>(&'a self, key: &'a str) -> &'a str {
         self.recorded.as_deref().unwrap_or(key)
@@ -121,6 +137,47 @@ impl Store {
     pub(crate) fn with_native(mut self, schema: Option<i8>) -> Self {
         self.native = schema;
         self
+    }
+
+    /// New storage for a series of `kind` named `name` (as recorded).
+    fn new_cell(&self, kind: Kind, float: bool, name: &str) -> Cell {
+        match kind {
+            Kind::Counter if float => Cell::FloatCounter(Arc::default()),
+            Kind::Counter => Cell::Counter(Arc::default()),
+            Kind::Gauge => Cell::Gauge(Arc::default()),
+            Kind::Histogram => Cell::Histogram(Arc::new(HistogramCell(
+                AtomicHistogram::with_native(self.buckets.for_name(name), self.native),
+            ))),
+        }
+    }
+
+    /// The labels of `key` as recorded, sorted, when writing them changes them (a name
+    /// sanitised or exported under another, or a name given twice, of which the first is
+    /// written); `None` when they are written as recorded. Two keys whose written labels are
+    /// alike are one series only when this is alike too.
+    fn label_origin(key: &Key) -> Option<Box<str>> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut changed = false;
+        for label in key.labels() {
+            let written = text::label_name(label.key());
+            changed |= written != label.key()
+                || written.starts_with("__")
+                || written == "le"
+                || written == "quantile"
+                || seen.contains(&label.key());
+            seen.push(label.key());
+        }
+        changed.then(|| {
+            let mut labels: Vec<(&str, &str)> =
+                key.labels().map(|l| (l.key(), l.value())).collect();
+            labels.sort_unstable();
+            // Lengths first: no name or value can pass for another.
+            let mut origin = String::new();
+            for (name, value) in labels {
+                origin.push_str(&format!("{}:{name}{}:{value}", name.len(), value.len()));
+            }
+            origin.into_boxed_str()
+        })
     }
 
     fn describe(&self, name: &KeyName, kind: Kind, unit: Option<Unit>, help: &SharedString) {
@@ -188,29 +245,30 @@ impl Store {
                 family.dropped_by = Some(owner);
             }
         }
+        let origin = Self::label_origin(key);
         let cell = match family.series.get(&sorted) {
-            Some(series) => series.cell.clone(),
+            Some(series) if series.origin == origin => series.cell.clone(),
+            Some(_) => {
+                // Written alike, recorded apart: left out and counted, never merged.
+                if family.label_clashes == 0 {
+                    clash::warn_labels(key.name());
+                }
+                family.label_clashes += 1;
+                let cell = self.new_cell(kind, float, key.name());
+                index.insert(key.clone(), cell.clone());
+                return Some(cell);
+            }
             None => {
-                let cell = match kind {
-                    Kind::Counter if float => Cell::FloatCounter(Arc::default()),
-                    Kind::Counter => Cell::Counter(Arc::default()),
-                    Kind::Gauge => Cell::Gauge(Arc::default()),
-                    Kind::Histogram => {
-                        let bounds = self.buckets.for_name(key.name());
-                        if family.les.is_none() {
-                            family.les = Some(text::les(&bounds));
-                        }
-                        Cell::Histogram(Arc::new(HistogramCell(AtomicHistogram::with_native(
-                            bounds,
-                            self.native,
-                        ))))
-                    }
-                };
+                let cell = self.new_cell(kind, float, key.name());
+                if kind == Kind::Histogram && family.les.is_none() {
+                    family.les = Some(text::les(&self.buckets.for_name(key.name())));
+                }
                 family.series.insert(
                     sorted,
                     Series {
                         labels: given,
                         cell: cell.clone(),
+                        origin,
                     },
                 );
                 cell

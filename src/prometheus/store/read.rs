@@ -43,13 +43,13 @@ impl Store {
             }
         }
         for (name, family) in &inner.families {
-            if family.dropped_by.is_none() || family.series.is_empty() {
+            if family.left_out() == 0 {
                 continue;
             }
             let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));
             let mut dropped_pairs = Vec::new();
             if text::split_label_text(&labels, &mut dropped_pairs) {
-                let count = SeriesRead::Int(family.series.len() as u64);
+                let count = SeriesRead::Int(family.left_out());
                 visit(
                     clash::DROPPED,
                     Kind::Counter,

@@ -55,10 +55,16 @@ fn same_labels_in_another_order_are_one_series() {
     );
     r.register_counter(&a, &META).increment(1);
     r.register_counter(&b, &META).increment(1);
+    // A name given twice is written once (the first): that is `a`'s text, but not `a`'s
+    // labels, so it is left out and counted rather than added to `a`.
     r.register_counter(&dup, &META).increment(1);
     let out = r.store.render(Format::Prometheus);
     assert!(
-        out.contains("c_total{x=\"1\",y=\"2\",region=\"eu \\\"west\\\"\"} 3\n"),
+        out.contains("c_total{x=\"1\",y=\"2\",region=\"eu \\\"west\\\"\"} 2\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("{metric=\"c_total\",region=\"eu \\\"west\\\"\"} 1\n"),
         "{out}"
     );
     assert_eq!(r.store.series_count(), 1);
@@ -140,6 +146,51 @@ fn names_that_sanitise_alike_are_one_family_and_the_later_is_counted() {
         out.contains("{metric=\"x_y\",region=\"eu \\\"west\\\"\"} 2\n"),
         "{out}"
     );
+}
+
+#[test]
+fn labels_that_write_alike_are_not_merged_and_the_later_is_counted() {
+    let r = store();
+    let key = |labels: &[(&'static str, &'static str)]| {
+        Key::from_parts(
+            "g",
+            labels
+                .iter()
+                .map(|(k, v)| Label::new(*k, *v))
+                .collect::<Vec<_>>(),
+        )
+    };
+    r.register_gauge(&key(&[("a-b", "1")]), &META).set(1.0);
+    // Written as `a_b="1"` too: left out.
+    r.register_gauge(&key(&[("a_b", "1")]), &META).set(2.0);
+    // The same labels in another order, and the same key again: one series, not a clash.
+    r.register_gauge(&key(&[("a-b", "1"), ("c", "2")]), &META)
+        .set(3.0);
+    r.register_gauge(&key(&[("c", "2"), ("a-b", "1")]), &META)
+        .set(4.0);
+    r.register_gauge(&key(&[("a-b", "1")]), &META).set(5.0);
+    // A repeated name (the first is written) beside the label written once.
+    r.register_gauge(&key(&[("x", "1"), ("x", "2")]), &META)
+        .set(6.0);
+    r.register_gauge(&key(&[("x", "1")]), &META).set(7.0);
+    // A reserved name exported under another beside that other name.
+    r.register_gauge(&key(&[("le", "1")]), &META).set(8.0);
+    r.register_gauge(&key(&[("exported_le", "1")]), &META)
+        .set(9.0);
+    let out = r.store.render(Format::Prometheus);
+    let region = "region=\"eu \\\"west\\\"\"";
+    for line in [
+        format!("g{{a_b=\"1\",{region}}} 5\n"),
+        format!("g{{a_b=\"1\",c=\"2\",{region}}} 4\n"),
+        format!("g{{x=\"1\",{region}}} 6\n"),
+        format!("g{{exported_le=\"1\",{region}}} 8\n"),
+        format!("{{metric=\"g\",{region}}} 3\n"),
+    ] {
+        assert!(out.contains(&line), "{line} in {out}");
+    }
+    for value in [" 2\n", " 7\n", " 9\n"] {
+        assert!(!out.contains(value), "{value} in {out}");
+    }
 }
 
 #[test]
