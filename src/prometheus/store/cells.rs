@@ -50,7 +50,20 @@ impl Default for GaugeCell {
 const EXACT_STEP: f64 = 9_007_199_254_740_992.0; // 2^53
 
 impl GaugeCell {
+    #[inline]
     fn add(&self, value: f64) {
+        // Steps of one (the in-flight gauge's, on every request) settle with one comparison.
+        let step = if value == 1.0 {
+            1
+        } else if value == -1.0 {
+            -1
+        } else {
+            return self.add_other(value);
+        };
+        self.steps.fetch_add(step, Ordering::Relaxed);
+    }
+
+    fn add_other(&self, value: f64) {
         // `as` truncates (a conversion instruction, where `fract` is a library call).
         let step = value as i64;
         if value.abs() <= EXACT_STEP && step as f64 == value {
