@@ -42,6 +42,13 @@ async fn real_prometheus_scrapes_the_quickstart() {
     metrics::histogram!("lat_seconds").record(0.2);
     metrics::counter!("lat_seconds_count").increment(5);
     metrics::histogram!("neg").record(-2.0);
+    // Names and label names that only become equal once made valid.
+    metrics::describe_gauge!("odd_g", "A gauge.");
+    metrics::describe_gauge!("dotted_g", "A gauge.");
+    metrics::gauge!("dotted.g").set(3.0);
+    metrics::gauge!("dotted_g").set(30.0);
+    metrics::gauge!("odd_g", "a-b" => "1").set(4.0);
+    metrics::gauge!("odd_g", "a_b" => "1").set(40.0);
     let Some(prometheus) = prom::start(&[("quickstart", app_addr.to_string())], "") else {
         return;
     };
@@ -92,6 +99,17 @@ async fn real_prometheus_scrapes_the_quickstart() {
         ),
         ("neg_bucket{le=\"+Inf\"}", Some(1.0)),
         ("clash_total", None),
+        // The first recorded of each pair is kept, the other counted under its own name.
+        ("dotted_g{job=\"quickstart\"}", Some(3.0)),
+        ("odd_g{job=\"quickstart\",a_b=\"1\"}", Some(4.0)),
+        (
+            "routemeter_exposition_dropped_series_total{metric=\"dotted_g\"}",
+            Some(1.0),
+        ),
+        (
+            "routemeter_exposition_dropped_series_total{metric=\"odd_g\"}",
+            Some(1.0),
+        ),
     ] {
         let result = prometheus.query(&client, query).await;
         assert_eq!(scalar(&result), want, "{query}: {result}");
