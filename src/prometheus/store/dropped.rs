@@ -12,7 +12,7 @@ use super::{Inner, Store};
 pub(super) const DROPPED_HELP: &str = "Series left out of the exposition because an earlier family writes one of their names, by family.";
 
 /// The key of the count of series left out for the family `name`.
-pub(super) fn dropped_key(name: &str) -> Key {
+fn dropped_key(name: &str) -> Key {
     Key::from_parts(
         clash::DROPPED,
         vec![metrics::Label::new("metric", name.to_owned())],
@@ -20,15 +20,28 @@ pub(super) fn dropped_key(name: &str) -> Key {
 }
 
 impl Store {
+    /// The label text and count of each family with series no format writes, in render
+    /// order: what both the text render and the protobuf read write as
+    /// `routemeter_exposition_dropped_series_total`.
+    pub(super) fn left_out_counts<'a>(
+        &'a self,
+        inner: &'a Inner,
+    ) -> impl Iterator<Item = (Box<str>, u64)> + 'a {
+        inner
+            .families
+            .iter()
+            .filter(|(_, family)| family.left_out() > 0)
+            .map(|(name, family)| {
+                let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));
+                (labels, family.left_out())
+            })
+    }
+
     /// Writes how many series each family left out of the exposition has (nothing when none
     /// is): the series are kept, and written again by no render, so the count only grows.
     pub(super) fn render_dropped(&self, inner: &Inner, out: &mut String, format: Format) {
-        let mut header = false;
-        for (name, family) in &inner.families {
-            if family.left_out() == 0 {
-                continue;
-            }
-            if !header {
+        for (i, (labels, count)) in self.left_out_counts(inner).enumerate() {
+            if i == 0 {
                 text::push_header(
                     out,
                     clash::DROPPED,
@@ -37,10 +50,8 @@ impl Store {
                     None,
                     format,
                 );
-                header = true;
             }
-            let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));
-            text::push_sample(out, clash::DROPPED, &labels, Value::Int(family.left_out()));
+            text::push_sample(out, clash::DROPPED, &labels, Value::Int(count));
         }
     }
 }

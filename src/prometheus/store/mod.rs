@@ -260,8 +260,8 @@ impl Store {
             }
             None => {
                 let cell = self.new_cell(kind, float, key.name());
-                if kind == Kind::Histogram && family.les.is_none() {
-                    family.les = Some(text::les(&self.buckets.for_name(key.name())));
+                if let (Cell::Histogram(h), None) = (&cell, &family.les) {
+                    family.les = Some(text::les(h.0.bounds()));
                 }
                 family.series.insert(
                     sorted,

@@ -3,13 +3,12 @@
 //! ([`Store::visit_family`], for the live page).
 
 use std::sync::PoisonError;
-use std::sync::atomic::Ordering;
 
 use super::super::clash;
 use super::super::text::{self, Kind};
 use super::Store;
-use super::cells::{Cell, SeriesRead};
-use super::dropped::{DROPPED_HELP, dropped_key};
+use super::cells::SeriesRead;
+use super::dropped::DROPPED_HELP;
 use super::labels::LabelPairs;
 
 impl Store {
@@ -42,20 +41,15 @@ impl Store {
                 );
             }
         }
-        for (name, family) in &inner.families {
-            if family.left_out() == 0 {
-                continue;
-            }
-            let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));
+        for (labels, count) in self.left_out_counts(&inner) {
             let mut dropped_pairs = Vec::new();
             if text::split_label_text(&labels, &mut dropped_pairs) {
-                let count = SeriesRead::Int(family.left_out());
                 visit(
                     clash::DROPPED,
                     Kind::Counter,
                     Some(DROPPED_HELP),
                     &dropped_pairs,
-                    count,
+                    SeriesRead::Int(count),
                 );
             }
         }
@@ -80,15 +74,7 @@ impl Store {
             if !text::split_label_text(&series.labels, &mut pairs) {
                 continue;
             }
-            let read = match &series.cell {
-                Cell::Counter(c) => SeriesRead::Int(c.0.load(Ordering::Relaxed)),
-                Cell::FloatCounter(c) | Cell::Gauge(c) => SeriesRead::Float(c.value()),
-                Cell::Histogram(h) => SeriesRead::Histogram {
-                    bounds: h.0.bounds(),
-                    snapshot: h.0.snapshot(),
-                },
-            };
-            visit(&pairs, read);
+            visit(&pairs, series.cell.read());
         }
     }
 }
