@@ -159,6 +159,27 @@ async fn real_prometheus_scrapes_the_quickstart() {
         prometheus.query(&client, recipe).await;
     }
 
+    // Over the socket, with curl: a format the client refuses (`Q=0`, in any case) is not sent.
+    for (accept, want) in [
+        (
+            "application/openmetrics-text;Q=0, text/plain;q=0.5",
+            "text/plain; version=0.0.4",
+        ),
+        (
+            "application/openmetrics-text;q=0.9, text/plain;q=0.5",
+            "application/openmetrics-text",
+        ),
+    ] {
+        let out = Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "-w", "%{content_type}", "-H"])
+            .arg(format!("Accept: {accept}"))
+            .arg(format!("{base}/metrics"))
+            .output()
+            .expect("curl runs");
+        let content_type = String::from_utf8_lossy(&out.stdout);
+        assert!(content_type.starts_with(want), "{accept}: {content_type}");
+    }
+
     // promtool accepts the exposition.
     let (status, exposition) = client.get(&format!("{base}/metrics")).await;
     assert_eq!(status, 200);
