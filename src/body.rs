@@ -38,7 +38,7 @@ pin_project! {
     {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(flight) = this.flight {
+            if let Some(flight) = this.flight.as_mut().filter(|f| !f.is_done()) {
                 // hyper stops polling once `is_end_stream` says so, or once it has written the
                 // `Content-Length` it announced, and then drops the body without polling for
                 // the final `None`: a body that is complete, or has sent every declared byte,
@@ -54,6 +54,46 @@ pin_project! {
             }
         }
     }
+}
+
+/// A frame polled from the inner body of `ResponseBody`, and the request's end if it was the
+/// last.
+type Polled<B> = Poll<Option<Result<Frame<<B as Body>::Data>, <B as Body>::Error>>>;
+
+/// Records what `polled`, just returned by `inner`, means for `flight`.
+#[inline(never)]
+fn after_frame<B: Body>(flight: &mut InFlight, polled: &Polled<B>, inner: &B) {
+    match polled {
+        Poll::Ready(Some(Ok(frame))) => {
+            flight.sent(data_len(frame));
+            if let Some(trailers) = frame.trailers_ref() {
+                flight.trailers(trailers);
+            }
+            if inner.is_end_stream() {
+                flight.finish(None);
+            }
+        }
+        Poll::Ready(Some(Err(_))) => flight.finish(Some(ErrorType::Body)),
+        Poll::Ready(None) => flight.finish(None),
+        Poll::Pending => {}
+    }
+}
+
+/// `poll_frame` inside the request's span (when request logs are on).
+#[cold]
+fn poll_in_span<B: Body>(
+    mut inner: Pin<&mut B>,
+    flight: &mut InFlight,
+    cx: &mut Context<'_>,
+) -> Polled<B> {
+    flight.polling = true;
+    let polled = {
+        let _entered = flight.span().map(|s| s.enter());
+        inner.as_mut().poll_frame(cx)
+    };
+    flight.polling = false;
+    after_frame(flight, &polled, &*inner);
+    polled
 }
 
 impl<B: Body> ResponseBody<B> {
@@ -75,6 +115,9 @@ impl<B: Body> Body for ResponseBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
+    /// Small, so that it inlines into axum's boxed body and the frame is returned in place;
+    /// what a frame means for the record is worked out in [`after_frame`].
+    #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -83,26 +126,13 @@ impl<B: Body> Body for ResponseBody<B> {
         let Some(flight) = this.flight.as_mut() else {
             return this.inner.poll_frame(cx);
         };
-        flight.polling = true;
-        let polled = {
-            let _entered = flight.span().map(|s| s.enter());
-            this.inner.as_mut().poll_frame(cx)
-        };
-        flight.polling = false;
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                flight.sent(data_len(frame));
-                if let Some(trailers) = frame.trailers_ref() {
-                    flight.trailers(trailers);
-                }
-                if this.inner.is_end_stream() {
-                    flight.finish(None);
-                }
-            }
-            Poll::Ready(Some(Err(_))) => flight.finish(Some(ErrorType::Body)),
-            Poll::Ready(None) => flight.finish(None),
-            Poll::Pending => {}
+        if flight.span().is_some() {
+            return poll_in_span(this.inner, flight, cx);
         }
+        flight.polling = true;
+        let polled = this.inner.as_mut().poll_frame(cx);
+        flight.polling = false;
+        after_frame(flight, &polled, &*this.inner);
         polled
     }
 

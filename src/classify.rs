@@ -323,6 +323,7 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     /// A response head with `status` whose body then ended with `end`.
+    #[inline]
     pub(crate) fn response(status: StatusCode, end: Option<ErrorType>) -> Self {
         let error = end.or_else(|| {
             status
@@ -360,12 +361,14 @@ impl Outcome {
     }
 
     /// The same outcome for a request of protocol `version`.
+    #[inline]
     pub(crate) fn with_version(self, version: Option<ProtocolVersion>) -> Self {
         Self { version, ..self }
     }
 
     /// A compact key: 16 bits of status (0 when none; 1000 and up for gRPC codes), 8 bits of
     /// protocol version and 8 bits of error kind.
+    #[inline]
     pub(crate) fn key(&self) -> u32 {
         let status = match self.grpc {
             None => self.status.map_or(0, |s| u32::from(s.as_u16())),

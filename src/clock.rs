@@ -1,11 +1,20 @@
 //! Where request durations get their time: the system's monotonic clock, or, for tests that
 //! pause time, tokio's clock.
 //!
-//! A layer reads its clock twice per request: when the request enters and when it ends. The
-//! default reads `std::time::Instant::now()` directly (one predictable branch on top of it);
-//! the tokio clock is opt-in, through [`TestMeter::with_tokio_clock`](crate::testing::TestMeter::with_tokio_clock).
+//! A layer reads its clock twice per request: when the request enters and when it ends. Each
+//! reading is a [`Stamp`], a plain count of nanoseconds, so the duration is one subtraction.
+//! On Unix the system clock is read with `clock_gettime(CLOCK_MONOTONIC)` (the clock
+//! `std::time::Instant` reads there) through `rustix`; `Instant`'s own subtraction checks and
+//! normalises seconds and nanoseconds, which costs more than the rest of the reading. Elsewhere
+//! the reading is an `Instant`'s distance from a fixed one. The tokio clock is opt-in, through
+//! [`TestMeter::with_tokio_clock`](crate::testing::TestMeter::with_tokio_clock).
 
 use std::time::{Duration, Instant};
+
+/// One reading of a [`Clock`]: nanoseconds on that clock's scale. Only the difference of two
+/// readings of the same clock means anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Stamp(u64);
 
 /// A source of instants: a `Copy` value kept beside a layer's settings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,11 +40,65 @@ impl Clock {
         }
     }
 
-    /// The time from `start` (an instant of this clock) until now.
+    /// The current reading.
     #[inline]
-    pub(crate) fn since(self, start: Instant) -> Duration {
-        self.now().saturating_duration_since(start)
+    pub(crate) fn stamp(self) -> Stamp {
+        match self {
+            Self::Std => Stamp(monotonic_nanos()),
+            #[cfg(feature = "testing")]
+            Self::Tokio => Stamp(nanos_since_base(self.now())),
+        }
     }
+
+    /// The nanoseconds from `start` (a reading of this clock) until now; 0 if the clock went
+    /// backwards.
+    #[inline]
+    pub(crate) fn nanos_since(self, start: Stamp) -> u64 {
+        self.stamp().0.saturating_sub(start.0)
+    }
+}
+
+/// Seconds in a count of nanoseconds, rounded once.
+#[inline]
+pub(crate) fn seconds(nanos: u64) -> f64 {
+    nanos as f64 / 1e9
+}
+
+/// The time in a count of nanoseconds.
+pub(crate) fn duration(nanos: u64) -> Duration {
+    Duration::from_nanos(nanos)
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (about 584 years before it wraps).
+#[cfg(unix)]
+#[inline]
+fn monotonic_nanos() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    // A monotonic clock's seconds and nanoseconds are never negative.
+    (now.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(now.tv_nsec as u64)
+}
+
+/// The system's monotonic clock as nanoseconds since a fixed instant.
+#[cfg(not(unix))]
+#[inline]
+fn monotonic_nanos() -> u64 {
+    nanos_since_base(Instant::now())
+}
+
+/// Nanoseconds from a fixed instant, taken once per process, to `at`.
+///
+/// The fixed instant lies a while before the first reading, so that instants of a paused tokio
+/// clock, which starts when its runtime is built, are not before it.
+#[cfg_attr(all(unix, not(feature = "testing")), allow(dead_code))]
+fn nanos_since_base(at: Instant) -> u64 {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| {
+        let now = Instant::now();
+        now.checked_sub(Duration::from_secs(1 << 20)).unwrap_or(now)
+    });
+    u64::try_from(at.saturating_duration_since(base).as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -46,16 +109,41 @@ mod tests {
     fn the_default_is_the_system_clock() {
         let clock = Clock::default();
         assert_eq!(clock, Clock::Std);
-        let start = clock.now();
-        assert!(clock.since(start) < Duration::from_secs(60));
+        // Nested spans: the stamps' span lies within the outer `Instant` span and contains
+        // the inner one, so on the same clock its length lies between theirs.
+        let outer = Instant::now();
+        let start = clock.stamp();
+        let inner = Instant::now();
+        std::thread::sleep(Duration::from_millis(5));
+        let inner = inner.elapsed();
+        let measured = duration(clock.nanos_since(start));
+        let outer = outer.elapsed();
+        assert!(inner <= measured && measured <= outer, "{inner:?} {measured:?} {outer:?}");
+        assert!(inner >= Duration::from_millis(5));
+        assert!(clock.nanos_since(clock.stamp()) < 60_000_000_000);
+    }
+
+    #[test]
+    fn a_stamp_counts_from_the_monotonic_clock() {
+        let (a, b) = (Clock::Std.stamp(), Clock::Std.stamp());
+        assert!(b >= a);
+        assert_eq!(Clock::Std.nanos_since(Stamp(u64::MAX)), 0);
+    }
+
+    #[test]
+    fn seconds_are_rounded_once() {
+        assert_eq!(seconds(5_000_000), 0.005);
+        assert_eq!(seconds(2_500_000_000), 2.5);
+        assert_eq!(seconds(1_100_000_000), 1.1);
+        assert_eq!(seconds(0), 0.0);
     }
 
     #[cfg(feature = "testing")]
     #[tokio::test(start_paused = true)]
     async fn the_tokio_clock_follows_paused_time() {
         let clock = Clock::Tokio;
-        let start = clock.now();
+        let start = clock.stamp();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(clock.since(start), Duration::from_millis(50));
+        assert_eq!(clock.nanos_since(start), 50_000_000);
     }
 }

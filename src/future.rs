@@ -26,6 +26,7 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
+    #[inline]
     pub(crate) fn new(inner: F, flight: Option<InFlight>) -> Self {
         Self { inner, flight }
     }

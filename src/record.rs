@@ -13,11 +13,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use http::StatusCode;
 
 use crate::classify::{ErrorType, Outcome, protocol_version};
+use crate::clock::Stamp;
 use crate::grpc::{GrpcCall, GrpcCode};
 use crate::log::{Finished, LogState};
 use crate::meter::Located;
@@ -32,16 +32,42 @@ struct Extra {
     log: Option<LogState>,
     /// Set for gRPC calls.
     grpc: Option<GrpcCall>,
+    /// The trace id of the request's `traceparent`, when exemplars are on.
+    trace: Option<TraceId>,
 }
 
 impl Extra {
-    #[cold]
+    /// What `registrar` wants kept for this request, when it wants anything.
+    #[inline]
     fn start(
         registrar: &Registrar,
         series: &MethodSeries,
         grpc: bool,
         headers: &http::HeaderMap,
-    ) -> Box<Self> {
+    ) -> Option<Box<Self>> {
+        // A trace id comes from a header: a request without headers has none.
+        let traced = registrar.exemplars && !headers.is_empty();
+        if registrar.log.is_none() && !grpc && !traced {
+            return None;
+        }
+        Self::start_cold(registrar, series, grpc, headers)
+    }
+
+    #[cold]
+    fn start_cold(
+        registrar: &Registrar,
+        series: &MethodSeries,
+        grpc: bool,
+        headers: &http::HeaderMap,
+    ) -> Option<Box<Self>> {
+        let trace = if registrar.exemplars {
+            TraceId::from_headers(headers)
+        } else {
+            None
+        };
+        if registrar.log.is_none() && !grpc && trace.is_none() {
+            return None;
+        }
         let log = registrar
             .log
             .as_ref()
@@ -50,7 +76,7 @@ impl Extra {
             status: None,
             deadline: crate::grpc::timeout(headers),
         });
-        Box::new(Self { log, grpc })
+        Some(Box::new(Self { log, grpc, trace }))
     }
 
     #[cold]
@@ -80,12 +106,37 @@ impl Extra {
     }
 }
 
+// Every request moves its record several times; keep it within a few machine words.
+const _: () = assert!(std::mem::size_of::<InFlight>() <= 64);
+
+/// Settings and facts of one request that are read as bits.
+#[derive(Clone, Copy)]
+struct Flags(u8);
+
+impl Flags {
+    /// A `HEAD` request: its response has no body.
+    const HEAD_REQUEST: u8 = 1;
+    /// The request body was empty as it arrived: its size is 0 without counting.
+    const REQUEST_EMPTY: u8 = 2;
+    /// The request body's size is wanted (for the body-size histogram or the log).
+    const COUNTS_REQUEST_BODY: u8 = 4;
+    /// The time to the response head is recorded.
+    const TIME_TO_HEAD: u8 = 8;
+
+    #[inline]
+    fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+}
+
 /// One request being measured. Recorded exactly once: by [`InFlight::finish`], or, if the
 /// request never finishes, when it is dropped (as cancelled, or as a panic while unwinding).
+///
+/// It moves with the response future and then into the response body, which axum boxes, so
+/// it is kept to 64 bytes: what only some requests need lives in [`Extra`].
 pub(crate) struct InFlight {
     meter: MeterRef,
-    at: Located,
-    start: Instant,
+    start: Stamp,
     response_bytes: u64,
     /// The response body's declared length (its `Content-Length`, else its exact size hint),
     /// seen with the head; `u64::MAX` when unknown.
@@ -95,18 +146,10 @@ pub(crate) struct InFlight {
     /// handler does not read the body).
     request_counter: Option<Arc<AtomicU64>>,
     extra: Option<Box<Extra>>,
-    /// The trace id of the request's `traceparent`, when exemplars are on.
-    trace: Option<TraceId>,
+    at: Located,
     status: Option<StatusCode>,
     version: http::Version,
-    /// A `HEAD` request: its response has no body.
-    head_request: bool,
-    /// The request body was empty as it arrived: its size is 0 without counting.
-    request_empty: bool,
-    /// Whether the request body's size is wanted (for the body-size histogram or the log).
-    counts_request_body: bool,
-    /// Whether the time to the response head is recorded.
-    time_to_head: bool,
+    flags: Flags,
     /// Set while the inner future or body is being polled; still set in `drop` means that poll
     /// never returned, i.e. it panicked.
     pub(crate) polling: bool,
@@ -122,45 +165,48 @@ impl InFlight {
             return None;
         }
         // The clock starts as the request enters, before any look-up.
-        let start = meter.http.registrar.clock.now();
+        let start = meter.http.registrar.clock.stamp();
         let (at, series) = meter.locate(hint, req)?;
         series.active.increment(1.0);
-        let registrar = &meter.recorders(at.grpc).registrar;
-        let headers = req.headers();
-        let extra = if registrar.log.is_some() || at.grpc {
-            Some(Extra::start(registrar, series, at.grpc, headers))
-        } else {
-            None
-        };
-        let trace = if registrar.exemplars {
-            TraceId::from_headers(headers)
-        } else {
-            None
-        };
+        let registrar = &meter.recorders(at.grpc()).registrar;
+        let extra = Extra::start(registrar, series, at.grpc(), req.headers());
+        let mut flags = 0;
+        if req.method() == http::Method::HEAD {
+            flags |= Flags::HEAD_REQUEST;
+        }
+        if registrar.body_sizes || registrar.log.is_some() {
+            flags |= Flags::COUNTS_REQUEST_BODY;
+        }
+        if registrar.time_to_head {
+            flags |= Flags::TIME_TO_HEAD;
+        }
         Some(Self {
             meter: meter.clone(),
-            at,
             start,
             response_bytes: 0,
             declared_bytes: u64::MAX,
             request_counter: None,
             extra,
-            trace,
+            at,
             status: None,
             version: req.version(),
-            head_request: req.method() == http::Method::HEAD,
-            request_empty: false,
-            counts_request_body: registrar.body_sizes || registrar.log.is_some(),
-            time_to_head: registrar.time_to_head,
+            flags: Flags(flags),
             polling: false,
             done: false,
         })
     }
 
+    /// The flight once the inner service's `call` has returned.
+    #[inline]
+    pub(crate) fn called(mut self) -> Self {
+        self.polling = false;
+        self
+    }
+
     /// Whether the request body's size is wanted: for the body-size histogram, or the log.
     #[inline]
     pub(crate) fn counts_request_body(&self) -> bool {
-        self.counts_request_body
+        self.flags.has(Flags::COUNTS_REQUEST_BODY)
     }
 
     /// A counter the request body wrapper adds streamed bytes to.
@@ -173,7 +219,7 @@ impl InFlight {
 
     /// The request body was empty as it arrived: its size is 0 without counting.
     pub(crate) fn request_body_empty(&mut self) {
-        self.request_empty = true;
+        self.flags.0 |= Flags::REQUEST_EMPTY;
     }
 
     /// Records that `bytes` more of the response body were sent.
@@ -203,6 +249,12 @@ impl InFlight {
         }
     }
 
+    /// Whether the request is recorded already.
+    #[inline]
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// Records the request with `end` as how its response (or lack of one) ended.
     #[inline]
     pub(crate) fn finish(&mut self, end: Option<ErrorType>) {
@@ -212,20 +264,20 @@ impl InFlight {
     }
 
     fn record(&self, end: Option<ErrorType>) {
-        let recorders = self.meter.recorders(self.at.grpc);
+        let recorders = self.meter.recorders(self.at.grpc());
         let registrar = &recorders.registrar;
         // One measurement for the histogram and the log.
-        let elapsed = registrar.clock.since(self.start);
+        let elapsed = registrar.clock.nanos_since(self.start);
         let outcome = self.outcome(registrar, end);
-        let Some(table) = recorders.table(self.at.table) else {
+        let Some(table) = recorders.table(self.at.table()) else {
             return;
         };
         let Some(series) = table.series(self.at.series) else {
             return;
         };
         if let Some(h) = table.handles(registrar, series, outcome) {
-            let seconds = elapsed.as_secs_f64();
-            match self.trace {
+            let seconds = crate::clock::seconds(elapsed);
+            match self.extra.as_ref().and_then(|e| e.trace) {
                 None => h.duration.record(seconds),
                 Some(id) => crate::trace::with_current(id, || h.duration.record(seconds)),
             }
@@ -240,7 +292,7 @@ impl InFlight {
                     config,
                     series,
                     outcome,
-                    elapsed,
+                    crate::clock::duration(elapsed),
                     self.request_bytes(),
                     self.response_bytes,
                 );
@@ -252,7 +304,7 @@ impl InFlight {
     fn request_bytes(&self) -> Option<u64> {
         match &self.request_counter {
             Some(c) => Some(c.load(Ordering::Relaxed)),
-            None => self.request_empty.then_some(0),
+            None => self.flags.has(Flags::REQUEST_EMPTY).then_some(0),
         }
     }
 
@@ -273,7 +325,14 @@ impl InFlight {
     #[cold]
     fn grpc_outcome(&self, end: Option<ErrorType>) -> Outcome {
         match self.extra.as_ref().and_then(|e| e.grpc.as_ref()) {
-            Some(call) => grpc_outcome(call, end, self.start.elapsed()),
+            Some(call) => {
+                let clock = self.meter.recorders(true).registrar.clock;
+                grpc_outcome(
+                    call,
+                    end,
+                    crate::clock::duration(clock.nanos_since(self.start)),
+                )
+            }
             None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         }
     }
@@ -281,7 +340,7 @@ impl InFlight {
     /// Whether HTTP sends no body for this response (RFC 9110: a response to `HEAD`, or a
     /// 1xx, 204 or 304 status), so a server drops it unread.
     pub(crate) fn sends_no_body(&self) -> bool {
-        self.head_request
+        self.flags.has(Flags::HEAD_REQUEST)
             || self.status.is_some_and(|s| {
                 s.is_informational() || s == StatusCode::NO_CONTENT || s == StatusCode::NOT_MODIFIED
             })
@@ -296,22 +355,22 @@ impl InFlight {
             call.head(status, response.headers());
         }
         self.declared_bytes = declared_length(response).unwrap_or(u64::MAX);
-        if self.time_to_head {
+        if self.flags.has(Flags::TIME_TO_HEAD) {
             self.record_time_to_head(status);
         }
     }
 
     #[cold]
     fn record_time_to_head(&self, status: StatusCode) {
-        let recorders = self.meter.recorders(self.at.grpc);
+        let recorders = self.meter.recorders(self.at.grpc());
         let registrar = &recorders.registrar;
         let version = registrar
             .naming
             .protocol_version_key()
             .map(|_| protocol_version(self.version));
         let outcome = Outcome::response(status, None).with_version(version);
-        let elapsed = registrar.clock.since(self.start);
-        let Some(table) = recorders.table(self.at.table) else {
+        let elapsed = registrar.clock.nanos_since(self.start);
+        let Some(table) = recorders.table(self.at.table()) else {
             return;
         };
         if let Some(t) = table
@@ -319,7 +378,7 @@ impl InFlight {
             .and_then(|series| table.handles(registrar, series, outcome))
             .and_then(|h| h.time_to_head.as_ref())
         {
-            t.record(elapsed.as_secs_f64());
+            t.record(crate::clock::seconds(elapsed));
         }
     }
 

@@ -200,6 +200,7 @@ impl Registrar {
     /// Identifies the recorder handles would come from now: for [`Source::Global`] the address
     /// of the facade's current recorder, which changes once when a global recorder is installed
     /// after the layer was built.
+    #[inline]
     pub(crate) fn recorder_tag(&self) -> usize {
         match self.source {
             Source::Global => metrics::with_recorder(|r| std::ptr::from_ref(r).cast::<()>().addr()),

@@ -80,10 +80,14 @@ impl MethodSeries {
     pub(crate) fn find(&self, key: u32) -> Option<&OutcomeHandles> {
         // The first slot is nearly always the one: look at it before building the scan.
         match self.inline[0].get() {
-            Some((k, h)) if *k == key => return Some(h),
-            None => return None,
-            Some(_) => {}
+            Some((k, h)) if *k == key => Some(h),
+            None => None,
+            Some(_) => self.find_after_first(key),
         }
+    }
+
+    #[cold]
+    fn find_after_first(&self, key: u32) -> Option<&OutcomeHandles> {
         for slot in self.slots().skip(1) {
             match slot.get() {
                 Some((k, h)) if *k == key => return Some(h),

@@ -86,15 +86,29 @@ where
         let Some(mut flight) = InFlight::start(&self.meter, self.hint, &req) else {
             return ResponseFuture::new(self.inner.call(req), None);
         };
+        if flight.counts_request_body() {
+            return self.call_counting(req, flight);
+        }
         // A panic in `call` itself unwinds past the flight: that is this request's panic.
         flight.polling = true;
-        let future = if flight.counts_request_body() {
-            self.inner
-                .call(req.map(|body| meter_request_body(body, &mut flight)))
-        } else {
-            self.inner.call(req)
-        };
-        flight.polling = false;
-        ResponseFuture::new(future, Some(flight))
+        ResponseFuture::new(self.inner.call(req), Some(flight.called()))
+    }
+}
+
+impl<S> RouteMeter<S> {
+    /// `call` for a request whose body's size is wanted.
+    #[cold]
+    fn call_counting<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+        mut flight: InFlight,
+    ) -> ResponseFuture<S::Future>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        ReqBody: Body + 'static,
+    {
+        flight.polling = true;
+        let req = req.map(|body| meter_request_body(body, &mut flight));
+        ResponseFuture::new(self.inner.call(req), Some(flight.called()))
     }
 }

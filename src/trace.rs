@@ -114,6 +114,10 @@ thread_local! {
     static CURRENT: Cell<Option<TraceId>> = const { Cell::new(None) };
 }
 
+/// Whether any thread has set a current trace id yet: until then a histogram reads no
+/// thread-local to learn there is none.
+static EVER_SET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Runs `f` with `id` as the thread's current trace id.
 pub(crate) fn with_current<T>(id: TraceId, f: impl FnOnce() -> T) -> T {
     struct Reset(Option<TraceId>);
@@ -122,13 +126,22 @@ pub(crate) fn with_current<T>(id: TraceId, f: impl FnOnce() -> T) -> T {
             CURRENT.with(|c| c.set(self.0));
         }
     }
+    // Set before the thread-local, on the same thread that then reads it: that thread's
+    // reads see both.
+    if !EVER_SET.load(std::sync::atomic::Ordering::Relaxed) {
+        EVER_SET.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let _reset = Reset(CURRENT.with(|c| c.replace(Some(id))));
     f()
 }
 
 /// The thread's current trace id: set while a layer records a request that carried one.
 #[cfg(any(test, feature = "prometheus"))]
+#[inline]
 pub(crate) fn current() -> Option<TraceId> {
+    if !EVER_SET.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     CURRENT.with(Cell::get)
 }
 
