@@ -14,10 +14,11 @@ use axum::routing::get;
 use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
 use tower::ServiceExt;
 
+mod floor;
 mod wrap;
 
 /// The stacks, in the order tables list them.
-pub const STACKS: [&str; 11] = [
+pub const STACKS: [&str; 12] = [
     "bare",
     "no-op layer (axum's own cost of any layer)",
     "routemeter (README set-up: install() + metrics.layer())",
@@ -29,6 +30,7 @@ pub const STACKS: [&str; 11] = [
     "routemeter + time to head",
     "routemeter + body sizes",
     "wrapping layer (future and body passed through)",
+    "floor: clock, MatchedPath, gauge, one histogram (not a middleware)",
 ];
 
 /// Installs (once) a JSON log subscriber at INFO that writes to a sink, for every stack alike:
@@ -59,6 +61,8 @@ pub fn global_metrics() -> &'static PrometheusMetrics {
             .histogram_buckets("axum_http_requests_duration_seconds", buckets)
             .unwrap()
             .histogram_buckets("naive_http_request_duration_seconds", buckets)
+            .unwrap()
+            .histogram_buckets("floor_http_server_request_duration_seconds", buckets)
             .unwrap()
             .install()
             .unwrap()
@@ -130,6 +134,9 @@ pub fn app(name: &str) -> Router {
             routes().layer(global_metrics().layer_builder().body_sizes(true).build())
         }
         "wrapping layer (future and body passed through)" => routes().layer(wrap::WrapLayer),
+        "floor: clock, MatchedPath, gauge, one histogram (not a middleware)" => {
+            routes().layer(floor::FloorLayer)
+        }
         other => panic!("unknown stack {other}"),
     };
     app.with_state(())
