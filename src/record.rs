@@ -24,7 +24,7 @@ use crate::meter::Located;
 use crate::meter_ref::MeterRef;
 use crate::registrar::{OutcomeHandles, Registrar};
 use crate::series::MethodSeries;
-use crate::trace::TraceId;
+use crate::trace::{MaybeTraceId, TraceId};
 
 /// What only some requests carry.
 struct Extra {
@@ -32,8 +32,6 @@ struct Extra {
     log: Option<LogState>,
     /// Set for gRPC calls.
     grpc: Option<GrpcCall>,
-    /// The trace id of the request's `traceparent`, when exemplars are on.
-    trace: Option<TraceId>,
 }
 
 impl Extra {
@@ -45,12 +43,10 @@ impl Extra {
         grpc: bool,
         headers: &http::HeaderMap,
     ) -> Option<Box<Self>> {
-        // A trace id comes from a header: a request without headers has none.
-        let traced = registrar.exemplars && !headers.is_empty();
-        if registrar.log.is_none() && !grpc && !traced {
+        if registrar.log.is_none() && !grpc {
             return None;
         }
-        Self::start_cold(registrar, series, grpc, headers)
+        Some(Self::start_cold(registrar, series, grpc, headers))
     }
 
     #[cold]
@@ -59,15 +55,7 @@ impl Extra {
         series: &MethodSeries,
         grpc: bool,
         headers: &http::HeaderMap,
-    ) -> Option<Box<Self>> {
-        let trace = if registrar.exemplars {
-            TraceId::from_headers(headers)
-        } else {
-            None
-        };
-        if registrar.log.is_none() && !grpc && trace.is_none() {
-            return None;
-        }
+    ) -> Box<Self> {
         let log = registrar
             .log
             .as_ref()
@@ -76,7 +64,7 @@ impl Extra {
             status: None,
             deadline: crate::grpc::timeout(headers),
         });
-        Some(Box::new(Self { log, grpc, trace }))
+        Box::new(Self { log, grpc })
     }
 
     #[cold]
@@ -107,7 +95,7 @@ impl Extra {
 }
 
 // Every request moves its record several times; keep it within a few machine words.
-const _: () = assert!(std::mem::size_of::<InFlight>() <= 64);
+const _: () = assert!(std::mem::size_of::<InFlight>() <= 80);
 
 /// Settings and facts of one request that are read as bits.
 #[derive(Clone, Copy)]
@@ -133,7 +121,8 @@ impl Flags {
 /// request never finishes, when it is dropped (as cancelled, or as a panic while unwinding).
 ///
 /// It moves with the response future and then into the response body, which axum boxes, so
-/// it is kept to 64 bytes: what only some requests need lives in [`Extra`].
+/// it is kept to 80 bytes: what only logged requests and gRPC calls need lives in [`Extra`]
+/// (an allocation the others do not make).
 pub(crate) struct InFlight {
     meter: MeterRef,
     start: Stamp,
@@ -146,6 +135,8 @@ pub(crate) struct InFlight {
     /// handler does not read the body).
     request_counter: Option<Arc<AtomicU64>>,
     extra: Option<Box<Extra>>,
+    /// The trace id of the request's `traceparent`, when exemplars are on.
+    trace: MaybeTraceId,
     at: Located,
     status: Option<StatusCode>,
     version: http::Version,
@@ -170,6 +161,11 @@ impl InFlight {
         series.active.increment(1.0);
         let registrar = &meter.recorders(at.grpc()).registrar;
         let extra = Extra::start(registrar, series, at.grpc(), req.headers());
+        let trace = MaybeTraceId::new(if registrar.exemplars {
+            TraceId::from_headers(req.headers())
+        } else {
+            None
+        });
         let mut flags = 0;
         if req.method() == http::Method::HEAD {
             flags |= Flags::HEAD_REQUEST;
@@ -187,6 +183,7 @@ impl InFlight {
             declared_bytes: u64::MAX,
             request_counter: None,
             extra,
+            trace,
             at,
             status: None,
             version: req.version(),
@@ -277,7 +274,7 @@ impl InFlight {
         };
         if let Some(h) = table.handles(registrar, series, outcome) {
             let seconds = crate::clock::seconds(elapsed);
-            match self.extra.as_ref().and_then(|e| e.trace) {
+            match self.trace.get() {
                 None => h.duration.record(seconds),
                 Some(id) => crate::trace::with_current(id, || h.duration.record(seconds)),
             }

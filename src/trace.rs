@@ -98,6 +98,23 @@ impl TraceId {
     }
 }
 
+/// An optional trace id in 16 bytes: a valid trace id is never all zeros, so zeros stand for
+/// none (an `Option<TraceId>` would take 17, and a request's record has no byte to spare).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct MaybeTraceId([u8; 16]);
+
+impl MaybeTraceId {
+    #[inline]
+    pub(crate) fn new(id: Option<TraceId>) -> Self {
+        Self(id.map_or([0; 16], |id| id.0))
+    }
+
+    #[inline]
+    pub(crate) fn get(self) -> Option<TraceId> {
+        (self.0 != [0; 16]).then_some(TraceId(self.0))
+    }
+}
+
 /// Two lowercase hex digits.
 fn hex_byte(two: &[u8]) -> Option<u8> {
     fn digit(c: u8) -> Option<u8> {

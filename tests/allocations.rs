@@ -23,8 +23,12 @@ const MAX_ADDED_AXUM: f64 = 1.0;
 const MAX_ADDED_TOWER: f64 = 0.0;
 const REQUESTS: u64 = 5_000;
 
-/// Allocations per request of `svc`, after a warm-up that registers every series.
-async fn per_request<S, B>(svc: S) -> f64
+/// A sampled trace's `traceparent`: with exemplars on (the default), its trace id is kept.
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// Allocations per request of `svc`, after a warm-up that registers every series; each
+/// request carries `traceparent` when given.
+async fn per_request<S, B>(svc: S, traceparent: Option<&'static str>) -> f64
 where
     S: Service<http::Request<Body>, Response = http::Response<B>, Error = Infallible> + Clone,
     B: http_body::Body,
@@ -34,7 +38,11 @@ where
         let svc = svc.clone();
         async move {
             for _ in 0..n {
-                let req = http::Request::get("/users/7").body(Body::empty()).unwrap();
+                let mut req = http::Request::get("/users/7");
+                if let Some(value) = traceparent {
+                    req = req.header("traceparent", value);
+                }
+                let req = req.body(Body::empty()).unwrap();
                 let resp = svc.clone().oneshot(req).await.unwrap();
                 assert_eq!(resp.status(), 200);
                 resp.into_body().collect().await.unwrap();
@@ -58,32 +66,41 @@ async fn routemeter_adds_at_most_one_allocation_per_request() {
         .unwrap();
 
     // axum: compared with a no-op layer, which isolates the two allocations axum's
-    // `Router::layer` costs for any layer.
-    let noop = per_request(
-        routes()
-            .layer(tower::layer::util::Identity::new())
-            .with_state(()),
-    )
-    .await;
-    let metered = per_request(routes().layer(metrics.layer()).with_state(())).await;
-    let added = metered - noop;
-    eprintln!("axum: no-op layer {noop:.2}, routemeter {metered:.2}, added {added:.2}");
-    assert!(
-        added <= MAX_ADDED_AXUM,
-        "routemeter adds {added:.2} allocations per request in axum"
-    );
+    // `Router::layer` costs for any layer. Requests with and without a sampled trace (whose
+    // id the default set-up keeps as an exemplar).
+    for traceparent in [None, Some(TRACEPARENT)] {
+        let noop = per_request(
+            routes()
+                .layer(tower::layer::util::Identity::new())
+                .with_state(()),
+            traceparent,
+        )
+        .await;
+        let metered =
+            per_request(routes().layer(metrics.layer()).with_state(()), traceparent).await;
+        let added = metered - noop;
+        eprintln!(
+            "axum (traceparent: {}): no-op layer {noop:.2}, routemeter {metered:.2}, added {added:.2}",
+            traceparent.is_some()
+        );
+        assert!(
+            added <= MAX_ADDED_AXUM,
+            "routemeter adds {added:.2} allocations per request in axum (traceparent: {})",
+            traceparent.is_some()
+        );
+    }
 
     // A plain tower service: compared with the bare service.
     let handler = |_req: http::Request<Body>| async {
         Ok::<_, Infallible>(http::Response::new(Body::from("user")))
     };
-    let bare = per_request(ServiceBuilder::new().service_fn(handler)).await;
+    let bare = per_request(ServiceBuilder::new().service_fn(handler), None).await;
     let layer = metrics
         .layer_builder()
         .route_fn(|_| Some("/users/{id}"))
         .build();
     let wrapped = ServiceBuilder::new().layer(layer).service_fn(handler);
-    let metered = per_request(wrapped).await;
+    let metered = per_request(wrapped, None).await;
     let added = metered - bare;
     eprintln!("tower: bare {bare:.2}, routemeter {metered:.2}, added {added:.2}");
     assert!(

@@ -53,7 +53,9 @@ fn now() -> u64 {
 #[cfg(not(unix))]
 fn now() -> u64 {
     static BASE: OnceLock<std::time::Instant> = OnceLock::new();
-    BASE.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+    BASE.get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as u64
 }
 
 /// Wraps services in [`Floor`].
