@@ -141,6 +141,25 @@ mod tests {
         assert_eq!(seconds(0), 0.0);
     }
 
+    /// Two instants before the fixed one keep their distance. Where an `Instant` cannot reach
+    /// back before the machine booted (Windows counts from boot), the fixed instant cannot lie
+    /// days before the first reading, and a paused tokio clock, which starts when its runtime
+    /// is built, reads instants before it: those must not all become the same reading.
+    #[test]
+    fn instants_before_the_fixed_one_keep_their_distance() {
+        let Some(early) = Instant::now().checked_sub(Duration::from_secs(3 << 20)) else {
+            return;
+        };
+        let later = early + Duration::from_millis(50);
+        let (a, b) = (nanos_since_base(early), nanos_since_base(later));
+        assert_eq!(b.saturating_sub(a), 50_000_000, "{a} {b}");
+        // And across the fixed instant: a reading before it and one after it.
+        let now = Instant::now();
+        let span = now.duration_since(early);
+        let across = nanos_since_base(now).saturating_sub(nanos_since_base(early));
+        assert_eq!(u128::from(across), span.as_nanos());
+    }
+
     #[cfg(feature = "testing")]
     #[tokio::test(start_paused = true)]
     async fn the_tokio_clock_follows_paused_time() {
