@@ -87,18 +87,22 @@ fn monotonic_nanos() -> u64 {
     nanos_since_base(Instant::now())
 }
 
-/// Nanoseconds from a fixed instant, taken once per process, to `at`.
+/// `at` as nanoseconds on a scale fixed once per process: the first reading is 2^63, and
+/// instants on either side of it keep their distances (292 years each way).
 ///
-/// The fixed instant lies a while before the first reading, so that instants of a paused tokio
-/// clock, which starts when its runtime is built, are not before it.
+/// A paused tokio clock starts when its runtime is built, often before the first reading, so
+/// instants before it are readings too; an `Instant` cannot always be moved before it (on
+/// Windows it counts from boot), so the scale is centred on it instead.
 #[cfg_attr(all(unix, not(feature = "testing")), allow(dead_code))]
 fn nanos_since_base(at: Instant) -> u64 {
+    const MIDDLE: u64 = 1 << 63;
     static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(|| {
-        let now = Instant::now();
-        now.checked_sub(Duration::from_secs(1 << 20)).unwrap_or(now)
-    });
-    u64::try_from(at.saturating_duration_since(base).as_nanos()).unwrap_or(u64::MAX)
+    let base = *BASE.get_or_init(Instant::now);
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    match at.checked_duration_since(base) {
+        Some(after) => MIDDLE.saturating_add(nanos(after)),
+        None => MIDDLE.saturating_sub(nanos(base.duration_since(at))),
+    }
 }
 
 #[cfg(test)]
