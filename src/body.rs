@@ -115,8 +115,8 @@ impl<B: Body> Body for ResponseBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
-    /// Small, so that it inlines into axum's boxed body and the frame is returned in place;
-    /// what a frame means for the record is worked out in [`after_frame`].
+    // Small, so that it inlines into axum's boxed body and the frame is returned in place;
+    // what a frame means for the record is worked out in `after_frame`.
     #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,

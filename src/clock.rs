@@ -87,18 +87,22 @@ fn monotonic_nanos() -> u64 {
     nanos_since_base(Instant::now())
 }
 
-/// Nanoseconds from a fixed instant, taken once per process, to `at`.
+/// `at` as nanoseconds on a scale fixed once per process: the first reading is 2^63, and
+/// instants on either side of it keep their distances (292 years each way).
 ///
-/// The fixed instant lies a while before the first reading, so that instants of a paused tokio
-/// clock, which starts when its runtime is built, are not before it.
+/// A paused tokio clock starts when its runtime is built, often before the first reading, so
+/// instants before it are readings too; an `Instant` cannot always be moved before it (on
+/// Windows it counts from boot), so the scale is centred on it instead.
 #[cfg_attr(all(unix, not(feature = "testing")), allow(dead_code))]
 fn nanos_since_base(at: Instant) -> u64 {
+    const MIDDLE: u64 = 1 << 63;
     static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(|| {
-        let now = Instant::now();
-        now.checked_sub(Duration::from_secs(1 << 20)).unwrap_or(now)
-    });
-    u64::try_from(at.saturating_duration_since(base).as_nanos()).unwrap_or(u64::MAX)
+    let base = *BASE.get_or_init(Instant::now);
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    match at.checked_duration_since(base) {
+        Some(after) => MIDDLE.saturating_add(nanos(after)),
+        None => MIDDLE.saturating_sub(nanos(base.duration_since(at))),
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +143,25 @@ mod tests {
         assert_eq!(seconds(2_500_000_000), 2.5);
         assert_eq!(seconds(1_100_000_000), 1.1);
         assert_eq!(seconds(0), 0.0);
+    }
+
+    /// Two instants before the fixed one keep their distance. Where an `Instant` cannot reach
+    /// back before the machine booted (Windows counts from boot), the fixed instant cannot lie
+    /// days before the first reading, and a paused tokio clock, which starts when its runtime
+    /// is built, reads instants before it: those must not all become the same reading.
+    #[test]
+    fn instants_before_the_fixed_one_keep_their_distance() {
+        let Some(early) = Instant::now().checked_sub(Duration::from_secs(3 << 20)) else {
+            return;
+        };
+        let later = early + Duration::from_millis(50);
+        let (a, b) = (nanos_since_base(early), nanos_since_base(later));
+        assert_eq!(b.saturating_sub(a), 50_000_000, "{a} {b}");
+        // And across the fixed instant: a reading before it and one after it.
+        let now = Instant::now();
+        let span = now.duration_since(early);
+        let across = nanos_since_base(now).saturating_sub(nanos_since_base(early));
+        assert_eq!(u128::from(across), span.as_nanos());
     }
 
     #[cfg(feature = "testing")]
