@@ -38,7 +38,9 @@ pin_project! {
     {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(flight) = this.flight.as_mut().filter(|f| !f.is_done()) {
+            // A flight still marked as polling is unwinding from a panic in the inner body:
+            // asking the body anything more could panic again, and its record says `panic`.
+            if let Some(flight) = this.flight.as_mut().filter(|f| !f.is_done() && !f.polling) {
                 // hyper stops polling once `is_end_stream` says so, or once it has written the
                 // `Content-Length` it announced, and then drops the body without polling for
                 // the final `None`: a body that is complete, or has sent every declared byte,
@@ -91,8 +93,8 @@ fn poll_in_span<B: Body>(
         let _entered = flight.span().map(|s| s.enter());
         inner.as_mut().poll_frame(cx)
     };
-    flight.polling = false;
     after_frame(flight, &polled, &*inner);
+    flight.polling = false;
     polled
 }
 
@@ -131,8 +133,10 @@ impl<B: Body> Body for ResponseBody<B> {
         }
         flight.polling = true;
         let polled = this.inner.as_mut().poll_frame(cx);
-        flight.polling = false;
+        // After `after_frame`, which asks the inner body whether it has ended: a panic there
+        // is the body's too.
         after_frame(flight, &polled, &*this.inner);
+        flight.polling = false;
         polled
     }
 

@@ -67,14 +67,14 @@ where
             }
             return Poll::Pending;
         };
+        // Still marked as polling while the service's code runs: the body's size hint and the
+        // error's sources can panic too, and that is this request's panic.
         let mut flight = this.flight.take();
-        if let Some(flight) = flight.as_mut() {
-            flight.polling = false;
-        }
         Poll::Ready(match result {
             Ok(response) => {
                 if let Some(flight) = flight.as_mut() {
                     flight.head(&response);
+                    flight.polling = false;
                 }
                 Ok(response.map(|body| ResponseBody::new(body, flight)))
             }

@@ -232,11 +232,11 @@ impl InFlight {
         }
     }
 
-    /// The outcome of a request that ended with `end`.
+    /// The outcome of a request that ended with `end`, `elapsed` nanoseconds after it started.
     #[inline]
-    fn outcome(&self, registrar: &Registrar, end: Option<ErrorType>) -> Outcome {
+    fn outcome(&self, registrar: &Registrar, end: Option<ErrorType>, elapsed: u64) -> Outcome {
         let outcome = match (&self.extra, self.status) {
-            (Some(extra), _) if extra.grpc.is_some() => self.grpc_outcome(end),
+            (Some(extra), _) if extra.grpc.is_some() => self.grpc_outcome(end, elapsed),
             (_, Some(status)) => Outcome::response(status, end),
             (_, None) => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         };
@@ -263,9 +263,9 @@ impl InFlight {
     fn record(&self, end: Option<ErrorType>) {
         let recorders = self.meter.recorders(self.at.grpc());
         let registrar = &recorders.registrar;
-        // One measurement for the histogram and the log.
+        // One measurement for the histogram, the log and a gRPC call's deadline.
         let elapsed = registrar.clock.nanos_since(self.start);
-        let outcome = self.outcome(registrar, end);
+        let outcome = self.outcome(registrar, end, elapsed);
         let Some(table) = recorders.table(self.at.table()) else {
             return;
         };
@@ -320,16 +320,9 @@ impl InFlight {
     }
 
     #[cold]
-    fn grpc_outcome(&self, end: Option<ErrorType>) -> Outcome {
+    fn grpc_outcome(&self, end: Option<ErrorType>, elapsed: u64) -> Outcome {
         match self.extra.as_ref().and_then(|e| e.grpc.as_ref()) {
-            Some(call) => {
-                let clock = self.meter.recorders(true).registrar.clock;
-                grpc_outcome(
-                    call,
-                    end,
-                    crate::clock::duration(clock.nanos_since(self.start)),
-                )
-            }
+            Some(call) => grpc_outcome(call, end, crate::clock::duration(elapsed)),
             None => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         }
     }
