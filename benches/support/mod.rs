@@ -30,7 +30,7 @@ pub const STACKS: [&str; 12] = [
     "routemeter + time to head",
     "routemeter + body sizes",
     "wrapping layer (future and body passed through)",
-    "floor: clock, MatchedPath, gauge, one histogram (not a middleware)",
+    "floor (clock, MatchedPath, gauge, one histogram)",
 ];
 
 /// Installs (once) a JSON log subscriber at INFO that writes to a sink, for every stack alike:
@@ -134,9 +134,7 @@ pub fn app(name: &str) -> Router {
             routes().layer(global_metrics().layer_builder().body_sizes(true).build())
         }
         "wrapping layer (future and body passed through)" => routes().layer(wrap::WrapLayer),
-        "floor: clock, MatchedPath, gauge, one histogram (not a middleware)" => {
-            routes().layer(floor::FloorLayer)
-        }
+        "floor (clock, MatchedPath, gauge, one histogram)" => routes().layer(floor::FloorLayer),
         other => panic!("unknown stack {other}"),
     };
     app.with_state(())
