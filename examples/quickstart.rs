@@ -84,13 +84,15 @@ pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
 }
 
 /// The log subscriber: JSON lines when `json`, human-readable lines otherwise, written to
-/// `writer`, at INFO and above.
+/// `writer`, at INFO and above; in colour only when standard error is a terminal, so logs
+/// redirected to a file carry no escape codes.
 pub(crate) fn log_subscriber<W>(json: bool, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(writer);
     if json {
         Box::new(builder.json().flatten_event(true).finish())

@@ -89,6 +89,12 @@ async fn routemeter_adds_at_most_one_allocation_per_request() {
             traceparent.is_some()
         );
     }
+    // The traced requests were measured with their exemplar kept, not skipped.
+    let trace_id = TRACEPARENT.split('-').nth(1).unwrap();
+    assert!(
+        metrics.render_openmetrics().contains(trace_id),
+        "no exemplar with the trace id"
+    );
 
     // A plain tower service: compared with the bare service.
     let handler = |_req: http::Request<Body>| async {

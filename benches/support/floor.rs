@@ -43,14 +43,14 @@ fn handles() -> &'static Handles {
 }
 
 /// The monotonic clock in nanoseconds, read as routemeter reads it.
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn now() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    (t.tv_sec as u64) * 1_000_000_000 + t.tv_nsec as u64
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap();
+    (t.tv_sec() as u64) * 1_000_000_000 + t.tv_nsec() as u64
 }
 
-/// Nanoseconds since the first reading (routemeter reads `Instant` so where there is no Unix).
-#[cfg(not(unix))]
+/// Nanoseconds since the first reading (routemeter reads `Instant` so on other platforms).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn now() -> u64 {
     static BASE: OnceLock<std::time::Instant> = OnceLock::new();
     BASE.get_or_init(std::time::Instant::now)
