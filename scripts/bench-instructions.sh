@@ -16,7 +16,7 @@ N1=${N1:-2000}
 N2=${N2:-12000}
 
 # The binary cargo built, by its own account (wherever CARGO_TARGET_DIR puts it).
-bin=$(cargo bench --bench instructions --no-run --message-format=json-render-diagnostics \
+bin=$(cargo bench -q --bench instructions --no-run --message-format=json-render-diagnostics \
   | sed -n 's/.*"executable":"\([^"]*instructions-[^"]*\)".*/\1/p' | tail -1)
 [ -x "$bin" ] || { echo "could not find the instructions benchmark's binary"; exit 1; }
 work=$(mktemp -d)
