@@ -166,39 +166,6 @@ async fn uncaught_panics_are_recorded_when_the_task_dies() {
     assert_eq!(panic.active(), 0.0);
 }
 
-/// A body that sends one chunk and then panics when asked whether it has ended, or, with
-/// `in_size_hint`, panics as soon as its size is asked for.
-struct Panicky {
-    sent: bool,
-    in_size_hint: bool,
-}
-
-impl http_body::Body for Panicky {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
-        if self.sent {
-            return std::task::Poll::Ready(None);
-        }
-        self.sent = true;
-        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(b"x")))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        assert!(!self.sent, "is_end_stream panicked");
-        false
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        assert!(!self.in_size_hint, "size_hint panicked");
-        http_body::SizeHint::default()
-    }
-}
-
 /// A panic in the response body's code outside `poll_frame` (its size hint as the head is
 /// seen, whether it has ended after a frame) is that request's panic, not a hang-up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,12 +175,7 @@ async fn panics_in_a_bodys_size_or_end_are_panics() {
         let app = Router::new()
             .route(
                 "/panicky",
-                get(move || async move {
-                    Body::new(Panicky {
-                        sent: false,
-                        in_size_hint,
-                    })
-                }),
+                get(move || async move { Body::new(common::Panicky::new(in_size_hint)) }),
             )
             .layer(meter.layer());
         let task = tokio::spawn(async move { get_status(&app, "/panicky").await });

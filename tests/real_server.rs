@@ -960,6 +960,49 @@ fn requests_dropped_while_another_panics_are_cancelled() {
     assert_eq!(snap.total().active(), 0.0);
 }
 
+/// A response body that panics outside `poll_frame` (in its size hint as the head is made, or in
+/// whether it has ended once its chunk is out), behind `axum::serve` over HTTP/1.1 and h2c: the
+/// request is recorded as a panic, nothing stays in flight, and the server goes on serving. (The
+/// layer used to ask the body again while unwinding, and that second panic aborted the process.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_that_panic_outside_their_poll_are_panics_and_the_server_lives_on() {
+    for proto in [Proto::Http1, Proto::H2c] {
+        for in_size_hint in [false, true] {
+            let meter = TestMeter::new();
+            let app = Router::new()
+                .route(
+                    "/panicky",
+                    get(move || async move { Body::new(common::Panicky::new(in_size_hint)) }),
+                )
+                .route("/text", get(|| async { "hello" }))
+                .layer(meter.layer());
+            let server = serve(app).await;
+            let url = |path: &str| format!("http://{}{path}", server.addr);
+            let (mut conn, task) = connect(server.addr, proto).await;
+            let req = Request::get(url("/panicky")).body(Full::default()).unwrap();
+            // The task serving the response dies with the panic: the client sees an error, or
+            // a head and a body cut short.
+            if let Ok(resp) = conn.send(req).await {
+                let _ = resp.into_body().collect().await;
+            }
+            task.abort();
+            let snap = settle(&meter, "/panicky", 1).await;
+            let panicky = snap.route("/panicky");
+            panicky.assert_count(1);
+            assert_eq!(
+                panicky.error_type("panic"),
+                1,
+                "{proto:?}, panic in size_hint: {in_size_hint}: {panicky}"
+            );
+            assert_eq!(snap.total().active(), 0.0);
+            let (mut conn, task) = connect(server.addr, proto).await;
+            let req = Request::get(url("/text")).body(Full::default()).unwrap();
+            assert_eq!(conn.send(req).await.unwrap().status(), 200, "{proto:?}");
+            task.abort();
+        }
+    }
+}
+
 /// The time to the response head of a stream is recorded as soon as the head is ready, while
 /// the body still streams, in both naming schemes; it is not registered when off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -170,3 +170,50 @@ pub fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A body that sends one chunk and then panics when asked whether it has ended, or, with
+/// `in_size_hint`, panics as soon as its size is asked for.
+pub struct Panicky {
+    sent: bool,
+    in_size_hint: bool,
+}
+
+impl Panicky {
+    /// A body that panics in `size_hint` when `in_size_hint`, else in `is_end_stream` once its
+    /// chunk is sent.
+    pub fn new(in_size_hint: bool) -> Self {
+        Self {
+            sent: false,
+            in_size_hint,
+        }
+    }
+}
+
+impl http_body::Body for Panicky {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::convert::Infallible>>>
+    {
+        if self.sent {
+            return std::task::Poll::Ready(None);
+        }
+        self.sent = true;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from_static(
+            b"x",
+        )))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        assert!(!self.sent, "is_end_stream panicked");
+        false
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        assert!(!self.in_size_hint, "size_hint panicked");
+        http_body::SizeHint::default()
+    }
+}
