@@ -86,11 +86,12 @@ where
         let Some(mut flight) = InFlight::start(&self.meter, self.hint, &req) else {
             return ResponseFuture::new(self.inner.call(req), None);
         };
+        // A panic in the inner service's code (its `call`, or the request body's) unwinds
+        // past the flight while it is marked: that is this request's panic.
+        flight.polling = true;
         if flight.counts_request_body() {
             return self.call_counting(req, flight);
         }
-        // A panic in `call` itself unwinds past the flight: that is this request's panic.
-        flight.polling = true;
         ResponseFuture::new(self.inner.call(req), Some(flight.called()))
     }
 }
@@ -107,7 +108,6 @@ impl<S> RouteMeter<S> {
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
         ReqBody: Body + 'static,
     {
-        flight.polling = true;
         let req = req.map(|body| meter_request_body(body, &mut flight));
         ResponseFuture::new(self.inner.call(req), Some(flight.called()))
     }

@@ -173,10 +173,7 @@ async fn panics_in_a_bodys_size_or_end_are_panics() {
     for in_size_hint in [false, true] {
         let meter = TestMeter::new();
         let app = Router::new()
-            .route(
-                "/panicky",
-                get(move || async move { Body::new(common::Panicky::new(in_size_hint)) }),
-            )
+            .route("/panicky", common::panicky_route(in_size_hint))
             .layer(meter.layer());
         let task = tokio::spawn(async move { get_status(&app, "/panicky").await });
         assert!(task.await.unwrap_err().is_panic());

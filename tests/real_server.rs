@@ -970,10 +970,7 @@ async fn bodies_that_panic_outside_their_poll_are_panics_and_the_server_lives_on
         for in_size_hint in [false, true] {
             let meter = TestMeter::new();
             let app = Router::new()
-                .route(
-                    "/panicky",
-                    get(move || async move { Body::new(common::Panicky::new(in_size_hint)) }),
-                )
+                .route("/panicky", common::panicky_route(in_size_hint))
                 .route("/text", get(|| async { "hello" }))
                 .layer(meter.layer());
             let server = serve(app).await;

@@ -178,6 +178,11 @@ pub struct Panicky {
     in_size_hint: bool,
 }
 
+/// A `GET` route answering with a [`Panicky`] body.
+pub fn panicky_route(in_size_hint: bool) -> axum::routing::MethodRouter {
+    axum::routing::get(move || async move { Body::new(Panicky::new(in_size_hint)) })
+}
+
 impl Panicky {
     /// A body that panics in `size_hint` when `in_size_hint`, else in `is_end_stream` once its
     /// chunk is sent.
