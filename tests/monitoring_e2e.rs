@@ -2,7 +2,9 @@
 //! rules (test profile: windows of seconds), a real Alertmanager with the generated routing,
 //! and a Slack-format webhook receiver on loopback. Traffic to `/error` must page, with the
 //! route in the message; clients hanging up on `/slow` must not. On the way, every PromQL expression of the dashboard and of the
-//! production rules is evaluated by that Prometheus.
+//! production rules is evaluated by that Prometheus. Latency thresholds select their bucket
+//! whether Prometheus stored its `le` from a text scrape (`1`, `1e-6`) or a protobuf one (`1.0`,
+//! `1e-06`).
 //!
 //! Needs Debian's `prometheus` and `prometheus-alertmanager` packages: fails under `CI=true`
 //! without them, skips with a message elsewhere.
@@ -268,4 +270,144 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
     traffic.await.unwrap();
     app.stop().await;
     hook_server.abort();
+}
+
+/// A whole-second threshold and a 1 µs one select their buckets in a real Prometheus (2.42)
+/// through both a text scrape (the `le` label stored as routemeter writes it: `1`, `1e-6`) and a
+/// protobuf scrape (stored in Go's OpenMetrics form: `1.0`, `1e-06`). The app serves the same
+/// metrics at two addresses: one answers in the format Prometheus asks for (protobuf, with
+/// native histograms on), the other always in text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_ratios_are_recorded_from_text_and_protobuf_scrapes() {
+    use axum::routing::get;
+    const BUCKETS: [f64; 4] = [1e-6, 0.25, 1.0, 2.5];
+    let metrics = routemeter::prometheus::PrometheusSetup::new()
+        .duration_buckets(&BUCKETS)
+        .unwrap()
+        .build()
+        .unwrap();
+    let serve = |text_only: bool| {
+        let exposition = if text_only {
+            let metrics = metrics.clone();
+            get(move || {
+                let metrics = metrics.clone();
+                async move { metrics.response() }
+            })
+        } else {
+            metrics.endpoint()
+        };
+        let app = Router::new()
+            .route("/a", get(|| async { "a" }))
+            .route("/tiny", get(|| async { "tiny" }))
+            .route("/metrics", exposition)
+            .layer(metrics.layer());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        (
+            addr,
+            tokio::spawn(async move { axum::serve(listener, app).await }),
+        )
+    };
+    let (proto_addr, proto_server) = serve(false);
+    let (text_addr, text_server) = serve(true);
+
+    let dir = TempDir::new("le-forms");
+    let mut rule_files = String::from("rule_files:\n");
+    for job in ["text", "proto"] {
+        let slo = Slo::new(job)
+            .profile(Profile::Test)
+            .buckets(&BUCKETS)
+            .latency(1.0, 0.99)
+            .route(routemeter::monitoring::RouteSlo::new("/tiny").latency(1e-6, 0.9));
+        let path = dir.0.join(format!("{job}.rules.yml"));
+        std::fs::write(&path, Monitoring::new(slo).unwrap().recording_rules()).unwrap();
+        rule_files.push_str(&format!("  - {}\n", path.display()));
+    }
+    let Some(prometheus) = prom::start_with_flags(
+        &[
+            ("text", text_addr.to_string()),
+            ("proto", proto_addr.to_string()),
+        ],
+        &rule_files,
+        &["--enable-feature=native-histograms"],
+    ) else {
+        proto_server.abort();
+        text_server.abort();
+        return;
+    };
+
+    // Traffic on both routes until the test ends (bounded).
+    let running = Arc::new(AtomicBool::new(true));
+    let traffic = tokio::spawn({
+        let running = running.clone();
+        async move {
+            let client = Client::new();
+            for _ in 0..1_000 {
+                if !running.load(Ordering::Relaxed) {
+                    break;
+                }
+                for route in ["/a", "/tiny"] {
+                    client.get(&format!("http://{proto_addr}{route}")).await;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+
+    let client = Client::new();
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let remaining = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(2))
+    };
+    // What each scrape stored: the text as written, the protobuf bounds in Go's form.
+    for (job, le) in [
+        ("text", "1"),
+        ("text", "1e-6"),
+        ("proto", "1.0"),
+        ("proto", "1e-06"),
+    ] {
+        let stored = format!(
+            "count(http_server_request_duration_seconds_bucket{{job=\"{job}\",le=\"{le}\"}})"
+        );
+        let count = prometheus
+            .wait_for(&client, &stored, remaining(), |v| v > 0.0)
+            .await;
+        assert!(
+            count.is_some_and(|v| v > 0.0),
+            "{stored}: {count:?}; log:\n{}",
+            prometheus.log()
+        );
+    }
+    // Both slow ratios have samples (no sample at all is what a selector missing its bucket gives).
+    for job in ["text", "proto"] {
+        for (route, threshold) in [("/a", "1"), ("/tiny", "1e-6")] {
+            let ratio = format!(
+                "routemeter:http_slow:ratio_rate5m{{job=\"{job}\",http_route=\"{route}\",latency_threshold_seconds=\"{threshold}\"}}"
+            );
+            let value = prometheus
+                .wait_for(&client, &ratio, remaining(), f64::is_finite)
+                .await;
+            assert!(
+                value.is_some_and(|v| (0.0..=1.0).contains(&v)),
+                "no sample of {ratio}: {value:?}; stored buckets: {}",
+                prometheus
+                    .query(
+                        &client,
+                        &format!(
+                            "http_server_request_duration_seconds_bucket{{job=\"{job}\",http_route=\"{route}\"}}"
+                        )
+                    )
+                    .await
+            );
+        }
+    }
+
+    running.store(false, Ordering::Relaxed);
+    traffic.await.unwrap();
+    proto_server.abort();
+    text_server.abort();
 }

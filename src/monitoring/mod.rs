@@ -70,6 +70,7 @@
 //! ```
 
 mod alertmanager;
+mod bounds;
 mod check;
 mod dashboard;
 mod escape;
@@ -80,9 +81,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use check::SloError;
-pub use slo::{Profile, RouteSlo, Slo};
+pub use slo::{DEFAULT_EXCLUDED, Profile, RouteSlo, Slo};
 
 use crate::names::{Naming, NamingScheme};
+pub(crate) use bounds::le_matcher;
 pub(crate) use escape::{promql_regex_of, promql_str, template_literal, yaml_str};
 pub(crate) use slo::WINDOWS;
 
@@ -304,9 +306,10 @@ impl Names<'_> {
     }
 }
 
-/// A bucket bound as Prometheus renders it in the `le` label (`0.25`, `1`, `2.5`).
+/// A bucket bound as routemeter's exposition writes it in the `le` label (`0.25`, `1`,
+/// `1e-6`): the value of the rules' `latency_threshold_seconds` label.
 pub(crate) fn le(bound: f64) -> String {
-    format!("{bound}")
+    bounds::exposition(bound)
 }
 
 /// A matcher for the route label: `,{key}="{route}"` for one route, `,{key}=~"{a|b}"` for

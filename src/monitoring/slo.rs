@@ -4,6 +4,17 @@ use std::time::Duration;
 
 use crate::names::{DEFAULT_DURATION_BUCKETS, Naming};
 
+/// The routes [`Slo::new`] excludes from the objectives: the Prometheus scrape endpoint and
+/// the live stats page's routes at their default paths (the page, its JSON, script and style).
+/// [`Slo::include`] brings one back.
+pub const DEFAULT_EXCLUDED: [&str; 5] = [
+    "/metrics",
+    "/stats",
+    "/stats.json",
+    "/stats.js",
+    "/stats.css",
+];
+
 /// The service-level objectives alerts are generated for.
 ///
 /// Setters take any value; [`Monitoring::new`](super::Monitoring::new) checks them all and
@@ -114,8 +125,9 @@ impl Profile {
 impl Slo {
     /// Defaults for the service whose Prometheus `job` is `job`: 99.9 % availability, 99 % of
     /// requests within 250 ms, a high-p99 alert above 1 s, a 1 GiB memory limit forecast over 4
-    /// hours, the default names and buckets, `/metrics` excluded, client hang-ups not counted
-    /// as failures.
+    /// hours, the default names and buckets, [`DEFAULT_EXCLUDED`] excluded (`/metrics` and the
+    /// live page's `/stats`, `/stats.json`, `/stats.js` and `/stats.css`), client hang-ups not
+    /// counted as failures.
     pub fn new(job: impl Into<String>) -> Self {
         Self {
             job: job.into(),
@@ -125,7 +137,7 @@ impl Slo {
             latency_target: 0.99,
             p99_alert: 1.0,
             routes: Vec::new(),
-            excluded: vec!["/metrics".to_owned()],
+            excluded: DEFAULT_EXCLUDED.iter().map(|r| (*r).to_owned()).collect(),
             buckets: DEFAULT_DURATION_BUCKETS.to_vec(),
             memory_limit_bytes: 1024.0 * 1024.0 * 1024.0,
             rps_capacity: None,
@@ -228,7 +240,8 @@ impl Slo {
         self
     }
 
-    /// A route that gets no SLO alerts (`/metrics` is excluded unless [`include`](Self::include)d).
+    /// A route that gets no SLO alerts. The routes of [`DEFAULT_EXCLUDED`] (`/metrics` and the
+    /// live page's routes) are excluded unless [`include`](Self::include)d.
     pub fn exclude(mut self, route: impl Into<String>) -> Self {
         let route = route.into();
         if !self.excluded.contains(&route) {
@@ -237,7 +250,8 @@ impl Slo {
         self
     }
 
-    /// Takes a route out of the exclusions.
+    /// Takes a route out of the exclusions, a default one included: `include("/stats.json")`
+    /// gives the live page's JSON the service's objectives again.
     pub fn include(mut self, route: &str) -> Self {
         self.excluded.retain(|r| r != route);
         self

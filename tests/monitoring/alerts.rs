@@ -256,3 +256,58 @@ fn traffic_forecast_fires_when_the_rate_grows_towards_capacity() {
     );
     promtool_test(&promtool, "rules-forecast", &monitoring, &tests);
 }
+
+/// The live page's routes (`/stats`, `/stats.json`, `/stats.js`, `/stats.css`) are no
+/// objectives unless included: failing and slow requests to them page nobody by default, and
+/// `include` brings one back.
+#[test]
+fn live_page_routes_are_excluded_unless_included() {
+    let Some(promtool) = require_program("promtool") else {
+        return;
+    };
+    let live = ["/stats", "/stats.json", "/stats.js", "/stats.css"];
+    // 5 % of requests fail and 10 % are slower than 250 ms, on every route of the page.
+    let series: String = live
+        .iter()
+        .map(|r| route_series(r, 950, 50, 0.9, 120, 0))
+        .collect();
+    let (e, l) = ("HTTPRouteErrorBudgetBurn", "HTTPRouteLatencyBudgetBurn");
+
+    let mut silent = String::from(TESTS_HEADER);
+    silent += &case(&series, &[("65m", e, vec![]), ("45m", l, vec![])]);
+    promtool_test(
+        &promtool,
+        "live-excluded",
+        &Monitoring::new(Slo::new("quickstart")).unwrap(),
+        &silent,
+    );
+
+    // Included again, /stats.json burns both budgets as any route does (as `/a` and `/slow`
+    // above); the page's other routes stay silent.
+    let mut included = String::from(TESTS_HEADER);
+    included += &case(
+        &series,
+        &[
+            (
+                "65m",
+                e,
+                vec![
+                    burn(e, "/stats.json", "availability", "14.4", "1h", "5m", "page"),
+                    burn(e, "/stats.json", "availability", "6", "6h", "30m", "page"),
+                    burn(e, "/stats.json", "availability", "3", "1d", "2h", "ticket"),
+                ],
+            ),
+            (
+                "45m",
+                l,
+                vec![latency_burn("/stats.json", "6", "6h", "30m", "page")],
+            ),
+        ],
+    );
+    promtool_test(
+        &promtool,
+        "live-included",
+        &Monitoring::new(Slo::new("quickstart").include("/stats.json")).unwrap(),
+        &included,
+    );
+}

@@ -624,3 +624,63 @@ proptest! {
         }
     }
 }
+
+/// The default exclusions, `/metrics` and the live page's routes, are what the help says, and
+/// `--include` brings one back as `Slo::include` does.
+#[test]
+fn default_exclusions_are_listed_and_can_be_included() {
+    use routemeter::monitoring::DEFAULT_EXCLUDED;
+    assert_eq!(
+        DEFAULT_EXCLUDED,
+        [
+            "/metrics",
+            "/stats",
+            "/stats.json",
+            "/stats.js",
+            "/stats.css"
+        ]
+    );
+    let (code, help, stderr) = command(&["--help"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let exclude = help
+        .split("    --exclude ROUTE")
+        .nth(1)
+        .and_then(|rest| rest.split("    --include").next())
+        .expect("--exclude in the help");
+    let exclude = exclude.split_whitespace().collect::<Vec<_>>().join(" ");
+    for route in DEFAULT_EXCLUDED {
+        assert!(
+            exclude
+                .split(|c: char| c.is_whitespace() || c == ',' || c == ')')
+                .any(|w| w == route),
+            "{route} is not among the defaults of --exclude: {exclude}"
+        );
+    }
+
+    let dir = TempDir::new("include-live");
+    let out = dir.0.join("out");
+    let out_s = out.to_str().unwrap();
+    let (code, _, stderr) = command(&[
+        "monitoring",
+        "--job",
+        "shop",
+        "--out",
+        out_s,
+        "--include",
+        "/stats.json",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let included = Monitoring::new(Slo::new("shop").include("/stats.json")).unwrap();
+    assert!(included.outdated(&out).unwrap().is_empty());
+    // The other defaults stay out of the service's objectives; /stats.json is back in.
+    let alerts = included.alerting_rules();
+    assert!(
+        alerts.contains("http_route!~\\\"/metrics|/stats|/stats\\\\\\\\.js|/stats\\\\\\\\.css\\\""),
+        "{alerts}"
+    );
+    let default = Monitoring::new(Slo::new("shop")).unwrap().alerting_rules();
+    assert!(
+        default.contains("http_route!~\\\"/metrics|/stats|/stats\\\\\\\\.json|/stats\\\\\\\\.js|/stats\\\\\\\\.css\\\""),
+        "{default}"
+    );
+}

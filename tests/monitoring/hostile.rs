@@ -66,7 +66,10 @@ enum Role {
 /// Generates rules with `routes` in every role and checks them with [`check_roles`].
 fn check_hostile_routes(promtool: &Path, routes: &[String]) -> Result<(), String> {
     let mut routes: Vec<&str> = routes.iter().map(String::as_str).collect();
-    routes.retain(|r| !r.is_empty() && *r != "/metrics" && *r != "/plain");
+    // Default exclusions would take no role of their own.
+    routes.retain(|r| {
+        !r.is_empty() && !routemeter::monitoring::DEFAULT_EXCLUDED.contains(r) && *r != "/plain"
+    });
     let mut seen = std::collections::HashSet::new();
     routes.retain(|r| seen.insert(*r));
     let roles: Vec<(&str, Role)> = routes

@@ -10,6 +10,7 @@
 mod common;
 
 mod alerts;
+mod bounds;
 mod command;
 mod files;
 mod fleet;

@@ -83,7 +83,10 @@ pub(crate) const FLAGS: &[Flag] = &[
         "--exclude",
         "ROUTE",
         true,
-        &["no SLO alerts for ROUTE; repeatable (default: /metrics)"],
+        &[
+            "no SLO alerts for ROUTE; repeatable (default: /metrics and the",
+            "live page's /stats, /stats.json, /stats.js and /stats.css)",
+        ],
     ),
     flag(
         "--include",

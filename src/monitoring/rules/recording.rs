@@ -8,7 +8,7 @@ use super::names::{
     slow_ratio,
 };
 use super::text::kept;
-use crate::monitoring::{Names, Slo, WINDOWS, le, route_matcher};
+use crate::monitoring::{Names, Slo, WINDOWS, le, le_matcher, route_matcher};
 
 /// The latency classes of the recording rules: a selector and its threshold. The service's
 /// threshold covers every route without a threshold of its own, then one class per other
@@ -76,8 +76,8 @@ pub(crate) fn recording(slo: &Slo) -> String {
             let mut rule = Rule::record(
                 slow_ratio(w),
                 format!(
-                    "1 - {by} (rate({bucket}{{job=\"{job}\",le=\"{}\"{selector}}}[{range}])) / {total}",
-                    le(threshold)
+                    "1 - {by} (rate({bucket}{{job=\"{job}\",{}{selector}}}[{range}])) / {total}",
+                    le_matcher(threshold)
                 ),
             );
             rule.labels = vec![("latency_threshold_seconds", le(threshold))];
