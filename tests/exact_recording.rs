@@ -455,3 +455,50 @@ fn scrapes_without_a_runtime_or_after_one_ends_do_not_wedge_the_endpoint() {
         assert_eq!(answered.expect("answered").status(), 200, "{accept}");
     }
 }
+
+/// `record_many` with counts at and past 2^63 (a hostile or buggy caller) renders within a
+/// second in every format, with cumulative buckets and `+Inf` equal to a count that is exact
+/// below 2^62 and saturated there, and later scrapes of the same histogram are answered too.
+#[test]
+fn huge_record_many_counts_saturate_and_every_render_completes() {
+    use metrics::{Key, Level, Metadata, Recorder};
+    const SATURATED: u64 = 1 << 62;
+    let metadata = Metadata::new("test", Level::INFO, None);
+    for (times, expected) in [
+        ((1u64 << 62) - 5, (1u64 << 62) - 2),
+        ((1 << 63) - 1, SATURATED),
+        (1 << 63, SATURATED),
+        (u64::MAX, SATURATED),
+    ] {
+        let metrics = metrics();
+        let key = Key::from_parts(
+            "http_server_request_duration_seconds",
+            vec![metrics::Label::new("http_route", "/huge")],
+        );
+        let histogram = metrics.recorder().register_histogram(&key, &metadata);
+        histogram.record(0.001);
+        histogram.record_many(0.3, usize::try_from(times).unwrap());
+        histogram.record(0.001);
+        histogram.record(20.0);
+        let (done, renders) = std::sync::mpsc::channel();
+        let renderer = metrics.clone();
+        std::thread::spawn(move || {
+            for _ in 0..3 {
+                let text = renderer.render();
+                let openmetrics = renderer.render_openmetrics();
+                let protobuf = renderer.render_protobuf();
+                if done.send((text, openmetrics, protobuf.len())).is_err() {
+                    return;
+                }
+            }
+        });
+        for _ in 0..3 {
+            let (text, openmetrics, protobuf) = renders
+                .recv_timeout(std::time::Duration::from_secs(1))
+                .unwrap_or_else(|_| panic!("a render of {times} observations took over 1 s"));
+            assert_eq!(check_render(&text, "/huge"), expected, "{times}\n{text}");
+            assert_eq!(check_render(&openmetrics, "/huge"), expected, "{times}");
+            assert!(protobuf > 0);
+        }
+    }
+}

@@ -26,6 +26,14 @@ use crate::trace::TraceId;
 /// Bit 63 of [`AtomicHistogram::started`] says which half is hot.
 const HOT_BIT: u64 = 1 << 63;
 
+/// Where a histogram's count saturates: observations past 2^62 (4.6e18) are left out, so the
+/// count never reaches [`HOT_BIT`] and the buckets stay cumulative.
+pub(crate) const MAX_COUNT: u64 = 1 << 62;
+
+/// The most repetitions an observation adds without checking the room left: past
+/// [`MAX_COUNT`] these can overshoot by at most this much per thread, far below [`HOT_BIT`].
+const UNCHECKED_TIMES: u64 = 1 << 32;
+
 /// The counts of one half.
 struct Half {
     /// The sum of the observed values, as `f64` bits.
@@ -161,9 +169,14 @@ impl AtomicHistogram {
             .unwrap_or(self.bounds.len())
     }
 
-    /// Records `value` `times` times (`NaN` is not a measurement and is ignored).
+    /// Records `value` `times` times.
+    ///
+    /// `NaN` is counted as the Go client counts it: in `+Inf`, and it makes the sum `NaN`
+    /// (native buckets leave it out). The count saturates at [`MAX_COUNT`]: what would go past
+    /// it is left out, so a huge `times` never wraps the count or breaks the cut.
+    #[inline]
     pub(crate) fn observe(&self, value: f64, times: u64, exemplar: Option<TraceId>) {
-        if value.is_nan() || times == 0 {
+        if times == 0 {
             return;
         }
         let bucket = self.bucket(value);
@@ -171,7 +184,16 @@ impl AtomicHistogram {
             // Before the count: a reader that sees this observation sees the flag.
             self.negative.store(true, Ordering::Relaxed);
         }
-        let n = self.started.fetch_add(times, Ordering::AcqRel);
+        let (n, times) = if times <= UNCHECKED_TIMES
+            && self.started.load(Ordering::Relaxed) & !HOT_BIT < MAX_COUNT
+        {
+            (self.started.fetch_add(times, Ordering::AcqRel), times)
+        } else {
+            match self.reserve(times) {
+                Some(reserved) => reserved,
+                None => return,
+            }
+        };
         let half = &self.halves[usize::from(n & HOT_BIT != 0)];
         add_f64(&half.sum, value * times as f64);
         if let Some(trace_id) = exemplar {
@@ -191,6 +213,21 @@ impl AtomicHistogram {
                 self.cut();
             }
         }
+    }
+
+    /// Adds up to `times` to the count, as far as [`MAX_COUNT`] allows: the count before and
+    /// what was added, or `None` when the count is saturated.
+    #[cold]
+    fn reserve(&self, times: u64) -> Option<(u64, u64)> {
+        let mut taken = 0;
+        let before = self
+            .started
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                taken = times.min(MAX_COUNT.saturating_sub(n & !HOT_BIT));
+                (taken > 0).then_some(n + taken)
+            })
+            .ok()?;
+        Some((before, taken))
     }
 
     fn keep_exemplar(&self, bucket: usize, trace_id: TraceId, value: f64) {
@@ -306,11 +343,51 @@ mod tests {
         for v in [0.05, 0.1, 0.5, 1.0, 5.0, 50.0, f64::INFINITY] {
             h.observe(v, 1, None);
         }
-        h.observe(f64::NAN, 1, None);
         let s = h.snapshot();
         assert_eq!(s.cumulative, vec![2, 4, 5, 7]);
         assert_eq!(s.count, 7);
         assert!(s.sum.is_infinite());
+    }
+
+    #[test]
+    fn nan_is_counted_in_inf_and_makes_the_sum_nan() {
+        let h = histogram();
+        h.observe(0.5, 1, None);
+        h.observe(f64::NAN, 2, None);
+        let s = h.snapshot();
+        assert_eq!((s.cumulative, s.count), (vec![0, 1, 1, 3], 3));
+        assert!(s.sum.is_nan());
+    }
+
+    /// Huge repetition counts saturate the count at `MAX_COUNT`: the cut still completes,
+    /// the buckets stay cumulative and `+Inf` equals the count.
+    #[test]
+    fn huge_counts_saturate_and_the_cut_completes() {
+        for times in [
+            (1u64 << 63) - 1,
+            1 << 63,
+            u64::MAX,
+            MAX_COUNT,
+            MAX_COUNT + 1,
+        ] {
+            let h = histogram();
+            h.observe(0.05, 3, None);
+            h.observe(5.0, times, None);
+            h.observe(0.5, 1, None);
+            let s = h.snapshot();
+            assert_eq!(s.count, MAX_COUNT, "{times}");
+            assert_eq!(s.cumulative, vec![3, 3, MAX_COUNT, MAX_COUNT], "{times}");
+            // Saturated: nothing more is added, and reading again changes nothing.
+            h.observe(0.05, u64::MAX, None);
+            assert_eq!(h.snapshot().cumulative, s.cumulative, "{times}");
+        }
+        let exact = histogram();
+        exact.observe(0.05, MAX_COUNT - 1, None);
+        exact.observe(0.5, 1, None);
+        assert_eq!(
+            exact.snapshot().cumulative,
+            vec![MAX_COUNT - 1, MAX_COUNT, MAX_COUNT, MAX_COUNT]
+        );
     }
 
     #[test]

@@ -265,9 +265,13 @@ impl NativeHalf {
         Layout::unpack(self.layout.load(Ordering::Relaxed))
     }
 
-    /// Counts `value` (not NaN) `times` times; `true` when it fell outside the window, so the
+    /// Counts `value` `times` times (a `NaN` in no bucket); `true` when it fell outside the window, so the
     /// histogram should be laid out anew.
     pub(crate) fn record(&self, value: f64, times: u64) -> bool {
+        if value.is_nan() {
+            // As the Go client does: counted in the histogram, in no native bucket.
+            return false;
+        }
         let magnitude = value.abs();
         if magnitude <= ZERO_THRESHOLD {
             self.zero.fetch_add(times, Ordering::Relaxed);

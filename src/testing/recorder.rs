@@ -81,6 +81,13 @@ impl HistogramFn for HistogramCell {
             .unwrap_or_else(PoisonError::into_inner)
             .record(value);
     }
+
+    fn record_many(&self, value: f64, count: usize) {
+        self.data
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record_n(value, count as u64);
+    }
 }
 
 impl TestRecorder {

@@ -133,6 +133,11 @@ impl Distribution {
     }
 
     pub(crate) fn record(&mut self, value: f64) {
+        self.record_n(value, 1);
+    }
+
+    /// Records `value` `times` times; counts saturate at `u64::MAX` rather than wrap.
+    pub(crate) fn record_n(&mut self, value: f64, times: u64) {
         let Data::Hdr {
             hdr,
             scale,
@@ -143,25 +148,26 @@ impl Distribution {
         else {
             return;
         };
-        if value.is_nan() {
+        if value.is_nan() || times == 0 {
             return;
         }
         let value = value.max(0.0);
-        // `as` saturates at u64::MAX for values too large to store. `record` grows the
-        // histogram as needed (`saturating_record` would clamp to its current range instead).
+        // `as` saturates at u64::MAX for values too large to store. `record_n` grows the
+        // histogram as needed (`saturating_record_n` would clamp to its current range instead).
         let stored = (value * *scale).round() as u64;
-        if hdr.record(stored).is_err() {
-            hdr.saturating_record(stored);
+        if hdr.record_n(stored, times).is_err() {
+            hdr.saturating_record_n(stored, times);
         }
         *lo = (*lo).min(stored);
         *hi = (*hi).max(stored);
         if let Some(values) = exact {
-            *values.entry(stored).or_default() += 1;
+            let n = values.entry(stored).or_default();
+            *n = n.saturating_add(times);
             if values.len() > EXACT_VALUES {
                 *exact = None;
             }
         }
-        self.sum += value;
+        self.sum += value * times as f64;
     }
 
     pub(crate) fn merge(&mut self, other: &Self) {
