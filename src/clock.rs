@@ -7,8 +7,8 @@
 //! call and the clock `std::time::Instant` uses there, through `nix`; that saves the checked
 //! normalisation of seconds and nanoseconds `Instant`'s subtraction does (about 55
 //! instructions per request). Elsewhere the reading is an `Instant`'s distance from a fixed
-//! one. The tokio clock is opt-in, through
-//! [`TestMeter::with_tokio_clock`](crate::testing::TestMeter::with_tokio_clock).
+//! one. The test kit's layers read tokio's clock instead (see
+//! [`TestMeter`](crate::testing::TestMeter)).
 
 use std::time::{Duration, Instant};
 

@@ -499,7 +499,7 @@ async fn dropped_bodies_are_named_as_the_cause() {
 
 #[tokio::test(start_paused = true)]
 async fn the_tokio_clock_times_the_response_head_too() {
-    let meter = TestMeter::new().with_tokio_clock();
+    let meter = TestMeter::new();
     let app = Router::new()
         .route(
             "/stream",
@@ -531,7 +531,7 @@ async fn the_tokio_clock_times_the_response_head_too() {
 
 #[tokio::test(start_paused = true)]
 async fn the_tokio_clock_makes_latency_exact() {
-    let meter = TestMeter::new().with_tokio_clock();
+    let meter = TestMeter::new();
     let app = Router::new()
         .route(
             "/sleep/{ms}",
@@ -1100,4 +1100,24 @@ fn parsed_counters_keep_their_fraction() {
         metrics::counter!("jobs_total").increment(3);
     });
     assert_eq!(meter.snapshot().value("jobs_total", &[]), Some(3.0));
+}
+
+/// A latency test written the plain way, with time paused and a meter with no settings, times
+/// a handler that sleeps 1 s as exactly 1 s: an assertion below that fails.
+#[tokio::test(start_paused = true)]
+async fn a_plain_paused_clock_test_records_the_sleep() {
+    let meter = TestMeter::new();
+    let app = Router::new()
+        .route("/slow", get(|| tokio::time::sleep(Duration::from_secs(1))))
+        .layer(meter.layer());
+    routemeter::testing::send(app, get_req("/slow".into()))
+        .await
+        .unwrap();
+    let slow = meter.snapshot().route("/slow");
+    assert_eq!(slow.max(), Duration::from_secs(1), "{slow}");
+    slow.assert_p99_at_most(Duration::from_secs(1));
+    let message = panic_message(|| {
+        slow.assert_p99_at_most(Duration::from_millis(500));
+    });
+    assert!(message.contains("p99"), "{message}");
 }

@@ -376,8 +376,7 @@ impl RouteMeterBuilder {
     }
 
     /// Takes request durations from `clock` (the system clock unless set): the test kit's
-    /// [`TestMeter::with_tokio_clock`](crate::testing::TestMeter::with_tokio_clock) sets
-    /// tokio's.
+    /// [`TestMeter`](crate::testing::TestMeter) sets tokio's.
     #[cfg(feature = "testing")]
     pub(crate) fn clock(mut self, clock: crate::clock::Clock) -> Self {
         self.clock = clock;

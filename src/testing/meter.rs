@@ -16,6 +16,37 @@ use crate::clock::Clock;
 use crate::{Naming, RouteMeterBuilder, RouteMeterLayer};
 
 /// A private recorder plus the layer settings that match it.
+///
+/// Its layers time requests with tokio's clock, which is the system's clock except where a
+/// test pauses time (`#[tokio::test(start_paused = true)]`, tokio's `test-util` feature).
+/// There time stands still until every task waits, then jumps to the next timer, so a handler
+/// that sleeps 50 ms is recorded as exactly 50 ms however loaded the machine is, and latency
+/// assertions are exact rather than passing on a clock that did not see the sleep.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, routing::get, body::Body};
+/// use routemeter::testing::{TestMeter, send};
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)] // or #[tokio::test(start_paused = true)]
+/// async fn main() {
+///     let meter = TestMeter::new();
+///     let app = Router::new()
+///         .route("/slow", get(|| tokio::time::sleep(Duration::from_secs(1))))
+///         .layer(meter.layer());
+///     for _ in 0..10 {
+///         send(app.clone(), http::Request::get("/slow").body(Body::empty()).unwrap())
+///             .await
+///             .unwrap();
+///     }
+///     let slow = meter.snapshot().route("/slow");
+///     assert_eq!(slow.max(), Duration::from_secs(1)); // exactly
+///     slow.assert_p99_at_most(Duration::from_secs(1));
+/// }
+/// ```
+///
+/// Layers built for production (`RouteMeterLayer::new()`, `PrometheusMetrics::layer()`)
+/// always use the system clock, on which paused time does not pass.
 #[derive(Clone, Debug)]
 pub struct TestMeter {
     recorder: TestRecorder,
@@ -43,47 +74,9 @@ impl TestMeter {
         Self {
             recorder: TestRecorder::new(),
             naming,
-            clock: Clock::Std,
-            created: Clock::Std.now(),
+            clock: Clock::Tokio,
+            created: Clock::Tokio.now(),
         }
-    }
-
-    /// The same meter, whose layers time requests with tokio's clock instead of the system's.
-    ///
-    /// Under `#[tokio::test(start_paused = true)]` (tokio's `test-util` feature) time stands
-    /// still until every task waits, then jumps to the next timer: a handler that sleeps
-    /// 50 ms is recorded as exactly 50 ms however loaded the machine is, and latency
-    /// assertions become exact. Without paused time, tokio's clock is the system clock.
-    ///
-    /// Layers built before this call keep the clock they had. Production layers always use
-    /// the system clock.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use axum::{Router, routing::get, body::Body};
-    /// use routemeter::testing::{TestMeter, send};
-    ///
-    /// #[tokio::main(flavor = "current_thread", start_paused = true)] // or #[tokio::test(start_paused = true)]
-    /// async fn main() {
-    ///     let meter = TestMeter::new().with_tokio_clock();
-    ///     let app = Router::new()
-    ///         .route("/slow", get(|| tokio::time::sleep(Duration::from_millis(50))))
-    ///         .layer(meter.layer());
-    ///     for _ in 0..10 {
-    ///         send(app.clone(), http::Request::get("/slow").body(Body::empty()).unwrap())
-    ///             .await
-    ///             .unwrap();
-    ///     }
-    ///     let slow = meter.snapshot().route("/slow");
-    ///     assert_eq!(slow.max(), Duration::from_millis(50)); // exactly
-    ///     slow.assert_p99_at_most(Duration::from_millis(50));
-    /// }
-    /// ```
-    #[must_use]
-    pub fn with_tokio_clock(mut self) -> Self {
-        self.clock = Clock::Tokio;
-        self.created = self.clock.now();
-        self
     }
 
     /// A layer builder that records into this meter (change anything but the recorder).

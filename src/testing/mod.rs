@@ -9,7 +9,7 @@
 //! [`Snapshot`] holds them; [`RouteStats`] sums them up per route and asserts on the sums.
 //! [`send`] and [`Load`] play the client. Assertions are strict: on a route without requests
 //! they fail (except `assert_count(0)`), naming the routes that have requests.
-//! [`TestMeter::with_tokio_clock`] makes durations exact under tokio's paused time.
+//! Durations are timed with tokio's clock, so they are exact under tokio's paused time.
 //!
 //! ```
 //! use std::time::Duration;
