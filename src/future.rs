@@ -54,6 +54,10 @@ where
             flight.polling = true;
         }
         let polled = {
+            let _active = this
+                .flight
+                .as_ref()
+                .map(|f| crate::service::Active::enter(f.destination()));
             let _entered = this
                 .flight
                 .as_ref()

@@ -7,7 +7,7 @@
 //! request in flight names its series without holding a reference to it.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::arena::Arena;
 use crate::grpc::GrpcMethods;
@@ -28,6 +28,9 @@ pub(crate) struct Located {
 
 impl Located {
     const GRPC: u32 = 1 << 31;
+    /// The table index of a request's own table (see [`Recorders::scoped`]): beyond any
+    /// arena index, so no kept table has it.
+    pub(crate) const SCOPED: u32 = 1 << 30;
 
     #[inline]
     fn new(grpc: bool, table: u32, series: u32) -> Self {
@@ -51,11 +54,14 @@ impl Located {
     }
 }
 
-/// The tables of one registrar (the HTTP side or the gRPC side), one per recorder.
+/// The tables of one registrar (the HTTP side or the gRPC side), one per lasting recorder.
 ///
-/// A layer on the global recorder follows the `metrics` facade: one installed after the layer
-/// was built, or a thread's local recorder, gets a table of its own the first time a request is
-/// recorded into it. Tables are kept for the layer's life; the one used last is tried first.
+/// A layer on the global recorder follows the `metrics` facade: the no-op recorder before one
+/// is installed, then the global one, each get a table of their own the first time a request
+/// is recorded into them, kept for the layer's life; the one used last is tried first. A
+/// thread's local recorder gets none: it can be dropped and another put at its address, so
+/// each request recorded into one registers its series afresh, in a table of its own
+/// ([`Recorders::scoped`]), which goes with the request (see [`crate::registrar::lasting`]).
 pub(crate) struct Recorders {
     pub(crate) registrar: Registrar,
     /// The table of the recorder of the moment the layer was built (index 0).
@@ -72,9 +78,16 @@ pub(crate) struct Recorders {
 
 impl Recorders {
     fn new(registrar: Registrar, excluded: Box<[Box<str>]>, limits: Limits) -> Self {
-        // The recorder of the moment gets its table (descriptions, the overflow counter) now.
+        // The recorder of the moment gets its table (descriptions, the overflow counter) now,
+        // kept only when that recorder lasts.
         registrar.describe();
-        let first = Table::new(registrar.recorder_tag(), &registrar, &excluded, limits);
+        let tag = registrar.recorder_tag();
+        let tag = if registrar.lasting(tag) {
+            tag
+        } else {
+            NO_RECORDER
+        };
+        let first = Table::new(tag, &registrar, &excluded, limits);
         Self {
             registrar,
             first,
@@ -105,6 +118,9 @@ impl Recorders {
 
     #[cold]
     fn find_or_add(&self, tag: usize) -> Option<(u32, &Table)> {
+        if !self.registrar.lasting(tag) {
+            return None;
+        }
         let find = || {
             (1u32..)
                 .map_while(|i| self.table(i).map(|t| (i, t)))
@@ -131,6 +147,23 @@ impl Recorders {
         found
     }
 
+    /// A table of its own for one request, when the recorder of the moment is a thread's
+    /// local one (which gets no lasting table); `None` for any other recorder.
+    #[cold]
+    pub(crate) fn scoped(&self) -> Option<Box<Table>> {
+        let tag = self.registrar.recorder_tag();
+        if self.registrar.lasting(tag) {
+            return None;
+        }
+        self.registrar.describe();
+        Some(Box::new(Table::new(
+            NO_RECORDER,
+            &self.registrar,
+            &self.excluded,
+            self.limits,
+        )))
+    }
+
     /// The table at `index`.
     #[inline]
     pub(crate) fn table(&self, index: u32) -> Option<&Table> {
@@ -140,6 +173,10 @@ impl Recorders {
         }
     }
 }
+
+/// The tag of a table no recorder matches: the first table when the layer was built under a
+/// local recorder, and the tables of single requests. No recorder is at the last address.
+const NO_RECORDER: usize = usize::MAX;
 
 /// The gRPC side of a layer: the methods it recognises and their tables.
 pub(crate) struct Grpc {
@@ -170,6 +207,9 @@ pub(crate) struct Meter {
     excluded: Box<[Box<str>]>,
     hints: Box<[Hint]>,
     next_hint: AtomicU32,
+    /// Which recorder this layer records into, as [`crate::service`] tells layers apart: the
+    /// address of an explicit recorder (which this meter keeps alive), or 1 for the facade's.
+    pub(crate) destination: usize,
 }
 
 impl std::fmt::Debug for Meter {
@@ -199,7 +239,12 @@ impl Meter {
                 recorders: Recorders::new(registrar, Box::default(), limits),
             })
         });
+        let destination = match &registrar.source {
+            Source::Explicit(recorder) => Arc::as_ptr(recorder).cast::<()>().addr(),
+            Source::Global => 1,
+        };
         Self {
+            destination,
             http: Recorders::new(registrar, excluded.clone(), limits),
             grpc,
             route_fn,
@@ -207,6 +252,11 @@ impl Meter {
             hints: (0..HINTS).map(|_| Hint(AtomicU64::new(0))).collect(),
             next_hint: AtomicU32::new(0),
         }
+    }
+
+    /// Whether requests get the default route label (no route function, no mounts).
+    pub(crate) fn default_routes(&self) -> bool {
+        self.route_fn.is_none()
     }
 
     /// The hint of a newly wrapped service.
@@ -240,20 +290,50 @@ impl Meter {
         hint: u32,
         req: &http::Request<B>,
     ) -> Option<(Located, &MethodSeries)> {
+        self.target(req, |grpc, label, slot| {
+            if grpc {
+                Self::locate_in(self.recorders(true), true, label, slot)
+            } else {
+                self.locate_http(hint, label, slot)
+            }
+        })
+    }
+
+    /// For a request whose recorder is a thread's local one: a table of its own (see
+    /// [`Recorders::scoped`]) and where the request's series is in it.
+    #[cold]
+    pub(crate) fn locate_scoped<B>(&self, req: &http::Request<B>) -> Option<(Located, Box<Table>)> {
+        let grpc = self.grpc.is_some() && crate::grpc::is_grpc(req.headers());
+        let recorders = self.recorders(grpc);
+        let table = recorders.scoped()?;
+        let series = self.target(req, |_, label, slot| {
+            table.locate(&recorders.registrar, label, slot)
+        })?;
+        Some((Located::new(grpc, Located::SCOPED, series), table))
+    }
+
+    /// Calls `f` with what locates `req`'s series: whether it is a gRPC call, its route label
+    /// (`None`: no route matched) and its method and scheme slot.
+    #[inline]
+    fn target<B, T>(
+        &self,
+        req: &http::Request<B>,
+        mut f: impl FnMut(bool, Option<&str>, usize) -> Option<T>,
+    ) -> Option<T> {
         if let Some(grpc) = &self.grpc {
             if crate::grpc::is_grpc(req.headers()) {
                 let method = grpc.methods.recognise(req.uri().path());
-                return Self::locate_in(&grpc.recorders, true, method, 0);
+                return f(true, method, 0);
             }
         }
         let slot = self.http.registrar.slot(req);
         let view = RouteRequest::new(req);
         match &self.route_fn {
-            None => self.locate_http(hint, crate::route::default_route(&view), slot),
-            Some(f) => {
+            None => f(false, crate::route::default_route(&view), slot),
+            Some(route_fn) => {
                 let mut found = None;
-                f(&view, &mut |label| {
-                    found = self.locate_http(hint, label, slot);
+                route_fn(&view, &mut |label| {
+                    found = f(false, label, slot);
                 });
                 found
             }
@@ -306,8 +386,7 @@ impl Meter {
     /// A meter with the default settings and its own recorder, for unit tests.
     #[cfg(test)]
     pub(crate) fn for_tests() -> Self {
-        let registrar =
-            Registrar::for_tests(Source::Explicit(std::sync::Arc::new(metrics::NoopRecorder)));
+        let registrar = Registrar::for_tests(Source::Explicit(Arc::new(metrics::NoopRecorder)));
         Self::new(
             registrar,
             None,

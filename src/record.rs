@@ -20,18 +20,23 @@ use crate::classify::{ErrorType, Outcome, protocol_version};
 use crate::clock::Stamp;
 use crate::grpc::{GrpcCall, GrpcCode};
 use crate::log::{Finished, LogState};
-use crate::meter::Located;
+use crate::meter::{Located, Recorders};
 use crate::meter_ref::MeterRef;
 use crate::registrar::{OutcomeHandles, Registrar};
 use crate::series::MethodSeries;
+use crate::table::Table;
 use crate::trace::{MaybeTraceId, TraceId};
 
 /// What only some requests carry.
+#[derive(Default)]
 struct Extra {
     /// The request's span, when request logs are on.
     log: Option<LogState>,
     /// Set for gRPC calls.
     grpc: Option<GrpcCall>,
+    /// The request's own series table, when it is recorded into a thread's local recorder
+    /// (see [`Located::SCOPED`]).
+    scoped: Option<Box<Table>>,
 }
 
 impl Extra {
@@ -64,7 +69,11 @@ impl Extra {
             status: None,
             deadline: crate::grpc::timeout(headers),
         });
-        Box::new(Self { log, grpc })
+        Box::new(Self {
+            log,
+            grpc,
+            scoped: None,
+        })
     }
 
     #[cold]
@@ -157,7 +166,30 @@ impl InFlight {
         }
         // The clock starts as the request enters, before any look-up.
         let start = meter.http.registrar.clock.stamp();
-        let (at, series) = meter.locate(hint, req)?;
+        match meter.locate(hint, req) {
+            Some((at, series)) => Some(Self::started(meter, start, at, series, req)),
+            None => Self::start_scoped(meter, start, req),
+        }
+    }
+
+    /// Starts recording `req` into a thread's local recorder, in a series table of its own,
+    /// when that is why it has no series; `None` otherwise.
+    #[cold]
+    fn start_scoped<B>(meter: &MeterRef, start: Stamp, req: &http::Request<B>) -> Option<Self> {
+        let (at, table) = meter.locate_scoped(req)?;
+        let mut flight = Self::started(meter, start, at, table.series(at.series)?, req);
+        flight.extra.get_or_insert_with(Box::default).scoped = Some(table);
+        Some(flight)
+    }
+
+    #[inline]
+    fn started<B>(
+        meter: &MeterRef,
+        start: Stamp,
+        at: Located,
+        series: &MethodSeries,
+        req: &http::Request<B>,
+    ) -> Self {
         series.active.increment(1.0);
         let registrar = &meter.recorders(at.grpc()).registrar;
         let extra = Extra::start(registrar, series, at.grpc(), req.headers());
@@ -176,7 +208,7 @@ impl InFlight {
         if registrar.time_to_head {
             flags |= Flags::TIME_TO_HEAD;
         }
-        Some(Self {
+        Self {
             meter: meter.clone(),
             start,
             response_bytes: 0,
@@ -190,7 +222,27 @@ impl InFlight {
             flags: Flags(flags),
             polling: false,
             done: false,
-        })
+        }
+    }
+
+    /// The table the request's series is in.
+    #[inline]
+    fn table<'a>(&'a self, recorders: &'a Recorders) -> Option<&'a Table> {
+        match recorders.table(self.at.table()) {
+            Some(table) => Some(table),
+            None => self.scoped_table(),
+        }
+    }
+
+    #[cold]
+    fn scoped_table(&self) -> Option<&Table> {
+        self.extra.as_ref()?.scoped.as_deref()
+    }
+
+    /// Which recorder the request is recorded into (see [`crate::service`]).
+    #[inline]
+    pub(crate) fn destination(&self) -> usize {
+        self.meter.destination
     }
 
     /// The flight once the inner service's `call` has returned.
@@ -266,7 +318,7 @@ impl InFlight {
         // One measurement for the histogram, the log and a gRPC call's deadline.
         let elapsed = registrar.clock.nanos_since(self.start);
         let outcome = self.outcome(registrar, end, elapsed);
-        let Some(table) = recorders.table(self.at.table()) else {
+        let Some(table) = self.table(recorders) else {
             return;
         };
         let Some(series) = table.series(self.at.series) else {
@@ -283,6 +335,9 @@ impl InFlight {
             }
         }
         series.active.decrement(1.0);
+        if series.unmatched {
+            self.unmatched_answered(outcome);
+        }
         if let Some(extra) = &self.extra {
             if let Some(config) = &registrar.log {
                 extra.log_finished(
@@ -295,6 +350,22 @@ impl InFlight {
                 );
             }
         }
+    }
+
+    /// A request that matched no route was answered: warns when the answer says a nested
+    /// or fallback service took it (see [`crate::route::warn_unmounted`]).
+    #[cold]
+    fn unmatched_answered(&self, outcome: Outcome) {
+        #[cfg(feature = "axum")]
+        if let Some(status) = outcome.status {
+            let axum_answer =
+                status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED;
+            if !axum_answer && self.meter.default_routes() {
+                crate::route::warn_unmounted(status);
+            }
+        }
+        #[cfg(not(feature = "axum"))]
+        let _ = outcome;
     }
 
     /// The request body's size, when it is known.
@@ -360,7 +431,7 @@ impl InFlight {
             .map(|_| protocol_version(self.version));
         let outcome = Outcome::response(status, None).with_version(version);
         let elapsed = registrar.clock.nanos_since(self.start);
-        let Some(table) = recorders.table(self.at.table()) else {
+        let Some(table) = self.table(recorders) else {
             return;
         };
         if let Some(t) = table

@@ -214,16 +214,10 @@ pub(crate) fn with_mounts(inner: Option<RouteFn>, mounts: Vec<Mount>) -> RouteFn
     })
 }
 
-/// The label the layer uses when neither a route function nor a mount is given. The first
-/// request it leaves without a label logs, once per process, that services nested with
-/// `Router::nest_service` need a mount.
+/// The label the layer uses when neither a route function nor a mount is given: the route
+/// template axum matched, if any.
 pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
-    let label = matched(req);
-    #[cfg(feature = "axum")]
-    if label.is_none() {
-        warn_unmounted();
-    }
-    label
+    matched(req)
 }
 
 /// The route template axum matched, if any.
@@ -239,23 +233,27 @@ fn matched<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
     }
 }
 
-/// Says once per process what an unmatched request may be. axum routes a request into a
-/// service nested with `Router::nest_service` with no public trace of the mount (its
-/// `MatchedNestedPath` is private, the nested path is set inside the layer, and the fallback
-/// leaves the same public extensions), so the layer cannot tell such a request from one that
-/// matched no route: both get the unmatched label, and only a declared mount labels the first.
+/// Says, once per process, what a request that matched no route yet was answered with
+/// `status` (neither 404 nor 405, which are axum's answers to such requests) most likely was:
+/// a request axum routed into a service nested with `Router::nest_service`, or into a fallback
+/// service. axum leaves no public trace of such a mount (its `MatchedNestedPath` is private,
+/// the nested path is set inside the layer, and the fallback leaves the same public
+/// extensions), so only the answer tells these requests from ones that matched nothing, and
+/// only a declared mount labels them. Apps whose unmatched requests all get 404 never see it.
 #[cfg(feature = "axum")]
-fn warn_unmounted() {
+#[cold]
+pub(crate) fn warn_unmounted(status: http::StatusCode) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static WARNED: AtomicBool = AtomicBool::new(false);
     if !WARNED.load(Ordering::Relaxed) && !WARNED.swap(true, Ordering::Relaxed) {
         tracing::warn!(
-            "routemeter: a request matched no route of the axum router and is recorded under the \
-             route `__unmatched__`. Requests axum routes into \
-             a service nested with `Router::nest_service` (e.g. tower-http's `ServeDir`) are \
-             recorded so too, as axum does not show a layer their mount: declare each mount \
-             with `RouteMeterBuilder::mount(\"/prefix\")` to label them `/prefix/{{*path}}`. \
-             Logged once."
+            "routemeter: a request that matched no route of the axum router was answered with \
+             status {status}, so a service nested with `Router::nest_service` (e.g. \
+             tower-http's `ServeDir`) or a fallback service served it. axum does not show a \
+             layer such mounts, so these requests are recorded under the route \
+             `__unmatched__`: declare each mount with `RouteMeterBuilder::mount(\"/prefix\")` \
+             to label them `/prefix/{{*path}}`. Logged once.",
+            status = status.as_u16(),
         );
     }
 }

@@ -33,6 +33,10 @@ pub(crate) struct MethodSeries {
     /// Whether new outcomes take from the layer's series budget (not for the series that
     /// holds what is beyond it).
     pub(crate) budgeted: bool,
+    /// The HTTP series of requests that matched no route, in a layer without a route function
+    /// or mounts: an answer other than 404 or 405 there is worth a warning (see
+    /// [`crate::route::warn_unmounted`]).
+    pub(crate) unmatched: bool,
     inline: [Slot; INLINE],
     more: OnceLock<Box<Block>>,
 }
@@ -51,6 +55,7 @@ impl MethodSeries {
             method,
             active,
             budgeted,
+            unmatched: false,
             inline: [const { OnceLock::new() }; INLINE],
             more: OnceLock::new(),
         }

@@ -178,7 +178,8 @@ impl Table {
         let mut made = false;
         let index = *cell.get_or_init(|| {
             made = true;
-            self.push(registrar, &entry.label, slot, budgeted)
+            let unmatched = std::ptr::eq(entry, &self.unmatched) && !registrar.rpc;
+            self.push(registrar, &entry.label, slot, budgeted, unmatched)
         });
         if budgeted && !made {
             self.budget.gauges.fetch_sub(1, Ordering::AcqRel);
@@ -192,15 +193,17 @@ impl Table {
         label: &Arc<str>,
         slot: usize,
         budgeted: bool,
+        unmatched: bool,
     ) -> Option<u32> {
         let (method, _) = registrar.slot_labels(slot);
-        let series = MethodSeries::new(
+        let mut series = MethodSeries::new(
             Arc::clone(label),
             slot,
             method,
             registrar.active_gauge(label, slot),
             budgeted,
         );
+        series.unmatched = unmatched;
         self.series.push(series).ok()
     }
 
@@ -211,6 +214,7 @@ impl Table {
                 registrar,
                 &self.overflow.label,
                 registrar.fold_slot(),
+                false,
                 false,
             )
         })

@@ -2,6 +2,7 @@
 //! a real HTTP client: with `mount`, every path under the mount gets the mount's label; without
 //! it, they are recorded as `__unmatched__` (the layer cannot tell them from requests that
 //! matched no route) and one warning, once per process, names `RouteMeterBuilder::mount`.
+//! An app whose unmatched requests all get axum's 404 never sees that warning.
 //!
 //! One test in this binary: the warning is once per process, and the subscriber that catches
 //! it is the process's global one.
@@ -97,6 +98,33 @@ async fn nested_services_are_labelled_by_their_declared_mount() {
         ("/nowhere/else", 404),
     ];
 
+    // No nested service: 404s and 405s are axum's own answers, and nothing is logged.
+    let meter = TestMeter::new();
+    let plain = Router::new()
+        .route("/users/{id}", get(|| async { "user" }))
+        .layer(meter.layer());
+    let addr = serve(plain).await;
+    send_all(
+        &meter,
+        addr,
+        &[("/nowhere", 404), ("/users/1", 200), ("/a/b", 404)],
+    )
+    .await;
+    let (status, _) = Client::new()
+        .request("POST", &format!("http://{addr}/users/1"), "")
+        .await;
+    assert_eq!(status, 405);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while meter.snapshot().total().count() < 4 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(meter.snapshot().route(UNMATCHED_ROUTE).count(), 2);
+    assert_eq!(
+        logs.text(),
+        "",
+        "an app without nested services is not warned"
+    );
+
     // Without a declared mount: the files are unmatched, as axum's 404s are; the mount point
     // itself has a public `MatchedPath`. One warning names the call that fixes it.
     let meter = TestMeter::new();
@@ -116,7 +144,7 @@ async fn nested_services_are_labelled_by_their_declared_mount() {
     let warning = "RouteMeterBuilder::mount(\"/prefix\")";
     assert_eq!(text.matches(warning).count(), 1, "{text}");
     assert!(
-        text.contains("WARN") && text.contains("nest_service"),
+        text.contains("WARN") && text.contains("nest_service") && text.contains("status 200"),
         "{text}"
     );
     assert!(!text.contains("/nowhere"), "no raw path is logged: {text}");

@@ -1106,3 +1106,79 @@ async fn protocol_version_and_url_scheme_follow_the_request() {
         "{text}"
     );
 }
+
+/// One meter's layer on an app and again on a router nested into it, on a router merged into
+/// it, and twice on another: each request is counted once, by the outermost layer, over both
+/// protocols. A layer into a recorder of its own still records, and a request a handler sends
+/// in process through the same meter's layer is a request of its own and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layers_into_one_recorder_count_each_request_once() {
+    for proto in [Proto::Http1, Proto::H2c] {
+        let meter = TestMeter::new();
+        let own = TestMeter::new();
+        let inner = Router::new()
+            .route("/inner", get(|| async { "inner" }))
+            .layer(meter.layer());
+        let proxy = get(move || {
+            let inner = inner.clone();
+            async move {
+                let req = Request::get("/inner").body(Body::empty()).unwrap();
+                let (head, body) = routemeter::testing::send(inner, req).await.unwrap();
+                assert_eq!((head.status, &body[..]), (StatusCode::OK, &b"inner"[..]));
+                "proxied"
+            }
+        });
+        let app = Router::new()
+            .nest(
+                "/api",
+                Router::new()
+                    .route("/users/{id}", get(|| async { "user" }))
+                    .layer(meter.layer()),
+            )
+            .merge(
+                Router::new()
+                    .route("/health", get(|| async { "ok" }))
+                    .layer(meter.layer()),
+            )
+            .merge(
+                Router::new()
+                    .route("/twice", get(|| async { "twice" }))
+                    .layer(meter.layer())
+                    .layer(meter.layer()),
+            )
+            .merge(
+                Router::new()
+                    .route("/own", get(|| async { "own" }))
+                    .layer(own.layer()),
+            )
+            .route("/proxy", proxy)
+            .layer(meter.layer());
+        let server = serve(app).await;
+        let (mut conn, task) = connect(server.addr, proto).await;
+        let paths = ["/api/users/7", "/health", "/twice", "/own", "/proxy"];
+        for path in paths {
+            let uri = format!("http://{}{path}", server.addr);
+            let resp = conn
+                .send(Request::get(uri).body(Full::default()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{proto:?} {path}");
+            resp.into_body().collect().await.unwrap();
+        }
+        settle(&meter, "/proxy", 1).await;
+        let snap = settle(&meter, "/inner", 1).await;
+        for route in [
+            "/api/users/{id}",
+            "/health",
+            "/twice",
+            "/own",
+            "/proxy",
+            "/inner",
+        ] {
+            snap.route(route).assert_count(1);
+        }
+        snap.total().assert_count(6);
+        settle(&own, "/own", 1).await.total().assert_count(1);
+        task.abort();
+    }
+}

@@ -58,6 +58,9 @@ impl Default for RouteMeterLayer {
 #[must_use]
 pub struct RouteMeterBuilder {
     source: Source,
+    /// What tells the recorder apart from others (see [`crate::service`]), when it is known
+    /// beyond the `Arc` the layer holds.
+    recorder_identity: Option<usize>,
     naming: Naming,
     labels: Vec<Label>,
     route_fn: Option<route::RouteFn>,
@@ -93,6 +96,7 @@ impl Default for RouteMeterBuilder {
     fn default() -> Self {
         Self {
             source: Source::Global,
+            recorder_identity: None,
             naming: Naming::default(),
             labels: Vec::new(),
             route_fn: None,
@@ -151,12 +155,16 @@ impl RouteMeterBuilder {
     where
         R: Recorder + Send + Sync + 'static,
     {
-        self.shared_recorder(Arc::new(recorder))
+        let identity = crate::registrar::recorder_identity(&recorder);
+        let mut builder = self.shared_recorder(Arc::new(recorder));
+        builder.recorder_identity = identity;
+        builder
     }
 
     /// Like [`recorder`](Self::recorder), for a recorder that is shared with other code.
     pub fn shared_recorder(mut self, recorder: Arc<dyn Recorder + Send + Sync>) -> Self {
         self.source = Source::Explicit(recorder);
+        self.recorder_identity = None;
         self
     }
 
@@ -177,6 +185,7 @@ impl RouteMeterBuilder {
     /// costs no registry look-up per request.
     pub fn global_recorder(mut self) -> Self {
         self.source = Source::Global;
+        self.recorder_identity = None;
         self
     }
 
@@ -289,7 +298,8 @@ impl RouteMeterBuilder {
     /// matched no route: the mount cannot be found from the request, and raw paths are never
     /// used as labels. So without this they are recorded as
     /// [`UNMATCHED_ROUTE`](crate::UNMATCHED_ROUTE), and the first unmatched request of the
-    /// process logs a `tracing` warning naming this method. With it, the mount point (`/static`,
+    /// process answered with a status other than 404 or 405 (axum's answers to requests that
+    /// match nothing) logs a `tracing` warning naming this method. With it, the mount point (`/static`,
     /// `/static/`) and every path under it (`/static/css/site.css`) share one bounded label.
     /// The prefix is compared with the path as the layer sees it. A route function's labels
     /// take precedence; requests it leaves without a label fall back to the mounts. Call it
@@ -485,8 +495,12 @@ impl RouteMeterBuilder {
             max_routes: self.max_routes,
             max_series: self.max_series,
         };
+        let mut meter = Meter::new(registrar, grpc, route_fn, self.excluded, limits);
+        if let Some(identity) = self.recorder_identity {
+            meter.destination = identity;
+        }
         RouteMeterLayer {
-            meter: MeterRef::new(Meter::new(registrar, grpc, route_fn, self.excluded, limits)),
+            meter: MeterRef::new(meter),
         }
     }
 }

@@ -97,6 +97,11 @@ impl TestRecorder {
         Self::default()
     }
 
+    /// The address of the store its clones share: one recorder, however many clones.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.store).addr()
+    }
+
     /// Every series' current value, copied.
     pub(crate) fn values(&self) -> Vec<(Key, SeriesValue)> {
         let s = &self.store;
