@@ -22,13 +22,19 @@ pin_project! {
         #[pin]
         inner: F,
         flight: Option<InFlight>,
+        // The request, as the layers tell it apart (see `crate::service`).
+        request: usize,
     }
 }
 
 impl<F> ResponseFuture<F> {
     #[inline]
-    pub(crate) fn new(inner: F, flight: Option<InFlight>) -> Self {
-        Self { inner, flight }
+    pub(crate) fn new(inner: F, flight: Option<InFlight>, request: usize) -> Self {
+        Self {
+            inner,
+            flight,
+            request,
+        }
     }
 }
 
@@ -57,7 +63,7 @@ where
             let _active = this
                 .flight
                 .as_ref()
-                .map(|f| crate::service::Active::enter(f.destination()));
+                .map(|f| crate::service::Active::enter(f.destination(), *this.request));
             let _entered = this
                 .flight
                 .as_ref()

@@ -283,14 +283,17 @@ impl Meter {
     }
 
     /// Finds (registering on first sight) the series of `req`, sent through the service with
-    /// `hint`; `None` when its route is excluded or no series can be had for it.
+    /// `hint`; `None` when its route is excluded or no series can be had for it. Sets `key`
+    /// when the look-up found what [`crate::service::request_key`] would (see
+    /// [`crate::route::default_route`]).
     #[inline]
     pub(crate) fn locate<B>(
         &self,
         hint: u32,
         req: &http::Request<B>,
+        key: &mut Option<usize>,
     ) -> Option<(Located, &MethodSeries)> {
-        self.target(req, |grpc, label, slot| {
+        self.target(req, key, |grpc, label, slot| {
             if grpc {
                 Self::locate_in(self.recorders(true), true, label, slot)
             } else {
@@ -306,7 +309,7 @@ impl Meter {
         let grpc = self.grpc.is_some() && crate::grpc::is_grpc(req.headers());
         let recorders = self.recorders(grpc);
         let table = recorders.scoped()?;
-        let series = self.target(req, |_, label, slot| {
+        let series = self.target(req, &mut None, |_, label, slot| {
             table.locate(&recorders.registrar, label, slot)
         })?;
         Some((Located::new(grpc, Located::SCOPED, series), table))
@@ -318,6 +321,7 @@ impl Meter {
     fn target<B, T>(
         &self,
         req: &http::Request<B>,
+        key: &mut Option<usize>,
         mut f: impl FnMut(bool, Option<&str>, usize) -> Option<T>,
     ) -> Option<T> {
         if let Some(grpc) = &self.grpc {
@@ -329,7 +333,11 @@ impl Meter {
         let slot = self.http.registrar.slot(req);
         let view = RouteRequest::new(req);
         match &self.route_fn {
-            None => f(false, crate::route::default_route(&view), slot),
+            None => {
+                let (label, at) = crate::route::default_route(&view);
+                *key = Some(at);
+                f(false, label, slot)
+            }
             Some(route_fn) => {
                 let mut found = None;
                 route_fn(&view, &mut |label| {

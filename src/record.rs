@@ -160,13 +160,18 @@ impl InFlight {
     /// Starts recording `req`, or returns `None` when it is not recorded (an excluded path or
     /// route).
     #[inline]
-    pub(crate) fn start<B>(meter: &MeterRef, hint: u32, req: &http::Request<B>) -> Option<Self> {
+    pub(crate) fn start<B>(
+        meter: &MeterRef,
+        hint: u32,
+        req: &http::Request<B>,
+        key: &mut Option<usize>,
+    ) -> Option<Self> {
         if meter.excludes(req) {
             return None;
         }
         // The clock starts as the request enters, before any look-up.
         let start = meter.http.registrar.clock.stamp();
-        match meter.locate(hint, req) {
+        match meter.locate(hint, req, key) {
             Some((at, series)) => Some(Self::started(meter, start, at, series, req)),
             None => Self::start_scoped(meter, start, req),
         }

@@ -89,24 +89,41 @@ impl<'a> RouteRequest<'a> {
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     #[must_use]
     pub fn matched_path(&self) -> Option<&'a str> {
-        let path = self
-            .extensions
-            .get::<axum::extract::MatchedPath>()?
-            .as_str();
-        // axum registers its fallbacks (and the tail of a nested service) as a catch-all last
-        // segment with a private parameter name; those requests matched no route of the
-        // application. The byte before the closing brace settles most templates at once.
-        const PRIVATE: [&str; 2] = [
-            "/{*__private__axum_fallback}",
-            "/{*__private__axum_nest_tail_param}",
-        ];
-        let b = path.as_bytes();
-        let private = b.len() >= 2
-            && b[b.len() - 1] == b'}'
-            && matches!(b[b.len() - 2], b'k' | b'm')
-            && PRIVATE.iter().any(|p| path.ends_with(p));
-        (!private).then_some(path)
+        self.matched_path_at().0
     }
+
+    /// The matched template (as [`matched_path`](Self::matched_path)) and where axum's
+    /// `MatchedPath` sits in this request's extensions (0: it has none), from one look-up.
+    #[cfg(feature = "axum")]
+    #[inline]
+    pub(crate) fn matched_path_at(&self) -> (Option<&'a str>, usize) {
+        match self.extensions.get::<axum::extract::MatchedPath>() {
+            Some(matched) => (
+                application_route(matched.as_str()),
+                std::ptr::from_ref(matched).addr(),
+            ),
+            None => (None, 0),
+        }
+    }
+}
+
+/// `path`, a `MatchedPath` axum gave, unless it is one of axum's own catch-alls.
+#[cfg(feature = "axum")]
+#[inline]
+fn application_route(path: &str) -> Option<&str> {
+    // axum registers its fallbacks (and the tail of a nested service) as a catch-all last
+    // segment with a private parameter name; those requests matched no route of the
+    // application. The byte before the closing brace settles most templates at once.
+    const PRIVATE: [&str; 2] = [
+        "/{*__private__axum_fallback}",
+        "/{*__private__axum_nest_tail_param}",
+    ];
+    let b = path.as_bytes();
+    let private = b.len() >= 2
+        && b[b.len() - 1] == b'}'
+        && matches!(b[b.len() - 2], b'k' | b'm')
+        && PRIVATE.iter().any(|p| path.ends_with(p));
+    (!private).then_some(path)
 }
 
 /// A route function, type-erased: it hands the label it decided (or `None`) to `sink`.
@@ -215,9 +232,19 @@ pub(crate) fn with_mounts(inner: Option<RouteFn>, mounts: Vec<Mount>) -> RouteFn
 }
 
 /// The label the layer uses when neither a route function nor a mount is given: the route
-/// template axum matched, if any.
-pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
-    matched(req)
+/// template axum matched, if any; and the request's key (see
+/// [`crate::service::request_key`]) when the look-up found `MatchedPath`, else 0.
+#[inline]
+pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> (Option<&'a str>, usize) {
+    #[cfg(feature = "axum")]
+    {
+        req.matched_path_at()
+    }
+    #[cfg(not(feature = "axum"))]
+    {
+        let _ = req;
+        (None, 0)
+    }
 }
 
 /// The route template axum matched, if any.
@@ -273,7 +300,7 @@ mod tests {
         assert_eq!(view.path(), "/a/b");
         assert_eq!(view.uri().query(), Some("c=1"));
         assert_eq!(view.headers()["x-tenant"], "t1");
-        assert_eq!(default_route(&view), None);
+        assert_eq!(default_route(&view), (None, 0));
     }
 
     fn decide(f: &RouteFn, path: &str) -> Option<String> {

@@ -3,12 +3,12 @@
 //! A request can pass through more than one routemeter layer: a router with its own layer
 //! nested in (or merged into) an app that has one too, or a layer stacked twice. Layers that
 //! record into the same recorder would count it twice, so the outermost one records it and the
-//! others pass it through untouched. The outer layer marks the request ([`Measured`]) and,
-//! while it calls and polls the inner service, notes its recorder on the thread ([`Active`]);
-//! an inner layer passes a request through when both say so. The mark alone would also stop a
-//! new request that the handler builds from a clone of this one's extensions, and the note
-//! alone a new request the handler sends in-process: together they name this request. Layers
-//! into different recorders (two test meters, say) each record it.
+//! others pass it through untouched. While the outer layer calls and polls the inner service,
+//! it notes on the thread ([`Active`]) its recorder and the request, by a key that stays the
+//! same as the request moves from layer to layer ([`request_key`]); a new request a handler
+//! sends in process has its own key, so that one is counted. Layers into different recorders
+//! (two test meters, say) each record it. The note costs no allocation, and the key comes from
+//! the look-up of the route label.
 
 use std::cell::Cell;
 use std::task::{Context, Poll};
@@ -93,24 +93,29 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let destination = self.meter.destination;
-        if Active::has(destination) && req.extensions().get::<Measured>().is_some() {
+        if Active::any() && Active::has(destination, request_key(&req)) {
             // An outer layer records this request into the same recorder.
-            return ResponseFuture::new(self.inner.call(req), None);
+            return ResponseFuture::new(self.inner.call(req), None, 0);
         }
-        let Some(mut flight) = InFlight::start(&self.meter, self.hint, &req) else {
-            return ResponseFuture::new(self.inner.call(req), None);
+        let mut key = None;
+        let Some(mut flight) = InFlight::start(&self.meter, self.hint, &req, &mut key) else {
+            return ResponseFuture::new(self.inner.call(req), None, 0);
         };
-        req.extensions_mut().insert(Measured);
+        let request = match key {
+            Some(0) => unmatched_key(&req),
+            Some(key) => key,
+            None => request_key(&req),
+        };
         // A panic in the inner service's code (its `call`, or the request body's) unwinds
         // past the flight while it is marked: that is this request's panic.
         flight.polling = true;
         if flight.counts_request_body() {
-            return self.call_counting(req, flight);
+            return self.call_counting(req, flight, request);
         }
-        let _active = Active::enter(destination);
-        ResponseFuture::new(self.inner.call(req), Some(flight.called()))
+        let _active = Active::enter(destination, request);
+        ResponseFuture::new(self.inner.call(req), Some(flight.called()), request)
     }
 }
 
@@ -121,68 +126,107 @@ impl<S> RouteMeter<S> {
         &mut self,
         req: Request<ReqBody>,
         mut flight: InFlight,
+        request: usize,
     ) -> ResponseFuture<S::Future>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
         ReqBody: Body + 'static,
     {
         let req = req.map(|body| meter_request_body(body, &mut flight));
-        let _active = Active::enter(self.meter.destination);
-        ResponseFuture::new(self.inner.call(req), Some(flight.called()))
+        let _active = Active::enter(self.meter.destination, request);
+        ResponseFuture::new(self.inner.call(req), Some(flight.called()), request)
     }
 }
 
-/// The mark of a request that a routemeter layer records (see the module docs).
-#[derive(Clone, Copy, Debug)]
-struct Measured;
-
-/// How many recorders deep [`Active`] tells layers apart; a layer deeper than that into yet
-/// another recorder is not noted, so a layer under it into the same recorder records too
-/// (counting twice, never losing a request).
-const DEPTH: usize = 4;
-
-thread_local! {
-    /// The recorders of the layers whose inner service this thread is calling or polling
-    /// now (0: a free place).
-    static ACTIVE: Cell<[usize; DEPTH]> = const { Cell::new([0; DEPTH]) };
+/// What names a request while it moves from layer to layer: where axum's `MatchedPath` sits
+/// in its extensions (routing puts it there once; moving the request or rewriting its URI, as
+/// `nest` does, leaves it in place; a new request gets its own), else [`unmatched_key`].
+#[inline]
+pub(crate) fn request_key<B>(req: &Request<B>) -> usize {
+    #[cfg(feature = "axum")]
+    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return std::ptr::from_ref(matched).addr();
+    }
+    unmatched_key(req)
 }
 
-/// Notes a layer's recorder on this thread while its inner service is called or polled; the
-/// note goes when this is dropped (also when that call or poll panics).
-pub(crate) struct Active(Option<[usize; DEPTH]>);
+/// The key of a request without `MatchedPath`: where its first header sits (the header map's
+/// storage, which stays in place as the request moves), else its path's bytes.
+///
+/// Two requests can share it only when neither has a header and both paths are the same
+/// static text (hyper makes every `/` one); a handler that sends such a request in process
+/// through a layer into its own recorder, while handling another, has it passed through.
+#[inline]
+fn unmatched_key<B>(req: &Request<B>) -> usize {
+    match req.headers().iter().next() {
+        Some((_, value)) => std::ptr::from_ref(value).addr(),
+        None => req.uri().path().as_ptr().addr(),
+    }
+}
+
+/// How many layers deep [`Active`] keeps notes; a layer deeper than that is not noted, so a
+/// layer under it into the same recorder records too (counting twice, never losing a request).
+const DEPTH: usize = 4;
+
+/// The notes of one thread: (recorder, request) of each layer calling or polling its inner
+/// service now, outermost first.
+struct Notes {
+    at: [Cell<(usize, usize)>; DEPTH],
+    len: Cell<usize>,
+}
+
+thread_local! {
+    static ACTIVE: Notes = const {
+        Notes { at: [const { Cell::new((0, 0)) }; DEPTH], len: Cell::new(0) }
+    };
+}
+
+/// Notes a layer's recorder and request on this thread while its inner service is called or
+/// polled; the note goes when this is dropped (also when that call or poll panics).
+pub(crate) struct Active(bool);
 
 impl Active {
-    /// Notes `destination` (see [`Meter::destination`](crate::meter::Meter)).
+    /// Notes `destination` (see [`Meter::destination`](crate::meter::Meter)) and `request`
+    /// (see [`request_key`]).
     #[inline]
-    pub(crate) fn enter(destination: usize) -> Self {
-        ACTIVE.with(|active| {
-            let before = active.get();
-            if before.contains(&destination) {
-                return Self(None);
+    pub(crate) fn enter(destination: usize, request: usize) -> Self {
+        ACTIVE.with(|notes| {
+            let len = notes.len.get();
+            match notes.at.get(len) {
+                Some(note) => {
+                    note.set((destination, request));
+                    notes.len.set(len + 1);
+                    Self(true)
+                }
+                None => Self(false),
             }
-            let Some(free) = before.iter().position(|&d| d == 0) else {
-                return Self(None);
-            };
-            let mut now = before;
-            now[free] = destination;
-            active.set(now);
-            Self(Some(before))
         })
     }
 
-    /// Whether a layer into `destination` is calling or polling its inner service on this
-    /// thread now.
+    /// Whether any layer is calling or polling its inner service on this thread now.
     #[inline]
-    fn has(destination: usize) -> bool {
-        ACTIVE.with(|active| active.get().contains(&destination))
+    fn any() -> bool {
+        ACTIVE.with(|notes| notes.len.get() != 0)
+    }
+
+    /// Whether a layer into `destination` is calling or polling its inner service with
+    /// `request` on this thread now.
+    #[cold]
+    fn has(destination: usize, request: usize) -> bool {
+        ACTIVE.with(|notes| {
+            let len = notes.len.get().min(DEPTH);
+            notes.at[..len]
+                .iter()
+                .any(|note| note.get() == (destination, request))
+        })
     }
 }
 
 impl Drop for Active {
     #[inline]
     fn drop(&mut self) {
-        if let Some(before) = self.0 {
-            ACTIVE.with(|active| active.set(before));
+        if self.0 {
+            ACTIVE.with(|notes| notes.len.set(notes.len.get().saturating_sub(1)));
         }
     }
 }

@@ -1128,6 +1128,19 @@ async fn layers_into_one_recorder_count_each_request_once() {
                 "proxied"
             }
         });
+        // hyper makes every `/` path the same static text: a request to `/` that a handler at
+        // `/` sends in process is still a request of its own.
+        let root = Router::new()
+            .route("/", get(|| async { "root" }))
+            .layer(meter.layer());
+        let to_root = get(move || {
+            let root = root.clone();
+            async move {
+                let req = Request::get("/").body(Body::empty()).unwrap();
+                routemeter::testing::send(root, req).await.unwrap();
+                "sent to root"
+            }
+        });
         let app = Router::new()
             .nest(
                 "/api",
@@ -1152,10 +1165,11 @@ async fn layers_into_one_recorder_count_each_request_once() {
                     .layer(own.layer()),
             )
             .route("/proxy", proxy)
+            .route("/", to_root)
             .layer(meter.layer());
         let server = serve(app).await;
         let (mut conn, task) = connect(server.addr, proto).await;
-        let paths = ["/api/users/7", "/health", "/twice", "/own", "/proxy"];
+        let paths = ["/api/users/7", "/health", "/twice", "/own", "/proxy", "/"];
         for path in paths {
             let uri = format!("http://{}{path}", server.addr);
             let resp = conn
@@ -1166,7 +1180,9 @@ async fn layers_into_one_recorder_count_each_request_once() {
             resp.into_body().collect().await.unwrap();
         }
         settle(&meter, "/proxy", 1).await;
-        let snap = settle(&meter, "/inner", 1).await;
+        settle(&meter, "/inner", 1).await;
+        let snap = settle(&meter, "/", 2).await;
+        assert_eq!(snap.route("/").count(), 2, "{proto:?} /");
         for route in [
             "/api/users/{id}",
             "/health",
@@ -1177,7 +1193,7 @@ async fn layers_into_one_recorder_count_each_request_once() {
         ] {
             snap.route(route).assert_count(1);
         }
-        snap.total().assert_count(6);
+        snap.total().assert_count(8);
         settle(&own, "/own", 1).await.total().assert_count(1);
         task.abort();
     }
