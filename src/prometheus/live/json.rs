@@ -32,6 +32,8 @@ impl Live {
         out.push_str(",\"untracked\":");
         push_u64(&mut out, h.untracked as u64);
         out.push_str(",\"routes\":[");
+        // Each pair's share of the response's history values (six per sample).
+        let per_pair = self.limits.history_values / 6 / h.tracks.len().max(1);
         let mut pairs: Vec<(&PairKey, &Read)> = reads.iter().collect();
         pairs.sort_by(|a, b| a.0.cmp(b.0));
         for (i, (key, read)) in pairs.into_iter().enumerate() {
@@ -60,7 +62,7 @@ impl Live {
             out.push_str("],\"in_flight\":");
             push_num(&mut out, read.in_flight.unwrap_or(f64::NAN));
             let track = h.index.get(key).map(|&i| &h.tracks[i]);
-            push_track(&mut out, track, h.seq, since);
+            push_track(&mut out, track, h.seq, since, per_pair.max(1));
             out.push('}');
         }
         out.push_str("]}");
@@ -69,8 +71,9 @@ impl Live {
 }
 
 /// The newest sample's values, the error breakdown over the window and the history of
-/// `track` after `since`, as the rest of a route's JSON object.
-fn push_track(out: &mut String, track: Option<&Track>, seq: u64, since: Option<u64>) {
+/// `track` after `since` (its newest `most` samples at most), as the rest of a route's JSON
+/// object.
+fn push_track(out: &mut String, track: Option<&Track>, seq: u64, since: Option<u64>, most: usize) {
     let newest = track
         .and_then(|t| t.samples.nth_newest(0).copied())
         .unwrap_or_default();
@@ -112,6 +115,7 @@ fn push_track(out: &mut String, track: Option<&Track>, seq: u64, since: Option<u
         Some(s) if s >= oldest && s <= seq => s + 1,
         _ => oldest,
     };
+    let from = from.max((seq + 1).saturating_sub(most as u64));
     let skip = (from - oldest) as usize;
     out.push_str(",\"from\":");
     push_u64(out, from);

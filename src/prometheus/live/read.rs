@@ -39,14 +39,15 @@ pub(super) fn read(store: &Store, n: &Naming) -> HashMap<PairKey, Read> {
         }
         if read.buckets.len() == snapshot.cumulative.len() {
             for (b, c) in read.buckets.iter_mut().zip(&snapshot.cumulative) {
-                *b += c;
+                *b = b.saturating_add(*c);
             }
         }
-        read.count += snapshot.count;
+        // Saturating: each series' count can be up to 2^62 (see `MAX_COUNT`).
+        read.count = read.count.saturating_add(snapshot.count);
         if let Some(error) = error_of(labels, status_key, error_key) {
-            read.errors += snapshot.count;
+            read.errors = read.errors.saturating_add(snapshot.count);
             match read.error_types.iter_mut().find(|(t, _)| **t == *error) {
-                Some((_, n)) => *n += snapshot.count,
+                Some((_, n)) => *n = n.saturating_add(snapshot.count),
                 None => read.error_types.push((error.into(), snapshot.count)),
             }
         }

@@ -20,6 +20,11 @@ pub(crate) const CAPACITY: usize = 150;
 pub(crate) const WINDOW: Duration = Duration::from_secs(10);
 /// The most (route, method) pairs given a history; pairs beyond it still show their totals.
 pub(crate) const MAX_PAIRS: usize = 2_000;
+/// The most history values (six per sample) one JSON response carries, so a call costs a
+/// bounded amount however many pairs have a history: with every pair's history full, a call
+/// without `since` is about 1 MB of JSON. Each pair then gets its newest samples, as many as
+/// its share allows (10 each for 2,000 pairs); the page fills the rest as it polls.
+pub(crate) const HISTORY_VALUES: usize = 120_000;
 
 /// Sizes of the sampler's storage (fixed for the page; smaller in tests).
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +35,8 @@ pub(crate) struct Limits {
     /// many samples older).
     pub(crate) window: usize,
     pub(crate) max_pairs: usize,
+    /// The most history values one JSON response carries.
+    pub(crate) history_values: usize,
 }
 
 impl Limits {
@@ -38,6 +45,7 @@ impl Limits {
         capacity: CAPACITY,
         window: (WINDOW.as_millis() / INTERVAL.as_millis()) as usize,
         max_pairs: MAX_PAIRS,
+        history_values: HISTORY_VALUES,
     };
 }
 

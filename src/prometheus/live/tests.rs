@@ -60,6 +60,7 @@ fn samples_rates_errors_and_quantiles_over_the_window() {
         capacity: 4,
         window: 2,
         max_pairs: 10,
+        history_values: usize::MAX,
     };
     let live = Live::new(Arc::clone(&r.store), naming.clone(), limits);
     let ok = r.register_histogram(&key(&naming, "/a", "GET", "200", None), &META);
@@ -272,7 +273,11 @@ fn memory_is_bounded_and_flat_with_a_thousand_routes() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["routes"].as_array().unwrap().len(), 1000);
     assert_eq!(v["untracked"], 0);
-    assert!(newest.len() * 10 < text.len());
+    // A call's history is bounded: each of the 1,000 pairs gets its newest 20 samples.
+    let rate = v["routes"][0]["history"]["rate"].as_array().unwrap();
+    assert_eq!(rate.len(), super::sampler::HISTORY_VALUES / 6 / 1000);
+    assert!(text.len() < 2 << 20, "{} bytes", text.len());
+    assert!(newest.len() * 2 < text.len());
 }
 
 #[test]
@@ -336,4 +341,98 @@ fn the_sampler_stops_when_the_state_is_dropped() {
         assert_eq!(tasks(), 0, "the sampler did not stop");
         assert!(weak.upgrade().is_none());
     });
+}
+
+/// Saturated histograms (each count at 2^62) summed into one pair saturate the page's totals
+/// instead of overflowing.
+#[test]
+fn saturated_counts_sum_without_overflow() {
+    let naming = Naming::default();
+    let r = recorder();
+    let limits = Limits {
+        interval: INTERVAL,
+        capacity: 4,
+        window: 2,
+        max_pairs: 10,
+        history_values: usize::MAX,
+    };
+    let live = Live::new(Arc::clone(&r.store), naming.clone(), limits);
+    for (status, error) in [
+        ("200", None),
+        ("201", None),
+        ("500", Some("500")),
+        ("503", Some("503")),
+        ("504", Some("504")),
+    ] {
+        r.register_histogram(&key(&naming, "/a", "GET", status, error), &META)
+            .record_many(0.05, usize::MAX);
+    }
+    let t0 = Instant::now();
+    live.sample(t0);
+    live.sample(t0 + Duration::from_secs(2));
+    let v = json(&live, None);
+    let a = &v["routes"][0];
+    assert_eq!(a["total"].as_u64(), Some(u64::MAX), "{a}");
+    assert_eq!(a["errors_total"].as_u64(), Some(3 << 62), "{a}");
+}
+
+/// A call's history is bounded however many pairs have one: each pair gets its share of
+/// `history_values`, its newest samples, whatever `since` asks.
+#[test]
+fn a_response_carries_a_bounded_history() {
+    let naming = Naming::default();
+    let r = recorder();
+    let pairs = 200;
+    let limits = Limits {
+        interval: INTERVAL,
+        capacity: 30,
+        window: 2,
+        max_pairs: pairs,
+        history_values: 1_200,
+    };
+    let live = Live::new(Arc::clone(&r.store), naming.clone(), limits);
+    let handles: Vec<_> = (0..pairs)
+        .map(|i| r.register_histogram(&key(&naming, &format!("/r/{i}"), "GET", "200", None), &META))
+        .collect();
+    let t0 = Instant::now();
+    for s in 0..30u32 {
+        for h in &handles {
+            h.record(0.2);
+        }
+        live.sample(t0 + INTERVAL * s);
+    }
+    let history_values = |v: &serde_json::Value| -> usize {
+        v["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["history"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .map(|f| f.as_array().unwrap().len())
+                    .sum::<usize>()
+            })
+            .sum()
+    };
+    for since in [None, Some(3), Some(29)] {
+        let v = json(&live, since);
+        assert_eq!(v["routes"].as_array().unwrap().len(), pairs);
+        assert!(
+            history_values(&v) <= 1_200,
+            "{since:?}: {}",
+            history_values(&v)
+        );
+        // The newest sample is always there.
+        assert!(
+            v["routes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["from"] == 30)
+        );
+    }
+    // The page's own limits: 10 samples each for 2,000 pairs.
+    assert_eq!(Limits::PAGE.history_values / 6 / Limits::PAGE.max_pairs, 10);
 }

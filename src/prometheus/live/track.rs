@@ -127,7 +127,7 @@ pub(super) fn fill_cut(cut: &mut Cut, now: Instant, read: &Read) {
         if i < MAX_ERROR_TYPES - 1 || read.error_types.len() <= MAX_ERROR_TYPES {
             cut.error_types.push((Arc::from(&**t), *n));
         } else {
-            other += n;
+            other = n.saturating_add(other);
         }
     }
     if other > 0 {
