@@ -92,15 +92,15 @@ impl<'a> RouteRequest<'a> {
         self.matched_path_at().0
     }
 
-    /// The matched template (as [`matched_path`](Self::matched_path)) and where axum's
-    /// `MatchedPath` sits in this request's extensions (0: it has none), from one look-up.
+    /// The matched template (as [`matched_path`](Self::matched_path)) and the request's key
+    /// (see [`crate::service::request_key`]; 0: it has no `MatchedPath`), from one look-up.
     #[cfg(feature = "axum")]
     #[inline]
     pub(crate) fn matched_path_at(&self) -> (Option<&'a str>, usize) {
         match self.extensions.get::<axum::extract::MatchedPath>() {
             Some(matched) => (
                 application_route(matched.as_str()),
-                std::ptr::from_ref(matched).addr(),
+                crate::service::matched_key(matched),
             ),
             None => (None, 0),
         }

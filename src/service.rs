@@ -3,14 +3,22 @@
 //! A request can pass through more than one routemeter layer: a router with its own layer
 //! nested in (or merged into) an app that has one too, or a layer stacked twice. Layers that
 //! record into the same recorder would count it twice, so the outermost one records it and the
-//! others pass it through untouched. While the outer layer calls and polls the inner service,
-//! it notes on the thread ([`Active`]) its recorder and the request, by a key that stays the
-//! same as the request moves from layer to layer ([`request_key`]); a new request a handler
-//! sends in process has its own key, so that one is counted. Layers into different recorders
-//! (two test meters, say) each record it. The note costs no allocation, and the key comes from
-//! the look-up of the route label.
+//! others pass it through untouched.
+//!
+//! While a layer calls and polls its inner service, it notes on the thread ([`Active`]) its
+//! recorder and the request's key ([`request_key`], which comes from the route label's
+//! look-up). A layer that finds a note of its own recorder there is nested in another, or
+//! serves a request the handler of another sends in process. The first time that happens for
+//! a recorder, the layers into it start marking the requests they record ([`Measured`], an
+//! entry in the request's extensions, which moves and is cloned with the request and which a
+//! new request lacks), and from then on an inner layer passes a request through exactly when
+//! it carries the mark. Until then, in the first such request of the process, the key decides:
+//! equal keys pass through (a copy of the request, made by a middleware between the layers,
+//! then counts twice, once). Layers into recorders that never nest pay for the note alone: no
+//! mark, no allocation. Layers into different recorders (two test meters, say) each record.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -93,9 +101,9 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let destination = self.meter.destination;
-        if Active::any() && Active::has(destination, request_key(&req)) {
+        if Active::any() && measured_outside(destination, &req) {
             // An outer layer records this request into the same recorder.
             return ResponseFuture::new(self.inner.call(req), None, 0);
         }
@@ -108,6 +116,9 @@ where
             Some(key) => key,
             None => request_key(&req),
         };
+        if Nesting::marks(destination) {
+            req.extensions_mut().insert(Measured);
+        }
         // A panic in the inner service's code (its `call`, or the request body's) unwinds
         // past the flight while it is marked: that is this request's panic.
         flight.polling = true;
@@ -140,27 +151,105 @@ impl<S> RouteMeter<S> {
 
 /// What names a request while it moves from layer to layer: where axum's `MatchedPath` sits
 /// in its extensions (routing puts it there once; moving the request or rewriting its URI, as
-/// `nest` does, leaves it in place; a new request gets its own), else [`unmatched_key`].
+/// `nest` does, leaves it in place) with the template it holds, else [`unmatched_key`].
 #[inline]
 pub(crate) fn request_key<B>(req: &Request<B>) -> usize {
     #[cfg(feature = "axum")]
     if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return std::ptr::from_ref(matched).addr();
+        return matched_key(matched);
     }
     unmatched_key(req)
 }
 
+/// The key of a request by its `MatchedPath`: its address, mixed with the template's, so that
+/// a new request at a freed one's address differs unless it matched the same route.
+#[cfg(feature = "axum")]
+#[inline]
+pub(crate) fn matched_key(matched: &axum::extract::MatchedPath) -> usize {
+    let at = std::ptr::from_ref(matched).addr();
+    at.rotate_left(17) ^ matched.as_str().as_ptr().addr()
+}
+
 /// The key of a request without `MatchedPath`: where its first header sits (the header map's
-/// storage, which stays in place as the request moves), else its path's bytes.
-///
-/// Two requests can share it only when neither has a header and both paths are the same
-/// static text (hyper makes every `/` one); a handler that sends such a request in process
-/// through a layer into its own recorder, while handling another, has it passed through.
+/// storage, which stays in place as the request moves), else its path's bytes, mixed with a
+/// hash of its path, so that a new request at a freed one's address differs unless it has the
+/// same path.
 #[inline]
 fn unmatched_key<B>(req: &Request<B>) -> usize {
-    match req.headers().iter().next() {
+    let at = match req.headers().iter().next() {
         Some((_, value)) => std::ptr::from_ref(value).addr(),
         None => req.uri().path().as_ptr().addr(),
+    };
+    let path = req
+        .uri()
+        .path()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    at.rotate_left(17) ^ path as usize
+}
+
+/// Whether an outer layer into `destination` records `req` (see the module docs).
+#[cold]
+fn measured_outside<B>(destination: usize, req: &Request<B>) -> bool {
+    if !Active::has_destination(destination) {
+        return false;
+    }
+    if Nesting::marks(destination) {
+        return req.extensions().get::<Measured>().is_some();
+    }
+    Nesting::found(destination);
+    // An outer layer outside axum's routing saw no `MatchedPath`: its key is the other one.
+    Active::has(destination, request_key(req)) || Active::has(destination, unmatched_key(req))
+}
+
+/// The mark of a request that a layer records, once its recorder has nested layers.
+#[derive(Clone, Copy, Debug)]
+struct Measured;
+
+/// The recorders whose layers have been found nested, so that their requests are marked.
+struct Nesting;
+
+/// How many recorders with nested layers are told apart; more are taken as nested too.
+const NESTING: usize = 64;
+
+static NESTED: [AtomicUsize; NESTING] = [const { AtomicUsize::new(0) }; NESTING];
+
+/// Set once more than [`NESTING`] recorders were found nested: every layer marks.
+static ALL_NESTED: AtomicBool = AtomicBool::new(false);
+
+impl Nesting {
+    /// Whether layers into `destination` mark the requests they record.
+    #[inline]
+    fn marks(destination: usize) -> bool {
+        // The first slot is empty until some recorder has nested layers: most apps stop here.
+        let first = NESTED[0].load(Ordering::Relaxed);
+        first != 0 && Self::listed(destination, first)
+    }
+
+    #[cold]
+    fn listed(destination: usize, first: usize) -> bool {
+        first == destination
+            || ALL_NESTED.load(Ordering::Relaxed)
+            || NESTED[1..]
+                .iter()
+                .map(|n| n.load(Ordering::Relaxed))
+                .take_while(|&n| n != 0)
+                .any(|n| n == destination)
+    }
+
+    /// Notes that layers into `destination` nest.
+    #[cold]
+    fn found(destination: usize) {
+        for slot in &NESTED {
+            match slot.compare_exchange(0, destination, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(taken) if taken == destination => return,
+                Err(_) => {}
+            }
+        }
+        ALL_NESTED.store(true, Ordering::Relaxed);
     }
 }
 
@@ -207,6 +296,18 @@ impl Active {
     #[inline]
     fn any() -> bool {
         ACTIVE.with(|notes| notes.len.get() != 0)
+    }
+
+    /// Whether a layer into `destination` is calling or polling its inner service on this
+    /// thread now.
+    #[cold]
+    fn has_destination(destination: usize) -> bool {
+        ACTIVE.with(|notes| {
+            let len = notes.len.get().min(DEPTH);
+            notes.at[..len]
+                .iter()
+                .any(|note| note.get().0 == destination)
+        })
     }
 
     /// Whether a layer into `destination` is calling or polling its inner service with

@@ -247,3 +247,99 @@ fn boxed_local_recorders_each_see_their_own_request() {
 fn scattered_local_recorders_each_see_their_own_request() {
     local_recorders_come_and_go(Place::Scattered);
 }
+
+/// Requests through two layers into one recorder with a middleware between them: each is
+/// counted once however the middleware treats it, and a request a handler sends is its own.
+mod nesting {
+    use std::convert::Infallible;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::middleware::{self, Next};
+    use http::Response;
+    use routemeter::testing::{TestMeter, send};
+    use tower::Layer as _;
+
+    fn req(path: &str) -> Request {
+        Request::get(path)
+            .header("x-a", "1")
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    /// A layer around the whole router sees no route yet; one on the router's routes does.
+    #[tokio::test]
+    async fn a_layer_around_the_router_and_one_inside() {
+        let meter = TestMeter::new();
+        let app = Router::new().route("/x", get_ok()).layer(meter.layer());
+        let app = meter.layer().layer(app);
+        for _ in 0..20 {
+            send(app.clone(), req("/x")).await.unwrap();
+        }
+        meter.snapshot().total().assert_count(20);
+    }
+
+    /// A middleware between the layers that rebuilds the request from a copy of its parts,
+    /// or sends it twice (a retry): one count per request from the second request on.
+    #[tokio::test]
+    async fn copies_and_retries_between_layers() {
+        let meter = TestMeter::new();
+        let app = Router::new()
+            .route("/x", get_ok())
+            .layer(meter.layer())
+            .layer(middleware::from_fn(|req: Request, next: Next| async move {
+                let (parts, body) = req.into_parts();
+                let first = next
+                    .clone()
+                    .run(Request::from_parts(parts.clone(), Body::empty()))
+                    .await;
+                drop(first);
+                next.run(Request::from_parts(parts, body)).await
+            }))
+            .layer(meter.layer());
+        send(app.clone(), req("/x")).await.unwrap();
+        let first = meter.snapshot().total().count();
+        assert!((1..=3).contains(&first), "{first}");
+        for _ in 0..10 {
+            send(app.clone(), req("/x")).await.unwrap();
+        }
+        meter.snapshot().total().assert_count(first + 10);
+    }
+
+    /// A handler that drops its request, then sends a new one through the same layer: the
+    /// new one is counted (its storage may sit where the dropped one's did).
+    #[tokio::test]
+    async fn a_request_sent_after_the_handler_dropped_its_own() {
+        let meter = TestMeter::new();
+        let layer = meter
+            .layer_builder()
+            .route_fn(|r| Some(r.path().to_owned()))
+            .build();
+        let inner = layer.layer(tower::service_fn(|_r: Request| async {
+            Ok::<_, Infallible>(Response::new(Body::from("in")))
+        }));
+        let outer = layer.layer(tower::service_fn(move |r: Request| {
+            drop(r);
+            let inner = inner.clone();
+            async move {
+                let req = Request::get("/inner")
+                    .header("x-a", "1")
+                    .body(Body::empty())
+                    .unwrap();
+                send(inner, req).await.unwrap();
+                Ok::<_, Infallible>(Response::new(Body::empty()))
+            }
+        }));
+        for _ in 0..50 {
+            send(outer.clone(), req("/outer")).await.unwrap();
+        }
+        let snap = meter.snapshot();
+        snap.route("/inner").assert_count(50);
+        snap.route("/outer").assert_count(50);
+    }
+
+    fn get_ok() -> axum::routing::MethodRouter {
+        axum::routing::get(|| async { "ok" })
+    }
+}
