@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions and allocations per request for each stack, counted by valgrind's callgrind
-# over the measured loop only (`measured_loop` in benches/instructions.rs; set-up and warm-up
+# over the measured loop only (`measured_loop` in integrations/benches/instructions.rs; set-up and warm-up
 # are not collected). Each stack runs N1 and N2 requests; (I(N2) - I(N1)) / (N2 - N1) cancels
 # what the loop costs once. Each figure is the median of three runs. Stacks without request
 # logs repeat exactly for one build; the two that format log lines vary by some tens of
@@ -16,7 +16,7 @@ N1=${N1:-2000}
 N2=${N2:-12000}
 
 # The binary cargo built, by its own account (wherever CARGO_TARGET_DIR puts it).
-bin=$(cargo bench -q --bench instructions --no-run --message-format=json-render-diagnostics \
+bin=$(cargo bench -q -p routemeter-integrations --bench instructions --no-run --message-format=json-render-diagnostics \
   | sed -n 's/.*"executable":"\([^"]*instructions-[^"]*\)".*/\1/p' | tail -1)
 [ -x "$bin" ] || { echo "could not find the instructions benchmark's binary"; exit 1; }
 work=$(mktemp -d)

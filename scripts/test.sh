@@ -47,9 +47,9 @@ fi
 # Every test runs even when some fail: the doc tests (the README's examples among them) too.
 status=0
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --all-features --lib --tests --no-fail-fast || status=$?
+  cargo nextest run --workspace --all-features --lib --tests --no-fail-fast || status=$?
 else
-  cargo test --all-features --lib --tests --no-fail-fast || status=$?
+  cargo test --workspace --all-features --lib --tests --no-fail-fast || status=$?
 fi
 # nextest does not run doc tests.
 cargo test --all-features --doc || status=$?

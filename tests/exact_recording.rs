@@ -163,29 +163,6 @@ async fn keep_alive_clients_and_concurrent_scrapers_over_loopback() {
     server.abort();
 }
 
-/// The layer works with any `metrics` recorder, including metrics-exporter-prometheus's (which
-/// buffers histogram samples and can lose some under concurrent drains: see
-/// `benches/exactness.rs`). Sequential requests with one drain at the end are all there.
-#[test]
-fn the_layer_records_into_metrics_exporter_prometheus() {
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    let layer = routemeter::RouteMeterLayer::builder()
-        .recorder(recorder)
-        .route_fn(|_| Some("/r"))
-        .build();
-    let mut svc = ok_service(&layer);
-    for _ in 0..100 {
-        call(&mut svc, "GET", "/");
-    }
-    handle.run_upkeep();
-    let text = handle.render();
-    assert!(
-        text.contains("http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/r\",http_response_status_code=\"200\",url_scheme=\"http\",network_protocol_version=\"1.1\"} 100"),
-        "{text}"
-    );
-}
-
 /// Sends one request with `method` to `path` through `svc` and reads the body.
 fn call<S>(svc: &mut S, method: &str, path: &str)
 where

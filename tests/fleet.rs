@@ -445,7 +445,10 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
     dead.stop().await;
     let died_at = unix_now();
     let trickled = Arc::new(AtomicU64::new(0));
+    // Stopped by a flag, not aborted: an aborted request may reach the server uncounted here.
+    let stop_trickle = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let trickle = {
+        let stop = stop_trickle.clone();
         let (urls, trickled) = (
             replicas
                 .iter()
@@ -455,8 +458,11 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
         );
         tokio::spawn(async move {
             let client = Client::new();
-            loop {
+            while !stop.load(Ordering::SeqCst) {
                 for url in &urls {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
                     assert_eq!(client.get(url).await.0, 200);
                     trickled.fetch_add(1, Ordering::SeqCst);
                 }
@@ -557,8 +563,11 @@ async fn a_fleet_behind_prometheus_and_victoria_metrics() {
         samples >= (gone_for / 2) as f64,
         "the fleet rate kept being recorded while a replica was down: {samples} samples in {gone_for} s"
     );
-    trickle.abort();
-    let _ = trickle.await;
+    stop_trickle.store(true, Ordering::SeqCst);
+    tokio::time::timeout(Duration::from_secs(30), trickle)
+        .await
+        .expect("the trickle stops after its request in flight")
+        .unwrap();
     let trickled = trickled.load(Ordering::SeqCst);
 
     // 3. The replica restarts on its old port (the same `instance`), its counters from zero.

@@ -1,7 +1,7 @@
 //! Heap allocations per request for each stack, counted by a global allocator wrapper.
 //! Allocation counts are deterministic, so these figures are exact for this build.
 //!
-//! Run: `cargo bench --bench allocations`
+//! Run: `cargo bench -p routemeter-integrations --bench allocations`
 
 mod support;
 

@@ -7,7 +7,7 @@
 //! from two threads at once, on the same histogram and on two separate ones: what contention
 //! on one hot route's histogram costs with both cores.
 //!
-//! Usage: `cargo bench --bench exactness [-- REQUESTS [ROUNDS]]`.
+//! Usage: `cargo bench -p routemeter-integrations --bench exactness [-- REQUESTS [ROUNDS]]`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -5,7 +5,7 @@
 //! Run it with:
 //!
 //! ```sh
-//! cargo run --example grpc
+//! cargo run -p routemeter-integrations --example grpc
 //! ```
 //!
 //! It serves gRPC on `127.0.0.1:50051`; set `ROUTEMETER_ADDR` to listen elsewhere (`127.0.0.1:0`
@@ -50,6 +50,7 @@ use tonic::server::NamedService;
 
 /// The quickstart's graceful-shutdown signal (Ctrl-C or SIGTERM), shared with it.
 #[allow(dead_code)]
+#[path = "../../examples/quickstart.rs"]
 mod quickstart;
 
 /// The greeter service: messages, handlers and the tonic service that routes to them.

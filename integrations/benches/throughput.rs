@@ -3,7 +3,7 @@
 //! in flight for a fixed time. The stacks take turns in several rounds, so drift of the machine
 //! spreads evenly over them; each stack's figure is its mean over the rounds.
 //!
-//! Run: `cargo bench --bench throughput` (about 45 s). `THROUGHPUT_SECONDS` changes the time
+//! Run: `cargo bench -p routemeter-integrations --bench throughput` (about 45 s). `THROUGHPUT_SECONDS` changes the time
 //! per stack and round (default 1.5), `THROUGHPUT_ROUNDS` the rounds (default 5), and
 //! `THROUGHPUT_STACKS` (e.g. `0,3`) measures only the stacks with those indices (bare is always
 //! the first).

@@ -8,19 +8,21 @@
 //!   pause, with cumulative and delta temporality;
 //! - `examples/dogstatsd.rs` sends DogStatsD datagrams to a UDP socket standing where the
 //!   Datadog agent would, read with a strict parser of the datagram format;
-//! - `examples/locustfile.py` loads the quickstart with Locust; its per-route counts and the
+//! - `examples/locustfile.py` (in the crate's own examples) loads the quickstart with Locust; its per-route counts and the
 //!   p95 of `/slow` agree with the server's histograms.
 //!
 //! Needs `python3` with the `opentelemetry-proto` and `locust` packages (`scripts/test.sh`
 //! installs both from PyPI). Without them the tests fail under `CI=true` and are skipped with a
 //! message elsewhere. The examples run as child processes, built by `cargo build --example`.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 #[path = "../benches/support/drive.rs"]
 mod drive;
 #[path = "../benches/support/otel_counting.rs"]
 mod otel_counting;
 
+#[path = "../../tests/quickstart_server/mod.rs"]
 mod quickstart_server;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -1132,7 +1134,7 @@ async fn locust_and_the_server_agree_per_route() {
     let output = tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(python);
         cmd.args(["-m", "locust", "-f"])
-            .arg(manifest_dir().join("examples/locustfile.py"))
+            .arg(manifest_dir().join("../examples/locustfile.py"))
             .args(["--headless", "-u", &users, "-r", &users, "-t", "5s"])
             .args(["--host", &base, "--json", "--only-summary", "--skip-log"])
             .args(["--exit-code-on-error", "0"])
@@ -1250,5 +1252,43 @@ async fn locust_and_the_server_agree_per_route() {
         lower < locust_p95 && locust_p95 <= upper,
         "Locust's p95 of /slow is {locust_p95} s, outside the bucket ({lower}, {upper}] that \
          holds the server's p95 ({server_p95} s)"
+    );
+}
+
+/// The layer works with any `metrics` recorder, including metrics-exporter-prometheus's (which
+/// buffers histogram samples and can lose some under concurrent drains: see
+/// `benches/exactness.rs`). Sequential requests with one drain at the end are all there.
+#[test]
+fn the_layer_records_into_metrics_exporter_prometheus() {
+    use tower::ServiceExt as _;
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let layer = routemeter::RouteMeterLayer::builder()
+        .recorder(recorder)
+        .route_fn(|_| Some("/r"))
+        .build();
+    let svc =
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|_req: http::Request<String>| async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
+            });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        let req = http::Request::get("/").body(String::new()).unwrap();
+        rt.block_on(async {
+            let response = svc.clone().oneshot(req).await.unwrap();
+            http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap();
+        });
+    }
+    handle.run_upkeep();
+    let text = handle.render();
+    assert!(
+        text.contains("http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/r\",http_response_status_code=\"200\",url_scheme=\"http\",network_protocol_version=\"1.1\"} 100"),
+        "{text}"
     );
 }

@@ -9,7 +9,7 @@
 //! - `metrics-exporter-dogstatsd`, flushing every millisecond to a Unix datagram socket (which,
 //!   unlike UDP, never drops a datagram: a full socket makes the sender wait).
 //!
-//! Usage: `cargo bench --bench exporter_exactness [-- REQUESTS [ROUNDS]]`.
+//! Usage: `cargo bench -p routemeter-integrations --bench exporter_exactness [-- REQUESTS [ROUNDS]]`.
 
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! Run it next to a Datadog agent (its DogStatsD server listens on UDP port 8125):
 //!
 //! ```sh
-//! DD_SERVICE=shop DD_ENV=prod cargo run --example dogstatsd
+//! DD_SERVICE=shop DD_ENV=prod cargo run -p routemeter-integrations --example dogstatsd
 //! curl localhost:3000/users/42; curl localhost:3000/slow; curl localhost:3000/error
 //! ```
 //!
@@ -38,6 +38,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 #[allow(dead_code)]
+#[path = "../../examples/quickstart.rs"]
 mod quickstart;
 
 /// `host:port` of the agent's DogStatsD server, from `DD_AGENT_HOST` and `DD_DOGSTATSD_PORT`.

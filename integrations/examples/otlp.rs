@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_SERVICE_NAME=shop \
-//!     OTEL_METRIC_EXPORT_INTERVAL=10000 cargo run --example otlp
+//!     OTEL_METRIC_EXPORT_INTERVAL=10000 cargo run -p routemeter-integrations --example otlp
 //! curl localhost:3000/users/42; curl localhost:3000/slow; curl localhost:3000/error
 //! ```
 //!
@@ -46,6 +46,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 #[allow(dead_code)]
+#[path = "../../examples/quickstart.rs"]
 mod quickstart;
 
 /// The OpenTelemetry meter provider that exports OTLP/HTTP protobuf, and a `metrics` recorder

@@ -4,6 +4,7 @@
 //! deadline-exceeded calls told apart. Then the layer in process, against hand-made responses:
 //! trailers-only heads, trailers frames, statuses HTTP maps, bounded methods, HTTP unchanged.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 #[allow(dead_code, unreachable_pub)]

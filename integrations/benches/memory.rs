@@ -5,7 +5,7 @@
 //! 2. 1,000,000 requests to one route while nobody scrapes `/metrics`.
 //!
 //! Each prints RSS after a 10,000-request warm-up and after the run, and the number of series.
-//! Run: `cargo bench --bench memory` (about a minute). `MEMORY_REQUESTS` changes the count.
+//! Run: `cargo bench -p routemeter-integrations --bench memory` (about a minute). `MEMORY_REQUESTS` changes the count.
 
 mod support;
 

@@ -2,7 +2,7 @@
 //! the same run; the same on a multi-thread runtime with many concurrent tasks; and the time to
 //! render `/metrics` with 1,000 routes × 5 statuses.
 //!
-//! Run: `cargo bench --bench overhead`
+//! Run: `cargo bench -p routemeter-integrations --bench overhead`
 
 mod support;
 
