@@ -52,5 +52,5 @@ else
   cargo test --workspace --all-features --lib --tests --no-fail-fast || status=$?
 fi
 # nextest does not run doc tests.
-cargo test --all-features --doc || status=$?
+cargo test --workspace --all-features --doc || status=$?
 exit "$status"
