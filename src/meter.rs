@@ -255,6 +255,7 @@ impl Meter {
     }
 
     /// Whether requests get the default route label (no route function, no mounts).
+    #[cfg(feature = "axum")]
     pub(crate) fn default_routes(&self) -> bool {
         self.route_fn.is_none()
     }
