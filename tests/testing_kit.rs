@@ -1121,3 +1121,64 @@ async fn a_plain_paused_clock_test_records_the_sleep() {
     });
     assert!(message.contains("p99"), "{message}");
 }
+
+/// Two named meanings of "error": every failure (`errors`, as the live page counts), and the
+/// server's (`server_errors`, as the generated availability objective counts by default);
+/// the difference is the client's hang-ups, in both namings. The axum-prometheus naming has
+/// no error label: a hang-up before the head is its status 499, one after a 200 head stays
+/// a 200 there.
+#[tokio::test]
+async fn errors_split_into_the_servers_and_the_clients() {
+    for (naming, expected) in [
+        (Naming::default(), (3, 1, 2)),
+        (Naming::new(NamingScheme::AxumPrometheus), (2, 1, 1)),
+    ] {
+        let meter = TestMeter::with_naming(naming.clone());
+        let app = Router::new()
+            .route("/ok", get(|| async { "a body worth reading" }))
+            .route(
+                "/fail",
+                get(|| async { (http::StatusCode::INTERNAL_SERVER_ERROR, "no") }),
+            )
+            .route("/slow", get(|| tokio::time::sleep(Duration::from_secs(5))))
+            .layer(meter.layer());
+        routemeter::testing::send(app.clone(), get_req("/fail".into()))
+            .await
+            .unwrap();
+        routemeter::testing::send(app.clone(), get_req("/ok".into()))
+            .await
+            .unwrap();
+        // A response dropped unread, and a request given up before its head: hang-ups.
+        drop(app.clone().oneshot(get_req("/ok".into())).await.unwrap());
+        let slow = app.clone().oneshot(get_req("/slow".into()));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), slow)
+                .await
+                .is_err()
+        );
+        let total = meter.snapshot().total();
+        assert_eq!(
+            (total.errors(), total.server_errors(), total.hang_ups()),
+            expected,
+            "{naming:?}\n{total}"
+        );
+    }
+}
+
+/// A test that takes its snapshot while it still holds a response unread is told why the
+/// request is missing.
+#[tokio::test]
+async fn an_unread_response_is_named_in_the_failure() {
+    let meter = TestMeter::new();
+    let app = Router::new()
+        .route("/ok", get(|| async { "a body worth reading" }))
+        .layer(meter.layer());
+    let held = app.oneshot(get_req("/ok".into())).await.unwrap();
+    let route = meter.snapshot().route("/ok");
+    let message = panic_message(|| {
+        route.assert_count(1);
+    });
+    assert!(message.contains("1 still in flight"), "{message}");
+    assert!(message.contains("read the body to its end"), "{message}");
+    drop(held);
+}

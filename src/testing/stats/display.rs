@@ -118,6 +118,15 @@ impl fmt::Display for RouteStats {
                  the body (`routemeter::testing::send` sends a request and reads its body)"
             )?;
         }
+        if self.active > 0.0 {
+            writeln!(
+                f,
+                "  {} still in flight: a request is recorded when its response body ends, so \
+                 read the body to its end (`routemeter::testing::send` sends a request and reads \
+                 its body) or drop the response before taking the snapshot",
+                self.active
+            )?;
+        }
         if self.count > 0 {
             distribution_line(f, "duration", &self.duration, &duration_text)?;
         }

@@ -50,6 +50,9 @@ pub struct RouteStats {
     window: Duration,
     count: u64,
     errors: u64,
+    /// Errors that are the client's: it hung up (`cancelled`; status 499 in the
+    /// axum-prometheus naming).
+    hang_ups: u64,
     statuses: BTreeMap<u16, u64>,
     no_response: u64,
     error_types: BTreeMap<String, u64>,
@@ -64,8 +67,12 @@ pub struct RouteStats {
     missing: Option<String>,
 }
 
-/// The error type of a response that was dropped before its body was read.
+/// The error type of a request the client hung up on (a response dropped before its body was
+/// read, among others).
 const CANCELLED: &str = "cancelled";
+
+/// The status the axum-prometheus naming records for a request the client hung up on.
+const HANG_UP_STATUS: u16 = 499;
 
 impl RouteStats {
     /// Sums up the series of `series` (already narrowed to what `name` describes).
@@ -81,6 +88,7 @@ impl RouteStats {
             window,
             count: 0,
             errors: 0,
+            hang_ups: 0,
             statuses: BTreeMap::new(),
             no_response: 0,
             error_types: BTreeMap::new(),
@@ -97,9 +105,10 @@ impl RouteStats {
                 SeriesValue::Histogram(d) if s.name() == n.duration() => {
                     let status = s.label(n.status_key()).and_then(|v| v.parse::<u16>().ok());
                     let error = match n.scheme() {
-                        NamingScheme::AxumPrometheus => {
-                            status.filter(|s| *s >= 500).map(|s| s.to_string())
-                        }
+                        // As the live page reads this naming: 5xx, and 499 for a hang-up.
+                        NamingScheme::AxumPrometheus => status
+                            .filter(|s| *s >= 500 || *s == HANG_UP_STATUS)
+                            .map(|s| s.to_string()),
                         _ => n.error_key().and_then(|k| s.label(k)).map(str::to_owned),
                     };
                     stats.add_finished(d, status, error);
@@ -157,6 +166,9 @@ impl RouteStats {
         }
         if let Some(error) = error {
             add(&mut self.errors, count);
+            if error == CANCELLED || status == Some(HANG_UP_STATUS) {
+                add(&mut self.hang_ups, count);
+            }
             if error == CANCELLED && status.is_some_and(|s| (200..400).contains(&s)) {
                 add(&mut self.dropped_unread, count);
             }
@@ -170,13 +182,33 @@ impl RouteStats {
         self.count
     }
 
-    /// Finished requests that failed (5xx, inner error, panic, body error or cancelled).
+    /// Finished requests that failed: every request with an `error_type` (a 5xx status, an
+    /// inner error, a panic, a body error, a timeout) and the client's hang-ups (`cancelled`)
+    /// among them. The live page's error percentage counts the same; the generated
+    /// availability objective leaves the hang-ups out unless told otherwise, and counts
+    /// [`server_errors`](Self::server_errors).
     #[must_use]
     pub fn errors(&self) -> u64 {
         self.errors
     }
 
-    /// `errors / count`, or 0 when there were no requests.
+    /// The [`errors`](Self::errors) that are the client's: requests it hung up on
+    /// (`error_type="cancelled"`; status 499 in the axum-prometheus naming). A test that drops
+    /// a response unread makes one.
+    #[must_use]
+    pub fn hang_ups(&self) -> u64 {
+        self.hang_ups
+    }
+
+    /// The [`errors`](Self::errors) that are the server's: all but the
+    /// [`hang_ups`](Self::hang_ups). These are the failures the generated availability
+    /// objective counts by default.
+    #[must_use]
+    pub fn server_errors(&self) -> u64 {
+        self.errors.saturating_sub(self.hang_ups)
+    }
+
+    /// `errors / count` (hang-ups included), or 0 when there were no requests.
     #[must_use]
     pub fn error_ratio(&self) -> f64 {
         if self.count == 0 {
