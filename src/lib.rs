@@ -11,24 +11,10 @@
     env!("CARGO_PKG_VERSION"),
     "/source/docs/live-page.png"
 )]
-// The README's examples use every feature (the test kit, the generator), so it is the crate's
-// documentation when every feature is on, as on docs.rs and in `cargo test --all-features --doc`;
-// a build with fewer features gets a pointer to it instead of examples that cannot compile.
-#![cfg_attr(
-    all(feature = "axum", feature = "prometheus", feature = "testing", feature = "monitoring"),
-    doc = include_str!("../README.md")
-)]
-#![cfg_attr(
-    not(all(
-        feature = "axum",
-        feature = "prometheus",
-        feature = "testing",
-        feature = "monitoring"
-    )),
-    doc = "Per-route HTTP metrics for tower, hyper and axum services. The full documentation, \
-           the README with its tested examples, is built with every feature \
-           (`cargo doc --all-features`), as on docs.rs."
-)]
+// The README is the crate's front page with any set of features: its examples that need an
+// optional feature are marked `ignore` there and run, with every feature on, as the doc tests of
+// `feature_examples` (below), which a test keeps identical to them.
+#![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
@@ -69,21 +55,20 @@ pub mod testing;
 /// The production guide: seven practices for watching a web service in production, and what
 /// routemeter provides for each.
 ///
-/// (This module holds only documentation: `docs/production.md`, whose examples are tested.)
-#[cfg_attr(
-    all(feature = "axum", feature = "prometheus", feature = "testing", feature = "monitoring"),
-    doc = include_str!("../docs/production.md")
-)]
-#[cfg_attr(
-    not(all(
-        feature = "axum",
-        feature = "prometheus",
-        feature = "testing",
-        feature = "monitoring"
-    )),
-    doc = "(Its examples use every feature: build the docs with `--all-features` to read it.)"
-)]
+/// (This module holds only documentation: `docs/production.md`, whose examples are tested;
+/// those that need an optional feature run as the doc tests of `docs/feature-examples.md`.)
+#[doc = include_str!("../docs/production.md")]
 pub mod production_guide {}
+
+// The README's and the guide's examples that need optional features, run as doc tests.
+#[cfg(all(
+    feature = "axum",
+    feature = "prometheus",
+    feature = "testing",
+    feature = "monitoring"
+))]
+#[doc = include_str!("../docs/feature-examples.md")]
+mod feature_examples {}
 
 /// The crate's map: where each idea lives, and the path one request takes through the files.
 ///
@@ -118,6 +103,45 @@ pub fn layer() -> RouteMeterLayer {
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
+
+    /// The bodies of the code blocks of `text` whose fence (indented or not) is `fence`.
+    fn blocks(text: &str, fence: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() == fence {
+                let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+                out.push(body.join("\n"));
+            }
+        }
+        out
+    }
+
+    /// Every example the README and the guide mark `ignore` is run elsewhere, word for word:
+    /// those that need an optional feature in `docs/feature-examples.md`, those that need heavy
+    /// crates in the integrations package's `doctests.md`.
+    #[test]
+    fn every_ignored_example_runs_elsewhere() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+        let mut ignored = blocks(&read("README.md"), "```rust,ignore");
+        ignored.extend(blocks(&read("docs/production.md"), "```rust,ignore"));
+        let examples = read("docs/feature-examples.md");
+        let mut run = blocks(&examples, "```rust");
+        run.extend(blocks(&examples, "```rust,no_run"));
+        // The integrations package is in the repository, not in the published crate.
+        if let Ok(heavy) = std::fs::read_to_string(root.join("integrations/doctests.md")) {
+            run.extend(blocks(&heavy, "```rust,no_run"));
+        } else {
+            ignored.retain(|b| !b.contains("tonic") && !b.contains("opentelemetry"));
+        }
+        ignored.sort();
+        run.sort();
+        assert_eq!(
+            ignored, run,
+            "an ignored example and its running copy differ"
+        );
+    }
 
     /// Every `.rs` file under `dir`.
     fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
