@@ -101,7 +101,9 @@ impl Client {
 }
 
 /// The path of an external program, or `None` when it is not installed. Under `CI=true` a
-/// missing program is a failure; elsewhere the caller skips with a visible message.
+/// missing program is a failure; elsewhere the caller skips, and the skip is written to
+/// `routemeter-skipped.txt` in cargo's temporary folder for tests, which `scripts/test.sh`
+/// counts in a closing line.
 pub fn require_program(name: &str) -> Option<std::path::PathBuf> {
     let found = std::env::var_os("PATH")
         .into_iter()
@@ -114,6 +116,17 @@ pub fn require_program(name: &str) -> Option<std::path::PathBuf> {
             panic!("`{name}` is not installed; CI must install it (see scripts/test.sh)");
         }
         eprintln!("SKIPPED: `{name}` is not installed; run scripts/test.sh to install it");
+        let test = std::thread::current().name().unwrap_or("a test").to_owned();
+        let record =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("routemeter-skipped.txt");
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(record)
+        {
+            use std::io::Write as _;
+            let _ = writeln!(file, "{test} {name}");
+        }
     }
     found
 }

@@ -5,15 +5,26 @@
 //! template metacharacters, 10 KB, non-ASCII) still match exactly their series, and no
 //! argument makes the command panic or write rules promtool refuses. gRPC methods page on
 //! server-error statuses only, when asked to. Fleet labels keep regions apart and sum instances.
+//! Behind real programs (`e2e`, `fleet_e2e`): Prometheus scrapes the quickstart and evaluates
+//! the rules, Alertmanager delivers the alerts, and a fleet of replicas behind Prometheus and
+//! VictoriaMetrics keeps its totals across a restart.
+
+// The admin-listener example (in `fleet_e2e`) includes the quickstart as a module of its own,
+// beside the one `quickstart_server` serves: two copies, each self-contained.
+#![allow(clippy::duplicate_mod)]
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../quickstart_server/mod.rs"]
+mod quickstart_server;
 
 mod alerts;
 mod bounds;
 mod command;
+mod e2e;
 mod files;
 mod fleet;
+mod fleet_e2e;
 mod grpc;
 mod hang_ups;
 mod hostile;

@@ -15,10 +15,10 @@
 //! Needs Debian's `prometheus` and `victoria-metrics` packages: fails under `CI=true` without
 //! them, skips with a message elsewhere.
 
-mod common;
+use crate::common;
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../examples/admin_listener.rs"]
+#[path = "../../examples/admin_listener.rs"]
 mod admin_listener;
 
 use std::collections::BTreeMap;

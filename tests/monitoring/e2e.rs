@@ -9,9 +9,9 @@
 //! Needs Debian's `prometheus` and `prometheus-alertmanager` packages: fails under `CI=true`
 //! without them, skips with a message elsewhere.
 
-mod common;
+use crate::common;
 
-mod quickstart_server;
+use crate::quickstart_server;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -184,7 +184,7 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
     }
 
     // The production guide's PromQL evaluates too.
-    let guide = prom::promql_blocks(include_str!("../docs/production.md"));
+    let guide = prom::promql_blocks(include_str!("../../docs/production.md"));
     assert!(guide.len() >= 4, "{guide:?}");
     for e in &guide {
         prometheus.query(&client, e).await;

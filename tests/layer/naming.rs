@@ -3,7 +3,7 @@
 
 #[path = "naming/awkward.rs"]
 mod awkward;
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::http::StatusCode;

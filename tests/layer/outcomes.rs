@@ -1,7 +1,7 @@
 //! Outcomes: server errors, inner errors, panics, cancellation, streaming and body sizes. Each
 //! request is recorded exactly once and the in-flight gauge always returns to zero.
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 use std::time::Duration;

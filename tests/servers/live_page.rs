@@ -2,8 +2,8 @@
 //! Chromium driven through ChromeDriver's W3C WebDriver protocol) the page loads without a
 //! console error, lists the quickstart's routes and follows traffic without a reload.
 
-mod common;
-mod quickstart_server;
+use crate::common;
+use crate::quickstart_server;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Explicit recorders keep layers apart: parallel tests on multi-thread runtimes each see
 //! exactly their own requests, and several layers can share one app.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::routing::get;

@@ -1,6 +1,6 @@
 //! The route label: templates, nesting, unmatched requests, exotic methods, the route limit.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::body::Body;

@@ -204,8 +204,8 @@ fn run_capturing(command: &mut Command, input: &str, out: &mut String) -> Result
 async fn awkward_metrics_render_valid_expositions() {
     let metrics = setup();
     // Routemeter's own series beside them.
-    let app = crate::app().layer(metrics.layer());
-    crate::get_status(&app, "/users/1").await;
+    let app = super::app().layer(metrics.layer());
+    super::get_status(&app, "/users/1").await;
     record_awkward(&metrics);
     let text = metrics.render();
     let open = metrics.render_openmetrics();

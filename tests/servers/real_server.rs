@@ -8,7 +8,7 @@
 //! and a lower bound on the duration. The same rows then run in process through the test kit,
 //! where the labels must agree wherever the in-process client reads every body.
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -4,7 +4,7 @@
 //! to it). The series budget bounds the label sets of each metric however methods and routes
 //! are sprayed, and the requests beyond it are still counted, under the overflow series.
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 use std::sync::Arc;
