@@ -1,15 +1,28 @@
 // The README's relative links, resolved for rustdoc: the first definition of a link label
 // wins, so these take precedence over the README's own (which serve GitHub).
 #![doc = "[guide]: crate::production_guide"]
+#![doc = "[live-page]: crate::docs::live_page"]
+#![doc = "[testing]: crate::docs::testing"]
+#![doc = "[deterministic-time]: crate::docs::testing#deterministic-time"]
+#![doc = "[recorded]: crate::docs::recorded"]
+#![doc = "[label-values]: crate::docs::recorded#label-values"]
+#![doc = "[panics]: crate::docs::recorded#panics"]
+#![doc = "[timing]: crate::docs::recorded#timing"]
+#![doc = "[without-axum]: crate::docs::recorded#without-axum"]
+#![doc = "[prometheus]: crate::docs::prometheus"]
+#![doc = "[recorders]: crate::docs::prometheus#recorders"]
+#![doc = "[one-layer]: crate::docs::prometheus#one-layer-records-a-request"]
+#![doc = "[exact-recorder]: crate::docs::prometheus#the-prometheus-recorder-counts-in-place-and-loses-nothing"]
+#![doc = "[native-histograms]: crate::docs::prometheus#native-histograms"]
+#![doc = "[monitoring]: crate::docs::monitoring"]
+#![doc = "[performance]: crate::docs::performance"]
+#![doc = "[dependencies]: crate::docs::dependencies"]
+#![doc = "[development]: crate::docs::development"]
+#![doc = "[architecture]: crate::architecture"]
 #![doc = concat!(
-    "[monitoring-files]: https://docs.rs/crate/routemeter/",
+    "[changelog]: https://docs.rs/crate/routemeter/",
     env!("CARGO_PKG_VERSION"),
-    "/source/monitoring/"
-)]
-#![doc = concat!(
-    "[live-page-screenshot]: https://docs.rs/crate/routemeter/",
-    env!("CARGO_PKG_VERSION"),
-    "/source/docs/live-page.png"
+    "/source/CHANGELOG.md"
 )]
 // The README is the crate's front page with any set of features: its examples that need an
 // optional feature are marked `ignore` there and run, with every feature on, as the doc tests of
@@ -59,6 +72,64 @@ pub mod testing;
 /// those that need an optional feature run as the doc tests of `docs/feature-examples.md`.)
 #[doc = include_str!("../docs/production.md")]
 pub mod production_guide {}
+
+/// The reference pages the front page links to, one module each (`docs/*.md`).
+///
+/// (These modules hold only documentation, rendered with any set of features; their examples
+/// that need an optional feature run as the doc tests of `docs/feature-examples.md`.) Each page's
+/// relative links are reference links whose labels its module defines first, for rustdoc.
+pub mod docs {
+    /// The live stats page: what it shows, where its numbers come from, what it costs.
+    ///
+    #[doc = concat!(
+        "[live-page-screenshot]: https://docs.rs/crate/routemeter/",
+        env!("CARGO_PKG_VERSION"),
+        "/source/docs/live-page.png"
+    )]
+    #[doc = include_str!("../docs/live-page.md")]
+    pub mod live_page {}
+
+    /// The test kit: assertions, paused time, the load driver and reading `/metrics`.
+    ///
+    #[doc = "[readme-test]: crate#assert-latency-in-a-test"]
+    #[doc = include_str!("../docs/testing.md")]
+    pub mod testing {}
+
+    /// What is recorded: the metrics, their labels, timing and failures; without axum; gRPC.
+    #[doc = include_str!("../docs/recorded.md")]
+    pub mod recorded {}
+
+    /// The Prometheus recorder: recorders, exactness, formats, native histograms, PromQL.
+    #[doc = include_str!("../docs/prometheus.md")]
+    pub mod prometheus {}
+
+    /// Production monitoring in short: what the production guide covers.
+    ///
+    #[doc = "[guide]: crate::production_guide"]
+    #[doc = concat!(
+        "[monitoring-files]: https://docs.rs/crate/routemeter/",
+        env!("CARGO_PKG_VERSION"),
+        "/source/monitoring/"
+    )]
+    #[doc = include_str!("../docs/monitoring.md")]
+    pub mod monitoring {}
+
+    /// Performance: instructions, allocations, throughput and memory per request.
+    ///
+    #[doc = "[recorders]: crate::docs::prometheus#recorders"]
+    #[doc = include_str!("../docs/performance.md")]
+    pub mod performance {}
+
+    /// Dependencies: what each one is for, and the candidates left out.
+    ///
+    #[doc = "[recorders]: crate::docs::prometheus#recorders"]
+    #[doc = include_str!("../docs/dependencies.md")]
+    pub mod dependencies {}
+
+    /// Development: CI, the workspace, the tests and the published package.
+    #[doc = include_str!("../docs/development.md")]
+    pub mod development {}
+}
 
 // The README's and the guide's examples that need optional features, run as doc tests.
 #[cfg(all(
@@ -117,15 +188,33 @@ mod tests {
         out
     }
 
-    /// Every example the README and the guide mark `ignore` is run elsewhere, word for word:
-    /// those that need an optional feature in `docs/feature-examples.md`, those that need heavy
-    /// crates in the integrations package's `doctests.md`.
+    /// README.md and every page under `docs/`, as paths relative to the crate's root.
+    fn pages() -> Vec<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut out = vec!["README.md".to_owned()];
+        for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".md") {
+                out.push(format!("docs/{name}"));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Every example the README and the pages under `docs/` mark `ignore` is run elsewhere, word
+    /// for word: those that need an optional feature in `docs/feature-examples.md`, those that
+    /// need heavy crates in the integrations package's `doctests.md`.
     #[test]
     fn every_ignored_example_runs_elsewhere() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
-        let mut ignored = blocks(&read("README.md"), "```rust,ignore");
-        ignored.extend(blocks(&read("docs/production.md"), "```rust,ignore"));
+        let mut ignored = Vec::new();
+        for page in pages() {
+            if page != "docs/feature-examples.md" && page != "docs/architecture.md" {
+                ignored.extend(blocks(&read(&page), "```rust,ignore"));
+            }
+        }
         let examples = read("docs/feature-examples.md");
         let mut run = blocks(&examples, "```rust");
         run.extend(blocks(&examples, "```rust,no_run"));
@@ -141,6 +230,92 @@ mod tests {
             ignored, run,
             "an ignored example and its running copy differ"
         );
+    }
+
+    /// The relative link targets of `text`: inline ones (`](target)`) and reference definitions
+    /// (`[label]: target`), leaving out absolute URLs and links to an anchor of the same page.
+    fn relative_links(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut fenced = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+            }
+            if fenced {
+                continue;
+            }
+            let mut rest = line;
+            while let Some(at) = rest.find("](") {
+                let after = &rest[at + 2..];
+                let end = after.find(')').unwrap_or(after.len());
+                out.push(after[..end].to_owned());
+                rest = &after[end..];
+            }
+            if let Some(def) = line.strip_prefix('[') {
+                if let Some((_, target)) = def.split_once("]: ") {
+                    out.push(target.trim().to_owned());
+                }
+            }
+        }
+        out.retain(|t| !t.contains("://") && !t.starts_with('#'));
+        out
+    }
+
+    /// A heading's anchor as GitHub makes it: lowercase, punctuation other than `-` dropped,
+    /// spaces made `-`.
+    fn slug(heading: &str) -> String {
+        heading
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The anchors of the headings of a markdown text, outside code blocks.
+    fn anchors(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut fenced = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+            }
+            if !fenced && line.starts_with('#') {
+                out.push(slug(line.trim_start_matches('#')));
+            }
+        }
+        out
+    }
+
+    /// Every relative link of the README and the pages names a file or folder that exists,
+    /// relative to the page's own folder (as GitHub resolves it), and every anchor into another
+    /// markdown file names one of its headings.
+    #[test]
+    fn every_relative_link_resolves() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for page in pages() {
+            let text = std::fs::read_to_string(root.join(&page)).unwrap();
+            let dir = root.join(&page).parent().unwrap().to_owned();
+            for link in relative_links(&text) {
+                let (file, anchor) = match link.split_once('#') {
+                    Some((file, anchor)) => (file, Some(anchor)),
+                    None => (link.as_str(), None),
+                };
+                let target = dir.join(file);
+                assert!(target.exists(), "{page}: {link} does not exist");
+                if let Some(anchor) = anchor.filter(|_| file.ends_with(".md")) {
+                    let there = std::fs::read_to_string(&target).unwrap();
+                    assert!(
+                        anchors(&there).iter().any(|a| a == anchor),
+                        "{page}: {link}: {file} has no heading #{anchor}"
+                    );
+                }
+            }
+        }
     }
 
     /// Every `.rs` file under `dir`.

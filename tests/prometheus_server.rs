@@ -152,8 +152,10 @@ async fn real_prometheus_scrapes_the_quickstart() {
         .await;
     assert_eq!(scalar(&workers), Some(2.0), "{workers}");
 
-    // Every PromQL recipe in the README evaluates without error on the scraped data.
-    let recipes = prom::promql_blocks(include_str!("../README.md"));
+    // Every PromQL query of the Prometheus page (its recipes) and of the page of what is
+    // recorded (the gRPC ones) evaluates without error on the scraped data.
+    let mut recipes = prom::promql_blocks(include_str!("../docs/prometheus.md"));
+    recipes.extend(prom::promql_blocks(include_str!("../docs/recorded.md")));
     assert!(recipes.len() >= 8, "{recipes:?}");
     for recipe in &recipes {
         prometheus.query(&client, recipe).await;
@@ -496,9 +498,9 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
         "native histogram: count {count:?}, median {median} s (sleep {} s, client median {client_median} s)",
         SLOW.as_secs_f64()
     );
-    // What the README warns about: this Prometheus (2.42) keeps only the native histogram once
+    // What docs/prometheus.md warns about: this Prometheus (2.42) keeps only the native histogram once
     // native buckets are scraped, so the fixed-bucket series of that histogram are not stored.
-    // A Prometheus that keeps both fails here, and the README's warning is then to be revised.
+    // A Prometheus that keeps both fails here, and that warning is then to be revised.
     for suffix in ["_bucket", "_count", "_sum"] {
         let query = format!(
             "http_server_request_duration_seconds{suffix}{{http_route=\"/slow\",job=\"native\"}}"
