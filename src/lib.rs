@@ -131,7 +131,7 @@ pub mod docs {
     pub mod development {}
 }
 
-// The README's and the guide's examples that need optional features, run as doc tests.
+// The examples of the README and the pages that need optional features, run as doc tests.
 #[cfg(all(
     feature = "axum",
     feature = "prometheus",
