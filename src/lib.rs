@@ -8,6 +8,7 @@
 #![doc = "[label-values]: crate::docs::recorded#label-values"]
 #![doc = "[panics]: crate::docs::recorded#panics"]
 #![doc = "[timing]: crate::docs::recorded#timing"]
+#![doc = "[timeouts]: crate::docs::recorded#timeouts"]
 #![doc = "[without-axum]: crate::docs::recorded#without-axum"]
 #![doc = "[prometheus]: crate::docs::prometheus"]
 #![doc = "[recorders]: crate::docs::prometheus#recorders"]
