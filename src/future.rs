@@ -23,13 +23,13 @@ pin_project! {
         inner: F,
         flight: Option<InFlight>,
         // The request, as the layers tell it apart (see `crate::service`).
-        request: usize,
+        request: crate::service::Note,
     }
 }
 
 impl<F> ResponseFuture<F> {
     #[inline]
-    pub(crate) fn new(inner: F, flight: Option<InFlight>, request: usize) -> Self {
+    pub(crate) fn new(inner: F, flight: Option<InFlight>, request: crate::service::Note) -> Self {
         Self {
             inner,
             flight,

@@ -11,10 +11,12 @@
 //! serves a request the handler of another sends in process. The first time that happens for
 //! a recorder, the layers into it start marking the requests they record ([`Measured`], an
 //! entry in the request's extensions, which moves and is cloned with the request and which a
-//! new request lacks), and from then on an inner layer passes a request through exactly when
-//! it carries the mark. Until then, in the first such request of the process, the key decides:
-//! equal keys pass through (a copy of the request, made by a middleware between the layers,
-//! then counts twice, once). Layers into recorders that never nest pay for the note alone: no
+//! new request lacks), and from then on an inner layer passes a request through when it carries
+//! the mark and is on the route the outer layer noted ([`route_key`]): a copy made on the way
+//! (a retry) is the same request, one a handler builds from a copy of its own is routed anew.
+//! A request without the mark, and every request before the recorder is found nested, is
+//! decided by its key: equal keys pass through (so in the first such request of the process,
+//! a copy made by a middleware between the layers counts twice, once). Layers into recorders that never nest pay for the note alone: no
 //! mark, no allocation. Layers into different recorders (two test meters, say) each record.
 
 use std::cell::Cell;
@@ -105,18 +107,22 @@ where
         let destination = self.meter.destination;
         if Active::any() && measured_outside(destination, &req) {
             // An outer layer records this request into the same recorder.
-            return ResponseFuture::new(self.inner.call(req), None, 0);
+            return ResponseFuture::new(self.inner.call(req), None, Note::NONE);
         }
         let mut key = None;
         let Some(mut flight) = InFlight::start(&self.meter, self.hint, &req, &mut key) else {
-            return ResponseFuture::new(self.inner.call(req), None, 0);
+            return ResponseFuture::new(self.inner.call(req), None, Note::NONE);
         };
-        let request = match key {
-            Some(0) => unmatched_key(&req),
-            Some(key) => key,
-            None => request_key(&req),
+        let mut request = Note {
+            request: match key {
+                Some(0) => unmatched_key(&req),
+                Some(key) => key,
+                None => request_key(&req),
+            },
+            route: 0,
         };
         if Nesting::marks(destination) {
+            request.route = route_key(&req).0;
             req.extensions_mut().insert(Measured);
         }
         // A panic in the inner service's code (its `call`, or the request body's) unwinds
@@ -137,7 +143,7 @@ impl<S> RouteMeter<S> {
         &mut self,
         req: Request<ReqBody>,
         mut flight: InFlight,
-        request: usize,
+        request: Note,
     ) -> ResponseFuture<S::Future>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -190,14 +196,39 @@ fn unmatched_key<B>(req: &Request<B>) -> usize {
     at.rotate_left(17) ^ path as usize
 }
 
+/// The route of a request, in both the forms a layer may have noted: the template axum matched
+/// (where its text sits, shared by every request of the route and by copies of this one), else
+/// 0; and a hash of its path. An outer layer notes the first it has, an inner one compares
+/// both, since an outer layer outside axum's routing has no template.
+fn route_key<B>(req: &Request<B>) -> (usize, usize) {
+    let path = req
+        .uri()
+        .path()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }) as usize;
+    #[cfg(feature = "axum")]
+    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return (matched.as_str().as_ptr().addr(), path);
+    }
+    (path, path)
+}
+
 /// Whether an outer layer into `destination` records `req` (see the module docs).
 #[cold]
 fn measured_outside<B>(destination: usize, req: &Request<B>) -> bool {
     if !Active::has_destination(destination) {
         return false;
     }
-    if Nesting::marks(destination) {
-        return req.extensions().get::<Measured>().is_some();
+    if Nesting::marks(destination) && req.extensions().get::<Measured>().is_some() {
+        // A marked request on the route an outer layer noted: that request, or a copy of it
+        // made on its way (a retry). A request the handler builds from a copy of its own is
+        // routed anew, so its route differs, and it is counted.
+        let (template, path) = route_key(req);
+        if Active::has_route(destination, template) || Active::has_route(destination, path) {
+            return true;
+        }
     }
     Nesting::found(destination);
     // An outer layer outside axum's routing saw no `MatchedPath`: its key is the other one.
@@ -257,16 +288,32 @@ impl Nesting {
 /// layer under it into the same recorder records too (counting twice, never losing a request).
 const DEPTH: usize = 4;
 
+/// What a layer notes of the request it records: its key ([`request_key`]) and, once the
+/// layer marks its requests, its route ([`route_key`]; 0 otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Note {
+    request: usize,
+    route: usize,
+}
+
+impl Note {
+    /// The note of a request a layer does not record.
+    pub(crate) const NONE: Self = Self {
+        request: 0,
+        route: 0,
+    };
+}
+
 /// The notes of one thread: (recorder, request) of each layer calling or polling its inner
 /// service now, outermost first.
 struct Notes {
-    at: [Cell<(usize, usize)>; DEPTH],
+    at: [Cell<(usize, Note)>; DEPTH],
     len: Cell<usize>,
 }
 
 thread_local! {
     static ACTIVE: Notes = const {
-        Notes { at: [const { Cell::new((0, 0)) }; DEPTH], len: Cell::new(0) }
+        Notes { at: [const { Cell::new((0, Note::NONE)) }; DEPTH], len: Cell::new(0) }
     };
 }
 
@@ -278,7 +325,7 @@ impl Active {
     /// Notes `destination` (see [`Meter::destination`](crate::meter::Meter)) and `request`
     /// (see [`request_key`]).
     #[inline]
-    pub(crate) fn enter(destination: usize, request: usize) -> Self {
+    pub(crate) fn enter(destination: usize, request: Note) -> Self {
         ACTIVE.with(|notes| {
             let len = notes.len.get();
             match notes.at.get(len) {
@@ -316,10 +363,25 @@ impl Active {
     fn has(destination: usize, request: usize) -> bool {
         ACTIVE.with(|notes| {
             let len = notes.len.get().min(DEPTH);
-            notes.at[..len]
-                .iter()
-                .any(|note| note.get() == (destination, request))
+            notes.at[..len].iter().any(|note| {
+                let (d, n) = note.get();
+                d == destination && n.request == request
+            })
         })
+    }
+
+    /// Whether a layer into `destination` that marks its requests is calling or polling its
+    /// inner service with a request on `route` on this thread now.
+    #[cold]
+    fn has_route(destination: usize, route: usize) -> bool {
+        route != 0
+            && ACTIVE.with(|notes| {
+                let len = notes.len.get().min(DEPTH);
+                notes.at[..len].iter().any(|note| {
+                    let (d, n) = note.get();
+                    d == destination && n.route == route
+                })
+            })
     }
 }
 

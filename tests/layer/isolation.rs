@@ -339,6 +339,87 @@ mod nesting {
         snap.route("/outer").assert_count(50);
     }
 
+    /// A handler that builds a sub-request from a copy of its own request's parts (copying its
+    /// mark) and sends it through a router with the same meter's layer: the sub-request is
+    /// routed anew and counted, before and after the recorder is found nested.
+    #[tokio::test]
+    async fn a_sub_request_built_from_a_copy_of_the_handlers_own() {
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+        let meter = TestMeter::new();
+        let doubled = Router::new()
+            .route("/l", get_ok())
+            .layer(meter.layer())
+            .layer(meter.layer());
+        let b = Router::new().route("/b", get_ok()).layer(meter.layer());
+        let app = Router::new()
+            .route(
+                "/a",
+                axum::routing::get(move |req: Request| {
+                    let b = b.clone();
+                    async move {
+                        let (parts, _) = req.into_parts();
+                        let mut copy = parts.clone();
+                        copy.uri = "/b".parse().unwrap();
+                        let response = b.oneshot(Request::from_parts(copy, Body::empty())).await;
+                        response.unwrap().into_body().collect().await.unwrap();
+                        "a"
+                    }
+                }),
+            )
+            .layer(meter.layer());
+        for i in 0..10 {
+            if i == 5 {
+                // From here on the recorder is known to nest.
+                send(doubled.clone(), req("/l")).await.unwrap();
+            }
+            send(app.clone(), req("/a")).await.unwrap();
+        }
+        let snap = meter.snapshot();
+        snap.route("/a").assert_count(10);
+        assert_eq!(
+            snap.total().count() - snap.route("/a").count(),
+            11,
+            "{:?}",
+            snap.routes()
+        );
+    }
+
+    /// Three layers into one recorder: the first request of the process, which finds the
+    /// recorder nested, is counted once too.
+    #[tokio::test]
+    async fn three_layers_count_even_the_first_request_once() {
+        let meter = TestMeter::new();
+        let app = Router::new()
+            .route("/x", get_ok())
+            .layer(meter.layer())
+            .layer(meter.layer())
+            .layer(meter.layer());
+        send(app.clone(), req("/x")).await.unwrap();
+        meter.snapshot().total().assert_count(1);
+        for _ in 0..5 {
+            send(app.clone(), req("/x")).await.unwrap();
+        }
+        meter.snapshot().total().assert_count(6);
+    }
+
+    /// More recorders with nested layers than the list of them holds: every layer then marks,
+    /// and nothing is lost.
+    #[tokio::test]
+    async fn more_nested_recorders_than_are_listed() {
+        for i in 0..80 {
+            let meter = TestMeter::new();
+            let app = Router::new()
+                .route("/x", get_ok())
+                .layer(meter.layer())
+                .layer(meter.layer());
+            for _ in 0..3 {
+                send(app.clone(), req("/x")).await.unwrap();
+            }
+            assert_eq!(meter.snapshot().total().count(), 3, "meter {i}");
+        }
+    }
+
     fn get_ok() -> axum::routing::MethodRouter {
         axum::routing::get(|| async { "ok" })
     }
