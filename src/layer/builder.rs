@@ -44,11 +44,10 @@ impl Default for RouteMeterLayer {
 ///
 /// ```
 /// use routemeter::{Naming, NamingScheme, RouteMeterLayer};
-/// use metrics_util::debugging::DebuggingRecorder;
 ///
 /// let layer = RouteMeterLayer::builder()
 ///     .naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"))
-///     .recorder(DebuggingRecorder::new())
+///     .recorder(metrics::NoopRecorder) // any `metrics::Recorder`
 ///     .label("service", "checkout")?
 ///     .exclude("/metrics")
 ///     .max_routes(200)

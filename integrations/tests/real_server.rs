@@ -8,7 +8,8 @@
 //! and a lower bound on the duration. The same rows then run in process through the test kit,
 //! where the labels must agree wherever the in-process client reads every body.
 
-use crate::common;
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

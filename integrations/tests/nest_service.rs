@@ -7,6 +7,7 @@
 //! One test in this binary: the warning is once per process, and the subscriber that catches
 //! it is the process's global one.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::io::Write;
