@@ -178,22 +178,27 @@ pub(crate) fn matched_key(matched: &axum::extract::MatchedPath) -> usize {
 
 /// The key of a request without `MatchedPath`: where its first header sits (the header map's
 /// storage, which stays in place as the request moves), else its path's bytes, mixed with a
-/// hash of its path, so that a new request at a freed one's address differs unless it has the
-/// same path.
+/// hash of its path ([`path_hash`]), so that a new request at a freed one's address differs
+/// unless it has the same path.
 #[inline]
 fn unmatched_key<B>(req: &Request<B>) -> usize {
     let at = match req.headers().iter().next() {
         Some((_, value)) => std::ptr::from_ref(value).addr(),
         None => req.uri().path().as_ptr().addr(),
     };
-    let path = req
+    at.rotate_left(17) ^ path_hash(req)
+}
+
+/// A hash of a request's path (FNV-1a).
+fn path_hash<B>(req: &Request<B>) -> usize {
+    let hash = req
         .uri()
         .path()
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
-    at.rotate_left(17) ^ path as usize
+    hash as usize
 }
 
 /// The route of a request, in both the forms a layer may have noted: the template axum matched
@@ -201,13 +206,7 @@ fn unmatched_key<B>(req: &Request<B>) -> usize {
 /// 0; and a hash of its path. An outer layer notes the first it has, an inner one compares
 /// both, since an outer layer outside axum's routing has no template.
 fn route_key<B>(req: &Request<B>) -> (usize, usize) {
-    let path = req
-        .uri()
-        .path()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        }) as usize;
+    let path = path_hash(req);
     #[cfg(feature = "axum")]
     if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
         return (matched.as_str().as_ptr().addr(), path);

@@ -47,6 +47,15 @@ fn active_key(naming: &Naming, route: &str) -> Key {
     Key::from_parts(naming.active().to_owned(), labels)
 }
 
+/// Limits small enough to fill in a few samples.
+const SMALL: Limits = Limits {
+    interval: INTERVAL,
+    capacity: 4,
+    window: 2,
+    max_pairs: 10,
+    history_values: usize::MAX,
+};
+
 fn json(live: &Live, since: Option<u64>) -> serde_json::Value {
     serde_json::from_str(&live.json(since)).unwrap()
 }
@@ -55,14 +64,7 @@ fn json(live: &Live, since: Option<u64>) -> serde_json::Value {
 fn samples_rates_errors_and_quantiles_over_the_window() {
     let naming = Naming::default();
     let r = recorder();
-    let limits = Limits {
-        interval: INTERVAL,
-        capacity: 4,
-        window: 2,
-        max_pairs: 10,
-        history_values: usize::MAX,
-    };
-    let live = Live::new(Arc::clone(&r.store), naming.clone(), limits);
+    let live = Live::new(Arc::clone(&r.store), naming.clone(), SMALL);
     let ok = r.register_histogram(&key(&naming, "/a", "GET", "200", None), &META);
     let failed = r.register_histogram(&key(&naming, "/a", "GET", "503", Some("503")), &META);
     let timeout = r.register_histogram(&key(&naming, "/a", "GET", "500", Some("timeout")), &META);
@@ -349,14 +351,7 @@ fn the_sampler_stops_when_the_state_is_dropped() {
 fn saturated_counts_sum_without_overflow() {
     let naming = Naming::default();
     let r = recorder();
-    let limits = Limits {
-        interval: INTERVAL,
-        capacity: 4,
-        window: 2,
-        max_pairs: 10,
-        history_values: usize::MAX,
-    };
-    let live = Live::new(Arc::clone(&r.store), naming.clone(), limits);
+    let live = Live::new(Arc::clone(&r.store), naming.clone(), SMALL);
     for (status, error) in [
         ("200", None),
         ("201", None),
