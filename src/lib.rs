@@ -32,27 +32,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
-mod arena;
-mod body;
 mod classify;
 mod clock;
-mod future;
 mod grpc;
 mod layer;
 mod log;
-mod meter;
-mod meter_ref;
 mod names;
 #[cfg(any(feature = "prometheus", feature = "testing"))]
 mod quantile;
 mod record;
-mod registrar;
-mod request_body;
+mod registry;
 mod route;
-mod route_index;
-mod series;
-mod service;
-mod table;
 mod trace;
 
 #[cfg(feature = "monitoring")]
@@ -148,12 +138,13 @@ mod feature_examples {}
 #[doc = include_str!("../docs/architecture.md")]
 pub mod architecture {}
 
-pub use body::ResponseBody;
 pub use classify::{
     DEFAULT_KNOWN_METHODS, ErrorType, KnownMethodsError, MAX_KNOWN_METHODS, OTHER_METHOD,
 };
-pub use future::ResponseFuture;
 pub use grpc::{GrpcCode, GrpcNameError, MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};
+pub use layer::body::ResponseBody;
+pub use layer::future::ResponseFuture;
+pub use layer::service::RouteMeter;
 pub use layer::{RouteMeterBuilder, RouteMeterLayer, UrlScheme};
 pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, LabelError, Naming, NamingScheme};
@@ -161,7 +152,6 @@ pub use route::{
     DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, MountError, OVERFLOW_ROUTE, RouteRequest,
     UNMATCHED_ROUTE,
 };
-pub use service::RouteMeter;
 
 /// A layer with the default settings: `.layer(routemeter::layer())`.
 ///

@@ -20,11 +20,11 @@ use crate::classify::{ErrorType, Outcome, protocol_version};
 use crate::clock::Stamp;
 use crate::grpc::{GrpcCall, GrpcCode};
 use crate::log::{Finished, LogState};
-use crate::meter::{Located, Recorders};
-use crate::meter_ref::MeterRef;
-use crate::registrar::{OutcomeHandles, Registrar};
-use crate::series::MethodSeries;
-use crate::table::Table;
+use crate::registry::meter::{Located, Recorders};
+use crate::registry::meter_ref::MeterRef;
+use crate::registry::registrar::{OutcomeHandles, Registrar};
+use crate::registry::series::MethodSeries;
+use crate::registry::table::Table;
 use crate::trace::{MaybeTraceId, TraceId};
 
 /// What only some requests carry.
@@ -244,7 +244,7 @@ impl InFlight {
         self.extra.as_ref()?.scoped.as_deref()
     }
 
-    /// Which recorder the request is recorded into (see [`crate::service`]).
+    /// Which recorder the request is recorded into (see [`crate::layer::service`]).
     #[inline]
     pub(crate) fn destination(&self) -> usize {
         self.meter.destination

@@ -93,14 +93,14 @@ impl<'a> RouteRequest<'a> {
     }
 
     /// The matched template (as [`matched_path`](Self::matched_path)) and the request's key
-    /// (see [`crate::service::request_key`]; 0: it has no `MatchedPath`), from one look-up.
+    /// (see [`crate::layer::service::request_key`]; 0: it has no `MatchedPath`), from one look-up.
     #[cfg(feature = "axum")]
     #[inline]
     pub(crate) fn matched_path_at(&self) -> (Option<&'a str>, usize) {
         match self.extensions.get::<axum::extract::MatchedPath>() {
             Some(matched) => (
                 application_route(matched.as_str()),
-                crate::service::matched_key(matched),
+                crate::layer::service::matched_key(matched),
             ),
             None => (None, 0),
         }
@@ -233,7 +233,7 @@ pub(crate) fn with_mounts(inner: Option<RouteFn>, mounts: Vec<Mount>) -> RouteFn
 
 /// The label the layer uses when neither a route function nor a mount is given: the route
 /// template axum matched, if any; and the request's key (see
-/// [`crate::service::request_key`]) when the look-up found `MatchedPath`, else 0.
+/// [`crate::layer::service::request_key`]) when the look-up found `MatchedPath`, else 0.
 #[inline]
 pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> (Option<&'a str>, usize) {
     #[cfg(feature = "axum")]

@@ -11,12 +11,12 @@ use super::RouteMeterLayer;
 use crate::classify::KnownMethods;
 use crate::grpc::{GrpcMethods, GrpcNameError};
 use crate::log::RequestLog;
-use crate::meter::Meter;
-use crate::meter_ref::MeterRef;
 use crate::names::Naming;
-use crate::registrar::{Registrar, Source};
+use crate::registry::meter::Meter;
+use crate::registry::meter_ref::MeterRef;
+use crate::registry::registrar::{Registrar, Source};
+use crate::registry::table::Limits;
 use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, MountError, RouteRequest};
-use crate::table::Limits;
 
 impl RouteMeterLayer {
     /// A layer with the default settings: records into the `metrics` facade's global recorder
@@ -57,7 +57,7 @@ impl Default for RouteMeterLayer {
 #[must_use]
 pub struct RouteMeterBuilder {
     source: Source,
-    /// What tells the recorder apart from others (see [`crate::service`]), when it is known
+    /// What tells the recorder apart from others (see [`crate::layer::service`]), when it is known
     /// beyond the `Arc` the layer holds.
     recorder_identity: Option<usize>,
     naming: Naming,
@@ -154,7 +154,7 @@ impl RouteMeterBuilder {
     where
         R: Recorder + Send + Sync + 'static,
     {
-        let identity = crate::registrar::recorder_identity(&recorder);
+        let identity = crate::registry::registrar::recorder_identity(&recorder);
         let mut builder = self.shared_recorder(Arc::new(recorder));
         builder.recorder_identity = identity;
         builder

@@ -27,11 +27,11 @@ use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
 
-use crate::body::ResponseBody;
-use crate::future::ResponseFuture;
-use crate::meter_ref::MeterRef;
+use crate::layer::body::ResponseBody;
+use crate::layer::future::ResponseFuture;
+use crate::layer::request_body::meter_request_body;
 use crate::record::InFlight;
-use crate::request_body::meter_request_body;
+use crate::registry::meter_ref::MeterRef;
 
 /// Middleware that records per-route request metrics for the service it wraps.
 ///
@@ -321,7 +321,7 @@ thread_local! {
 pub(crate) struct Active(bool);
 
 impl Active {
-    /// Notes `destination` (see [`Meter::destination`](crate::meter::Meter)) and `request`
+    /// Notes `destination` (see [`Meter::destination`](crate::registry::meter::Meter)) and `request`
     /// (see [`request_key`]).
     #[inline]
     pub(crate) fn enter(destination: usize, request: Note) -> Self {

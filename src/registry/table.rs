@@ -11,12 +11,12 @@ use std::sync::{Arc, OnceLock};
 
 use metrics::Counter;
 
-use crate::arena::Arena;
 use crate::classify::Outcome;
-use crate::registrar::{OutcomeHandles, Registrar};
+use crate::registry::arena::Arena;
+use crate::registry::registrar::{OutcomeHandles, Registrar};
+use crate::registry::route_index::RouteIndex;
+use crate::registry::series::MethodSeries;
 use crate::route::OVERFLOW_ROUTE;
-use crate::route_index::RouteIndex;
-use crate::series::MethodSeries;
 
 /// One route: its label and, per method and scheme slot, the index of its series.
 struct RouteEntry {

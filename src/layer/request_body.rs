@@ -72,7 +72,7 @@ mod counting {
             let counter = this.counter;
             this.inner.poll_frame(cx).map(|frame| {
                 if let Some(Ok(data)) = &frame {
-                    counter.fetch_add(crate::body::data_len(data), Ordering::Relaxed);
+                    counter.fetch_add(crate::layer::body::data_len(data), Ordering::Relaxed);
                 }
                 frame
             })

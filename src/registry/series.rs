@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use metrics::Gauge;
 
-use crate::registrar::OutcomeHandles;
+use crate::registry::registrar::OutcomeHandles;
 
 /// Outcome slots kept inline; further ones live in blocks of doubling size.
 const INLINE: usize = 4;
@@ -25,7 +25,7 @@ struct Block {
 pub(crate) struct MethodSeries {
     /// The route label (the gRPC method, for calls).
     pub(crate) route: Arc<str>,
-    /// The method and scheme slot (see [`Registrar::slot`](crate::registrar::Registrar::slot)).
+    /// The method and scheme slot (see [`Registrar::slot`](crate::registry::registrar::Registrar::slot)).
     pub(crate) slot: usize,
     /// The method's label value.
     pub(crate) method: &'static str,

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::body::ResponseBody;
+use crate::layer::body::ResponseBody;
 use crate::record::InFlight;
 
 pin_project! {
@@ -22,14 +22,18 @@ pin_project! {
         #[pin]
         inner: F,
         flight: Option<InFlight>,
-        // The request, as the layers tell it apart (see `crate::service`).
-        request: crate::service::Note,
+        // The request, as the layers tell it apart (see `crate::layer::service`).
+        request: crate::layer::service::Note,
     }
 }
 
 impl<F> ResponseFuture<F> {
     #[inline]
-    pub(crate) fn new(inner: F, flight: Option<InFlight>, request: crate::service::Note) -> Self {
+    pub(crate) fn new(
+        inner: F,
+        flight: Option<InFlight>,
+        request: crate::layer::service::Note,
+    ) -> Self {
         Self {
             inner,
             flight,
@@ -63,7 +67,7 @@ where
             let _active = this
                 .flight
                 .as_ref()
-                .map(|f| crate::service::Active::enter(f.destination(), *this.request));
+                .map(|f| crate::layer::service::Active::enter(f.destination(), *this.request));
             let _entered = this
                 .flight
                 .as_ref()

@@ -1,13 +1,19 @@
 //! The layer: [`RouteMeterLayer`] wraps each service it is applied to in a [`RouteMeter`],
 //! sharing one route table and one set of metric handles among its clones. How a layer is
-//! configured and made is in `builder` ([`RouteMeterBuilder`]).
+//! configured and made is in `builder` ([`RouteMeterBuilder`]); the middleware it makes is
+//! the service (`service`), its response future (`future`), the response body (`body`) and
+//! the counted request body (`request_body`).
 
 use tower::Layer;
 
-use crate::meter_ref::MeterRef;
-use crate::service::RouteMeter;
+use crate::registry::meter_ref::MeterRef;
+use service::RouteMeter;
 
+pub(crate) mod body;
 mod builder;
+pub(crate) mod future;
+pub(crate) mod request_body;
+pub(crate) mod service;
 
 pub use builder::{RouteMeterBuilder, UrlScheme};
 

@@ -9,12 +9,12 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::arena::Arena;
 use crate::grpc::GrpcMethods;
-use crate::registrar::{Registrar, Source};
+use crate::registry::arena::Arena;
+use crate::registry::registrar::{Registrar, Source};
+use crate::registry::series::MethodSeries;
+use crate::registry::table::{Limits, Table};
 use crate::route::{RouteFn, RouteRequest};
-use crate::series::MethodSeries;
-use crate::table::{Limits, Table};
 
 /// Where a request's series is: which side (HTTP or gRPC), which recorder's table, which
 /// series in it. Eight bytes, since every request carries one.
@@ -61,7 +61,7 @@ impl Located {
 /// is recorded into them, kept for the layer's life; the one used last is tried first. A
 /// thread's local recorder gets none: it can be dropped and another put at its address, so
 /// each request recorded into one registers its series afresh, in a table of its own
-/// ([`Recorders::scoped`]), which goes with the request (see [`crate::registrar::lasting`]).
+/// ([`Recorders::scoped`]), which goes with the request (see [`crate::registry::registrar::lasting`]).
 pub(crate) struct Recorders {
     pub(crate) registrar: Registrar,
     /// The table of the recorder of the moment the layer was built (index 0).
@@ -207,7 +207,7 @@ pub(crate) struct Meter {
     excluded: Box<[Box<str>]>,
     hints: Box<[Hint]>,
     next_hint: AtomicU32,
-    /// Which recorder this layer records into, as [`crate::service`] tells layers apart: the
+    /// Which recorder this layer records into, as [`crate::layer::service`] tells layers apart: the
     /// address of an explicit recorder (which this meter keeps alive), or 1 for the facade's.
     pub(crate) destination: usize,
 }
@@ -285,7 +285,7 @@ impl Meter {
 
     /// Finds (registering on first sight) the series of `req`, sent through the service with
     /// `hint`; `None` when its route is excluded or no series can be had for it. Sets `key`
-    /// when the look-up found what [`crate::service::request_key`] would (see
+    /// when the look-up found what [`crate::layer::service::request_key`] would (see
     /// [`crate::route::default_route`]).
     #[inline]
     pub(crate) fn locate<B>(

@@ -15,7 +15,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use crate::meter::Meter;
+use crate::registry::meter::Meter;
 
 /// Spare references kept per thread, over all layers.
 const SPARES: usize = 8;
