@@ -16,20 +16,11 @@ use std::fmt::Write as _;
 
 use super::escape::{promql_regex_of, promql_str};
 
-/// `bound` as routemeter's exposition writes it: the rule of `push_f64` in
-/// `src/prometheus/text.rs` (integers below 10^15 without a fraction, otherwise `ryu`'s
-/// shortest round-trip form).
+/// `bound` as routemeter's exposition writes it (see [`crate::names::push_f64`]).
 pub(crate) fn exposition(bound: f64) -> String {
-    if bound.is_nan() {
-        "NaN".to_owned()
-    } else if bound.is_infinite() {
-        if bound > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
-    } else if bound.fract() == 0.0 && bound.abs() < 1e15 {
-        // Exact: |bound| < 2^53.
-        itoa::Buffer::new().format(bound as i64).to_owned()
-    } else {
-        ryu::Buffer::new().format_finite(bound).to_owned()
-    }
+    let mut out = String::new();
+    crate::names::push_f64(&mut out, bound);
+    out
 }
 
 /// `bound` as Prometheus's `FormatOpenMetricsFloat` writes it: `strconv.FormatFloat(f, 'g',

@@ -8,6 +8,8 @@
 
 mod buckets;
 mod descriptions;
+#[cfg(any(feature = "prometheus", feature = "monitoring"))]
+mod float;
 mod keys;
 mod labels;
 mod naming;
@@ -19,6 +21,8 @@ pub(crate) use descriptions::{
     ACTIVE_HELP, DURATION_HELP, REQUEST_SIZE_HELP, REQUESTS_TOTAL_HELP, RESPONSE_SIZE_HELP,
     ROUTE_OVERFLOW_HELP, RPC_ACTIVE_HELP, RPC_DURATION_HELP, TIME_TO_HEAD_HELP,
 };
+#[cfg(any(feature = "prometheus", feature = "monitoring"))]
+pub(crate) use float::push_f64;
 #[cfg(feature = "monitoring")]
 pub(crate) use keys::layer_label_keys;
 pub use labels::LabelError;
