@@ -25,68 +25,15 @@
 //! (`PrometheusSetup::global_label`), for fleets whose Prometheus scrapes several regions.
 //!
 //! Ctrl-C or SIGTERM stops both listeners after in-flight requests finish.
+//!
+//! The two routers are `demo/src/admin.rs`: the fleet test serves the same ones.
 
 use std::net::SocketAddr;
 
-use axum::Router;
-use axum::extract::Path;
-use axum::http::StatusCode;
-use axum::routing::get;
-use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use routemeter::prometheus::PrometheusSetup;
+use routemeter_demo::admin::serve;
+use routemeter_demo::quickstart::shutdown_signal;
 use tokio::net::TcpListener;
-
-/// The quickstart's graceful-shutdown signal (Ctrl-C or SIGTERM), shared with it.
-#[allow(dead_code)]
-mod quickstart;
-
-/// The public application: its routes and the routemeter layer, and no `/metrics`.
-pub(crate) fn app(metrics: &PrometheusMetrics) -> Router {
-    Router::new()
-        .route("/", get(|| async { "routemeter admin-listener example\n" }))
-        .route(
-            "/users/{id}",
-            get(|Path(id): Path<u64>| async move { format!("user {id}\n") }),
-        )
-        .route(
-            "/error",
-            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "failed\n") }),
-        )
-        .layer(metrics.layer())
-}
-
-/// The admin application: `/metrics`, and a liveness answer on `/` for load-balancer-free
-/// health checks. Not measured by the layer.
-pub(crate) fn admin(metrics: &PrometheusMetrics) -> Router {
-    Router::new()
-        .route("/", get(|| async { "ok\n" }))
-        .route("/metrics", metrics.endpoint())
-}
-
-/// Serves [`app`] on `public` and [`admin`] on `admin_listener` until `shutdown` completes,
-/// then lets in-flight requests on both finish.
-pub(crate) async fn serve(
-    public: TcpListener,
-    admin_listener: TcpListener,
-    metrics: &PrometheusMetrics,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let until_stopped = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }
-    };
-    let public = axum::serve(public, app(metrics)).with_graceful_shutdown(until_stopped());
-    let admin = axum::serve(admin_listener, admin(metrics)).with_graceful_shutdown(until_stopped());
-    let signal = async move {
-        shutdown.await;
-        let _ = stop.send(true);
-        Ok(())
-    };
-    tokio::try_join!(public.into_future(), admin.into_future(), signal)?;
-    Ok(())
-}
 
 /// A socket address from the environment variable `name`, or `default`.
 fn addr(name: &str, default: &str) -> Result<SocketAddr, String> {
@@ -109,13 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin_listener = TcpListener::bind(admin_addr).await?;
     println!("listening on http://{}", public.local_addr()?);
     println!("admin on http://{}", admin_listener.local_addr()?);
-    serve(
-        public,
-        admin_listener,
-        &metrics,
-        quickstart::shutdown_signal(),
-    )
-    .await?;
+    serve(public, admin_listener, &metrics, shutdown_signal()).await?;
     println!("shut down");
     Ok(())
 }

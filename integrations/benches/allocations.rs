@@ -5,8 +5,7 @@
 
 mod support;
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+use routemeter_integrations::counting_alloc;
 
 #[global_allocator]
 static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;

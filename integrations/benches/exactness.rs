@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-#[path = "support/drive.rs"]
-mod drive;
+use routemeter_integrations::drive;
 
 const THREADS: u64 = 4;
 

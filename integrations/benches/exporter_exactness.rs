@@ -20,10 +20,8 @@ use metrics::{Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
-#[path = "support/drive.rs"]
-mod drive;
-#[path = "support/otel_counting.rs"]
-mod otel_counting;
+use routemeter_integrations::drive;
+use routemeter_integrations::otel_counting;
 
 use otel_counting::CountingExporter;
 

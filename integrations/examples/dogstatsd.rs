@@ -37,9 +37,7 @@ use routemeter::RouteMeterLayer;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
-#[allow(dead_code)]
-#[path = "../../examples/quickstart.rs"]
-mod quickstart;
+use routemeter_demo::quickstart;
 
 /// `host:port` of the agent's DogStatsD server, from `DD_AGENT_HOST` and `DD_DOGSTATSD_PORT`.
 fn agent_address() -> Result<String, String> {

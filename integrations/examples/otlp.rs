@@ -45,9 +45,7 @@ use routemeter::{
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
-#[allow(dead_code)]
-#[path = "../../examples/quickstart.rs"]
-mod quickstart;
+use routemeter_demo::quickstart;
 
 /// The OpenTelemetry meter provider that exports OTLP/HTTP protobuf, and a `metrics` recorder
 /// that records into it, with routemeter's bucket bounds for the histograms of `naming`.

@@ -1,4 +1,4 @@
-//! gRPC calls through a real tonic server on loopback (the `grpc` example), called with tonic's
+//! gRPC calls through a real tonic server on loopback (the `grpc` example's server), called with tonic's
 //! client and with Python's `grpcio`: exact counts per method and status, errors as the
 //! OpenTelemetry gRPC conventions count them, streams timed to their last frame, cancelled and
 //! deadline-exceeded calls told apart. Then the layer in process, against hand-made responses:
@@ -7,9 +7,7 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/grpc.rs"]
-mod example;
+use routemeter_integrations::grpc as example;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -17,10 +17,8 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
-#[path = "../benches/support/drive.rs"]
-mod drive;
-#[path = "../benches/support/otel_counting.rs"]
-mod otel_counting;
+use routemeter_integrations::drive;
+use routemeter_integrations::otel_counting;
 
 #[path = "../../tests/quickstart_server/mod.rs"]
 mod quickstart_server;

@@ -17,9 +17,7 @@
 
 use crate::common;
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../examples/admin_listener.rs"]
-mod admin_listener;
+use routemeter_demo::admin as admin_listener;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,8 +1,8 @@
-//! The quickstart example, served on a free loopback port for the tests that need a running app.
+//! The quickstart's application (`routemeter_demo::quickstart`, which `examples/quickstart.rs`
+//! serves), served on a free loopback port for the tests that need a running app.
 #![allow(dead_code, unreachable_pub)]
 
-#[path = "../../examples/quickstart.rs"]
-pub mod quickstart;
+pub use routemeter_demo::quickstart;
 
 use std::net::SocketAddr;
 

@@ -1,7 +1,8 @@
 //! The Prometheus recorder behind real servers and real clients: exact counts under concurrent
-//! scrapes (`exact_recording`), the live page in a browser (`live_page`), and process and
-//! runtime metrics (`process_metrics`). The request matrix over HTTP/1.1 and h2c, which needs
-//! WebSocket and compression crates, is `integrations/tests/real_server.rs`.
+//! scrapes (`exact_recording`), the live page in a browser (`live_page`), process and runtime
+//! metrics (`process_metrics`), and the request logs (`request_logs`). The request matrix over
+//! HTTP/1.1 and h2c, which needs WebSocket and compression crates, is
+//! `integrations/tests/real_server.rs`.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -11,3 +12,4 @@ mod quickstart_server;
 mod exact_recording;
 mod live_page;
 mod process_metrics;
+mod request_logs;

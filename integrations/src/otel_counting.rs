@@ -11,18 +11,18 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 /// What a [`CountingExporter`] saw: (exports, sum of the counts, last count).
-pub(crate) type Seen = Arc<Mutex<(u64, u64, u64)>>;
+pub type Seen = Arc<Mutex<(u64, u64, u64)>>;
 
 /// Counts the duration histogram of every export it is handed.
 #[derive(Clone)]
-pub(crate) struct CountingExporter {
-    pub(crate) temporality: Temporality,
-    pub(crate) seen: Seen,
+pub struct CountingExporter {
+    pub temporality: Temporality,
+    pub seen: Seen,
 }
 
 impl CountingExporter {
     /// An exporter with `temporality`, and where to read what it saw.
-    pub(crate) fn new(temporality: Temporality) -> (Self, Seen) {
+    pub fn new(temporality: Temporality) -> (Self, Seen) {
         let seen = Arc::new(Mutex::new((0, 0, 0)));
         let exporter = Self {
             temporality,
@@ -57,7 +57,7 @@ impl PushMetricExporter for CountingExporter {
 
 /// The count of the duration histogram (`http.server.request.duration`) in one collection (0
 /// when absent).
-pub(crate) fn duration_count(rm: &ResourceMetrics) -> u64 {
+pub fn duration_count(rm: &ResourceMetrics) -> u64 {
     rm.scope_metrics()
         .flat_map(|s| s.metrics())
         .filter(|m| m.name() == "http.server.request.duration")

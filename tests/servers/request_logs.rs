@@ -3,9 +3,7 @@
 //! quiet. One test sets the process-wide subscriber; the other uses a subscriber scoped to
 //! its own thread.
 
-mod common;
-
-mod quickstart_server;
+use crate::{common, quickstart_server};
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -3,8 +3,7 @@
 //! not its own), and none on top of a bare tower service. One test function, because the
 //! allocation counter is process-wide.
 
-#[path = "../integrations/benches/support/counting_alloc.rs"]
-mod counting_alloc;
+use routemeter_integrations::counting_alloc;
 
 use std::convert::Infallible;
 

@@ -10,7 +10,7 @@ use tower::{Layer, Service};
 
 /// Sends `requests` (rounded down to a multiple of `threads`) through `layer` wrapped around a
 /// service answering `ok`, on `threads` threads; returns when all are recorded.
-pub(crate) fn send(layer: &routemeter::RouteMeterLayer, requests: u64, threads: u64) {
+pub fn send(layer: &routemeter::RouteMeterLayer, requests: u64, threads: u64) {
     let writers: Vec<_> = (0..threads)
         .map(|_| {
             let mut svc = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
