@@ -22,7 +22,7 @@
 //! admin listener are not measured: scrapes do not show up as traffic of the application.
 //!
 //! `ROUTEMETER_REGION`, when set, becomes a `region` label on every series
-//! (`PrometheusSetup::global_label`), for fleets whose Prometheus scrapes several regions.
+//! (`PrometheusBuilder::constant_label`), for fleets whose Prometheus scrapes several regions.
 //!
 //! Ctrl-C or SIGTERM stops both listeners after in-flight requests finish.
 //!
@@ -30,7 +30,7 @@
 
 use std::net::SocketAddr;
 
-use routemeter::prometheus::PrometheusSetup;
+use routemeter::prometheus::PrometheusBuilder;
 use routemeter_demo::admin::serve;
 use routemeter_demo::quickstart::shutdown_signal;
 use tokio::net::TcpListener;
@@ -47,9 +47,9 @@ fn addr(name: &str, default: &str) -> Result<SocketAddr, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let public_addr = addr("ROUTEMETER_ADDR", "127.0.0.1:3000")?;
     let admin_addr = addr("ROUTEMETER_ADMIN_ADDR", "127.0.0.1:9464")?;
-    let mut setup = PrometheusSetup::new();
+    let mut setup = PrometheusBuilder::new();
     if let Ok(region) = std::env::var("ROUTEMETER_REGION") {
-        setup = setup.global_label("region", region)?;
+        setup = setup.constant_label("region", region)?;
     }
     let metrics = setup.install()?;
     let public = TcpListener::bind(public_addr).await?;

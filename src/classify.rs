@@ -17,27 +17,6 @@ pub const DEFAULT_KNOWN_METHODS: [&str; 10] = [
 /// The most methods a layer can be told to know.
 pub const MAX_KNOWN_METHODS: usize = 64;
 
-/// Why a list of known methods was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KnownMethodsError {
-    /// More than [`MAX_KNOWN_METHODS`] distinct methods.
-    TooMany(usize),
-}
-
-impl std::fmt::Display for KnownMethodsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::TooMany(n) => write!(
-                f,
-                "{n} known methods: at most {MAX_KNOWN_METHODS}, each one multiplies the series"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for KnownMethodsError {}
-
 /// The position of a standard method in [`DEFAULT_KNOWN_METHODS`], found without comparing
 /// strings.
 fn standard_index(method: &Method) -> Option<usize> {
@@ -95,9 +74,7 @@ impl Default for KnownMethods {
 
 impl KnownMethods {
     /// Exactly `methods` (duplicates once), then [`OTHER_METHOD`].
-    pub(crate) fn new(
-        methods: impl IntoIterator<Item = Method>,
-    ) -> Result<Self, KnownMethodsError> {
+    pub(crate) fn new(methods: impl IntoIterator<Item = Method>) -> Result<Self, usize> {
         let mut known: Vec<Method> = Vec::new();
         for m in methods {
             if !known.contains(&m) {
@@ -105,7 +82,7 @@ impl KnownMethods {
             }
         }
         if known.len() > MAX_KNOWN_METHODS {
-            return Err(KnownMethodsError::TooMany(known.len()));
+            return Err(known.len());
         }
         Ok(Self::build(&known))
     }
@@ -413,10 +390,7 @@ mod tests {
         assert_eq!(known.label(known.slot(&propfind)), "PROPFIND");
         assert_eq!(known.label(known.slot(&Method::POST)), OTHER_METHOD);
         let many = (0..65).map(|i| Method::from_bytes(format!("M{i}").as_bytes()).unwrap());
-        assert_eq!(
-            KnownMethods::new(many).unwrap_err(),
-            KnownMethodsError::TooMany(65)
-        );
+        assert_eq!(KnownMethods::new(many).unwrap_err(), 65);
     }
 
     #[test]

@@ -138,29 +138,17 @@ mod feature_examples {}
 #[doc = include_str!("../docs/architecture.md")]
 pub mod architecture {}
 
-pub use classify::{
-    DEFAULT_KNOWN_METHODS, ErrorType, KnownMethodsError, MAX_KNOWN_METHODS, OTHER_METHOD,
-};
-pub use grpc::{GrpcCode, GrpcNameError, MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};
+pub use classify::{DEFAULT_KNOWN_METHODS, ErrorType, MAX_KNOWN_METHODS, OTHER_METHOD};
+pub use grpc::{GrpcCode, MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};
 pub use layer::body::ResponseBody;
 pub use layer::future::ResponseFuture;
 pub use layer::service::RouteMeter;
-pub use layer::{RouteMeterBuilder, RouteMeterLayer, UrlScheme};
+pub use layer::{LayerError, RouteMeterBuilder, RouteMeterLayer, UrlScheme};
 pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, LabelError, Naming, NamingScheme};
 pub use route::{
-    DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, MountError, OVERFLOW_ROUTE, RouteRequest,
-    UNMATCHED_ROUTE,
+    DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, OVERFLOW_ROUTE, RouteRequest, UNMATCHED_ROUTE,
 };
-
-/// A layer with the default settings: `.layer(routemeter::layer())`.
-///
-/// Same as [`RouteMeterLayer::new`]: records into the global `metrics` recorder with the
-/// OpenTelemetry names, routes from axum's `MatchedPath`.
-#[must_use]
-pub fn layer() -> RouteMeterLayer {
-    RouteMeterLayer::new()
-}
 
 #[cfg(test)]
 mod tests {

@@ -142,22 +142,6 @@ where
     })
 }
 
-/// A mount prefix given to [`RouteMeterBuilder::mount`](crate::RouteMeterBuilder::mount) that
-/// cannot be one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountError {
-    prefix: String,
-    reason: &'static str,
-}
-
-impl std::fmt::Display for MountError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid mount prefix {:?}: {}", self.prefix, self.reason)
-    }
-}
-
-impl std::error::Error for MountError {}
-
 /// A service mounted under a path prefix, and the one label its requests get.
 #[derive(Debug, Clone)]
 pub(crate) struct Mount {
@@ -168,11 +152,9 @@ pub(crate) struct Mount {
 impl Mount {
     /// Checks `prefix` (`/static`; a trailing `/` is ignored) and builds its label
     /// (`/static/{*path}`).
-    pub(crate) fn new(prefix: &str) -> Result<Self, MountError> {
-        let error = |reason| MountError {
-            prefix: prefix.to_owned(),
-            reason,
-        };
+    /// Refused with the reason why.
+    pub(crate) fn new(prefix: &str) -> Result<Self, &'static str> {
+        let error = |reason: &'static str| reason;
         let trimmed = prefix.trim_end_matches('/');
         if !prefix.starts_with('/') {
             return Err(error("it must start with `/`"));
@@ -345,8 +327,11 @@ mod tests {
         for bad in [
             "", "/", "//", "static", "/a/{id}", "/a/*", "/a b", "/a?x", "/a\n",
         ] {
-            let err = Mount::new(bad).unwrap_err();
-            assert!(err.to_string().starts_with("invalid mount prefix"), "{err}");
+            let reason = Mount::new(bad).unwrap_err();
+            assert!(
+                reason.starts_with("it must") || reason.starts_with("the root"),
+                "{reason}"
+            );
         }
         assert!(Mount::new("/files/v1").is_ok());
     }
@@ -362,7 +347,7 @@ mod tests {
             path in "/[a-z*.-]{0,6}(/[a-z*.-]{0,6}){0,3}",
         ) {
             match Mount::new(&prefix) {
-                Err(err) => proptest::prop_assert!(err.to_string().starts_with("invalid mount prefix")),
+                Err(reason) => proptest::prop_assert!(!reason.is_empty()),
                 Ok(mount) => {
                     let trimmed = prefix.trim_end_matches('/');
                     proptest::prop_assert_eq!(&*mount.label, format!("{trimmed}/{{*path}}"));

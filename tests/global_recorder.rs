@@ -6,11 +6,11 @@ mod common;
 use axum::Router;
 use axum::routing::get;
 use common::get as get_status;
-use routemeter::prometheus::{PrometheusSetup, SetupError};
+use routemeter::prometheus::{PrometheusBuilder, PrometheusError};
 
 #[tokio::test]
 async fn layers_follow_the_global_recorder_and_install_fails_cleanly() {
-    let early = routemeter::layer();
+    let early = routemeter::RouteMeterLayer::new();
     let app = Router::new()
         .route("/early/{id}", get(|| async { "x" }))
         .layer(early.clone());
@@ -18,15 +18,15 @@ async fn layers_follow_the_global_recorder_and_install_fails_cleanly() {
     assert_eq!(get_status(&app, "/early/1").await, 200);
 
     let metrics = routemeter::prometheus::install().expect("first install succeeds");
-    let again = PrometheusSetup::new().install().unwrap_err();
+    let again = PrometheusBuilder::new().install().unwrap_err();
     assert!(
-        matches!(again, SetupError::GlobalRecorderInstalled),
+        matches!(again, PrometheusError::GlobalRecorderInstalled),
         "{again:?}"
     );
     assert!(again.to_string().contains("already installed"));
     assert!(matches!(
         routemeter::prometheus::install(),
-        Err(SetupError::GlobalRecorderInstalled)
+        Err(PrometheusError::GlobalRecorderInstalled)
     ));
 
     assert_eq!(get_status(&app, "/early/2").await, 200);
@@ -34,7 +34,7 @@ async fn layers_follow_the_global_recorder_and_install_fails_cleanly() {
     // A second layer built the same way, in the same process, records too.
     let late = Router::new()
         .route("/late", get(|| async { "y" }))
-        .layer(routemeter::layer());
+        .layer(routemeter::RouteMeterLayer::new());
     assert_eq!(get_status(&late, "/late").await, 200);
 
     let text = metrics.render();

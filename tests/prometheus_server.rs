@@ -214,7 +214,7 @@ async fn node_exporter_and_app_are_scraped_side_by_side() {
     let Some((_node, node_addr)) = prom::start_node_exporter() else {
         return;
     };
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let app = RunningApp::start(&metrics).await;
@@ -280,7 +280,7 @@ async fn node_exporter_and_app_are_scraped_side_by_side() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exemplars_reach_prometheus_through_openmetrics() {
     const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let app = RunningApp::start(&metrics).await;
@@ -389,14 +389,14 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
             tokio::spawn(async move { axum::serve(listener, app).await }),
         )
     };
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .native_histograms(true)
         .build()
         .unwrap();
     let (app_addr, server) = serve(&metrics);
     // Beside it, an app without native buckets: Prometheus takes its fixed buckets from the
     // same protobuf format.
-    let classic = routemeter::prometheus::PrometheusSetup::new()
+    let classic = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let (classic_addr, classic_server) = serve(&classic);

@@ -193,7 +193,7 @@ async fn the_driver_respects_count_concurrency_duration_and_time_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parsed_metrics_of_the_running_quickstart_match_what_was_sent() {
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let app = quickstart_server::RunningApp::start(&metrics).await;
@@ -1040,7 +1040,7 @@ process_cpu_seconds_total 12.5\n";
 
 #[tokio::test]
 async fn openmetrics_expositions_parse_like_prometheus_ones() {
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let app = Router::new()

@@ -57,7 +57,7 @@ fn run(layer: &routemeter::RouteMeterLayer, requests: u64, render: &Render) -> (
 /// shared histogram or one histogram per thread.
 fn contention(threads: usize, shared: bool, n: u64) -> f64 {
     use metrics::Recorder;
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .process_metrics(false)
         .runtime_metrics(false)
         .build()
@@ -103,7 +103,7 @@ fn main() {
     let rounds = args.next().unwrap_or(1);
     println!("{requests} requests per round on {THREADS} threads, renders looping beside them");
     for round in 1..=rounds {
-        let metrics = routemeter::prometheus::PrometheusSetup::new()
+        let metrics = routemeter::prometheus::PrometheusBuilder::new()
             .process_metrics(false)
             .runtime_metrics(false)
             .build()

@@ -29,7 +29,7 @@ async fn send(app: &Router, path: &str) {
 }
 
 async fn scenario(name: &str, requests: u64, path: impl Fn(u64) -> String) {
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let app = Router::new()

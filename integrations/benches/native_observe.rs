@@ -30,7 +30,7 @@ fn main() {
         return;
     };
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .process_metrics(false)
         .runtime_metrics(false)
         .native_histograms(native)

@@ -101,7 +101,7 @@ const RENDERS: [(&str, bool); 2] = [
 
 fn render(c: &mut Criterion, (name, body_sizes): (&'static str, bool)) {
     let rt = support::runtime();
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     // 1,000 route labels (the first path segment), each answering 5 statuses: 5,000 label

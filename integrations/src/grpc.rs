@@ -172,7 +172,7 @@ pub mod greeter {
 /// recognised; calls to any other method are recorded as `rpc_method="_OTHER"`.
 pub fn layer_builder(
     metrics: &PrometheusMetrics,
-) -> Result<RouteMeterBuilder, routemeter::GrpcNameError> {
+) -> Result<RouteMeterBuilder, routemeter::LayerError> {
     let health = <tonic_health::pb::health_server::HealthServer<()> as NamedService>::NAME;
     metrics
         .layer_builder()

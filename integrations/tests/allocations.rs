@@ -60,7 +60,7 @@ fn routes() -> Router {
 
 #[tokio::test]
 async fn routemeter_adds_at_most_one_allocation_per_request() {
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
 

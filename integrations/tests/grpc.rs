@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use example::greeter::{CountReply, CountRequest, HelloReply, HelloRequest};
 use http::uri::PathAndQuery;
-use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use routemeter::prometheus::{PrometheusBuilder, PrometheusMetrics};
 use routemeter::testing::{Snapshot, TestMeter};
 use routemeter::{GrpcCode, Naming, NamingScheme};
 use tonic::transport::Channel;
@@ -42,7 +42,7 @@ impl Server {
     async fn start_with(
         settings: impl FnOnce(routemeter::RouteMeterBuilder) -> routemeter::RouteMeterBuilder,
     ) -> Self {
-        let metrics = PrometheusSetup::new().build().unwrap();
+        let metrics = PrometheusBuilder::new().build().unwrap();
         let layer = settings(example::layer_builder(&metrics).unwrap()).build();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

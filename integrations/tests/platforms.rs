@@ -1123,7 +1123,7 @@ async fn locust_and_the_server_agree_per_route() {
     if !require_python_module(&python, "locust") {
         return;
     }
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let app = RunningApp::start(&metrics).await;

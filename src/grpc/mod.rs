@@ -17,4 +17,4 @@ pub(crate) use call::{GrpcCall, is_grpc};
 pub use code::GrpcCode;
 pub(crate) use deadline::timeout;
 pub(crate) use method::GrpcMethods;
-pub use method::{GrpcNameError, MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};
+pub use method::{MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};

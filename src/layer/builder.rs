@@ -7,16 +7,17 @@ use std::sync::Arc;
 
 use metrics::{Label, Recorder};
 
+use super::LayerError;
 use super::RouteMeterLayer;
 use crate::classify::KnownMethods;
-use crate::grpc::{GrpcMethods, GrpcNameError};
+use crate::grpc::GrpcMethods;
 use crate::log::RequestLog;
 use crate::names::Naming;
 use crate::registry::meter::Meter;
 use crate::registry::meter_ref::MeterRef;
 use crate::registry::registrar::{Registrar, Source};
 use crate::registry::table::Limits;
-use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, MountError, RouteRequest};
+use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, RouteRequest};
 
 impl RouteMeterLayer {
     /// A layer with the default settings: records into the `metrics` facade's global recorder
@@ -25,12 +26,15 @@ impl RouteMeterLayer {
     /// [`DEFAULT_MAX_ROUTES`] distinct routes.
     #[must_use]
     pub fn new() -> Self {
-        RouteMeterBuilder::default().build()
+        RouteMeterBuilder::defaults().build()
     }
 
-    /// A builder for a layer with other settings.
+    /// The builder of a layer with other settings, starting from the defaults of
+    /// [`new`](Self::new). (A recorder handle's `layer_builder`, such as
+    /// [`PrometheusMetrics::layer_builder`](crate::prometheus::PrometheusMetrics::layer_builder),
+    /// gives the same builder with its recorder and names already set.)
     pub fn builder() -> RouteMeterBuilder {
-        RouteMeterBuilder::default()
+        RouteMeterBuilder::defaults()
     }
 }
 
@@ -48,11 +52,11 @@ impl Default for RouteMeterLayer {
 /// let layer = RouteMeterLayer::builder()
 ///     .naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"))
 ///     .recorder(metrics::NoopRecorder) // any `metrics::Recorder`
-///     .label("service", "checkout")?
+///     .constant_label("service", "checkout")?
 ///     .exclude("/metrics")
 ///     .max_routes(200)
 ///     .build();
-/// # Ok::<(), routemeter::LabelError>(())
+/// # Ok::<(), routemeter::LayerError>(())
 /// ```
 #[must_use]
 pub struct RouteMeterBuilder {
@@ -91,8 +95,9 @@ pub enum UrlScheme {
     Https,
 }
 
-impl Default for RouteMeterBuilder {
-    fn default() -> Self {
+impl RouteMeterBuilder {
+    /// The settings of [`RouteMeterLayer::new`].
+    pub(crate) fn defaults() -> Self {
         Self {
             source: Source::Global,
             recorder_identity: None,
@@ -192,21 +197,21 @@ impl RouteMeterBuilder {
     ///
     /// ```
     /// let layer = routemeter::RouteMeterLayer::builder()
-    ///     .label("service", "checkout")?
+    ///     .constant_label("service", "checkout")?
     ///     .build();
-    /// # Ok::<(), routemeter::LabelError>(())
+    /// # Ok::<(), routemeter::LayerError>(())
     /// ```
     ///
     /// # Errors
     ///
-    /// [`LabelError`](crate::LabelError) when `key` is not a label name (letters, digits, `_`,
+    /// [`LayerError::Label`] when `key` is not a label name (letters, digits, `_`,
     /// and `.` for OpenTelemetry attributes), is reserved (`__…`, `le`, `quantile`, or a label
     /// the layer sets itself, such as the route or the status), or was given already.
-    pub fn label(
+    pub fn constant_label(
         mut self,
         key: impl Into<metrics::SharedString>,
         value: impl Into<metrics::SharedString>,
-    ) -> Result<Self, crate::LabelError> {
+    ) -> Result<Self, LayerError> {
         let key = key.into();
         crate::names::check_label_name(&key, true, self.labels.iter().map(Label::key))?;
         self.labels.push(Label::new(key, value));
@@ -312,15 +317,18 @@ impl RouteMeterBuilder {
     /// let app: Router = Router::new()
     ///     .nest_service("/static", ServeDir::new("assets"))
     ///     .layer(layer);
-    /// # Ok::<(), routemeter::MountError>(())
+    /// # Ok::<(), routemeter::LayerError>(())
     /// ```
     ///
     /// # Errors
     ///
     /// When `prefix` does not start with `/`, is the root, or is not a literal path (contains
     /// `{`, `}`, `*`, `?`, `#`, whitespace or control characters).
-    pub fn mount(mut self, prefix: &str) -> Result<Self, MountError> {
-        let mount = Mount::new(prefix)?;
+    pub fn mount(mut self, prefix: &str) -> Result<Self, LayerError> {
+        let mount = Mount::new(prefix).map_err(|reason| LayerError::Mount {
+            prefix: prefix.to_owned(),
+            reason,
+        })?;
         self.mounts.push(mount);
         Ok(self)
     }
@@ -350,19 +358,19 @@ impl RouteMeterBuilder {
     /// let layer = routemeter::RouteMeterLayer::builder()
     ///     .known_methods([Method::GET, Method::POST, propfind])?
     ///     .build();
-    /// # Ok::<(), routemeter::KnownMethodsError>(())
+    /// # Ok::<(), routemeter::LayerError>(())
     /// ```
     ///
     /// # Errors
     ///
-    /// [`KnownMethodsError::TooMany`](crate::KnownMethodsError::TooMany) for more than
+    /// [`LayerError::TooManyMethods`] for more than
     /// [`MAX_KNOWN_METHODS`](crate::MAX_KNOWN_METHODS) distinct methods: each one multiplies
     /// the series.
     pub fn known_methods(
         mut self,
         methods: impl IntoIterator<Item = http::Method>,
-    ) -> Result<Self, crate::KnownMethodsError> {
-        self.methods = KnownMethods::new(methods)?;
+    ) -> Result<Self, LayerError> {
+        self.methods = KnownMethods::new(methods).map_err(LayerError::TooManyMethods)?;
         Ok(self)
     }
 
@@ -429,7 +437,7 @@ impl RouteMeterBuilder {
     /// let layer = routemeter::RouteMeterLayer::builder()
     ///     .grpc_service("grpc.health.v1.Health", ["Check", "Watch"])?
     ///     .build();
-    /// # Ok::<(), routemeter::GrpcNameError>(())
+    /// # Ok::<(), routemeter::LayerError>(())
     /// ```
     ///
     /// With tonic, the service name is the server type's `NAME`
@@ -444,8 +452,10 @@ impl RouteMeterBuilder {
         mut self,
         service: &str,
         methods: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Self, GrpcNameError> {
-        self.grpc_methods.declare(service, methods)?;
+    ) -> Result<Self, LayerError> {
+        self.grpc_methods
+            .declare(service, methods)
+            .map_err(|(name, reason)| LayerError::GrpcName { name, reason })?;
         self.grpc = true;
         Ok(self)
     }

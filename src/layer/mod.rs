@@ -11,11 +11,13 @@ use service::RouteMeter;
 
 pub(crate) mod body;
 mod builder;
+mod error;
 pub(crate) mod future;
 pub(crate) mod request_body;
 pub(crate) mod service;
 
 pub use builder::{RouteMeterBuilder, UrlScheme};
+pub use error::LayerError;
 
 /// A [`Layer`] that wraps a service in [`RouteMeter`].
 ///

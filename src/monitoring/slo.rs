@@ -298,9 +298,12 @@ impl Slo {
     /// (relabelling, service discovery) or on the process with
     #[cfg_attr(
         feature = "prometheus",
-        doc = "[`PrometheusSetup::global_label`](crate::prometheus::PrometheusSetup::global_label)."
+        doc = "[`PrometheusBuilder::constant_label`](crate::prometheus::PrometheusBuilder::constant_label)."
     )]
-    #[cfg_attr(not(feature = "prometheus"), doc = "`PrometheusSetup::global_label`.")]
+    #[cfg_attr(
+        not(feature = "prometheus"),
+        doc = "`PrometheusBuilder::constant_label`."
+    )]
     /// A label that Prometheus adds as an `external_labels` entry needs no fleet label: rules
     /// do not see it, and Prometheus adds it to their results on the way out (remote write,
     /// alerts, federation).

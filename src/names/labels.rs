@@ -3,8 +3,8 @@
 
 use super::keys::layer_label_keys;
 
-/// Why a fixed label ([`RouteMeterBuilder::label`](crate::RouteMeterBuilder::label),
-/// [`PrometheusSetup::global_label`](crate::prometheus::PrometheusSetup::global_label)) was
+/// Why a fixed label ([`RouteMeterBuilder::constant_label`](crate::RouteMeterBuilder::constant_label),
+/// [`PrometheusBuilder::constant_label`](crate::prometheus::PrometheusBuilder::constant_label)) was
 /// refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

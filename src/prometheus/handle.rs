@@ -77,7 +77,7 @@ impl PrometheusMetrics {
     /// The current metrics in the Prometheus protobuf format
     /// ([`PROTOBUF_CONTENT_TYPE`](super::PROTOBUF_CONTENT_TYPE)): delimited `MetricFamily`
     /// messages, with native buckets when
-    /// [`native_histograms`](super::PrometheusSetup::native_histograms) is on, after collecting the
+    /// [`native_histograms`](super::PrometheusBuilder::native_histograms) is on, after collecting the
     /// process and runtime metrics.
     #[must_use]
     pub fn render_protobuf(&self) -> Vec<u8> {

@@ -3,7 +3,7 @@
 //!
 //! [`install`] is the usual start: it installs a global recorder and returns [`PrometheusMetrics`],
 //! which renders the exposition and builds layers whose names match its bucket settings.
-//! [`PrometheusSetup::build`] does the same without touching global state.
+//! [`PrometheusBuilder::build`] does the same without touching global state.
 //!
 //! The recorder ([`PrometheusRecorder`]) counts every value in place: histograms have fixed
 //! buckets of atomic counters, read through a hot/cold swap so that a scrape sees a consistent
@@ -14,14 +14,14 @@
 //! request's W3C `traceparent` header.
 //! Scrapes that ask for the protobuf format first (as Prometheus does with its native
 //! histograms on) get it, with native (exponential) buckets beside the fixed ones when
-//! [`PrometheusSetup::native_histograms`] is on.
+//! [`PrometheusBuilder::native_histograms`] is on.
 //!
 //! Besides the route metrics, the endpoint exports process metrics (`process_cpu_seconds_total`,
 //! `process_resident_memory_bytes`, `process_open_fds`, `process_threads`,
 //! `process_start_time_seconds`, …, from the `metrics-process` crate) and Tokio runtime metrics
 //! (`tokio_runtime_workers`, `tokio_runtime_alive_tasks`, `tokio_runtime_global_queue_depth`,
 //! `tokio_runtime_worker_busy_seconds_total`, `tokio_runtime_worker_parks_total`), collected at each
-//! render; [`PrometheusSetup::process_metrics`] and [`PrometheusSetup::runtime_metrics`] turn
+//! render; [`PrometheusBuilder::process_metrics`] and [`PrometheusBuilder::runtime_metrics`] turn
 //! them off.
 //!
 //! [`PrometheusMetrics::live_page`] serves a live stats page from the same recorder: a table of
@@ -30,8 +30,8 @@
 //! ```
 //! use axum::{Router, routing::get};
 //!
-//! # fn main() -> Result<(), routemeter::prometheus::SetupError> {
-//! let metrics = routemeter::prometheus::PrometheusSetup::new().build()?;
+//! # fn main() -> Result<(), routemeter::prometheus::PrometheusError> {
+//! let metrics = routemeter::prometheus::PrometheusBuilder::new().build()?;
 //! let app: Router = Router::new()
 //!     .route("/users/{id}", get(|| async { "user" }))
 //!     .route("/metrics", metrics.endpoint())
@@ -41,6 +41,7 @@
 //! ```
 
 mod accept;
+mod builder;
 mod clash;
 mod endpoint;
 mod handle;
@@ -51,16 +52,15 @@ mod native;
 mod process;
 mod protobuf;
 mod scrape;
-mod setup;
 mod store;
 mod text;
 
+pub use builder::{
+    DEFAULT_NATIVE_HISTOGRAM_SCHEMA, DEFAULT_OTHER_HISTOGRAM_BUCKETS, PrometheusBuilder,
+    PrometheusError, install,
+};
 pub use endpoint::{CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE};
 pub use handle::PrometheusMetrics;
 #[cfg(feature = "axum")]
 pub use live::LivePageError;
-pub use setup::{
-    DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_NATIVE_HISTOGRAM_SCHEMA, PrometheusSetup, SetupError,
-    install,
-};
 pub use store::PrometheusRecorder;

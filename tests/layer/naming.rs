@@ -9,7 +9,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use common::{get as get_status, send};
-use routemeter::prometheus::PrometheusSetup;
+use routemeter::prometheus::PrometheusBuilder;
 use routemeter::testing::TestMeter;
 use routemeter::{Naming, NamingScheme};
 
@@ -125,7 +125,13 @@ async fn axum_prometheus_compatible_names_and_labels() {
 async fn prefixes_and_static_labels() {
     let meter =
         TestMeter::with_naming(Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop"));
-    let labelled = app().layer(meter.layer_builder().label("region", "eu").unwrap().build());
+    let labelled = app().layer(
+        meter
+            .layer_builder()
+            .constant_label("region", "eu")
+            .unwrap()
+            .build(),
+    );
     get_status(&labelled, "/users/7").await;
     let snap = meter.snapshot();
     assert_eq!(
@@ -171,7 +177,7 @@ fn bucket_bounds(text: &str, metric: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn prometheus_renders_described_histograms_with_buckets() {
-    let metrics = PrometheusSetup::new().build().unwrap();
+    let metrics = PrometheusBuilder::new().build().unwrap();
     let app = app().layer(metrics.layer_builder().body_sizes(true).build());
     get_status(&app, "/users/1").await;
     get_status(&app, "/users/2").await;
@@ -206,7 +212,7 @@ async fn prometheus_renders_described_histograms_with_buckets() {
 
 #[tokio::test]
 async fn prometheus_custom_buckets_and_compat_scheme() {
-    let metrics = PrometheusSetup::new()
+    let metrics = PrometheusBuilder::new()
         .naming(Naming::new(NamingScheme::AxumPrometheus))
         .duration_buckets(&[0.1, 1.0])
         .unwrap()
@@ -229,8 +235,8 @@ async fn prometheus_custom_buckets_and_compat_scheme() {
 
 #[tokio::test]
 async fn two_prometheus_recorders_side_by_side() {
-    let a = PrometheusSetup::new().build().unwrap();
-    let b = PrometheusSetup::new().build().unwrap();
+    let a = PrometheusBuilder::new().build().unwrap();
+    let b = PrometheusBuilder::new().build().unwrap();
     let app_a = app().layer(a.layer());
     let app_b = app().layer(b.layer());
     get_status(&app_a, "/users/1").await;
@@ -314,13 +320,13 @@ async fn known_methods_url_scheme_and_dotted_names() {
         .map(|i| Method::from_bytes(format!("M{i}").as_bytes()).unwrap());
     assert!(matches!(
         routemeter::RouteMeterLayer::builder().known_methods(many),
-        Err(routemeter::KnownMethodsError::TooMany(65))
+        Err(routemeter::LayerError::TooManyMethods(65))
     ));
 }
 
 #[test]
 fn fixed_labels_that_would_break_the_exposition_are_refused() {
-    use routemeter::LabelError;
+    use routemeter::{LabelError, LayerError};
     let builder = || routemeter::RouteMeterLayer::builder();
     for (key, reserved) in [
         ("le", true),
@@ -328,32 +334,32 @@ fn fixed_labels_that_would_break_the_exposition_are_refused() {
         ("__name__", true),
         ("a b", false),
     ] {
-        let err = builder().label(key, "x").unwrap_err();
+        let err = builder().constant_label(key, "x").unwrap_err();
         assert_eq!(
-            matches!(err, LabelError::Reserved(_)),
+            matches!(err, LayerError::Label(LabelError::Reserved(_))),
             reserved,
             "{key}: {err}"
         );
     }
     assert!(matches!(
         builder()
-            .label("region", "eu")
+            .constant_label("region", "eu")
             .unwrap()
-            .label("region", "us"),
-        Err(LabelError::Duplicate(_))
+            .constant_label("region", "us"),
+        Err(LayerError::Label(LabelError::Duplicate(_)))
     ));
-    let setup = PrometheusSetup::new;
+    let setup = PrometheusBuilder::new;
     for key in ["le", "__name__", "a b", "quantile"] {
-        assert!(setup().global_label(key, "x").is_err(), "{key}");
+        assert!(setup().constant_label(key, "x").is_err(), "{key}");
     }
     let twice = setup()
-        .global_label("region", "eu")
+        .constant_label("region", "eu")
         .unwrap()
-        .global_label("region", "us");
+        .constant_label("region", "us");
     assert!(twice.is_err());
     // What is accepted renders an exposition promtool-style parsers read back.
     let metrics = setup()
-        .global_label("region", "eu")
+        .constant_label("region", "eu")
         .unwrap()
         .build()
         .unwrap();

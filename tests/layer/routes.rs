@@ -197,7 +197,7 @@ async fn static_labels_are_on_every_series() {
     let app = users().layer(
         meter
             .layer_builder()
-            .label("service", "users")
+            .constant_label("service", "users")
             .unwrap()
             .build(),
     );

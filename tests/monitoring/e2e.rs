@@ -72,7 +72,7 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
     let hook_server = tokio::spawn(async move { axum::serve(hook, receiver).await });
 
     // The app.
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let app = quickstart_server::RunningApp::start(&metrics).await;
@@ -281,7 +281,7 @@ async fn error_traffic_pages_through_prometheus_and_alertmanager() {
 async fn slow_ratios_are_recorded_from_text_and_protobuf_scrapes() {
     use axum::routing::get;
     const BUCKETS: [f64; 4] = [1e-6, 0.25, 1.0, 2.5];
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .duration_buckets(&BUCKETS)
         .unwrap()
         .build()

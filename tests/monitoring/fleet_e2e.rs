@@ -31,7 +31,7 @@ use axum::Router;
 use axum::routing::post;
 use common::{Client, Process, TempDir, encode, free_port, prom, require_program};
 use routemeter::monitoring::{Monitoring, Profile, Slo};
-use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use routemeter::prometheus::{PrometheusBuilder, PrometheusMetrics};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
@@ -58,8 +58,8 @@ impl Replica {
     /// recorder; its admin listener on `admin_port` (0: any free port; a restarted replica
     /// takes its old port, so Prometheus sees the same `instance`).
     async fn start(admin_port: u16, region: &str) -> Self {
-        let metrics = PrometheusSetup::new()
-            .global_label("region", region)
+        let metrics = PrometheusBuilder::new()
+            .constant_label("region", region)
             .unwrap()
             .build()
             .unwrap();

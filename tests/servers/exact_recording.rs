@@ -12,14 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::FutureExt;
 use http_body_util::BodyExt;
-use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use routemeter::prometheus::{PrometheusBuilder, PrometheusMetrics};
 use tower::{Layer, Service};
 
 const THREADS: usize = 4;
 const REQUESTS_PER_THREAD: u64 = 500_000;
 
 fn metrics() -> PrometheusMetrics {
-    PrometheusSetup::new()
+    PrometheusBuilder::new()
         .process_metrics(false)
         .runtime_metrics(false)
         .build()
@@ -358,7 +358,7 @@ async fn concurrent_scrapes_share_one_render() {
 async fn a_scrape_sees_every_request_answered_before_it() {
     const ROUNDS: u64 = 150;
     // Process metrics on, and a thousand other series: renders take a while, as real ones do.
-    let metrics = PrometheusSetup::new().build().unwrap();
+    let metrics = PrometheusBuilder::new().build().unwrap();
     let layer = metrics
         .layer_builder()
         .route_fn(|req| Some(req.path().to_owned()))

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::routing::get;
 use common::{Client, Process, TempDir, free_port, require_program};
 use quickstart_server::RunningApp;
-use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use routemeter::prometheus::{PrometheusBuilder, PrometheusMetrics};
 use routemeter::testing::Snapshot;
 use serde_json::{Value, json};
 
@@ -29,7 +29,7 @@ const QUICKSTART: &[(&str, &str, &str)] = &[
 ];
 
 fn metrics() -> PrometheusMetrics {
-    PrometheusSetup::new()
+    PrometheusBuilder::new()
         .process_metrics(false)
         .runtime_metrics(false)
         .build()
@@ -157,7 +157,7 @@ async fn json_totals_equal_metrics_counts_at_the_same_moment() {
 async fn axum_prometheus_names_give_the_same_table() {
     use routemeter::{Naming, NamingScheme};
     let naming = Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop");
-    let metrics = PrometheusSetup::new()
+    let metrics = PrometheusBuilder::new()
         .naming(naming.clone())
         .process_metrics(false)
         .runtime_metrics(false)

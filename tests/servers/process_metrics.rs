@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use routemeter::Naming;
-use routemeter::prometheus::PrometheusSetup;
+use routemeter::prometheus::PrometheusBuilder;
 use routemeter::testing::Snapshot;
 
 fn parse(text: &str) -> Snapshot {
@@ -26,7 +26,7 @@ fn burn(d: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn process_and_runtime_metrics_move() {
-    let metrics = PrometheusSetup::new().build().unwrap();
+    let metrics = PrometheusBuilder::new().build().unwrap();
     let before = parse(&metrics.render());
     assert!(gauge(&before, "process_resident_memory_bytes") > 1_000_000.0);
     assert!(gauge(&before, "process_virtual_memory_bytes") > 0.0);
@@ -97,7 +97,7 @@ fn proc_cpu_seconds() -> f64 {
 #[cfg(target_os = "linux")]
 #[test]
 fn cpu_seconds_are_fractional() {
-    let metrics = PrometheusSetup::new()
+    let metrics = PrometheusBuilder::new()
         .runtime_metrics(false)
         .build()
         .unwrap();
@@ -125,7 +125,7 @@ fn cpu_seconds_are_fractional() {
 
 #[tokio::test]
 async fn both_can_be_switched_off() {
-    let metrics = PrometheusSetup::new()
+    let metrics = PrometheusBuilder::new()
         .process_metrics(false)
         .runtime_metrics(false)
         .build()
@@ -138,7 +138,7 @@ async fn both_can_be_switched_off() {
 #[test]
 fn runtime_metrics_need_a_runtime_or_a_handle() {
     // Built outside any runtime: process metrics only.
-    let metrics = PrometheusSetup::new().build().unwrap();
+    let metrics = PrometheusBuilder::new().build().unwrap();
     let text = metrics.render();
     assert!(text.contains("process_resident_memory_bytes"));
     assert!(!text.contains("tokio_runtime_workers"));
@@ -147,7 +147,7 @@ fn runtime_metrics_need_a_runtime_or_a_handle() {
         .worker_threads(3)
         .build()
         .unwrap();
-    let metrics = PrometheusSetup::new()
+    let metrics = PrometheusBuilder::new()
         .tokio_runtime(rt.handle().clone())
         .build()
         .unwrap();

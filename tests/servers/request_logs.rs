@@ -44,7 +44,7 @@ async fn quickstart_logs_failed_and_slow_requests_as_json() {
     ))
     .unwrap();
 
-    let metrics = routemeter::prometheus::PrometheusSetup::new()
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
     let app = quickstart_server::RunningApp::start(&metrics).await;

@@ -11,7 +11,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use routemeter::prometheus::{PrometheusBuilder, PrometheusMetrics};
 use tower::ServiceExt;
 
 mod floor;
@@ -57,7 +57,7 @@ pub fn global_metrics() -> &'static PrometheusMetrics {
     static METRICS: OnceLock<PrometheusMetrics> = OnceLock::new();
     METRICS.get_or_init(|| {
         let buckets = routemeter::DEFAULT_DURATION_BUCKETS;
-        PrometheusSetup::new()
+        PrometheusBuilder::new()
             .histogram_buckets("axum_http_requests_duration_seconds", buckets)
             .unwrap()
             .histogram_buckets("naive_http_request_duration_seconds", buckets)
@@ -72,7 +72,7 @@ pub fn global_metrics() -> &'static PrometheusMetrics {
 /// A non-global Prometheus recorder made by routemeter's own set-up.
 pub fn explicit_metrics() -> &'static PrometheusMetrics {
     static METRICS: OnceLock<PrometheusMetrics> = OnceLock::new();
-    METRICS.get_or_init(|| PrometheusSetup::new().build().unwrap())
+    METRICS.get_or_init(|| PrometheusBuilder::new().build().unwrap())
 }
 
 /// What a middleware written in ten minutes with `from_fn` and the `metrics` macros looks like.

@@ -30,7 +30,7 @@ impl Store {
                 labels.push((name, label.value()));
             }
         }
-        for (name, value) in &self.global_labels {
+        for (name, value) in &self.constant_labels {
             if !labels.iter().any(|(n, _)| n == name) {
                 labels.push((name.clone(), value));
             }

@@ -110,7 +110,7 @@ struct Inner {
 #[derive(Debug)]
 pub(crate) struct Store {
     inner: RwLock<Inner>,
-    global_labels: Vec<(String, String)>,
+    constant_labels: Vec<(String, String)>,
     buckets: Buckets,
     /// The length of the last render, to size the next one's buffer.
     last_len: AtomicUsize,
@@ -119,14 +119,14 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(global_labels: &[(String, String)], buckets: Buckets) -> Self {
-        let global_labels = global_labels
+    pub(crate) fn new(constant_labels: &[(String, String)], buckets: Buckets) -> Self {
+        let constant_labels = constant_labels
             .iter()
             .map(|(k, v)| (text::label_name(k), v.clone()))
             .collect();
         Self {
             inner: RwLock::new(Inner::default()),
-            global_labels,
+            constant_labels,
             buckets,
             last_len: AtomicUsize::new(4096),
             native: None,

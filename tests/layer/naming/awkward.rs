@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use metrics::Unit;
-use routemeter::prometheus::{PrometheusMetrics, PrometheusSetup};
+use routemeter::prometheus::{PrometheusBuilder, PrometheusMetrics};
 
 use crate::common::require_program;
 
@@ -102,8 +102,8 @@ fn record_awkward(metrics: &PrometheusMetrics) {
 }
 
 fn setup() -> PrometheusMetrics {
-    PrometheusSetup::new()
-        .global_label("region", "eu \"west\"\n")
+    PrometheusBuilder::new()
+        .constant_label("region", "eu \"west\"\n")
         .unwrap()
         .histogram_buckets("negative_bounds", &[-1.0, 0.0, 1.0])
         .unwrap()

@@ -1,6 +1,6 @@
-//! Setting the exporter up: the [`PrometheusSetup`] builder (bucket bounds, global labels,
+//! Setting the exporter up: the [`PrometheusBuilder`] builder (bucket bounds, global labels,
 //! native histograms, process and runtime metrics, exemplars), the recorder it builds, and
-//! [`SetupError`] for settings it refuses.
+//! [`PrometheusError`] for settings it refuses.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,33 +13,33 @@ use super::store::{Buckets, PrometheusRecorder, Store};
 use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
 
 /// The schema of native histograms unless set with
-/// [`PrometheusSetup::native_histogram_schema`]: 8 buckets per power of two, each at most
+/// [`PrometheusBuilder::native_histogram_schema`]: 8 buckets per power of two, each at most
 /// 9.05% wide, so a quantile is off by at most about ±4.4% of the value (half a bucket).
 pub const DEFAULT_NATIVE_HISTOGRAM_SCHEMA: i8 = 3;
 
 /// Bucket bounds of histograms that are not routemeter's and were given none with
-/// [`PrometheusSetup::histogram_buckets`]: the Prometheus clients' defaults, in seconds.
-pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] = &[
+/// [`PrometheusBuilder::histogram_buckets`]: the Prometheus clients' defaults, in seconds.
+pub const DEFAULT_OTHER_HISTOGRAM_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 /// Installs a Prometheus recorder with the default settings as the global recorder.
 ///
-/// Shortcut for `PrometheusSetup::new().install()`.
+/// Shortcut for `PrometheusBuilder::new().install()`.
 ///
 /// # Errors
 ///
-/// [`SetupError::GlobalRecorderInstalled`] if a global recorder is already installed.
-pub fn install() -> Result<PrometheusMetrics, SetupError> {
-    PrometheusSetup::new().install()
+/// [`PrometheusError::GlobalRecorderInstalled`] if a global recorder is already installed.
+pub fn install() -> Result<PrometheusMetrics, PrometheusError> {
+    PrometheusBuilder::new().install()
 }
 
 /// Why a Prometheus set-up failed.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum SetupError {
+pub enum PrometheusError {
     /// A global `metrics` recorder is already installed (by an earlier `install` or by other
-    /// code); the new recorder was dropped. Use [`PrometheusSetup::build`] for a recorder that is
+    /// code); the new recorder was dropped. Use [`PrometheusBuilder::build`] for a recorder that is
     /// not global.
     GlobalRecorderInstalled,
     /// A global label was refused.
@@ -55,11 +55,11 @@ pub enum SetupError {
     InvalidNativeSchema(i8),
 }
 
-impl fmt::Display for SetupError {
+impl fmt::Display for PrometheusError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::GlobalRecorderInstalled => f.write_str(
-                "a global metrics recorder is already installed; build a non-global recorder with PrometheusSetup::build instead",
+                "a global metrics recorder is already installed; build a non-global recorder with PrometheusBuilder::build instead",
             ),
             Self::InvalidBuckets { histogram, reason } => {
                 write!(f, "invalid {histogram} buckets: {reason}")
@@ -73,7 +73,7 @@ impl fmt::Display for SetupError {
     }
 }
 
-impl std::error::Error for SetupError {
+impl std::error::Error for PrometheusError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Label(e) => Some(e),
@@ -85,11 +85,11 @@ impl std::error::Error for SetupError {
 /// Settings of the Prometheus recorder.
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct PrometheusSetup {
+pub struct PrometheusBuilder {
     naming: Naming,
     duration_buckets: Vec<f64>,
     size_buckets: Vec<f64>,
-    global_labels: Vec<(String, String)>,
+    constant_labels: Vec<(String, String)>,
     other_buckets: Vec<(String, Vec<f64>)>,
     process_metrics: bool,
     runtime_metrics: bool,
@@ -100,13 +100,13 @@ pub struct PrometheusSetup {
     native_schema: i8,
 }
 
-impl Default for PrometheusSetup {
+impl Default for PrometheusBuilder {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl PrometheusSetup {
+impl PrometheusBuilder {
     /// Default names, [`DEFAULT_DURATION_BUCKETS`], [`DEFAULT_SIZE_BUCKETS`], process and
     /// runtime metrics, and exemplars.
     pub fn new() -> Self {
@@ -114,7 +114,7 @@ impl PrometheusSetup {
             naming: Naming::default(),
             duration_buckets: DEFAULT_DURATION_BUCKETS.to_vec(),
             size_buckets: DEFAULT_SIZE_BUCKETS.to_vec(),
-            global_labels: Vec::new(),
+            constant_labels: Vec::new(),
             other_buckets: Vec::new(),
             process_metrics: true,
             runtime_metrics: true,
@@ -150,10 +150,10 @@ impl PrometheusSetup {
     ///
     /// # Errors
     ///
-    /// [`SetupError::InvalidNativeSchema`] when `schema` is outside −4..=8.
-    pub fn native_histogram_schema(mut self, schema: i8) -> Result<Self, SetupError> {
+    /// [`PrometheusError::InvalidNativeSchema`] when `schema` is outside −4..=8.
+    pub fn native_histogram_schema(mut self, schema: i8) -> Result<Self, PrometheusError> {
         if !(native::MIN_SCHEMA..=native::MAX_SCHEMA).contains(&schema) {
-            return Err(SetupError::InvalidNativeSchema(schema));
+            return Err(PrometheusError::InvalidNativeSchema(schema));
         }
         self.native_schema = schema;
         self.native = self.native.map(|_| schema);
@@ -213,9 +213,9 @@ impl PrometheusSetup {
     ///
     /// # Errors
     ///
-    /// [`SetupError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
+    /// [`PrometheusError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
     /// increasing.
-    pub fn duration_buckets(mut self, bounds: &[f64]) -> Result<Self, SetupError> {
+    pub fn duration_buckets(mut self, bounds: &[f64]) -> Result<Self, PrometheusError> {
         self.duration_buckets = check_buckets("duration", bounds)?;
         Ok(self)
     }
@@ -224,25 +224,25 @@ impl PrometheusSetup {
     ///
     /// # Errors
     ///
-    /// [`SetupError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
+    /// [`PrometheusError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
     /// increasing.
-    pub fn size_buckets(mut self, bounds: &[f64]) -> Result<Self, SetupError> {
+    pub fn size_buckets(mut self, bounds: &[f64]) -> Result<Self, PrometheusError> {
         self.size_buckets = check_buckets("size", bounds)?;
         Ok(self)
     }
 
     /// Bucket bounds for another histogram of the application, recorded through the `metrics`
-    /// macros under `name` (without them it gets [`DEFAULT_HISTOGRAM_BUCKETS`]).
+    /// macros under `name` (without them it gets [`DEFAULT_OTHER_HISTOGRAM_BUCKETS`]).
     ///
     /// # Errors
     ///
-    /// [`SetupError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
+    /// [`PrometheusError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
     /// increasing.
     pub fn histogram_buckets(
         mut self,
         name: impl Into<String>,
         bounds: &[f64],
-    ) -> Result<Self, SetupError> {
+    ) -> Result<Self, PrometheusError> {
         let bounds = check_buckets("histogram", bounds)?;
         self.other_buckets.push((name.into(), bounds));
         Ok(self)
@@ -253,18 +253,18 @@ impl PrometheusSetup {
     ///
     /// # Errors
     ///
-    /// [`SetupError::Label`] when `key` is not a Prometheus label name
+    /// [`PrometheusError::Label`] when `key` is not a Prometheus label name
     /// (`[a-zA-Z_][a-zA-Z0-9_]*`), is reserved (`__…`, `le`, `quantile`, or a label the layer
     /// sets itself), or was given already.
-    pub fn global_label(
+    pub fn constant_label(
         mut self,
         key: impl Into<String>,
         value: impl Into<String>,
-    ) -> Result<Self, SetupError> {
+    ) -> Result<Self, PrometheusError> {
         let key = key.into();
-        crate::names::check_label_name(&key, false, self.global_labels.iter().map(|(k, _)| k))
-            .map_err(SetupError::Label)?;
-        self.global_labels.push((key, value.into()));
+        crate::names::check_label_name(&key, false, self.constant_labels.iter().map(|(k, _)| k))
+            .map_err(PrometheusError::Label)?;
+        self.constant_labels.push((key, value.into()));
         Ok(self)
     }
 
@@ -285,10 +285,10 @@ impl PrometheusSetup {
         }
         let buckets = Buckets {
             by_name,
-            default: Arc::from(DEFAULT_HISTOGRAM_BUCKETS),
+            default: Arc::from(DEFAULT_OTHER_HISTOGRAM_BUCKETS),
         };
         PrometheusRecorder {
-            store: Arc::new(Store::new(&self.global_labels, buckets).with_native(self.native)),
+            store: Arc::new(Store::new(&self.constant_labels, buckets).with_native(self.native)),
         }
     }
 
@@ -299,11 +299,11 @@ impl PrometheusSetup {
     ///
     /// # Errors
     ///
-    /// [`SetupError::GlobalRecorderInstalled`] if a global recorder is already installed.
-    pub fn install(self) -> Result<PrometheusMetrics, SetupError> {
+    /// [`PrometheusError::GlobalRecorderInstalled`] if a global recorder is already installed.
+    pub fn install(self) -> Result<PrometheusMetrics, PrometheusError> {
         let recorder = self.recorder();
         metrics::set_global_recorder(recorder.clone())
-            .map_err(|_| SetupError::GlobalRecorderInstalled)?;
+            .map_err(|_| PrometheusError::GlobalRecorderInstalled)?;
         Ok(self.metrics(recorder, true))
     }
 
@@ -316,7 +316,7 @@ impl PrometheusSetup {
     /// # Errors
     ///
     /// None today; the `Result` leaves room for settings checked at build time.
-    pub fn build(self) -> Result<PrometheusMetrics, SetupError> {
+    pub fn build(self) -> Result<PrometheusMetrics, PrometheusError> {
         let recorder = self.recorder();
         Ok(self.metrics(recorder, false))
     }
@@ -329,7 +329,7 @@ impl PrometheusSetup {
     }
 }
 
-fn check_buckets(histogram: &'static str, bounds: &[f64]) -> Result<Vec<f64>, SetupError> {
+fn check_buckets(histogram: &'static str, bounds: &[f64]) -> Result<Vec<f64>, PrometheusError> {
     let reason = if bounds.is_empty() {
         Some("no bounds given")
     } else if bounds.iter().any(|b| !b.is_finite()) {
@@ -340,7 +340,7 @@ fn check_buckets(histogram: &'static str, bounds: &[f64]) -> Result<Vec<f64>, Se
         None
     };
     match reason {
-        Some(reason) => Err(SetupError::InvalidBuckets { histogram, reason }),
+        Some(reason) => Err(PrometheusError::InvalidBuckets { histogram, reason }),
         None => Ok(bounds.to_vec()),
     }
 }
@@ -352,15 +352,15 @@ mod tests {
     #[test]
     fn native_schemas_outside_the_range_are_refused() {
         for schema in [i8::MIN, -5, 9, i8::MAX] {
-            let err = PrometheusSetup::new()
+            let err = PrometheusBuilder::new()
                 .native_histogram_schema(schema)
                 .unwrap_err();
-            assert!(matches!(err, SetupError::InvalidNativeSchema(s) if s == schema));
+            assert!(matches!(err, PrometheusError::InvalidNativeSchema(s) if s == schema));
             assert!(err.to_string().contains(&schema.to_string()), "{err}");
         }
         for schema in -4..=8 {
             assert!(
-                PrometheusSetup::new()
+                PrometheusBuilder::new()
                     .native_histogram_schema(schema)
                     .is_ok()
             );
@@ -369,9 +369,13 @@ mod tests {
 
     #[test]
     fn bucket_validation() {
-        assert!(PrometheusSetup::new().duration_buckets(&[0.1, 0.2]).is_ok());
         assert!(
-            PrometheusSetup::new()
+            PrometheusBuilder::new()
+                .duration_buckets(&[0.1, 0.2])
+                .is_ok()
+        );
+        assert!(
+            PrometheusBuilder::new()
                 .histogram_buckets("x", &[1.0, 0.5])
                 .is_err()
         );
@@ -382,7 +386,7 @@ mod tests {
             &[0.1, f64::INFINITY],
             &[f64::NAN],
         ] {
-            let err = PrometheusSetup::new().duration_buckets(bad).unwrap_err();
+            let err = PrometheusBuilder::new().duration_buckets(bad).unwrap_err();
             assert!(
                 err.to_string().starts_with("invalid duration buckets"),
                 "{err}"
