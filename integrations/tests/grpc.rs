@@ -786,32 +786,9 @@ mod one_port {
     }
 }
 
-/// A writer whose output the test can read back.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'w self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn request_logs_carry_the_grpc_status() {
-    let captured = Captured::default();
+    let captured = common::Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -824,7 +801,7 @@ async fn request_logs_carry_the_grpc_status() {
     assert_eq!(say_hello(&channel, "nobody").await, Code::NotFound);
     server.stop().await;
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let events: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

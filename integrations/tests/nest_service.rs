@@ -10,9 +10,7 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -21,26 +19,6 @@ use common::{Client, TempDir};
 use routemeter::UNMATCHED_ROUTE;
 use routemeter::testing::TestMeter;
 use tower_http::services::ServeDir;
-
-/// What the global `tracing` subscriber wrote.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// Serves `app` on a loopback port.
 async fn serve(app: Router) -> SocketAddr {
@@ -78,7 +56,7 @@ async fn send_all(meter: &TestMeter, addr: SocketAddr, paths: &[(&str, u16)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_services_are_labelled_by_their_declared_mount() {
-    let logs = Logs::default();
+    let logs = common::Captured::default();
     let writer = logs.clone();
     tracing_subscriber::fmt()
         .with_writer(move || writer.clone())

@@ -1058,11 +1058,7 @@ async fn time_to_head_is_recorded_before_a_stream_ends() {
 /// of one route get their own series, and the URL scheme the h2 client sends is used.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protocol_version_and_url_scheme_follow_the_request() {
-    let metrics = routemeter::prometheus::PrometheusBuilder::new()
-        .process_metrics(false)
-        .runtime_metrics(false)
-        .build()
-        .unwrap();
+    let metrics = common::metrics();
     let app = Router::new()
         .route("/v", get(|| async { "v" }))
         .layer(metrics.layer());

@@ -6,35 +6,34 @@ pub mod prom;
 use axum::body::Body;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
-use tower::{Service, ServiceExt};
+use tower::Service;
 
-/// Sends one request through `svc` and reads the whole response body.
+/// Sends one `method` request for `path` with `body` through `svc`, with the test kit's
+/// [`routemeter::testing::send`], and returns the status and the whole response body.
 pub async fn send<S, B, RB>(svc: &S, method: &str, path: &str, body: B) -> (u16, Vec<u8>)
 where
     S: Service<Request<Body>, Response = Response<RB>> + Clone,
-    S::Error: std::fmt::Debug,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     B: Into<Body>,
     RB: http_body::Body,
-    RB::Error: std::fmt::Debug,
+    RB::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let req = Request::builder()
         .method(Method::from_bytes(method.as_bytes()).unwrap())
         .uri(path)
         .body(body.into())
         .unwrap();
-    let resp = svc.clone().oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, bytes.to_vec())
+    let (head, bytes) = routemeter::testing::send(svc.clone(), req).await.unwrap();
+    (head.status.as_u16(), bytes.to_vec())
 }
 
 /// An empty `GET`; returns the status.
 pub async fn get<S, RB>(svc: &S, path: &str) -> u16
 where
     S: Service<Request<Body>, Response = Response<RB>> + Clone,
-    S::Error: std::fmt::Debug,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     RB: http_body::Body,
-    RB::Error: std::fmt::Debug,
+    RB::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     send(svc, "GET", path, Body::empty()).await.0
 }
@@ -233,5 +232,46 @@ impl http_body::Body for Panicky {
     fn size_hint(&self) -> http_body::SizeHint {
         assert!(!self.in_size_hint, "size_hint panicked");
         http_body::SizeHint::default()
+    }
+}
+
+/// A Prometheus recorder of the test's own, without process and runtime metrics (their series
+/// would only add noise to what a test counts).
+pub fn metrics() -> routemeter::prometheus::PrometheusMetrics {
+    routemeter::prometheus::PrometheusBuilder::new()
+        .process_metrics(false)
+        .runtime_metrics(false)
+        .build()
+        .unwrap()
+}
+
+/// A log writer whose output the test reads back: give it to a `tracing_subscriber` as its
+/// writer, then read [`text`](Self::text).
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'w self) -> Self::Writer {
+        self.clone()
     }
 }

@@ -12,30 +12,18 @@ use routemeter::monitoring::{Monitoring, RouteSlo, Slo};
 use crate::common::{TempDir, require_program};
 use crate::{run, without_annotations};
 
-/// `s` as a YAML double-quoted scalar, written independently of the generator: every
-/// character outside printable ASCII is an escape.
-fn yaml_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            ' '..='~' => out.push(c),
-            c if u32::from(c) <= 0xFFFF => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", u32::from(c));
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `s` as a PromQL string literal, independently of the generator (Go escapes for every
-/// character outside printable ASCII).
-fn promql_quoted(s: &str) -> String {
+/// `s` as a double-quoted string, written independently of the generator: `\"` and `\\`,
+/// printable ASCII as itself, and every other character as `\uXXXX` (or `\UXXXXXXXX` above
+/// U+FFFF).
+///
+/// One function serves both languages the rules are written in, because on this escape set
+/// they agree: a YAML 1.2 double-quoted scalar (section 5.7, escaped characters) and a PromQL
+/// string literal, which Prometheus unquotes with Go's rules (`strconv.Unquote`: `\u` takes
+/// exactly four hex digits, `\U` eight, and a surrogate half is refused, which a Rust `char`
+/// never is). Where they differ (YAML's `\N`, `\_`, `\e`, `\/`; Go's `\a`, `\v`, octal
+/// and `\x` byte escapes) this function writes neither, so the text it returns reads back
+/// as `s` in both.
+fn double_quoted(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -144,7 +132,7 @@ fn check_roles(
     for (route, _) in &all {
         let base = format!(
             "job=\"quickstart\",http_route={},http_request_method=\"GET\"",
-            promql_quoted(route)
+            double_quoted(route)
         );
         for (status, fast) in [("200", true), ("500", false)] {
             let labels = if status == "500" {
@@ -157,7 +145,7 @@ fn check_roles(
                 let _ = write!(
                     series,
                     "      - series: {}\n        values: '0+{per_min}x6'\n",
-                    yaml_quoted(&format!("{name}{{{labels}{extra}}}"))
+                    double_quoted(&format!("{name}{{{labels}{extra}}}"))
                 );
             };
             add("http_server_request_duration_seconds_count", "", true);
@@ -196,7 +184,7 @@ fn check_roles(
             labels.push(("latency_threshold_seconds", t.to_owned()));
         }
         for (k, v) in labels {
-            let _ = writeln!(s, "              {k}: {}", yaml_quoted(&v));
+            let _ = writeln!(s, "              {k}: {}", double_quoted(&v));
         }
         s
     };

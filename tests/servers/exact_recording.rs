@@ -5,6 +5,7 @@
 //! are sprayed, and the requests beyond it are still counted, under the overflow series.
 
 use crate::common;
+use crate::common::metrics;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,14 +18,6 @@ use tower::{Layer, Service};
 
 const THREADS: usize = 4;
 const REQUESTS_PER_THREAD: u64 = 500_000;
-
-fn metrics() -> PrometheusMetrics {
-    PrometheusBuilder::new()
-        .process_metrics(false)
-        .runtime_metrics(false)
-        .build()
-        .unwrap()
-}
 
 /// The `_count` and the cumulative bucket values of the duration histogram of `route`, from
 /// one render; asserts they are consistent.

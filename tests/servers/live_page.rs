@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use common::{Client, Process, TempDir, free_port, require_program};
+use common::{Client, Process, TempDir, free_port, metrics, require_program};
 use quickstart_server::RunningApp;
 use routemeter::prometheus::{PrometheusBuilder, PrometheusMetrics};
 use routemeter::testing::Snapshot;
@@ -27,14 +27,6 @@ const QUICKSTART: &[(&str, &str, &str)] = &[
     ("GET", "/stream", "/stream"),
     ("GET", "/metrics", "/metrics"),
 ];
-
-fn metrics() -> PrometheusMetrics {
-    PrometheusBuilder::new()
-        .process_metrics(false)
-        .runtime_metrics(false)
-        .build()
-        .unwrap()
-}
 
 async fn hit_every_route(client: &Client, base: &str) {
     for (method, path, _) in QUICKSTART {

@@ -125,11 +125,7 @@ fn cpu_seconds_are_fractional() {
 
 #[tokio::test]
 async fn both_can_be_switched_off() {
-    let metrics = PrometheusBuilder::new()
-        .process_metrics(false)
-        .runtime_metrics(false)
-        .build()
-        .unwrap();
+    let metrics = crate::common::metrics();
     let text = metrics.render();
     assert!(!text.contains("process_"), "{text}");
     assert!(!text.contains("tokio_"), "{text}");

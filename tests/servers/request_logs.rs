@@ -5,39 +5,13 @@
 
 use crate::{common, quickstart_server};
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use routemeter::Naming;
 use routemeter::testing::Snapshot;
 use serde_json::Value;
 
-/// A writer whose output the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'w self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quickstart_logs_failed_and_slow_requests_as_json() {
-    let captured = Captured::default();
+    let captured = common::Captured::default();
     tracing::subscriber::set_global_default(quickstart_server::quickstart::log_subscriber(
         true,
         captured.clone(),
@@ -76,7 +50,7 @@ async fn quickstart_logs_failed_and_slow_requests_as_json() {
     let exposition = metrics.render();
     app.stop().await;
 
-    let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let output = captured.text();
     let lines: Vec<Value> = output
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
@@ -185,7 +159,7 @@ fn without_the_span_the_event_carries_method_route_and_request_id() {
     use axum::routing::get;
     use tower::ServiceExt;
 
-    let captured = Captured::default();
+    let captured = common::Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::WARN)
         .with_writer(captured.clone())
@@ -222,7 +196,7 @@ fn without_the_span_the_event_carries_method_route_and_request_id() {
         });
     });
 
-    let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let output = captured.text();
     let line = output
         .lines()
         .find(|l| l.contains("\"request finished\""))
