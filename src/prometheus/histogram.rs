@@ -16,8 +16,9 @@
 //! Exemplars (the trace id of a recent request per bucket) are kept beside the counts when the
 //! request being recorded carries one; see [`crate::trace`].
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::PoisonError;
+
+use crate::sync::{AtomicBool, AtomicU64, Mutex, OnceLock, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::native::{self, NativeHalf, NativeSnapshot};
@@ -72,9 +73,9 @@ impl Half {
         while self.completed() != started {
             spins += 1;
             if spins < 64 {
-                std::hint::spin_loop();
+                crate::sync::spin_loop();
             } else {
-                std::thread::yield_now();
+                crate::sync::yield_now();
             }
         }
     }
@@ -327,7 +328,7 @@ pub(crate) fn add_f64(cell: &AtomicU64, v: f64) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

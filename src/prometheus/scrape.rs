@@ -6,7 +6,9 @@
 //! for the *next* one, which starts as soon as the running one ends and serves all of them. So
 //! at most two renders per format are ever under way or waiting, however many scrapes come.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
+
+use crate::sync::Mutex;
 
 use bytes::Bytes;
 use tokio::sync::watch;
@@ -82,6 +84,21 @@ enum Plan {
 }
 
 impl SharedRenders {
+    /// Decides, under the lock, whether a scrape of slot `i` starts a render or waits for the
+    /// one after the render under way.
+    fn plan(&self, i: usize) -> Plan {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = &mut slots[i];
+        if slot.running {
+            let (_, receiver) = slot.next.get_or_insert_with(|| watch::channel(None));
+            Plan::Wait(receiver.clone())
+        } else {
+            slot.running = true;
+            let (sender, receiver) = watch::channel(None);
+            Plan::Start(sender, receiver)
+        }
+    }
+
     /// The body of a render in `format` that started after this call: a new one run by
     /// `render` on a blocking thread (so the async workers keep serving requests meanwhile),
     /// or the one that follows the render under way, shared with the other scrapes waiting for
@@ -96,19 +113,7 @@ impl SharedRenders {
             return Some(render());
         };
         let i = slot(format);
-        let plan = {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let slot = &mut slots[i];
-            if slot.running {
-                let (_, receiver) = slot.next.get_or_insert_with(|| watch::channel(None));
-                Plan::Wait(receiver.clone())
-            } else {
-                slot.running = true;
-                let (sender, receiver) = watch::channel(None);
-                Plan::Start(sender, receiver)
-            }
-        };
-        let mut receiver = match plan {
+        let mut receiver = match self.plan(i) {
             Plan::Wait(receiver) => receiver,
             Plan::Start(sender, receiver) => {
                 let stop = Stop {

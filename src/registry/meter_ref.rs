@@ -13,7 +13,8 @@
 //! references per thread, until the thread ends or other layers' requests take their places.
 
 use std::cell::Cell;
-use std::sync::Arc;
+
+use crate::sync::{Arc, thread_local};
 
 use crate::registry::meter::Meter;
 
@@ -27,13 +28,25 @@ struct Spares {
     len: Cell<usize>,
 }
 
+#[cfg(not(loom))]
 thread_local! {
-    static SPARE: Spares = const {
-        Spares { refs: [const { Cell::new(None) }; SPARES], len: Cell::new(0) }
-    };
+    static SPARE: Spares = const { Spares::empty() };
+}
+
+// loom's `thread_local!` takes no `const` initialiser.
+#[cfg(loom)]
+thread_local! {
+    static SPARE: Spares = Spares::empty();
 }
 
 impl Spares {
+    const fn empty() -> Self {
+        Self {
+            refs: [const { Cell::new(None) }; SPARES],
+            len: Cell::new(0),
+        }
+    }
+
     /// The top spare, if it is a reference to `meter`.
     #[inline]
     fn take(&self, meter: &Arc<Meter>) -> Option<Arc<Meter>> {
@@ -124,7 +137,7 @@ impl Drop for MeterRef {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

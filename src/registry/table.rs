@@ -6,8 +6,9 @@
 //! (registering with the recorder) once. Label sets beyond the layer's limits are recorded in
 //! the overflow route's `_OTHER` series and counted in the route-overflow counter.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+use crate::sync::{AtomicUsize, OnceLock, Ordering};
 
 use metrics::Counter;
 
