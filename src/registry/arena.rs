@@ -125,3 +125,38 @@ mod tests {
         assert_eq!(seen.len(), 20_000);
     }
 }
+
+/// The arena under loom, with a first chunk of two.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::{Arc, model};
+    use loom::thread;
+
+    /// Proves: two pushes racing while the arena grows (index 0 is taken, so one of them lands
+    /// in the second chunk, which one of them allocates) get distinct indices and their own
+    /// values; a reader racing them finds at each index nothing or the value pushed there,
+    /// never another one.
+    #[test]
+    fn loom_arena_grows_while_readers_read() {
+        model(|| {
+            let arena = Arc::new(Arena::<u32>::default());
+            assert_eq!(arena.push(0), Ok(0));
+            let pusher = |value| {
+                let arena = Arc::clone(&arena);
+                thread::spawn(move || arena.push(value).expect("room"))
+            };
+            let (a, b) = (pusher(1), pusher(2));
+            let seen: Vec<Option<u32>> = (0..3).map(|i| arena.get(i).copied()).collect();
+            let (a, b) = (a.join().unwrap(), b.join().unwrap());
+            assert_ne!(a, b);
+            assert_eq!(arena.get(a), Some(&1));
+            assert_eq!(arena.get(b), Some(&2));
+            assert_eq!(seen[0], Some(0));
+            for (i, seen) in seen.into_iter().enumerate().skip(1) {
+                assert!(seen.is_none() || seen == arena.get(i as u32).copied());
+            }
+            assert_eq!(arena.iter().copied().collect::<Vec<_>>().len(), 3);
+        });
+    }
+}
