@@ -43,6 +43,7 @@ mod quantile;
 mod record;
 mod registry;
 mod route;
+mod sync;
 mod trace;
 
 #[cfg(feature = "monitoring")]

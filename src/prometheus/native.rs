@@ -17,8 +17,9 @@
 //! waits for them, as for the fixed buckets), so an observation reads it once, without a lock.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::PoisonError;
+
+use crate::sync::{AtomicU64, Mutex, OnceLock, Ordering};
 
 /// Buckets per sign in a half's window: the bucket limit of a native histogram.
 pub(crate) const MAX_BUCKETS: usize = 160;
@@ -51,7 +52,9 @@ struct Octave {
 
 /// The [`Octave`] of a schema from 1 to 8.
 fn octave(schema: i8) -> &'static Octave {
-    static OCTAVES: OnceLock<Vec<Octave>> = OnceLock::new();
+    // A table computed once from constants, shared by every histogram: `std`'s cell in every
+    // build (a loom cell is not const-constructible, and the table is no concurrency to model).
+    static OCTAVES: std::sync::OnceLock<Vec<Octave>> = std::sync::OnceLock::new();
     let all = OCTAVES.get_or_init(|| {
         (1..=MAX_SCHEMA)
             .map(|s| {

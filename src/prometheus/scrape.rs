@@ -6,7 +6,9 @@
 //! for the *next* one, which starts as soon as the running one ends and serves all of them. So
 //! at most two renders per format are ever under way or waiting, however many scrapes come.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
+
+use crate::sync::Mutex;
 
 use bytes::Bytes;
 use tokio::sync::watch;
@@ -82,6 +84,21 @@ enum Plan {
 }
 
 impl SharedRenders {
+    /// Decides, under the lock, whether a scrape of slot `i` starts a render or waits for the
+    /// one after the render under way.
+    fn plan(&self, i: usize) -> Plan {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = &mut slots[i];
+        if slot.running {
+            let (_, receiver) = slot.next.get_or_insert_with(|| watch::channel(None));
+            Plan::Wait(receiver.clone())
+        } else {
+            slot.running = true;
+            let (sender, receiver) = watch::channel(None);
+            Plan::Start(sender, receiver)
+        }
+    }
+
     /// The body of a render in `format` that started after this call: a new one run by
     /// `render` on a blocking thread (so the async workers keep serving requests meanwhile),
     /// or the one that follows the render under way, shared with the other scrapes waiting for
@@ -96,19 +113,7 @@ impl SharedRenders {
             return Some(render());
         };
         let i = slot(format);
-        let plan = {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let slot = &mut slots[i];
-            if slot.running {
-                let (_, receiver) = slot.next.get_or_insert_with(|| watch::channel(None));
-                Plan::Wait(receiver.clone())
-            } else {
-                slot.running = true;
-                let (sender, receiver) = watch::channel(None);
-                Plan::Start(sender, receiver)
-            }
-        };
-        let mut receiver = match plan {
+        let mut receiver = match self.plan(i) {
             Plan::Wait(receiver) => receiver,
             Plan::Start(sender, receiver) => {
                 let stop = Stop {
@@ -149,5 +154,96 @@ fn run(mut stop: Stop, mut sender: watch::Sender<Option<Bytes>>, render: &dyn Fn
                 return;
             }
         }
+    }
+}
+
+/// Shared renders under loom: the decision under the lock and the render loop, as a scrape
+/// and the blocking thread it spawns run them (the render runs on the scrape's own thread
+/// here; the wait for the published text is the channel's, outside the model).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::{AtomicUsize, Ordering, model};
+    use loom::thread;
+
+    /// Scrapes that have arrived, renders started, renders under way.
+    #[derive(Default)]
+    struct Counts {
+        arrived: AtomicUsize,
+        renders: AtomicUsize,
+        running: AtomicUsize,
+    }
+
+    /// One scrape: arrives, then starts a render (and renders on this thread for every batch
+    /// that arrives meanwhile) or waits for the next one. Returns its arrival number and where
+    /// its text is published.
+    fn scrape(shared: &Arc<SharedRenders>, counts: &Counts) -> (usize, bool, Published) {
+        let me = counts.arrived.fetch_add(1, Ordering::SeqCst) + 1;
+        match shared.plan(0) {
+            Plan::Wait(receiver) => (me, true, receiver),
+            Plan::Start(sender, receiver) => {
+                let stop = Stop {
+                    shared: Arc::clone(shared),
+                    slot: 0,
+                    handed_on: false,
+                };
+                let render = || {
+                    assert_eq!(
+                        counts.running.fetch_add(1, Ordering::SeqCst),
+                        0,
+                        "two renders at once"
+                    );
+                    counts.renders.fetch_add(1, Ordering::SeqCst);
+                    // The text says how many scrapes had arrived when the render started.
+                    let text = counts.arrived.load(Ordering::SeqCst).to_string();
+                    counts.running.fetch_sub(1, Ordering::SeqCst);
+                    Bytes::from(text)
+                };
+                run(stop, sender, &render);
+                (me, false, receiver)
+            }
+        }
+    }
+
+    /// Proves: with a render under way, two scrapes arriving meanwhile share the one render
+    /// that follows it (two renders in all), or, arriving after it, start their own; never two
+    /// renders at once; every scrape gets a text, from a render that started after it arrived;
+    /// and the slot is left idle with nobody waiting.
+    #[test]
+    fn loom_two_scrapes_share_one_render() {
+        model(|| {
+            let shared = Arc::new(SharedRenders::default());
+            let counts = Arc::new(Counts::default());
+            let scraper = || {
+                let (shared, counts) = (Arc::clone(&shared), Arc::clone(&counts));
+                thread::spawn(move || scrape(&shared, &counts))
+            };
+            let (b, c) = (scraper(), scraper());
+            let a = scrape(&shared, &counts);
+            let (b, c) = (b.join().unwrap(), c.join().unwrap());
+            let renders = counts.renders.load(Ordering::SeqCst);
+            assert!((1..=3).contains(&renders));
+            let scrapes = [a, b, c];
+            for (me, _, receiver) in &scrapes {
+                let text = receiver.borrow().clone().expect("every scrape gets a text");
+                let seen: usize = std::str::from_utf8(&text).unwrap().parse().unwrap();
+                assert!(
+                    seen >= *me,
+                    "scrape {me} got a render that started before it arrived"
+                );
+            }
+            // A render per scrape that started one, and one per batch of scrapes that waited
+            // together (on one channel), which they share.
+            let started = scrapes.iter().filter(|s| !s.1).count();
+            let waiting: Vec<&Published> = scrapes.iter().filter(|s| s.1).map(|s| &s.2).collect();
+            let batches = waiting
+                .iter()
+                .enumerate()
+                .filter(|(i, r)| !waiting[..*i].iter().any(|o| o.same_channel(r)))
+                .count();
+            assert_eq!(renders, started + batches);
+            let slots = shared.slots.lock().unwrap();
+            assert!(!slots[0].running && slots[0].next.is_none());
+        });
     }
 }

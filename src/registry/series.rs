@@ -5,7 +5,9 @@
 //! one seen, usually the success status, is nearly every request's. They sit in slots that are
 //! filled once and scanned in order: a request finds its handles in the first slot it looks at.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+use crate::sync::OnceLock;
 
 use metrics::Gauge;
 
@@ -56,7 +58,7 @@ impl MethodSeries {
             active,
             budgeted,
             unmatched: false,
-            inline: [const { OnceLock::new() }; INLINE],
+            inline: std::array::from_fn(|_| OnceLock::new()),
             more: OnceLock::new(),
         }
     }

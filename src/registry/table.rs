@@ -6,8 +6,9 @@
 //! (registering with the recorder) once. Label sets beyond the layer's limits are recorded in
 //! the overflow route's `_OTHER` series and counted in the route-overflow counter.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+use crate::sync::{AtomicUsize, OnceLock, Ordering};
 
 use metrics::Counter;
 
@@ -266,5 +267,74 @@ impl Table {
             self.budget.outcomes.fetch_sub(1, Ordering::AcqRel);
         }
         Some(handles)
+    }
+}
+
+/// The series budget under loom: its overflow decision racing itself.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::registry::registrar::Source;
+    use crate::sync::{Arc as SyncArc, model};
+    use loom::thread;
+
+    fn table(max_series: usize) -> (SyncArc<Table>, SyncArc<Registrar>) {
+        let registrar = Registrar::for_tests(Source::Explicit(Arc::new(metrics::NoopRecorder)));
+        let limits = Limits {
+            max_routes: 10,
+            max_series,
+        };
+        let table = Table::new(0, &registrar, &[], limits);
+        (SyncArc::new(table), SyncArc::new(registrar))
+    }
+
+    /// Locates `label` on another thread: the route of the series it got.
+    fn request(
+        table: &SyncArc<Table>,
+        registrar: &SyncArc<Registrar>,
+        label: &'static str,
+    ) -> thread::JoinHandle<Arc<str>> {
+        let (table, registrar) = (SyncArc::clone(table), SyncArc::clone(registrar));
+        thread::spawn(move || {
+            let index = table.locate(&registrar, Some(label), 0).expect("a series");
+            Arc::clone(&table.series(index).expect("a pushed series").route)
+        })
+    }
+
+    /// Proves: two requests of new routes racing for the last label set of the budget are
+    /// both recorded (each gets a series: its own, or the overflow route's), one of them in
+    /// its own series and the other folded, and the budget is never exceeded.
+    #[test]
+    fn loom_the_budget_admits_one_of_two_racing_series() {
+        model(|| {
+            let (table, registrar) = table(1);
+            let (a, b) = (
+                request(&table, &registrar, "/a"),
+                request(&table, &registrar, "/b"),
+            );
+            let mut routes = [a.join().unwrap(), b.join().unwrap()];
+            routes.sort();
+            assert_eq!(table.budget.gauges.load(Ordering::Relaxed), 1);
+            let own: Vec<_> = routes.iter().filter(|r| &***r != OVERFLOW_ROUTE).collect();
+            assert_eq!(own.len(), 1, "{routes:?}");
+            assert!(routes.iter().any(|r| &**r == OVERFLOW_ROUTE), "{routes:?}");
+        });
+    }
+
+    /// Proves: two first requests of one new (route, method) racing within the budget are
+    /// both recorded into the one series made for it, and the budget counts it once (the
+    /// loser's take is handed back).
+    #[test]
+    fn loom_one_series_racing_itself_takes_the_budget_once() {
+        model(|| {
+            let (table, registrar) = table(2);
+            let (a, b) = (
+                request(&table, &registrar, "/a"),
+                request(&table, &registrar, "/a"),
+            );
+            let (a, b) = (a.join().unwrap(), b.join().unwrap());
+            assert_eq!((&*a, &*b), ("/a", "/a"));
+            assert_eq!(table.budget.gauges.load(Ordering::Relaxed), 1);
+        });
     }
 }

@@ -3,7 +3,8 @@
 //! in place, and how one is read back as a [`SeriesRead`].
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use crate::sync::{AtomicI64, AtomicU64, Ordering};
 
 use metrics::{CounterFn, GaugeFn, HistogramFn};
 

@@ -1,0 +1,116 @@
+//! The synchronisation primitives the crate's lock-free structures are written against.
+//!
+//! In every normal build these are `std`'s own, re-exported: no wrapper, no cost. Under
+//! `--cfg loom` (`scripts/loom.sh`) they are loom's, so the models next to each structure
+//! (`mod loom_tests` in its file) run the real code under every interleaving loom explores.
+//!
+//! loom has no `OnceLock`: under loom, [`OnceLock`] is a small stand-in whose publication
+//! (an acquire load of a ready flag, set with a release store under a loom mutex) is what loom
+//! sees, with the value kept in a `std` cell that nothing else touches. It has `std`'s
+//! semantics: one initialiser runs, others wait for it, and a reader that sees the value sees
+//! everything written before it was set.
+
+// Which primitives a build uses depends on its features.
+#![allow(unused_imports)]
+
+#[cfg(not(loom))]
+pub(crate) use std::{
+    hint::spin_loop,
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering},
+    },
+    thread::yield_now,
+    thread_local,
+};
+
+#[cfg(loom)]
+pub(crate) use loom::{
+    hint::spin_loop,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering},
+    },
+    thread::yield_now,
+    thread_local,
+};
+
+#[cfg(loom)]
+pub(crate) use once::OnceLock;
+
+#[cfg(loom)]
+mod once {
+    use std::sync::PoisonError;
+
+    use super::{AtomicBool, Mutex, Ordering};
+
+    /// `std::sync::OnceLock` as loom sees it: the flag and the lock are loom's.
+    pub(crate) struct OnceLock<T> {
+        ready: AtomicBool,
+        init: Mutex<()>,
+        value: std::sync::OnceLock<T>,
+    }
+
+    impl<T> Default for OnceLock<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl<T: std::fmt::Debug> std::fmt::Debug for OnceLock<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_tuple("OnceLock").field(&self.get()).finish()
+        }
+    }
+
+    impl<T> OnceLock<T> {
+        pub(crate) fn new() -> Self {
+            Self {
+                ready: AtomicBool::new(false),
+                init: Mutex::new(()),
+                value: std::sync::OnceLock::new(),
+            }
+        }
+
+        pub(crate) fn get(&self) -> Option<&T> {
+            if self.ready.load(Ordering::Acquire) {
+                self.value.get()
+            } else {
+                None
+            }
+        }
+
+        pub(crate) fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
+            if let Some(value) = self.get() {
+                return value;
+            }
+            let _one = self.init.lock().unwrap_or_else(PoisonError::into_inner);
+            if !self.ready.load(Ordering::Acquire) {
+                let _ = self.value.set(f());
+                self.ready.store(true, Ordering::Release);
+            }
+            self.value.get().expect("set under the lock")
+        }
+
+        pub(crate) fn set(&self, value: T) -> Result<(), T> {
+            let _one = self.init.lock().unwrap_or_else(PoisonError::into_inner);
+            if self.ready.load(Ordering::Acquire) {
+                return Err(value);
+            }
+            let _ = self.value.set(value);
+            self.ready.store(true, Ordering::Release);
+            Ok(())
+        }
+    }
+}
+
+/// Runs a loom model with a bound on preemptions, so every model ends within seconds; the
+/// bound is raised with `LOOM_MAX_PREEMPTIONS`.
+#[cfg(all(test, loom))]
+pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
