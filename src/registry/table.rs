@@ -42,21 +42,58 @@ impl RouteEntry {
 }
 
 /// How many label sets each metric may get from a layer.
+///
+/// Each count is two in one word: the label sets taken (the low half) and the takes still
+/// pending ([`PENDING`] each), whose series is being made. A request refused by a spent budget
+/// waits for the pending takes before it folds, since one of them may be making the very
+/// series it needs (two first requests of one label set racing for the last one).
 struct Budget {
     max: usize,
-    /// Label sets of the per-outcome series (route, method, status, error) taken so far.
+    /// Label sets of the per-outcome series (route, method, status, error).
     outcomes: AtomicUsize,
-    /// Label sets of the in-flight gauge (route, method) taken so far.
+    /// Label sets of the in-flight gauge (route, method).
     gauges: AtomicUsize,
 }
 
+/// One pending take in a [`Budget`] count; the label sets taken are counted below it.
+const PENDING: usize = 1 << (usize::BITS / 2);
+
 impl Budget {
-    /// Takes one label set from `used`, unless the budget is spent.
+    /// Takes one label set from `used`, unless the budget is spent; [`settle`](Self::settle)
+    /// ends the take.
     fn take(&self, used: &AtomicUsize) -> bool {
+        let max = self.max.min(PENDING - 1);
         used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < self.max).then_some(n + 1)
+            (n % PENDING < max).then_some(n + PENDING + 1)
         })
         .is_ok()
+    }
+
+    /// Ends a take: its label set is kept (its series was made by this request) or handed
+    /// back (another request had made it).
+    fn settle(used: &AtomicUsize, kept: bool) {
+        used.fetch_sub(PENDING + usize::from(!kept), Ordering::Release);
+    }
+
+    /// Waits until no take on `used` is pending. A take is settled a few steps after it is
+    /// taken (its series registered with the recorder), and waits for nothing itself; the
+    /// wait yields to it.
+    fn wait_settled(used: &AtomicUsize) {
+        let mut spins = 0_u32;
+        while used.load(Ordering::Acquire) >= PENDING {
+            if spins < 64 {
+                spins += 1;
+                crate::sync::spin_loop();
+            } else {
+                crate::sync::yield_now();
+            }
+        }
+    }
+
+    /// The label sets taken from `used`.
+    #[cfg(all(test, loom))]
+    fn taken(used: &AtomicUsize) -> usize {
+        used.load(Ordering::Acquire) % PENDING
     }
 }
 
@@ -173,6 +210,12 @@ impl Table {
         let budgeted = !entry.overflow;
         // A new (route, method) is a new label set of the in-flight gauge.
         if budgeted && !self.budget.take(&self.budget.gauges) {
+            // Spent; but a request of this same label set may have taken the last one and be
+            // making its series.
+            Budget::wait_settled(&self.budget.gauges);
+            if let Some(index) = cell.get() {
+                return *index;
+            }
             self.folded.increment(1);
             return self.fold_series(registrar);
         }
@@ -182,8 +225,8 @@ impl Table {
             let unmatched = std::ptr::eq(entry, &self.unmatched) && !registrar.rpc;
             self.push(registrar, &entry.label, slot, budgeted, unmatched)
         });
-        if budgeted && !made {
-            self.budget.gauges.fetch_sub(1, Ordering::AcqRel);
+        if budgeted {
+            Budget::settle(&self.budget.gauges, made);
         }
         index
     }
@@ -255,6 +298,12 @@ impl Table {
                 return Some(handles);
             }
             if !self.budget.take(&self.budget.outcomes) {
+                // Spent; but a request of this same label set may have taken the last one and
+                // be making its handles.
+                Budget::wait_settled(&self.budget.outcomes);
+                if let Some(handles) = series.find(key) {
+                    return Some(handles);
+                }
                 self.folded.increment(1);
                 let fold = self.series(self.fold_series(registrar)?)?;
                 return self.handles(registrar, fold, outcome);
@@ -263,8 +312,8 @@ impl Table {
         let (handles, made) = series.insert(key, || {
             registrar.outcome_handles(&series.route, series.slot, outcome)
         });
-        if series.budgeted && !made {
-            self.budget.outcomes.fetch_sub(1, Ordering::AcqRel);
+        if series.budgeted {
+            Budget::settle(&self.budget.outcomes, made);
         }
         Some(handles)
     }
@@ -314,7 +363,7 @@ mod loom_tests {
             );
             let mut routes = [a.join().unwrap(), b.join().unwrap()];
             routes.sort();
-            assert_eq!(table.budget.gauges.load(Ordering::Relaxed), 1);
+            assert_eq!(Budget::taken(&table.budget.gauges), 1);
             let own: Vec<_> = routes.iter().filter(|r| &***r != OVERFLOW_ROUTE).collect();
             assert_eq!(own.len(), 1, "{routes:?}");
             assert!(routes.iter().any(|r| &**r == OVERFLOW_ROUTE), "{routes:?}");
@@ -334,7 +383,24 @@ mod loom_tests {
             );
             let (a, b) = (a.join().unwrap(), b.join().unwrap());
             assert_eq!((&*a, &*b), ("/a", "/a"));
-            assert_eq!(table.budget.gauges.load(Ordering::Relaxed), 1);
+            assert_eq!(Budget::taken(&table.budget.gauges), 1);
+        });
+    }
+
+    /// Proves: two first requests of one new (route, method) racing for the budget's last
+    /// label set are both recorded into the series made for it; the one whose take found the
+    /// budget spent waits for the other's pending take instead of folding.
+    #[test]
+    fn loom_one_series_racing_for_the_last_label_set_is_made_for_both() {
+        model(|| {
+            let (table, registrar) = table(1);
+            let (a, b) = (
+                request(&table, &registrar, "/a"),
+                request(&table, &registrar, "/a"),
+            );
+            let (a, b) = (a.join().unwrap(), b.join().unwrap());
+            assert_eq!((&*a, &*b), ("/a", "/a"));
+            assert_eq!(Budget::taken(&table.budget.gauges), 1);
         });
     }
 }
