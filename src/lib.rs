@@ -139,12 +139,12 @@ mod feature_examples {}
 #[doc = include_str!("../docs/architecture.md")]
 pub mod architecture {}
 
-pub use classify::{DEFAULT_KNOWN_METHODS, ErrorType, MAX_KNOWN_METHODS, OTHER_METHOD};
+pub use classify::{DEFAULT_KNOWN_METHODS, ErrorType, MAX_KNOWN_METHODS, OTHER_METHOD, UrlScheme};
 pub use grpc::{GrpcCode, MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};
 pub use layer::body::ResponseBody;
 pub use layer::future::ResponseFuture;
 pub use layer::service::RouteMeter;
-pub use layer::{LayerError, RouteMeterBuilder, RouteMeterLayer, UrlScheme};
+pub use layer::{LayerError, RouteMeterBuilder, RouteMeterLayer};
 pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, LabelError, Naming, NamingScheme};
 pub use route::{

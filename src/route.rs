@@ -93,15 +93,12 @@ impl<'a> RouteRequest<'a> {
     }
 
     /// The matched template (as [`matched_path`](Self::matched_path)) and the request's key
-    /// (see [`crate::layer::service::request_key`]; 0: it has no `MatchedPath`), from one look-up.
+    /// (see [`crate::layer::nesting::request_key`]; 0: it has no `MatchedPath`), from one look-up.
     #[cfg(feature = "axum")]
     #[inline]
     pub(crate) fn matched_path_at(&self) -> (Option<&'a str>, usize) {
         match self.extensions.get::<axum::extract::MatchedPath>() {
-            Some(matched) => (
-                application_route(matched.as_str()),
-                crate::layer::service::matched_key(matched),
-            ),
+            Some(matched) => (application_route(matched.as_str()), matched_key(matched)),
             None => (None, 0),
         }
     }
@@ -215,7 +212,7 @@ pub(crate) fn with_mounts(inner: Option<RouteFn>, mounts: Vec<Mount>) -> RouteFn
 
 /// The label the layer uses when neither a route function nor a mount is given: the route
 /// template axum matched, if any; and the request's key (see
-/// [`crate::layer::service::request_key`]) when the look-up found `MatchedPath`, else 0.
+/// [`crate::layer::nesting::request_key`]) when the look-up found `MatchedPath`, else 0.
 #[inline]
 pub(crate) fn default_route<'a>(req: &RouteRequest<'a>) -> (Option<&'a str>, usize) {
     #[cfg(feature = "axum")]
@@ -265,6 +262,16 @@ pub(crate) fn warn_unmounted(status: http::StatusCode) {
             status = status.as_u16(),
         );
     }
+}
+
+/// The key of a request by its `MatchedPath` (one of the keys layers tell requests apart by,
+/// see `crate::layer::nesting::request_key`): its address, mixed with the template's, so
+/// that a new request at a freed one's address differs unless it matched the same route.
+#[cfg(feature = "axum")]
+#[inline]
+pub(crate) fn matched_key(matched: &axum::extract::MatchedPath) -> usize {
+    let at = std::ptr::from_ref(matched).addr();
+    at.rotate_left(17) ^ matched.as_str().as_ptr().addr()
 }
 
 #[cfg(test)]

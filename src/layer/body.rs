@@ -40,7 +40,7 @@ pin_project! {
             let this = this.project();
             // A flight still marked as polling is unwinding from a panic in the inner body:
             // asking the body anything more could panic again, and its record says `panic`.
-            if let Some(flight) = this.flight.as_mut().filter(|f| !f.is_done() && !f.polling) {
+            if let Some(flight) = this.flight.as_mut().filter(|f| !f.is_done() && !f.is_polling()) {
                 // hyper stops polling once `is_end_stream` says so, or once it has written the
                 // `Content-Length` it announced, and then drops the body without polling for
                 // the final `None`: a body that is complete, or has sent every declared byte,
@@ -88,13 +88,13 @@ fn poll_in_span<B: Body>(
     flight: &mut InFlight,
     cx: &mut Context<'_>,
 ) -> Polled<B> {
-    flight.polling = true;
+    flight.poll_starts();
     let polled = {
         let _entered = flight.span().map(|s| s.enter());
         inner.as_mut().poll_frame(cx)
     };
     after_frame(flight, &polled, &*inner);
-    flight.polling = false;
+    flight.poll_ends();
     polled
 }
 
@@ -131,12 +131,12 @@ impl<B: Body> Body for ResponseBody<B> {
         if flight.span().is_some() {
             return poll_in_span(this.inner, flight, cx);
         }
-        flight.polling = true;
+        flight.poll_starts();
         let polled = this.inner.as_mut().poll_frame(cx);
         // After `after_frame`, which asks the inner body whether it has ended: a panic there
         // is the body's too.
         after_frame(flight, &polled, &*this.inner);
-        flight.polling = false;
+        flight.poll_ends();
         polled
     }
 

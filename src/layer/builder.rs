@@ -1,7 +1,6 @@
-//! The layer's builder: every setting of a [`RouteMeterLayer`] (recorder, names, fixed
+//! The layer's builder: every setting of a [`RouteMeterLayer`] (recorder, names, constant
 //! labels, route decisions and limits, logging, gRPC), checked as it is given, and the
-//! making of the layer from them ([`RouteMeterLayer::new`], [`RouteMeterLayer::builder`],
-//! [`RouteMeterBuilder::build`]).
+//! making of the layer from them ([`RouteMeterBuilder::build`]).
 
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use metrics::{Label, Recorder};
 
 use super::LayerError;
 use super::RouteMeterLayer;
-use crate::classify::KnownMethods;
+use crate::classify::{KnownMethods, UrlScheme};
 use crate::grpc::GrpcMethods;
 use crate::log::RequestLog;
 use crate::names::Naming;
@@ -18,31 +17,6 @@ use crate::registry::meter_ref::MeterRef;
 use crate::registry::registrar::{Registrar, Source};
 use crate::registry::table::Limits;
 use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, RouteRequest};
-
-impl RouteMeterLayer {
-    /// A layer with the default settings: records into the `metrics` facade's global recorder
-    /// (picking it up even if it is installed after the layer is built), with the
-    /// OpenTelemetry names, routes from axum's `MatchedPath` and at most
-    /// [`DEFAULT_MAX_ROUTES`] distinct routes.
-    #[must_use]
-    pub fn new() -> Self {
-        RouteMeterBuilder::defaults().build()
-    }
-
-    /// The builder of a layer with other settings, starting from the defaults of
-    /// [`new`](Self::new). (A recorder handle's `layer_builder`, such as
-    /// [`PrometheusMetrics::layer_builder`](crate::prometheus::PrometheusMetrics::layer_builder),
-    /// gives the same builder with its recorder and names already set.)
-    pub fn builder() -> RouteMeterBuilder {
-        RouteMeterBuilder::defaults()
-    }
-}
-
-impl Default for RouteMeterLayer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// Settings of a [`RouteMeterLayer`].
 ///
@@ -80,19 +54,6 @@ pub struct RouteMeterBuilder {
     clock: crate::clock::Clock,
     grpc: bool,
     grpc_methods: GrpcMethods,
-}
-
-/// The `url.scheme` a layer records for requests whose URI names none (the usual case: HTTP/1.1
-/// requests carry only a path). Set it to [`Https`](Self::Https) when TLS is terminated in
-/// front of the service.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UrlScheme {
-    /// `http` (the default).
-    #[default]
-    Http,
-    /// `https`.
-    Https,
 }
 
 impl RouteMeterBuilder {

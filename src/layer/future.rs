@@ -23,7 +23,7 @@ pin_project! {
         inner: F,
         flight: Option<InFlight>,
         // The request, as the layers tell it apart (see `crate::layer::service`).
-        request: crate::layer::service::Note,
+        request: crate::layer::nesting::Note,
     }
 }
 
@@ -32,7 +32,7 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn new(
         inner: F,
         flight: Option<InFlight>,
-        request: crate::layer::service::Note,
+        request: crate::layer::nesting::Note,
     ) -> Self {
         Self {
             inner,
@@ -61,13 +61,13 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if let Some(flight) = this.flight.as_mut() {
-            flight.polling = true;
+            flight.poll_starts();
         }
         let polled = {
             let _active = this
                 .flight
                 .as_ref()
-                .map(|f| crate::layer::service::Active::enter(f.destination(), *this.request));
+                .map(|f| crate::layer::nesting::Active::enter(f.destination(), *this.request));
             let _entered = this
                 .flight
                 .as_ref()
@@ -77,7 +77,7 @@ where
         };
         let Poll::Ready(result) = polled else {
             if let Some(flight) = this.flight.as_mut() {
-                flight.polling = false;
+                flight.poll_ends();
             }
             return Poll::Pending;
         };
@@ -88,7 +88,7 @@ where
             Ok(response) => {
                 if let Some(flight) = flight.as_mut() {
                     flight.head(&response);
-                    flight.polling = false;
+                    flight.poll_ends();
                 }
                 Ok(response.map(|body| ResponseBody::new(body, flight)))
             }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::endpoint;
+use super::exposition::endpoint;
 use super::handle::PrometheusMetrics;
 use super::native;
 use super::process::Collectors;

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use super::text::Kind;
+use super::exposition::text::Kind;
 
 /// The self-metric that counts the series left out of the exposition, by family.
 pub(crate) const DROPPED: &str = "routemeter_exposition_dropped_series_total";
@@ -162,7 +162,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_later_family_is_left_out_and_counted() {
-        use super::super::text::Format;
+        use super::super::exposition::text::Format;
         use metrics::{Key, Metadata, Recorder};
         static META: Metadata<'static> = Metadata::new("t", metrics::Level::INFO, None);
         let r = recorder();
@@ -193,7 +193,7 @@ pub(crate) mod tests {
 
     #[test]
     fn openmetrics_sums_are_running_totals() {
-        use super::super::text::Format;
+        use super::super::exposition::text::Format;
         use metrics::{Key, Metadata, Recorder};
         static META: Metadata<'static> = Metadata::new("t", metrics::Level::INFO, None);
         let r = recorder();

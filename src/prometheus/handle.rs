@@ -4,12 +4,12 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+use super::exposition::protobuf;
+use super::exposition::scrape::SharedRenders;
+use super::exposition::text::Format;
 use super::live::Live;
 use super::process::Collectors;
-use super::protobuf;
-use super::scrape::SharedRenders;
 use super::store::PrometheusRecorder;
-use super::text::Format;
 use crate::layer::{RouteMeterBuilder, RouteMeterLayer};
 use crate::names::Naming;
 

@@ -40,26 +40,21 @@
 //! # }
 //! ```
 
-mod accept;
 mod builder;
 mod clash;
-mod endpoint;
+mod exposition;
 mod handle;
 mod histogram;
 mod live;
-mod live_page;
 mod native;
 mod process;
-mod protobuf;
-mod scrape;
 mod store;
-mod text;
 
 pub use builder::{
     DEFAULT_NATIVE_HISTOGRAM_SCHEMA, DEFAULT_OTHER_HISTOGRAM_BUCKETS, PrometheusBuilder,
     PrometheusError, install,
 };
-pub use endpoint::{CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE};
+pub use exposition::{CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE};
 pub use handle::PrometheusMetrics;
 #[cfg(feature = "axum")]
 pub use live::LivePageError;

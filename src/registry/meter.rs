@@ -285,7 +285,7 @@ impl Meter {
 
     /// Finds (registering on first sight) the series of `req`, sent through the service with
     /// `hint`; `None` when its route is excluded or no series can be had for it. Sets `key`
-    /// when the look-up found what [`crate::layer::service::request_key`] would (see
+    /// when the look-up found what [`crate::layer::nesting::request_key`] would (see
     /// [`crate::route::default_route`]).
     #[inline]
     pub(crate) fn locate<B>(

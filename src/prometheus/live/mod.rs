@@ -18,7 +18,9 @@
 
 #[cfg(feature = "axum")]
 mod assets;
+
 mod json;
+mod page;
 mod read;
 mod ring;
 #[cfg(feature = "axum")]

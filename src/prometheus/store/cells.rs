@@ -8,8 +8,8 @@ use crate::sync::{AtomicI64, AtomicU64, Ordering};
 
 use metrics::{CounterFn, GaugeFn, HistogramFn};
 
+use super::super::exposition::text::Kind;
 use super::super::histogram::{AtomicHistogram, HistogramSnapshot, add_f64};
-use super::super::text::Kind;
 
 /// A counter: an integer, or (for collected values such as CPU seconds) a float.
 #[derive(Debug, Default)]

@@ -5,7 +5,7 @@
 use metrics::Key;
 
 use super::super::clash;
-use super::super::text::{self, Format, Kind, Value};
+use super::super::exposition::text::{self, Format, Kind, Value};
 use super::{Inner, Store};
 
 /// The description of the count of series left out of the exposition.

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use metrics::Key;
 
-use super::super::text;
+use super::super::exposition::text;
 use super::Store;
 
 /// A series' labels as `(name, value)` pairs: names sanitised, values as recorded (read back

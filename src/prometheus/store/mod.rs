@@ -21,8 +21,8 @@ use metrics::{
 };
 
 use super::clash::{self, Names};
+use super::exposition::text::{self, Kind};
 use super::histogram::AtomicHistogram;
-use super::text::{self, Kind};
 pub(crate) use cells::SeriesRead;
 use cells::{Cell, HistogramCell};
 pub(crate) use labels::LabelPairs;

@@ -5,7 +5,7 @@
 use std::sync::PoisonError;
 
 use super::super::clash;
-use super::super::text::{self, Kind};
+use super::super::exposition::text::{self, Kind};
 use super::Store;
 use super::cells::SeriesRead;
 use super::dropped::DROPPED_HELP;

@@ -5,7 +5,7 @@
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
-use super::super::text::{self, Format, Value};
+use super::super::exposition::text::{self, Format, Value};
 use super::Store;
 use super::cells::Cell;
 

@@ -1,4 +1,4 @@
-use super::super::text::Format;
+use super::super::exposition::text::Format;
 use super::*;
 use metrics::Label;
 

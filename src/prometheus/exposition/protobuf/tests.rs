@@ -247,8 +247,8 @@ fn text_formats_are_the_same_with_native_buckets() {
             .increment(2);
     }
     for format in [
-        crate::prometheus::text::Format::Prometheus,
-        crate::prometheus::text::Format::OpenMetrics,
+        crate::prometheus::exposition::text::Format::Prometheus,
+        crate::prometheus::exposition::text::Format::OpenMetrics,
     ] {
         assert_eq!(with.store.render(format), without.store.render(format));
     }

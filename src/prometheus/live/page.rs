@@ -3,18 +3,17 @@
 
 use std::sync::Arc;
 
-use super::handle::PrometheusMetrics;
-use super::live;
 #[cfg(feature = "axum")]
-use super::live::LivePageError;
+use super::super::LivePageError;
+use super::super::handle::PrometheusMetrics;
 
 impl PrometheusMetrics {
-    fn live(&self) -> &Arc<live::Live> {
+    fn live(&self) -> &Arc<super::Live> {
         let live = self.live.get_or_init(|| {
-            Arc::new(live::Live::new(
+            Arc::new(super::Live::new(
                 Arc::clone(&self.recorder.store),
                 self.naming.clone(),
-                live::Limits::PAGE,
+                super::Limits::PAGE,
             ))
         });
         live.start();
@@ -50,7 +49,7 @@ impl PrometheusMetrics {
     where
         S: Clone + Send + Sync + 'static,
     {
-        live::router(self.live(), "/stats", "stats")
+        super::router(self.live(), "/stats", "stats")
     }
 
     /// The live stats page of [`live_page`](Self::live_page) at another path: the page at
@@ -66,8 +65,8 @@ impl PrometheusMetrics {
     where
         S: Clone + Send + Sync + 'static,
     {
-        let name = live::check_path(path)?;
-        Ok(live::router(self.live(), path, name))
+        let name = super::check_path(path)?;
+        Ok(super::router(self.live(), path, name))
     }
 
     /// The live page's JSON (what `/stats.json` serves), for serving it from any framework.

@@ -7,9 +7,9 @@
 //! written here directly: varints, zigzag integers, little-endian doubles and length-prefixed
 //! fields. Repeated numbers are written unpacked, which every proto2 reader accepts.
 
-use super::histogram::HistogramSnapshot;
-use super::native::NativeSnapshot;
-use super::store::{LabelPairs, SeriesRead, Store};
+use super::super::histogram::HistogramSnapshot;
+use super::super::native::NativeSnapshot;
+use super::super::store::{LabelPairs, SeriesRead, Store};
 use super::text::Kind;
 
 /// The `Content-Type` of the protobuf exposition.

@@ -2,11 +2,11 @@
 //! `accept`), with its content type, for any framework or as an axum handler, and the counts
 //! of scrapes and of the renders they shared.
 
+use super::super::handle::PrometheusMetrics;
+use super::super::store::PrometheusRecorder;
 use super::accept::negotiate;
-use super::handle::PrometheusMetrics;
 use super::protobuf;
 use super::scrape::Exposition;
-use super::store::PrometheusRecorder;
 use super::text::Format;
 
 /// The `Content-Type` of the Prometheus text exposition format.
@@ -26,7 +26,7 @@ const SCRAPES: &str = "routemeter_scrapes_total";
 const RENDERS: &str = "routemeter_scrape_renders_total";
 
 /// Describes the counts of scrapes and renders in `recorder`.
-pub(super) fn describe(recorder: &PrometheusRecorder) {
+pub(crate) fn describe(recorder: &PrometheusRecorder) {
     use metrics::Recorder as _;
     recorder.describe_counter(
         SCRAPES.into(),

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use metrics::Unit;
 
-use super::histogram::HistogramSnapshot;
+use super::super::histogram::HistogramSnapshot;
 use crate::names::push_f64;
 
 /// Which text format to write.

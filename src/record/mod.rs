@@ -16,10 +16,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::StatusCode;
 
+mod extra;
+mod response;
+
+use extra::{Extra, Flags};
+use response::{declared_length, grpc_outcome};
+
 use crate::classify::{ErrorType, Outcome, protocol_version};
 use crate::clock::Stamp;
-use crate::grpc::{GrpcCall, GrpcCode};
-use crate::log::{Finished, LogState};
 use crate::registry::meter::{Located, Recorders};
 use crate::registry::meter_ref::MeterRef;
 use crate::registry::registrar::{OutcomeHandles, Registrar};
@@ -27,106 +31,10 @@ use crate::registry::series::MethodSeries;
 use crate::registry::table::Table;
 use crate::trace::{MaybeTraceId, TraceId};
 
-/// What only some requests carry.
-#[derive(Default)]
-struct Extra {
-    /// The request's span, when request logs are on.
-    log: Option<LogState>,
-    /// Set for gRPC calls.
-    grpc: Option<GrpcCall>,
-    /// The request's own series table, when it is recorded into a thread's local recorder
-    /// (see [`Located::SCOPED`]).
-    scoped: Option<Box<Table>>,
-}
-
-impl Extra {
-    /// What `registrar` wants kept for this request, when it wants anything.
-    #[inline]
-    fn start(
-        registrar: &Registrar,
-        series: &MethodSeries,
-        grpc: bool,
-        headers: &http::HeaderMap,
-    ) -> Option<Box<Self>> {
-        if registrar.log.is_none() && !grpc {
-            return None;
-        }
-        Some(Self::start_cold(registrar, series, grpc, headers))
-    }
-
-    #[cold]
-    fn start_cold(
-        registrar: &Registrar,
-        series: &MethodSeries,
-        grpc: bool,
-        headers: &http::HeaderMap,
-    ) -> Box<Self> {
-        let log = registrar
-            .log
-            .as_ref()
-            .map(|config| config.start(series.method, &series.route, headers));
-        let grpc = grpc.then(|| GrpcCall {
-            status: None,
-            deadline: crate::grpc::timeout(headers),
-        });
-        Box::new(Self {
-            log,
-            grpc,
-            scoped: None,
-        })
-    }
-
-    #[cold]
-    fn log_finished(
-        &self,
-        config: &crate::log::RequestLog,
-        series: &MethodSeries,
-        outcome: Outcome,
-        elapsed: std::time::Duration,
-        request_bytes: Option<u64>,
-        response_bytes: u64,
-    ) {
-        let Some(log) = &self.log else { return };
-        log.finish(
-            config,
-            &Finished {
-                method: series.method,
-                route: &series.route,
-                status: outcome.status.map(|s| s.as_u16()),
-                grpc_status: outcome.grpc.map(GrpcCode::as_str),
-                error: outcome.error,
-                elapsed,
-                request_bytes,
-                response_bytes,
-            },
-        );
-    }
-}
-
 // Every request moves its record several times; keep it within a few machine words (loom's
 // `Arc`, in the loom models' builds, is larger).
 #[cfg(not(loom))]
 const _: () = assert!(std::mem::size_of::<InFlight>() <= 80);
-
-/// Settings and facts of one request that are read as bits.
-#[derive(Clone, Copy)]
-struct Flags(u8);
-
-impl Flags {
-    /// A `HEAD` request: its response has no body.
-    const HEAD_REQUEST: u8 = 1;
-    /// The request body was empty as it arrived: its size is 0 without counting.
-    const REQUEST_EMPTY: u8 = 2;
-    /// The request body's size is wanted (for the body-size histogram or the log).
-    const COUNTS_REQUEST_BODY: u8 = 4;
-    /// The time to the response head is recorded.
-    const TIME_TO_HEAD: u8 = 8;
-
-    #[inline]
-    fn has(self, flag: u8) -> bool {
-        self.0 & flag != 0
-    }
-}
 
 /// One request being measured. Recorded exactly once: by [`InFlight::finish`], or, if the
 /// request never finishes, when it is dropped (as cancelled, or as a panic while unwinding).
@@ -152,9 +60,8 @@ pub(crate) struct InFlight {
     status: Option<StatusCode>,
     version: http::Version,
     flags: Flags,
-    /// Set while the inner future or body is being polled; still set in `drop` means that poll
-    /// never returned, i.e. it panicked.
-    pub(crate) polling: bool,
+    /// Set while the request's own code runs (see [`poll_starts`](Self::poll_starts)).
+    polling: bool,
     done: bool,
 }
 
@@ -252,10 +159,35 @@ impl InFlight {
         self.meter.destination
     }
 
+    /// The request's panic rule, in one place: a request is recorded as a `panic` when it is
+    /// dropped (unrecorded) while its own code runs, i.e. while that code unwinds; any other
+    /// drop of an unrecorded request is `cancelled`. Its own code is the inner service's
+    /// `call`, and each poll of the inner future and of the response body, with what the layer
+    /// asks of their results (a body's size hint, an error's sources): the layer calls
+    /// `poll_starts` before and [`poll_ends`](Self::poll_ends) after each.
+    /// (`thread::panicking` cannot tell this apart: it is also true for every other request
+    /// dropped while some panic unwinds the thread.)
+    #[inline]
+    pub(crate) fn poll_starts(&mut self) {
+        self.polling = true;
+    }
+
+    /// The request's own code has returned (see [`poll_starts`](Self::poll_starts)).
+    #[inline]
+    pub(crate) fn poll_ends(&mut self) {
+        self.polling = false;
+    }
+
+    /// Whether the request's own code is running (see [`poll_starts`](Self::poll_starts)).
+    #[inline]
+    pub(crate) fn is_polling(&self) -> bool {
+        self.polling
+    }
+
     /// The flight once the inner service's `call` has returned.
     #[inline]
     pub(crate) fn called(mut self) -> Self {
-        self.polling = false;
+        self.poll_ends();
         self
     }
 
@@ -464,104 +396,16 @@ impl InFlight {
     }
 }
 
-/// How a gRPC call ended: the status the server sent (in the head or the trailers), unless the
-/// response failed otherwise.
-///
-/// A call dropped before any status (`end` is `Cancelled`) is `CANCELLED`, or
-/// `DEADLINE_EXCEEDED` when its `grpc-timeout` had passed by then: a deadline, the server's or
-/// the client's, gave up on it. A response stream that ended without a status is `UNKNOWN`:
-/// the gRPC protocol requires one.
-fn grpc_outcome(call: &GrpcCall, end: Option<ErrorType>, elapsed: std::time::Duration) -> Outcome {
-    match (call.status, end) {
-        (Some(code), None | Some(ErrorType::Cancelled)) => Outcome::call(Some(code), None),
-        (None, Some(ErrorType::Cancelled)) => Outcome::call(Some(call.dropped(elapsed)), None),
-        (None, None) => Outcome::call(Some(GrpcCode::Unknown), None),
-        (code, Some(error)) => Outcome::call(code, Some(error)),
-    }
-}
-
-/// The body length a response declares: its body's exact size hint (which hyper turns into a
-/// `Content-Length`), else its `Content-Length` header (a stream whose length the handler
-/// states).
-///
-/// The size hint comes first because it costs no header look-up, and most bodies (in-memory
-/// ones) have one; a body whose exact length disagrees with its own header is a handler bug
-/// that the server reports anyway.
-fn declared_length<B: http_body::Body>(response: &http::Response<B>) -> Option<u64> {
-    if let Some(exact) = response.body().size_hint().exact() {
-        return Some(exact);
-    }
-    let value = response.headers().get(http::header::CONTENT_LENGTH)?;
-    // Digits only (`u64::from_str` would also take a leading `+`), as HTTP writes it.
-    if !value.as_bytes().iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(value.as_bytes()).ok()?.parse().ok()
-}
-
 impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.done {
-            // Only this request's own poll unwinding makes it a panic: `thread::panicking` is
-            // also true for every other request dropped while some panic unwinds the thread.
+            // The panic rule (see `poll_starts`).
             let why = if self.polling {
                 ErrorType::Panic
             } else {
                 ErrorType::Cancelled
             };
             self.finish(Some(why));
-        }
-    }
-}
-#[cfg(test)]
-mod tests {
-    use super::declared_length;
-
-    /// A streamed body (no exact size hint) with `value` as its `Content-Length`.
-    fn with_length(value: &[u8]) -> Option<Option<u64>> {
-        let value = http::HeaderValue::from_bytes(value).ok()?;
-        let response = http::Response::builder()
-            .header(http::header::CONTENT_LENGTH, value)
-            .body(http_body_util::StreamBody::new(
-                futures_util::stream::empty::<Result<http_body::Frame<bytes::Bytes>, ()>>(),
-            ))
-            .ok()?;
-        Some(declared_length(&response))
-    }
-
-    #[test]
-    fn declared_length_is_the_exact_size_hint_else_the_header() {
-        assert_eq!(with_length(b"18"), Some(Some(18)));
-        assert_eq!(with_length(b"-1"), Some(None));
-        assert_eq!(with_length(b"+18"), Some(None));
-        assert_eq!(with_length(b""), Some(None));
-        assert_eq!(with_length(b"18446744073709551616"), Some(None));
-        let full = http::Response::new(http_body_util::Full::new(bytes::Bytes::from("abc")));
-        assert_eq!(declared_length(&full), Some(3));
-        let stream = http::Response::new(http_body_util::StreamBody::new(
-            futures_util::stream::empty::<Result<http_body::Frame<bytes::Bytes>, ()>>(),
-        ));
-        assert_eq!(declared_length(&stream), None);
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
-
-        /// Any header value: no panic, and a length only when it is exactly a `u64`.
-        #[test]
-        fn any_content_length_header_is_parsed_or_ignored(
-            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
-            number in proptest::prelude::any::<u64>(),
-        ) {
-            if let Some(got) = with_length(&value) {
-                let digits = value.iter().all(u8::is_ascii_digit);
-                let expected = std::str::from_utf8(&value)
-                    .ok()
-                    .filter(|_| digits)
-                    .and_then(|s| s.parse::<u64>().ok());
-                proptest::prop_assert_eq!(got, expected);
-            }
-            proptest::prop_assert_eq!(with_length(number.to_string().as_bytes()), Some(Some(number)));
         }
     }
 }

@@ -1,0 +1,105 @@
+//! How a request ended, as the layer saw it: the key of its per-outcome series.
+
+use http::StatusCode;
+
+use super::{ErrorType, ProtocolVersion};
+
+/// How a request ended, as the layer saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Outcome {
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) error: Option<ErrorType>,
+    /// The request's `network.protocol.version`, when the naming has that label.
+    pub(crate) version: Option<ProtocolVersion>,
+    /// The status of a gRPC call (none for HTTP requests, and for calls that ended without
+    /// one).
+    pub(crate) grpc: Option<crate::GrpcCode>,
+}
+
+impl Outcome {
+    /// A response head with `status` whose body then ended with `end`.
+    #[inline]
+    pub(crate) fn response(status: StatusCode, end: Option<ErrorType>) -> Self {
+        let error = end.or_else(|| {
+            status
+                .is_server_error()
+                .then_some(ErrorType::Status(status))
+        });
+        Self {
+            status: Some(status),
+            error,
+            version: None,
+            grpc: None,
+        }
+    }
+
+    /// A gRPC call that ended with `code` (if it got one) and then `end`: an error when the
+    /// code is a server error, or when `end` says so.
+    pub(crate) fn call(code: Option<crate::GrpcCode>, end: Option<ErrorType>) -> Self {
+        let error = end.or_else(|| code.filter(|c| c.is_server_error()).map(ErrorType::Grpc));
+        Self {
+            status: None,
+            error,
+            version: None,
+            grpc: code,
+        }
+    }
+
+    /// No response at all.
+    pub(crate) fn failed(error: ErrorType) -> Self {
+        Self {
+            status: None,
+            error: Some(error),
+            version: None,
+            grpc: None,
+        }
+    }
+
+    /// The same outcome for a request of protocol `version`.
+    #[inline]
+    pub(crate) fn with_version(self, version: Option<ProtocolVersion>) -> Self {
+        Self { version, ..self }
+    }
+
+    /// A compact key: 16 bits of status (0 when none; 1000 and up for gRPC codes), 8 bits of
+    /// protocol version and 8 bits of error kind.
+    #[inline]
+    pub(crate) fn key(&self) -> u32 {
+        let status = match self.grpc {
+            None => self.status.map_or(0, |s| u32::from(s.as_u16())),
+            Some(code) => 1000 + u32::from(code.number()),
+        };
+        let error = match self.error {
+            None => 0,
+            Some(ErrorType::Status(_)) => 1,
+            Some(ErrorType::Service) => 2,
+            Some(ErrorType::Body) => 3,
+            Some(ErrorType::Panic) => 4,
+            Some(ErrorType::Cancelled) => 5,
+            Some(ErrorType::Timeout) => 6,
+            Some(ErrorType::Grpc(_)) => 7,
+        };
+        let version = self.version.map_or(0, |v| u32::from(v.code));
+        status << 16 | version << 8 | error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_are_errors() {
+        let ok = Outcome::response(StatusCode::NOT_FOUND, None);
+        assert_eq!(ok.error, None);
+        let bad = Outcome::response(StatusCode::BAD_GATEWAY, None);
+        assert_eq!(bad.error.unwrap().as_str(), "502");
+        let cut = Outcome::response(StatusCode::OK, Some(ErrorType::Cancelled));
+        assert_eq!(cut.error.unwrap().as_str(), "cancelled");
+        assert_ne!(ok.key(), bad.key());
+        assert_ne!(
+            Outcome::failed(ErrorType::Panic).key(),
+            Outcome::failed(ErrorType::Service).key()
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! The exposition formats and the endpoint that serves them: the text formats, Prometheus text
+//! 0.0.4 and OpenMetrics 1.0 (`text`), the protobuf format (`protobuf`), the choice among
+//! them by a scrape's `Accept` header (`accept`), the render that concurrent scrapes share
+//! (`scrape`), and the `/metrics` endpoint with its content types (`endpoint`).
+
+pub(super) mod accept;
+pub(super) mod endpoint;
+pub(super) mod protobuf;
+pub(super) mod scrape;
+pub(super) mod text;
+
+pub use endpoint::{CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE};

@@ -1,0 +1,106 @@
+//! What a request carries besides its series: the few facts read as bits, and what only some
+//! requests need (the request log's span, a gRPC call's status, a local recorder's table),
+//! behind one box that other requests do not allocate.
+
+use super::Outcome;
+use crate::grpc::{GrpcCall, GrpcCode};
+use crate::log::{Finished, LogState};
+use crate::registry::registrar::Registrar;
+use crate::registry::series::MethodSeries;
+use crate::registry::table::Table;
+
+/// What only some requests carry.
+#[derive(Default)]
+pub(super) struct Extra {
+    /// The request's span, when request logs are on.
+    pub(super) log: Option<LogState>,
+    /// Set for gRPC calls.
+    pub(super) grpc: Option<GrpcCall>,
+    /// The request's own series table, when it is recorded into a thread's local recorder
+    /// (see [`Located::SCOPED`]).
+    pub(super) scoped: Option<Box<Table>>,
+}
+
+impl Extra {
+    /// What `registrar` wants kept for this request, when it wants anything.
+    #[inline]
+    pub(super) fn start(
+        registrar: &Registrar,
+        series: &MethodSeries,
+        grpc: bool,
+        headers: &http::HeaderMap,
+    ) -> Option<Box<Self>> {
+        if registrar.log.is_none() && !grpc {
+            return None;
+        }
+        Some(Self::start_cold(registrar, series, grpc, headers))
+    }
+
+    #[cold]
+    fn start_cold(
+        registrar: &Registrar,
+        series: &MethodSeries,
+        grpc: bool,
+        headers: &http::HeaderMap,
+    ) -> Box<Self> {
+        let log = registrar
+            .log
+            .as_ref()
+            .map(|config| config.start(series.method, &series.route, headers));
+        let grpc = grpc.then(|| GrpcCall {
+            status: None,
+            deadline: crate::grpc::timeout(headers),
+        });
+        Box::new(Self {
+            log,
+            grpc,
+            scoped: None,
+        })
+    }
+
+    #[cold]
+    pub(super) fn log_finished(
+        &self,
+        config: &crate::log::RequestLog,
+        series: &MethodSeries,
+        outcome: Outcome,
+        elapsed: std::time::Duration,
+        request_bytes: Option<u64>,
+        response_bytes: u64,
+    ) {
+        let Some(log) = &self.log else { return };
+        log.finish(
+            config,
+            &Finished {
+                method: series.method,
+                route: &series.route,
+                status: outcome.status.map(|s| s.as_u16()),
+                grpc_status: outcome.grpc.map(GrpcCode::as_str),
+                error: outcome.error,
+                elapsed,
+                request_bytes,
+                response_bytes,
+            },
+        );
+    }
+}
+
+/// Settings and facts of one request that are read as bits.
+#[derive(Clone, Copy)]
+pub(super) struct Flags(pub(super) u8);
+
+impl Flags {
+    /// A `HEAD` request: its response has no body.
+    pub(super) const HEAD_REQUEST: u8 = 1;
+    /// The request body was empty as it arrived: its size is 0 without counting.
+    pub(super) const REQUEST_EMPTY: u8 = 2;
+    /// The request body's size is wanted (for the body-size histogram or the log).
+    pub(super) const COUNTS_REQUEST_BODY: u8 = 4;
+    /// The time to the response head is recorded.
+    pub(super) const TIME_TO_HEAD: u8 = 8;
+
+    #[inline]
+    pub(super) fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+}
