@@ -29,7 +29,7 @@
 
 use std::net::SocketAddr;
 
-use routemeter_demo::quickstart::{app, log_subscriber, serve, shutdown_signal};
+use routemeter_demo::quickstart::{app, log_subscriber, prometheus, serve, shutdown_signal};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -40,7 +40,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("ROUTEMETER_ADDR is not a socket address: {e}"))?;
     let json = std::env::var("ROUTEMETER_LOG").is_ok_and(|v| v == "json");
     tracing::subscriber::set_global_default(log_subscriber(json, std::io::stderr))?;
-    let metrics = routemeter::prometheus::install()?;
+    // The defaults, with finer duration buckets for `/slow` (100 to 300 ms).
+    let metrics = prometheus().install()?;
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
     serve(listener, app(&metrics), shutdown_signal()).await?;

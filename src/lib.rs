@@ -15,6 +15,7 @@
 #![doc = "[one-layer]: crate::docs::prometheus#one-layer-records-a-request"]
 #![doc = "[exact-recorder]: crate::docs::prometheus#the-prometheus-recorder-counts-in-place-and-loses-nothing"]
 #![doc = "[native-histograms]: crate::docs::prometheus#native-histograms"]
+#![doc = "[route-buckets]: crate::docs::prometheus#buckets-per-route"]
 #![doc = "[monitoring]: crate::docs::monitoring"]
 #![doc = "[performance]: crate::docs::performance"]
 #![doc = "[dependencies]: crate::docs::dependencies"]

@@ -50,6 +50,11 @@ fn check_method_name(method: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether `name` is a well-formed gRPC method (`package.Service/Method`).
+pub(crate) fn is_method_name(name: &str) -> bool {
+    check_method(name).is_ok()
+}
+
 fn check_method(name: &str) -> Result<(), &'static str> {
     if name.len() > MAX_RPC_METHOD_LEN {
         return Err("the method is longer than MAX_RPC_METHOD_LEN bytes");

@@ -29,6 +29,16 @@ pub enum SloError {
         /// The bucket bounds.
         buckets: Vec<f64>,
     },
+    /// A latency threshold that covers a route with buckets of its own is not one of its
+    /// bounds.
+    RouteThreshold {
+        /// The route.
+        route: String,
+        /// The threshold.
+        value: f64,
+        /// The route's bucket bounds.
+        buckets: Vec<f64>,
+    },
     /// The job name is empty or contains characters that need escaping in PromQL.
     Job(String),
     /// A number outside the range it must be in (NaN and infinities are outside every range).
@@ -65,6 +75,15 @@ impl fmt::Display for SloError {
             Self::Threshold { value, buckets } => write!(
                 f,
                 "latency threshold {value} s is not a bucket bound; choose one of {buckets:?}"
+            ),
+            Self::RouteThreshold {
+                route,
+                value,
+                buckets,
+            } => write!(
+                f,
+                "latency threshold {value} s is not a bucket bound of route {route:?}, which has \
+                 buckets of its own; choose one of {buckets:?}"
             ),
             Self::Job(job) => write!(
                 f,
@@ -210,17 +229,44 @@ pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
         }
     }
 
-    let b = &slo.buckets;
-    let buckets_ok = !b.is_empty()
-        && b.iter().all(|x| x.is_finite() && *x > 0.0)
-        && b.windows(2).all(|w| w[0] < w[1]);
-    if !buckets_ok {
-        return Err(SloError::Buckets(b.clone()));
+    let buckets_ok = |b: &[f64]| {
+        !b.is_empty()
+            && b.iter().all(|x| x.is_finite() && *x > 0.0)
+            && b.windows(2).all(|w| w[0] < w[1])
+    };
+    for b in std::iter::once(&slo.buckets).chain(slo.route_buckets.iter().map(|(_, b)| b)) {
+        if !buckets_ok(b) {
+            return Err(SloError::Buckets(b.clone()));
+        }
+    }
+    if slo.route_buckets.iter().any(|(r, _)| r.is_empty()) {
+        return Err(SloError::EmptyRoute);
     }
 
     target("availability".to_owned(), slo.availability)?;
     target("latency".to_owned(), slo.latency_target)?;
     let mut thresholds = vec![slo.latency_threshold];
+    // Each route with buckets of its own: the threshold that covers it must be one of them
+    // (its own objective's, else the service's unless it is excluded).
+    for (route, buckets) in &slo.route_buckets {
+        let own = slo
+            .routes
+            .iter()
+            .rev()
+            .find(|r| r.route == *route && r.latency.is_some());
+        let value = match own.and_then(|r| r.latency) {
+            Some((threshold, _)) => threshold,
+            None if slo.excluded.contains(route) => continue,
+            None => slo.latency_threshold,
+        };
+        if !buckets.contains(&value) {
+            return Err(SloError::RouteThreshold {
+                route: route.clone(),
+                value,
+                buckets: buckets.clone(),
+            });
+        }
+    }
     for r in &slo.routes {
         if r.route.is_empty() {
             return Err(SloError::EmptyRoute);
@@ -230,7 +276,10 @@ pub(crate) fn check(slo: &Slo) -> Result<(), SloError> {
         }
         if let Some((threshold, t)) = r.latency {
             target(format!("{:?} latency", r.route), t)?;
-            thresholds.push(threshold);
+            // A route with buckets of its own was checked against them above.
+            if !slo.route_buckets.iter().any(|(route, _)| *route == r.route) {
+                thresholds.push(threshold);
+            }
         }
     }
     if slo.excluded.iter().any(String::is_empty) {

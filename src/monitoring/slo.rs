@@ -31,6 +31,8 @@ pub struct Slo {
     pub(crate) routes: Vec<RouteSlo>,
     pub(crate) excluded: Vec<String>,
     pub(crate) buckets: Vec<f64>,
+    /// Routes with bucket bounds of their own (`PrometheusBuilder::route_buckets`).
+    pub(crate) route_buckets: Vec<(String, Vec<f64>)>,
     pub(crate) memory_limit_bytes: f64,
     pub(crate) rps_capacity: Option<f64>,
     pub(crate) forecast_horizon: Duration,
@@ -139,6 +141,7 @@ impl Slo {
             routes: Vec::new(),
             excluded: DEFAULT_EXCLUDED.iter().map(|r| (*r).to_owned()).collect(),
             buckets: DEFAULT_DURATION_BUCKETS.to_vec(),
+            route_buckets: Vec::new(),
             memory_limit_bytes: 1024.0 * 1024.0 * 1024.0,
             rps_capacity: None,
             forecast_horizon: Duration::from_secs(4 * 3600),
@@ -166,6 +169,17 @@ impl Slo {
     /// be one of them.
     pub fn buckets(mut self, bounds: &[f64]) -> Self {
         self.buckets = bounds.to_vec();
+        self
+    }
+
+    /// The duration histogram's bucket bounds of one route that has its own (given to the
+    /// recorder with `PrometheusBuilder::route_buckets`): the latency threshold that covers the
+    /// route, the service's or its own [`RouteSlo::latency`], must be one of them. A later
+    /// setting for the same route replaces an earlier one.
+    pub fn route_buckets(mut self, route: impl Into<String>, bounds: &[f64]) -> Self {
+        let route = route.into();
+        self.route_buckets.retain(|(r, _)| *r != route);
+        self.route_buckets.push((route, bounds.to_vec()));
         self
     }
 

@@ -46,13 +46,21 @@ pub enum PrometheusError {
     Label(crate::LabelError),
     /// Bucket bounds were empty, not finite, or not strictly increasing.
     InvalidBuckets {
-        /// Which histogram family they were for (`"duration"`, `"size"` or `"histogram"`).
+        /// Which histogram family they were for (`"duration"`, `"size"`, `"histogram"`, or
+        /// `"route"` for a route's own).
         histogram: &'static str,
         /// What is wrong with them.
         reason: &'static str,
     },
     /// A native histogram schema outside −4..=8 (the one given).
     InvalidNativeSchema(i8),
+    /// A route given its own buckets that is neither a route template nor a gRPC method.
+    InvalidRoute {
+        /// The route as given.
+        route: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for PrometheusError {
@@ -64,7 +72,10 @@ impl fmt::Display for PrometheusError {
             Self::InvalidBuckets { histogram, reason } => {
                 write!(f, "invalid {histogram} buckets: {reason}")
             }
-            Self::Label(e) => write!(f, "global label: {e}"),
+            Self::Label(e) => write!(f, "constant label: {e}"),
+            Self::InvalidRoute { route, reason } => {
+                write!(f, "invalid route {route:?} for buckets of its own: {reason}")
+            }
             Self::InvalidNativeSchema(schema) => write!(
                 f,
                 "native histogram schema {schema} is outside -4..=8 (8 is the finest: 256 buckets per power of two)"
@@ -91,6 +102,7 @@ pub struct PrometheusBuilder {
     size_buckets: Vec<f64>,
     constant_labels: Vec<(String, String)>,
     other_buckets: Vec<(String, Vec<f64>)>,
+    route_buckets: Vec<(String, Vec<f64>)>,
     process_metrics: bool,
     runtime_metrics: bool,
     runtime: Option<tokio::runtime::Handle>,
@@ -116,6 +128,7 @@ impl PrometheusBuilder {
             size_buckets: DEFAULT_SIZE_BUCKETS.to_vec(),
             constant_labels: Vec::new(),
             other_buckets: Vec::new(),
+            route_buckets: Vec::new(),
             process_metrics: true,
             runtime_metrics: true,
             runtime: None,
@@ -231,6 +244,47 @@ impl PrometheusBuilder {
         Ok(self)
     }
 
+    /// Bucket bounds of the duration histograms (the request or call duration, and the time to
+    /// the response head) of one route, in seconds, instead of
+    /// [`duration_buckets`](Self::duration_buckets): for a route on another scale than the
+    /// others, such as a search endpoint beside a health check. `route` is the route label's
+    /// value: a route template (`/search/{query}`) or a gRPC method
+    /// (`package.Service/Method`). A later setting for the same route replaces an earlier one.
+    ///
+    /// ```
+    /// let metrics = routemeter::prometheus::PrometheusBuilder::new()
+    ///     .route_buckets("/slow", &[0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3])?
+    ///     .build()?;
+    /// # Ok::<(), routemeter::prometheus::PrometheusError>(())
+    /// ```
+    ///
+    /// Each series is written with its own bounds, which the text, OpenMetrics and protobuf
+    /// formats all allow; `histogram_quantile` over one route uses its bounds, and an
+    /// aggregation across routes with different bounds (`sum by (le)`) only makes sense at
+    /// the bounds they share. Generated latency objectives must then use thresholds that are
+    /// bounds of each route they cover (`Slo::route_buckets`, in the `monitoring` feature).
+    ///
+    /// # Errors
+    ///
+    /// [`PrometheusError::InvalidBuckets`] unless the bounds are non-empty, finite and strictly
+    /// increasing; [`PrometheusError::InvalidRoute`] when `route` is empty, longer than 1,024
+    /// bytes, holds a control character, or is neither a template (starting with `/`) nor a
+    /// gRPC method (`package.Service/Method`).
+    pub fn route_buckets(
+        mut self,
+        route: impl Into<String>,
+        bounds: &[f64],
+    ) -> Result<Self, PrometheusError> {
+        let route = route.into();
+        if let Some(reason) = route_problem(&route) {
+            return Err(PrometheusError::InvalidRoute { route, reason });
+        }
+        let bounds = check_buckets("route", bounds)?;
+        self.route_buckets.retain(|(r, _)| *r != route);
+        self.route_buckets.push((route, bounds));
+        Ok(self)
+    }
+
     /// Bucket bounds for another histogram of the application, recorded through the `metrics`
     /// macros under `name` (without them it gets [`DEFAULT_OTHER_HISTOGRAM_BUCKETS`]).
     ///
@@ -283,7 +337,19 @@ impl PrometheusBuilder {
         for (name, bounds) in self.other_buckets.iter().rev() {
             by_name.insert(0, (name.clone(), Arc::from(bounds.as_slice())));
         }
+        let mut by_route = Vec::new();
+        for (route, bounds) in &self.route_buckets {
+            let bounds: Arc<[f64]> = Arc::from(bounds.as_slice());
+            for (name, label) in [
+                (n.duration(), n.route_key()),
+                (n.time_to_head(), n.route_key()),
+                (n.rpc_duration(), n.rpc_method_key()),
+            ] {
+                by_route.push((name.to_owned(), label, route.clone(), Arc::clone(&bounds)));
+            }
+        }
         let buckets = Buckets {
+            by_route,
             by_name,
             default: Arc::from(DEFAULT_OTHER_HISTOGRAM_BUCKETS),
         };
@@ -326,6 +392,23 @@ impl PrometheusBuilder {
         collectors.describe(&recorder);
         endpoint::describe(&recorder);
         PrometheusMetrics::new(recorder, global, self.naming, self.exemplars, collectors)
+    }
+}
+
+/// Why `route` cannot be given buckets of its own, if it cannot.
+fn route_problem(route: &str) -> Option<&'static str> {
+    if route.is_empty() {
+        Some("it is empty")
+    } else if route.len() > 1024 {
+        Some("it is longer than 1,024 bytes")
+    } else if route.chars().any(char::is_control) {
+        Some("it holds a control character")
+    } else if !route.starts_with('/') && !crate::grpc::is_method_name(route) {
+        Some(
+            "it is neither a route template (starting with `/`) nor a gRPC method (`package.Service/Method`)",
+        )
+    } else {
+        None
     }
 }
 
@@ -392,5 +475,50 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn route_buckets_are_checked_when_set() {
+        let b = PrometheusBuilder::new;
+        for route in ["", "users", "/a\nb", "pkg.Svc", "a b/c"] {
+            assert!(
+                matches!(
+                    b().route_buckets(route, &[0.1]),
+                    Err(PrometheusError::InvalidRoute { .. })
+                ),
+                "{route:?}"
+            );
+        }
+        let long = format!("/{}", "a".repeat(1024));
+        assert!(b().route_buckets(long, &[0.1]).is_err());
+        for bounds in [&[][..], &[0.2, 0.1], &[f64::NAN], &[0.1, f64::INFINITY]] {
+            let err = b().route_buckets("/a", bounds).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    PrometheusError::InvalidBuckets {
+                        histogram: "route",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
+        let ok = b()
+            .route_buckets("/search/{query}", &[0.5, 1.0])
+            .unwrap()
+            .route_buckets("grpc.health.v1.Health/Check", &[0.001])
+            .unwrap()
+            .route_buckets("/search/{query}", &[2.0])
+            .unwrap();
+        assert_eq!(
+            ok.route_buckets,
+            [
+                ("grpc.health.v1.Health/Check".to_owned(), vec![0.001]),
+                ("/search/{query}".to_owned(), vec![2.0])
+            ]
+        );
+        let err = b().route_buckets("\u{7}", &[1.0]).unwrap_err();
+        assert!(err.to_string().contains("control character"), "{err}");
     }
 }

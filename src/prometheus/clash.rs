@@ -135,6 +135,7 @@ pub(crate) mod tests {
             store: Arc::new(super::super::store::Store::new(
                 &[],
                 super::super::store::Buckets {
+                    by_route: Vec::new(),
                     by_name: Vec::new(),
                     default: Arc::from(&[0.5, 1.0][..]),
                 },

@@ -38,7 +38,7 @@ where
     send(svc, "GET", path, Body::empty()).await.0
 }
 
-/// A plain HTTP/1 client over loopback sockets.
+/// A plain HTTP client over loopback sockets: HTTP/1.1, or h2c with prior knowledge.
 pub struct Client {
     inner: hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,
@@ -50,6 +50,15 @@ impl Client {
     pub fn new() -> Self {
         let inner =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
+        Self { inner }
+    }
+
+    /// A client that speaks HTTP/2 without TLS (h2c, with prior knowledge).
+    pub fn h2() -> Self {
+        let inner =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .http2_only(true)
                 .build_http();
         Self { inner }
     }

@@ -13,6 +13,58 @@ use crate::common::{TempDir, require_program};
 use crate::hostile::hostile_route;
 use crate::run;
 
+/// A route with buckets of its own: the threshold that covers it, the service's or its own
+/// objective's, must be one of its bounds; the refusal names the route and lists them.
+#[test]
+fn thresholds_of_routes_with_buckets_of_their_own_are_their_bounds() {
+    let slow = [0.1, 0.15, 0.2, 0.3];
+    // The service's 0.25 s covers /slow, whose bounds lack it.
+    let err = Monitoring::new(Slo::new("app").route_buckets("/slow", &slow)).unwrap_err();
+    assert!(
+        matches!(&err, SloError::RouteThreshold { route, value, buckets }
+            if route == "/slow" && *value == 0.25 && buckets == &slow),
+        "{err}"
+    );
+    assert!(err.to_string().contains("route \"/slow\""), "{err}");
+    assert!(err.to_string().contains("[0.1, 0.15, 0.2, 0.3]"), "{err}");
+    // Its own objective at one of its bounds, or excluded: accepted.
+    let own = Slo::new("app")
+        .route_buckets("/slow", &slow)
+        .route(RouteSlo::new("/slow").latency(0.2, 0.99));
+    let monitoring = Monitoring::new(own).unwrap();
+    assert!(
+        monitoring.recording_rules().contains("0.2"),
+        "{}",
+        monitoring.recording_rules()
+    );
+    Monitoring::new(
+        Slo::new("app")
+            .route_buckets("/slow", &slow)
+            .exclude("/slow"),
+    )
+    .unwrap();
+    // Its own objective at a bound of the default buckets but not of its own: refused.
+    let err = Monitoring::new(
+        Slo::new("app")
+            .route_buckets("/slow", &slow)
+            .route(RouteSlo::new("/slow").latency(0.5, 0.99)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, SloError::RouteThreshold { value: 0.5, .. }),
+        "{err}"
+    );
+    // The service's threshold among the route's bounds: accepted for it.
+    Monitoring::new(Slo::new("app").route_buckets("/slow", &[0.1, 0.25, 0.3])).unwrap();
+    // A route's own bounds are checked as the service's are.
+    for bad in [&[][..], &[0.3, 0.2], &[f64::NAN], &[-1.0, 0.25]] {
+        let err = Monitoring::new(Slo::new("app").route_buckets("/slow", bad)).unwrap_err();
+        assert!(matches!(err, SloError::Buckets(_)), "{bad:?}: {err}");
+    }
+    let err = Monitoring::new(Slo::new("app").route_buckets("", &[0.25])).unwrap_err();
+    assert_eq!(err, SloError::EmptyRoute);
+}
+
 #[test]
 fn bad_objectives_are_clear_errors() {
     let err = Monitoring::new(Slo::new("app").latency(0.3, 0.99)).unwrap_err();

@@ -19,6 +19,7 @@ fn recorder() -> PrometheusRecorder {
         store: Arc::new(Store::new(
             &[],
             Buckets {
+                by_route: Vec::new(),
                 by_name: Vec::new(),
                 default: Arc::from(&[0.1, 0.5, 1.0][..]),
             },

@@ -30,6 +30,9 @@ pub(crate) use labels::LabelPairs;
 /// Where a histogram's bucket bounds come from.
 #[derive(Clone, Debug)]
 pub(crate) struct Buckets {
+    /// Bounds for the series of one route: (histogram name, route label key, route, bounds),
+    /// names and keys as recorded. They take precedence over the name's.
+    pub(crate) by_route: Vec<(String, &'static str, String, Arc<[f64]>)>,
     /// Bounds for histograms named exactly so (names as recorded, before sanitising).
     pub(crate) by_name: Vec<(String, Arc<[f64]>)>,
     /// Bounds for every other histogram.
@@ -37,7 +40,19 @@ pub(crate) struct Buckets {
 }
 
 impl Buckets {
-    fn for_name(&self, name: &str) -> Arc<[f64]> {
+    /// The bounds of the histogram series `key`: its route's, else its name's, else the
+    /// default.
+    fn for_key(&self, key: &Key) -> Arc<[f64]> {
+        let name = key.name();
+        let by_route = self.by_route.iter().find(|(n, label, route, _)| {
+            n == name
+                && key
+                    .labels()
+                    .any(|l| l.key() == *label && l.value() == route)
+        });
+        if let Some((.., bounds)) = by_route {
+            return Arc::clone(bounds);
+        }
         self.by_name
             .iter()
             .find(|(n, _)| n == name)
@@ -51,6 +66,8 @@ struct Series {
     /// `k="v",…` without braces, in the order the labels were given.
     labels: Box<str>,
     cell: Cell,
+    /// The `le` values of a histogram whose bounds are not its family's (a route's own).
+    les: Option<Box<[Box<str>]>>,
     /// The labels as recorded, when writing them changed a name (see [`Store::label_origin`]):
     /// another key that writes the same text is then a different series, left out.
     origin: Option<Box<str>>,
@@ -139,14 +156,14 @@ impl Store {
         self
     }
 
-    /// New storage for a series of `kind` named `name` (as recorded).
-    fn new_cell(&self, kind: Kind, float: bool, name: &str) -> Cell {
+    /// New storage for the series `key` of `kind`.
+    fn new_cell(&self, kind: Kind, float: bool, key: &Key) -> Cell {
         match kind {
             Kind::Counter if float => Cell::FloatCounter(Arc::default()),
             Kind::Counter => Cell::Counter(Arc::default()),
             Kind::Gauge => Cell::Gauge(Arc::default()),
             Kind::Histogram => Cell::Histogram(Arc::new(HistogramCell(
-                AtomicHistogram::with_native(self.buckets.for_name(name), self.native),
+                AtomicHistogram::with_native(self.buckets.for_key(key), self.native),
             ))),
         }
     }
@@ -254,20 +271,27 @@ impl Store {
                     clash::warn_labels(key.name());
                 }
                 family.label_clashes += 1;
-                let cell = self.new_cell(kind, float, key.name());
+                let cell = self.new_cell(kind, float, key);
                 index.insert(key.clone(), cell.clone());
                 return Some(cell);
             }
             None => {
-                let cell = self.new_cell(kind, float, key.name());
-                if let (Cell::Histogram(h), None) = (&cell, &family.les) {
-                    family.les = Some(text::les(h.0.bounds()));
+                let cell = self.new_cell(kind, float, key);
+                let mut les = None;
+                if let Cell::Histogram(h) = &cell {
+                    let own = text::les(h.0.bounds());
+                    match &family.les {
+                        None => family.les = Some(own),
+                        Some(first) if *first != own => les = Some(own),
+                        Some(_) => {}
+                    }
                 }
                 family.series.insert(
                     sorted,
                     Series {
                         labels: given,
                         cell: cell.clone(),
+                        les,
                         origin,
                     },
                 );

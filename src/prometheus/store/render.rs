@@ -44,7 +44,11 @@ impl Store {
                         }
                         Cell::Histogram(h) => {
                             let snapshot = h.0.snapshot();
-                            let les = family.les.as_deref().unwrap_or_default();
+                            let les = series
+                                .les
+                                .as_deref()
+                                .or(family.les.as_deref())
+                                .unwrap_or_default();
                             text::push_histogram(&mut out, name, labels, les, &snapshot, format);
                         }
                     }

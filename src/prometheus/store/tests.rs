@@ -7,6 +7,7 @@ fn store() -> PrometheusRecorder {
         store: Arc::new(Store::new(
             &[("region".into(), "eu \"west\"".into())],
             Buckets {
+                by_route: Vec::new(),
                 by_name: vec![("d".into(), Arc::from(&[0.1, 1.0][..]))],
                 default: Arc::from(&[5.0][..]),
             },
@@ -249,4 +250,61 @@ fn visit_family_gives_raw_labels_and_values() {
     assert_eq!(gauges, ["Float(2.5)"]);
     r.store
         .visit_family("missing", |_, _| panic!("no such family"));
+}
+
+/// A route's own bounds: its series are written with them, the other routes' with the name's,
+/// in the text formats (whose `le` values are per series then) and in reads (protobuf, the
+/// live page); another histogram with the same route label keeps its own.
+#[test]
+fn a_route_with_buckets_of_its_own_is_written_with_them() {
+    let r = PrometheusRecorder {
+        store: Arc::new(Store::new(
+            &[],
+            Buckets {
+                by_route: vec![(
+                    "d".into(),
+                    "route",
+                    "/slow".into(),
+                    Arc::from(&[0.2, 0.3][..]),
+                )],
+                by_name: vec![("d".into(), Arc::from(&[0.1, 1.0][..]))],
+                default: Arc::from(&[5.0][..]),
+            },
+        )),
+    };
+    let key = |name: &str, route: &str| {
+        Key::from_parts(name.to_owned(), vec![Label::new("route", route.to_owned())])
+    };
+    r.register_histogram(&key("d", "/fast"), &META).record(0.05);
+    r.register_histogram(&key("d", "/slow"), &META).record(0.25);
+    r.register_histogram(&key("other", "/slow"), &META)
+        .record(0.25);
+    // The route's label as a prefix or in another label is not the route.
+    r.register_histogram(&key("d", "/slower"), &META)
+        .record(0.25);
+    for format in [Format::Prometheus, Format::OpenMetrics] {
+        let text = r.store.render(format);
+        let les = |route: &str, name: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| l.starts_with(&format!("{name}_bucket{{route=\"{route}\"")))
+                .map(|l| {
+                    l.split("le=\"")
+                        .nth(1)
+                        .unwrap()
+                        .split('"')
+                        .next()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(les("/fast", "d"), ["0.1", "1", "+Inf"], "{text}");
+        assert_eq!(les("/slow", "d"), ["0.2", "0.3", "+Inf"], "{text}");
+        assert_eq!(les("/slower", "d"), ["0.1", "1", "+Inf"], "{text}");
+        assert_eq!(les("/slow", "other"), ["5", "+Inf"], "{text}");
+        assert!(
+            text.contains("d_bucket{route=\"/slow\",le=\"0.3\"} 1"),
+            "{text}"
+        );
+    }
 }

@@ -145,6 +145,7 @@ fn recorder(native: Option<i8>) -> PrometheusRecorder {
             Store::new(
                 &[],
                 Buckets {
+                    by_route: Vec::new(),
                     by_name: Vec::new(),
                     default: Arc::from(&[0.1, 1.0][..]),
                 },
