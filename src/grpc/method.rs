@@ -51,6 +51,7 @@ fn check_method_name(method: &str) -> Result<(), &'static str> {
 }
 
 /// Whether `name` is a well-formed gRPC method (`package.Service/Method`).
+#[cfg(feature = "prometheus")]
 pub(crate) fn is_method_name(name: &str) -> bool {
     check_method(name).is_ok()
 }

@@ -16,5 +16,7 @@ mod method;
 pub(crate) use call::{GrpcCall, is_grpc};
 pub use code::GrpcCode;
 pub(crate) use deadline::timeout;
-pub(crate) use method::{GrpcMethods, is_method_name};
+pub(crate) use method::GrpcMethods;
+#[cfg(feature = "prometheus")]
+pub(crate) use method::is_method_name;
 pub use method::{MAX_RPC_METHOD_LEN, OTHER_RPC_METHOD};
