@@ -12,5 +12,7 @@ pub(crate) use error_type::service_error_type;
 pub(crate) use method::KnownMethods;
 pub use method::{DEFAULT_KNOWN_METHODS, MAX_KNOWN_METHODS, OTHER_METHOD};
 pub(crate) use outcome::Outcome;
+#[cfg(any(feature = "prometheus", feature = "testing"))]
+pub(crate) use outcome::label_class;
 pub use protocol::UrlScheme;
 pub(crate) use protocol::{ProtocolVersion, protocol_version, url_scheme};

@@ -4,6 +4,16 @@ use http::StatusCode;
 
 use super::{ErrorType, ProtocolVersion};
 
+/// The class a status label names when the layer records classes (`5xx` gives 5), else
+/// `None` (a code, or anything else).
+#[cfg(any(feature = "prometheus", feature = "testing"))]
+pub(crate) fn label_class(value: &str) -> Option<u16> {
+    match value.as_bytes() {
+        [digit @ b'1'..=b'9', b'x', b'x'] => Some(u16::from(digit - b'0')),
+        _ => None,
+    }
+}
+
 /// How a request ended, as the layer saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Outcome {
@@ -17,6 +27,18 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    /// A response with `status`, recorded as its class (the class's first code stands for it:
+    /// 200 for `2xx`) when `classes` is set, so that a class is one series.
+    #[inline]
+    pub(crate) fn response_in(status: StatusCode, end: Option<ErrorType>, classes: bool) -> Self {
+        let status = if classes {
+            StatusCode::from_u16(status.as_u16() / 100 * 100).unwrap_or(status)
+        } else {
+            status
+        };
+        Self::response(status, end)
+    }
+
     /// A response head with `status` whose body then ended with `end`.
     #[inline]
     pub(crate) fn response(status: StatusCode, end: Option<ErrorType>) -> Self {

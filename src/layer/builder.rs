@@ -51,6 +51,7 @@ pub struct RouteMeterBuilder {
     methods: KnownMethods,
     url_scheme: UrlScheme,
     body_sizes: bool,
+    status_classes: bool,
     clock: crate::clock::Clock,
     grpc: bool,
     grpc_methods: GrpcMethods,
@@ -75,6 +76,7 @@ impl RouteMeterBuilder {
             methods: KnownMethods::default(),
             url_scheme: UrlScheme::Http,
             body_sizes: false,
+            status_classes: false,
             clock: crate::clock::Clock::Std,
             grpc: false,
             grpc_methods: GrpcMethods::default(),
@@ -342,6 +344,33 @@ impl RouteMeterBuilder {
         self
     }
 
+    /// Records the response status as its class, `1xx` to `5xx`, instead of the code (off
+    /// unless set); a server error's `error_type` is then its class too (`5xx`).
+    ///
+    /// This departs from the OpenTelemetry HTTP conventions, which record the code, and from
+    /// Prometheus clients' habit of doing so. Take it for very large route sets, where each
+    /// distinct code multiplies every route's series (a route that answers 200, 201, 204, 301,
+    /// 304, 400, 401, 403, 404, 409, 429 and 500 has twelve label sets per method, and five
+    /// with classes), or to match a dashboard that groups by class anyway (Micrometer's
+    /// `outcome` tag, fastapi-instrumentator's default). What is lost: telling a 404 from a 401,
+    /// or a 502 from a 503, in the metrics (the request log still has the code). The generated
+    /// rules and dashboard work unchanged (they select server errors as `5..`, which `5xx`
+    /// matches), and the test kit reads classes with
+    /// [`RouteStats::status_class`](crate::testing::RouteStats::status_class).
+    ///
+    /// In the axum-prometheus naming scheme, which has no `error_type` label, a request that
+    /// got no response keeps its stand-in status (`499` when the client hung up, `500`
+    /// otherwise): it is not a status the server sent, and `499` is the only sign of a hang-up
+    /// there. gRPC calls keep their status codes.
+    ///
+    /// ```
+    /// let layer = routemeter::RouteMeterLayer::builder().status_classes(true).build();
+    /// ```
+    pub fn status_classes(mut self, on: bool) -> Self {
+        self.status_classes = on;
+        self
+    }
+
     /// Also records the request and response body sizes, in bytes (off unless set; the
     /// OpenTelemetry conventions make these histograms opt-in).
     ///
@@ -442,6 +471,7 @@ impl RouteMeterBuilder {
                 UrlScheme::Https => "https",
             },
             body_sizes: self.body_sizes,
+            status_classes: self.status_classes,
             clock: self.clock,
             rpc: false,
         };
@@ -456,6 +486,7 @@ impl RouteMeterBuilder {
                 methods: KnownMethods::post_only(),
                 default_scheme: registrar.default_scheme,
                 body_sizes: false,
+                status_classes: false,
                 clock: registrar.clock,
                 rpc: true,
             };

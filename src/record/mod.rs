@@ -228,7 +228,7 @@ impl InFlight {
     fn outcome(&self, registrar: &Registrar, end: Option<ErrorType>, elapsed: u64) -> Outcome {
         let outcome = match (&self.extra, self.status) {
             (Some(extra), _) if extra.grpc.is_some() => self.grpc_outcome(end, elapsed),
-            (_, Some(status)) => Outcome::response(status, end),
+            (_, Some(status)) => Outcome::response_in(status, end, registrar.status_classes),
             (_, None) => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         };
         match registrar.naming.protocol_version_key() {
@@ -368,7 +368,8 @@ impl InFlight {
             .naming
             .protocol_version_key()
             .map(|_| protocol_version(self.version));
-        let outcome = Outcome::response(status, None).with_version(version);
+        let outcome =
+            Outcome::response_in(status, None, registrar.status_classes).with_version(version);
         let elapsed = registrar.clock.nanos_since(self.start);
         let Some(table) = self.table(recorders) else {
             return;

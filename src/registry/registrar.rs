@@ -64,11 +64,21 @@ pub(crate) struct Registrar {
     pub(crate) default_scheme: &'static str,
     /// Whether the body-size histograms are recorded.
     pub(crate) body_sizes: bool,
+    /// Whether response statuses are recorded as their class (`2xx`).
+    pub(crate) status_classes: bool,
     /// Where request durations get their time (the system clock unless a test opts in).
     pub(crate) clock: crate::clock::Clock,
     /// Whether this registrar registers gRPC call series (the RPC names and labels) rather
     /// than HTTP request series.
     pub(crate) rpc: bool,
+}
+
+/// The label value of `status`'s class: `1xx` to `9xx` (a status code is 100 to 999).
+fn status_class(status: http::StatusCode) -> &'static str {
+    const CLASSES: [&str; 9] = [
+        "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx",
+    ];
+    CLASSES[usize::from(status.as_u16() / 100).clamp(1, 9) - 1]
 }
 
 /// The `url.scheme` values, by the index a slot carries.
@@ -349,18 +359,30 @@ impl Registrar {
         }
         let (method, scheme) = self.slot_labels(slot);
         let status = match (n.scheme(), outcome.status, outcome.error) {
-            (_, Some(status), _) => Some(status),
-            (names::NamingScheme::AxumPrometheus, None, Some(e)) => Some(e.fallback_status()),
+            (_, Some(status), _) => Some((status, self.status_classes)),
+            // A stand-in, not a status the server sent: never a class.
+            (names::NamingScheme::AxumPrometheus, None, Some(e)) => {
+                Some((e.fallback_status(), false))
+            }
             _ => None,
         };
         let mut labels: Vec<(&'static str, &str)> =
             vec![(n.method_key(), method), (n.route_key(), route)];
-        if let Some(status) = &status {
-            labels.push((n.status_key(), status.as_str()));
+        if let Some((status, class)) = &status {
+            let value = if *class {
+                status_class(*status)
+            } else {
+                status.as_str()
+            };
+            labels.push((n.status_key(), value));
         }
         let error = outcome.error;
         if let (Some(key), Some(e)) = (n.error_key(), &error) {
-            labels.push((key, e.as_str()));
+            let value = match e {
+                crate::ErrorType::Status(status) if self.status_classes => status_class(*status),
+                _ => e.as_str(),
+            };
+            labels.push((key, value));
         }
         if let Some(key) = n.scheme_key() {
             labels.push((key, scheme));
@@ -404,6 +426,7 @@ impl Registrar {
             methods: KnownMethods::default(),
             default_scheme: "http",
             body_sizes: false,
+            status_classes: false,
             clock: crate::clock::Clock::Std,
             rpc: false,
         }

@@ -88,7 +88,11 @@ fn error_of<'a>(
         Some(key) => label(labels, key).filter(|v| !v.is_empty()),
         None => {
             let status = label(labels, status_key)?;
-            let code: u16 = status.parse().ok()?;
+            // A code, or a class when the layer records classes (`5xx`).
+            let code: u16 = match crate::classify::label_class(status) {
+                Some(class) => class * 100,
+                None => status.parse().ok()?,
+            };
             (code >= 500 || code == 499).then_some(status)
         }
     }

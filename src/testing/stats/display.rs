@@ -90,6 +90,11 @@ impl fmt::Display for RouteStats {
             .statuses
             .iter()
             .map(|(status, n)| format!("{status} × {n}"))
+            .chain(
+                self.classes
+                    .iter()
+                    .map(|(class, n)| format!("{class}xx × {n}")),
+            )
             .collect();
         if self.no_response > 0 {
             statuses.push(format!("no response × {}", self.no_response));

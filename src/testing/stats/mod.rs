@@ -54,6 +54,9 @@ pub struct RouteStats {
     /// axum-prometheus naming).
     hang_ups: u64,
     statuses: BTreeMap<u16, u64>,
+    /// Requests recorded with a status class (`2xx`, by its digit) rather than a code, by a
+    /// layer with `status_classes` on.
+    classes: BTreeMap<u16, u64>,
     no_response: u64,
     error_types: BTreeMap<String, u64>,
     /// Errors typed `cancelled` that had a 2xx or 3xx status: almost always a response whose
@@ -90,6 +93,7 @@ impl RouteStats {
             errors: 0,
             hang_ups: 0,
             statuses: BTreeMap::new(),
+            classes: BTreeMap::new(),
             no_response: 0,
             error_types: BTreeMap::new(),
             dropped_unread: 0,
@@ -103,15 +107,21 @@ impl RouteStats {
             match s.value() {
                 SeriesValue::Histogram(d) if d.count() == 0 => {}
                 SeriesValue::Histogram(d) if s.name() == n.duration() => {
-                    let status = s.label(n.status_key()).and_then(|v| v.parse::<u16>().ok());
+                    let label = s.label(n.status_key());
+                    let class = label.and_then(crate::classify::label_class);
+                    let status = label.and_then(|v| v.parse::<u16>().ok());
                     let error = match n.scheme() {
                         // As the live page reads this naming: 5xx, and 499 for a hang-up.
                         NamingScheme::AxumPrometheus => status
                             .filter(|s| *s >= 500 || *s == HANG_UP_STATUS)
-                            .map(|s| s.to_string()),
+                            .map(|s| s.to_string())
+                            .or_else(|| class.filter(|c| *c >= 5).map(|c| format!("{c}xx"))),
                         _ => n.error_key().and_then(|k| s.label(k)).map(str::to_owned),
                     };
-                    stats.add_finished(d, status, error);
+                    match class {
+                        Some(class) => stats.add_finished_class(d, class, error),
+                        None => stats.add_finished(d, status, error),
+                    }
                 }
                 SeriesValue::Histogram(d) if Some(s.name()) == n.request_size() => {
                     stats.request_bytes.merge(d);
@@ -151,6 +161,25 @@ impl RouteStats {
             }
         }
         stats
+    }
+
+    /// Adds the finished requests of one duration histogram recorded with a status class
+    /// (`class` 2 for `2xx`), and their error type, if they failed.
+    fn add_finished_class(&mut self, d: &Distribution, class: u16, error: Option<String>) {
+        let count = d.count();
+        self.count = self.count.saturating_add(count);
+        self.duration.merge(d);
+        add(self.classes.entry(class).or_default(), count);
+        if let Some(error) = error {
+            add(&mut self.errors, count);
+            if error == CANCELLED {
+                add(&mut self.hang_ups, count);
+                if class == 2 || class == 3 {
+                    add(&mut self.dropped_unread, count);
+                }
+            }
+            add(self.error_types.entry(error).or_default(), count);
+        }
     }
 
     /// Adds the finished requests of one duration histogram: their status (an HTTP status, or
@@ -218,10 +247,26 @@ impl RouteStats {
         }
     }
 
-    /// Requests that ended with response status `status` (e.g. `200`).
+    /// Requests that ended with response status `status` (e.g. `200`), as recorded by a layer
+    /// that records codes (for a layer with
+    /// [`status_classes`](crate::RouteMeterBuilder::status_classes) on, see
+    /// [`status_class`](Self::status_class)).
     #[must_use]
     pub fn status(&self, status: u16) -> u64 {
         self.statuses.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Requests whose response status is in class `class` (`2` for `2xx`, `5` for `5xx`):
+    /// those recorded with a code in that class and those recorded as the class itself, by a
+    /// layer with [`status_classes`](crate::RouteMeterBuilder::status_classes) on.
+    #[must_use]
+    pub fn status_class(&self, class: u16) -> u64 {
+        let codes = class.saturating_mul(100)..class.saturating_add(1).saturating_mul(100);
+        let by_code: u64 = self
+            .statuses
+            .range(codes)
+            .fold(0, |sum, (_, n)| sum.saturating_add(*n));
+        by_code.saturating_add(self.classes.get(&class).copied().unwrap_or(0))
     }
 
     /// gRPC calls that ended with `code` (in a summary from
