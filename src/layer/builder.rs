@@ -355,8 +355,8 @@ impl RouteMeterBuilder {
     /// `outcome` tag, fastapi-instrumentator's default). What is lost: telling a 404 from a 401,
     /// or a 502 from a 503, in the metrics (the request log still has the code). The generated
     /// rules and dashboard work unchanged (they select server errors as `5..`, which `5xx`
-    /// matches), and the test kit reads classes with
-    /// [`RouteStats::status_class`](crate::testing::RouteStats::status_class).
+    /// matches), and the test kit (the `testing` feature) reads classes with
+    /// `RouteStats::status_class`.
     ///
     /// In the axum-prometheus naming scheme, which has no `error_type` label, a request that
     /// got no response keeps its stand-in status (`499` when the client hung up, `500`
