@@ -172,12 +172,12 @@ impl RouteMeterBuilder {
     /// the layer sets itself, such as the route or the status), or was given already.
     pub fn constant_label(
         mut self,
-        key: impl Into<metrics::SharedString>,
-        value: impl Into<metrics::SharedString>,
+        key: impl Into<String>,
+        value: impl Into<String>,
     ) -> Result<Self, LayerError> {
         let key = key.into();
         crate::names::check_label_name(&key, true, self.labels.iter().map(Label::key))?;
-        self.labels.push(Label::new(key, value));
+        self.labels.push(Label::new(key, value.into()));
         Ok(self)
     }
 

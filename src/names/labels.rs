@@ -1,9 +1,9 @@
-//! Checks on fixed label names: valid, not reserved (by Prometheus or by the layer's own
+//! Checks on constant label names: valid, not reserved (by Prometheus or by the layer's own
 //! labels, in any naming scheme and as a Prometheus recorder writes them), and not given twice.
 
 use super::keys::layer_label_keys;
 
-/// Why a fixed label ([`RouteMeterBuilder::constant_label`](crate::RouteMeterBuilder::constant_label),
+/// Why a constant label ([`RouteMeterBuilder::constant_label`](crate::RouteMeterBuilder::constant_label),
 /// [`PrometheusBuilder::constant_label`](crate::prometheus::PrometheusBuilder::constant_label)) was
 /// refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl std::fmt::Display for LabelError {
 
 impl std::error::Error for LabelError {}
 
-/// Checks a fixed label's name: a valid name (with `dots` allowed or not), not reserved, and not
+/// Checks a constant label's name: a valid name (with `dots` allowed or not), not reserved, and not
 /// already among `taken`.
 pub(crate) fn check_label_name(
     name: &str,

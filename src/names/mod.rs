@@ -3,7 +3,7 @@
 //! Everything that names a series lives here, so the layer, the Prometheus set-up and anything
 //! generated from the metric names (rules, dashboards) agree by construction. The naming
 //! schemes and the names they give are in `naming`, their label keys in `keys`, the checks on
-//! fixed label names in `labels`, the default buckets in `buckets` and the `# HELP` texts in
+//! constant label names in `labels`, the default buckets in `buckets` and the `# HELP` texts in
 //! `descriptions`.
 
 mod buckets;

@@ -1,4 +1,4 @@
-//! Setting the exporter up: the [`PrometheusBuilder`] builder (bucket bounds, global labels,
+//! Setting the exporter up: the [`PrometheusBuilder`] builder (bucket bounds, constant labels,
 //! native histograms, process and runtime metrics, exemplars), the recorder it builds, and
 //! [`PrometheusError`] for settings it refuses.
 
@@ -42,7 +42,7 @@ pub enum PrometheusError {
     /// code); the new recorder was dropped. Use [`PrometheusBuilder::build`] for a recorder that is
     /// not global.
     GlobalRecorderInstalled,
-    /// A global label was refused.
+    /// A constant label was refused.
     Label(crate::LabelError),
     /// Bucket bounds were empty, not finite, or not strictly increasing.
     InvalidBuckets {

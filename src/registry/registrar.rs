@@ -47,7 +47,7 @@ impl std::fmt::Debug for Source {
     }
 }
 
-/// Registers series: knows the recorder, the names and the static labels.
+/// Registers series: knows the recorder, the names and the constant labels.
 pub(crate) struct Registrar {
     pub(crate) source: Source,
     pub(crate) naming: Naming,

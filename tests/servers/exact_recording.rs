@@ -324,6 +324,20 @@ async fn concurrent_scrapes_share_one_render() {
     for s in scrapes {
         let (status, text) = s.await.unwrap();
         assert_eq!(status, 200);
+        // Each scrape is counted before the render it is served, which never runs ahead.
+        let count = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        let (scraped, rendered) = (
+            count("routemeter_scrapes_total").expect("the scrape itself is counted"),
+            count("routemeter_scrape_renders_total").expect("the render itself is counted"),
+        );
+        assert!(
+            (1..=scraped).contains(&rendered),
+            "{scraped} scrapes, {rendered} renders"
+        );
         let (sets, total) = label_sets(&text);
         assert_eq!(total, 1000);
         assert_eq!(sets["http_server_request_duration_seconds"], 1000);

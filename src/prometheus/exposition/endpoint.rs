@@ -90,6 +90,11 @@ impl PrometheusMetrics {
             metrics::Metadata::new(module_path!(), metrics::Level::INFO, None);
         let format = negotiate(headers, true);
         let metrics = self.clone();
+        // Counted before the render, which then shows this scrape among the scrapes it serves
+        // (so renders never run ahead of scrapes).
+        self.recorder
+            .register_counter(&metrics::Key::from_static_name(SCRAPES), &META)
+            .increment(1);
         let renders = self
             .recorder
             .register_counter(&metrics::Key::from_static_name(RENDERS), &META);
@@ -100,9 +105,6 @@ impl PrometheusMetrics {
                 metrics.render_as(format)
             })
             .await;
-        self.recorder
-            .register_counter(&metrics::Key::from_static_name(SCRAPES), &META)
-            .increment(1);
         let mut response = http::Response::new(text.clone().unwrap_or_default());
         if text.is_none() {
             *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;

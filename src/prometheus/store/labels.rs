@@ -1,5 +1,5 @@
 //! A series' label text: the `k="v",…` written once when the series is registered (names
-//! sanitised, reserved names exported under another, values escaped, global labels added),
+//! sanitised, reserved names exported under another, values escaped, constant labels added),
 //! and the `(name, value)` pairs it is read back as.
 
 use std::borrow::Cow;

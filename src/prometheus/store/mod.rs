@@ -3,7 +3,7 @@
 //! Every series is a fixed set of atomics updated in place when the value is recorded:
 //! counters and gauges are one atomic each, histograms are [`AtomicHistogram`]s ([`cells`]).
 //! Nothing is buffered, so there is no upkeep and nothing to lose. A series' label text (keys
-//! sanitised, values escaped, global labels added) is prepared once when it is registered
+//! sanitised, values escaped, constant labels added) is prepared once when it is registered
 //! ([`labels`]). A scrape writes the store as text ([`render`]) or reads it as data ([`read`]).
 
 mod cells;
