@@ -105,6 +105,26 @@ impl<T> Level<T> {
     }
 }
 
+/// A reservation in a level, settled by [`Reserved::settle`] or, if an insert unwinds before
+/// that, handed back when dropped.
+struct Reserved<'a, T>(Option<&'a Level<T>>);
+
+impl<T> Reserved<'_, T> {
+    fn settle(mut self, unused: bool) {
+        if let Some(level) = self.0.take() {
+            level.settle(unused);
+        }
+    }
+}
+
+impl<T> Drop for Reserved<'_, T> {
+    fn drop(&mut self) {
+        if let Some(level) = self.0.take() {
+            level.settle(true);
+        }
+    }
+}
+
 /// Keys to values; values are created once and live as long as the index.
 pub(crate) struct RouteIndex<T> {
     hasher: Seed,
@@ -170,6 +190,8 @@ impl<T> RouteIndex<T> {
                     .get_or_init(|| Box::new(Level::new(level.slots.len() * 2)));
                 continue;
             }
+            // Handed back if `admit` or `make` unwinds, so that no insert waits for it.
+            let reserved = Reserved(Some(level));
             let mask = level.slots.len() - 1;
             let mut i = hash as usize & mask;
             loop {
@@ -179,8 +201,11 @@ impl<T> RouteIndex<T> {
                     None => {
                         if let Some(admit) = admit.take() {
                             if !admit() {
-                                level.settle(true);
-                                return None;
+                                reserved.settle(true);
+                                // Refused; but an insert of this same key may hold a
+                                // reservation here and be putting it in: wait for it.
+                                level.wait_settled();
+                                return self.get(key);
                             }
                         }
                         slot.get_or_init(|| {
@@ -193,12 +218,12 @@ impl<T> RouteIndex<T> {
                     if make.is_some() {
                         // Found (another thread inserted it): the reservation is unused, and
                         // so is the admission if one was given.
-                        level.settle(true);
+                        reserved.settle(true);
                         if admit.is_none() {
                             release();
                         }
                     } else {
-                        level.settle(false);
+                        reserved.settle(false);
                     }
                     return Some(&entry.1);
                 }

@@ -55,6 +55,25 @@ struct Budget {
     gauges: AtomicUsize,
 }
 
+/// A pending take, settled by [`Pending::settle`] or, if that is never reached, when dropped.
+struct Pending<'a>(Option<&'a AtomicUsize>);
+
+impl Pending<'_> {
+    fn settle(mut self, kept: bool) {
+        if let Some(used) = self.0.take() {
+            Budget::settle(used, kept);
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(used) = self.0.take() {
+            Budget::settle(used, false);
+        }
+    }
+}
+
 /// One pending take in a [`Budget`] count; the label sets taken are counted below it.
 const PENDING: usize = 1 << (usize::BITS / 2);
 
@@ -88,6 +107,12 @@ impl Budget {
                 crate::sync::yield_now();
             }
         }
+    }
+
+    /// A take that is settled (handed back) if the code between take and settle unwinds (a
+    /// recorder that panics while registering), so that no refused request waits for it.
+    fn pending(used: &AtomicUsize) -> Pending<'_> {
+        Pending(Some(used))
     }
 
     /// The label sets taken from `used`.
@@ -219,14 +244,15 @@ impl Table {
             self.folded.increment(1);
             return self.fold_series(registrar);
         }
+        let pending = budgeted.then(|| Budget::pending(&self.budget.gauges));
         let mut made = false;
         let index = *cell.get_or_init(|| {
             made = true;
             let unmatched = std::ptr::eq(entry, &self.unmatched) && !registrar.rpc;
             self.push(registrar, &entry.label, slot, budgeted, unmatched)
         });
-        if budgeted {
-            Budget::settle(&self.budget.gauges, made);
+        if let Some(pending) = pending {
+            pending.settle(made);
         }
         index
     }
@@ -309,11 +335,14 @@ impl Table {
                 return self.handles(registrar, fold, outcome);
             }
         }
+        let pending = series
+            .budgeted
+            .then(|| Budget::pending(&self.budget.outcomes));
         let (handles, made) = series.insert(key, || {
             registrar.outcome_handles(&series.route, series.slot, outcome)
         });
-        if series.budgeted {
-            Budget::settle(&self.budget.outcomes, made);
+        if let Some(pending) = pending {
+            pending.settle(made);
         }
         Some(handles)
     }

@@ -427,3 +427,84 @@ async fn bodies_http_never_sends_are_not_cancellations() {
     assert_eq!(doc.status(304), 1);
     assert_eq!(doc.active(), 0.0);
 }
+
+/// A recorder whose first gauge registration panics: a layer must not be left waiting for the
+/// series that registration was making (the budget's last label set, taken and never used).
+#[derive(Default)]
+struct PanicsOnce(std::sync::atomic::AtomicBool);
+
+impl metrics::Recorder for PanicsOnce {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn register_counter(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        metrics::Counter::noop()
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        if !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            panic!("this recorder's first gauge registration panics");
+        }
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_that_panics_while_registering_leaves_nothing_waiting() {
+    let layer = routemeter::RouteMeterLayer::builder()
+        .recorder(PanicsOnce::default())
+        .max_series(1)
+        .build();
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route("/b", get(|| async { "b" }))
+        .layer(layer);
+    // The first request takes the budget's only label set and panics registering its gauge.
+    let first = tokio::spawn({
+        let app = app.clone();
+        async move { get_status(&app, "/a").await }
+    })
+    .await;
+    assert!(first.unwrap_err().is_panic());
+    // Later requests, refused by the spent budget, do not wait for it: both routes answer.
+    // (On a thread of their own, so that a request spinning for ever fails the test instead
+    // of hanging it.)
+    for path in ["/b", "/a", "/b"] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let app = app.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let _ = tx.send(runtime.block_on(get_status(&app, path)));
+        });
+        let status = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{path} waited for a registration that panicked"));
+        assert_eq!(status, 200, "{path}");
+    }
+}
