@@ -108,9 +108,17 @@ mod once {
 /// bound is raised with `LOOM_MAX_PREEMPTIONS`.
 #[cfg(all(test, loom))]
 pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_with_branches(1_000, f);
+}
+
+/// [`model`] for a model whose threads take more than loom's default 1,000 scheduling points
+/// each (the native buckets: a read walks windows of 160 atomics).
+#[cfg(all(test, loom))]
+pub(crate) fn model_with_branches(branches: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(2);
     }
+    builder.max_branches = builder.max_branches.max(branches);
     builder.check(f);
 }

@@ -497,4 +497,37 @@ mod loom_tests {
             assert!(during.count <= after.count);
         });
     }
+
+    /// Proves, with native buckets on: two observations racing a render, one of them far
+    /// outside the half's window of exponential buckets (it spills, and the render lays the
+    /// histogram out anew: the window moves and the schema drops, while the halves are
+    /// swapped and waited for), are each counted once in the native buckets as in the fixed
+    /// ones; every cut's native buckets hold exactly the observations its `_count` holds; and
+    /// the re-layout's wait ends.
+    #[test]
+    fn loom_native_buckets_racing_a_relayout_lose_nothing() {
+        crate::sync::model_with_branches(100_000, || {
+            let h = Arc::new(AtomicHistogram::with_native(
+                std::sync::Arc::from(&[1.0][..]),
+                Some(3),
+            ));
+            let observer = |value| {
+                let h = Arc::clone(&h);
+                thread::spawn(move || h.observe(value, 1, None))
+            };
+            let (a, b) = (observer(0.5), observer(1e30));
+            let during = h.snapshot();
+            let native = during.native.as_ref().expect("native buckets are on");
+            assert_eq!(native.count(), during.count, "{during:?}");
+            a.join().unwrap();
+            b.join().unwrap();
+            for _ in 0..2 {
+                let after = h.snapshot();
+                let native = after.native.as_ref().expect("native buckets are on");
+                assert_eq!(after.count, 2, "{after:?}");
+                assert_eq!(native.count(), 2, "{after:?}");
+                assert_eq!(native.positive.len(), 2, "{after:?}");
+            }
+        });
+    }
 }
