@@ -357,9 +357,16 @@ mod loom_tests {
     use loom::thread;
 
     fn table(max_series: usize) -> (SyncArc<Table>, SyncArc<Registrar>) {
+        table_with_routes(10, max_series)
+    }
+
+    fn table_with_routes(
+        max_routes: usize,
+        max_series: usize,
+    ) -> (SyncArc<Table>, SyncArc<Registrar>) {
         let registrar = Registrar::for_tests(Source::Explicit(Arc::new(metrics::NoopRecorder)));
         let limits = Limits {
-            max_routes: 10,
+            max_routes,
             max_series,
         };
         let table = Table::new(0, &registrar, &[], limits);
@@ -430,6 +437,22 @@ mod loom_tests {
             let (a, b) = (a.join().unwrap(), b.join().unwrap());
             assert_eq!((&*a, &*b), ("/a", "/a"));
             assert_eq!(Budget::taken(&table.budget.gauges), 1);
+        });
+    }
+
+    /// Proves: two first requests of one new route racing for the route limit's last place
+    /// are both recorded under that route: the one the limit refuses waits for the other's
+    /// pending insert and finds the route, instead of folding into the overflow route.
+    #[test]
+    fn loom_one_route_racing_for_the_last_place_is_made_for_both() {
+        model(|| {
+            let (table, registrar) = table_with_routes(1, 10);
+            let (a, b) = (
+                request(&table, &registrar, "/a"),
+                request(&table, &registrar, "/a"),
+            );
+            let (a, b) = (a.join().unwrap(), b.join().unwrap());
+            assert_eq!((&*a, &*b), ("/a", "/a"));
         });
     }
 }
