@@ -101,6 +101,7 @@ impl std::fmt::Debug for RouteMeterBuilder {
             .field("methods", &self.methods)
             .field("url_scheme", &self.url_scheme)
             .field("body_sizes", &self.body_sizes)
+            .field("status_classes", &self.status_classes)
             .field("grpc", &self.grpc)
             .field("grpc_methods", &self.grpc_methods)
             .finish()
@@ -347,21 +348,16 @@ impl RouteMeterBuilder {
     /// Records the response status as its class, `1xx` to `5xx`, instead of the code (off
     /// unless set); a server error's `error_type` is then its class too (`5xx`).
     ///
-    /// This departs from the OpenTelemetry HTTP conventions, which record the code, and from
-    /// Prometheus clients' habit of doing so. Take it for very large route sets, where each
-    /// distinct code multiplies every route's series (a route that answers 200, 201, 204, 301,
-    /// 304, 400, 401, 403, 404, 409, 429 and 500 has twelve label sets per method, and five
-    /// with classes), or to match a dashboard that groups by class anyway (Micrometer's
-    /// `outcome` tag, fastapi-instrumentator's default). What is lost: telling a 404 from a 401,
-    /// or a 502 from a 503, in the metrics (the request log still has the code). The generated
-    /// rules and dashboard work unchanged (they select server errors as `5..`, which `5xx`
-    /// matches), and the test kit (the `testing` feature) reads classes with
-    /// `RouteStats::status_class`.
-    ///
-    /// In the axum-prometheus naming scheme, which has no `error_type` label, a request that
-    /// got no response keeps its stand-in status (`499` when the client hung up, `500`
-    /// otherwise): it is not a status the server sent, and `499` is the only sign of a hang-up
-    /// there. gRPC calls keep their status codes.
+    /// A departure from the OpenTelemetry HTTP conventions, which record the code: take it for
+    /// very large route sets, where each distinct code multiplies every route's series (a
+    /// route answering a dozen codes has twelve label sets per method, five with classes), or
+    /// to match dashboards that group by class anyway (Micrometer's `outcome`). What is lost:
+    /// a 404 told from a 401, or a 502 from a 503, in the metrics (the request log keeps the
+    /// code). The generated rules and dashboard work unchanged (they select server errors as
+    /// `5..`, which `5xx` matches), and the test kit (the `testing` feature) reads classes with
+    /// `RouteStats::status_class`. In the axum-prometheus naming, which has no `error_type`
+    /// label, a request without a response keeps its stand-in status (`499` for a hang-up, the
+    /// only sign of one there). gRPC calls keep their status codes.
     ///
     /// ```
     /// let layer = routemeter::RouteMeterLayer::builder().status_classes(true).build();
@@ -405,14 +401,11 @@ impl RouteMeterBuilder {
     /// is `CANCELLED`, or `DEADLINE_EXCEEDED` when its `grpc-timeout` had passed.
     ///
     /// Without [`grpc_service`](Self::grpc_service), every well-formed method path is a label
-    /// value, bounded by [`max_routes`](Self::max_routes) like routes; declare the services to
-    /// have calls to any other method recorded as
+    /// value; declare the services to have calls to any other method recorded as
     /// [`OTHER_RPC_METHOD`](crate::OTHER_RPC_METHOD), as the conventions ask. gRPC methods are
-    /// kept in a table of their own, with the same [`max_routes`](Self::max_routes) and
-    /// [`max_series`](Self::max_series) limits as the routes.
-    ///
-    /// Off, requests are not looked at for gRPC at all; on, each request costs one look at its
-    /// `content-type`.
+    /// kept in a table of their own, with the routes' [`max_routes`](Self::max_routes) and
+    /// [`max_series`](Self::max_series) limits. Off, requests are not looked at for gRPC at
+    /// all; on, each request costs one look at its `content-type`.
     pub fn grpc(mut self, on: bool) -> Self {
         self.grpc = on;
         self
