@@ -411,16 +411,20 @@ mod loom_tests {
     /// loser's take is handed back).
     #[test]
     fn loom_one_series_racing_itself_takes_the_budget_once() {
-        model(|| {
-            let (table, registrar) = table(2);
-            let (a, b) = (
-                request(&table, &registrar, "/a"),
-                request(&table, &registrar, "/a"),
-            );
-            let (a, b) = (a.join().unwrap(), b.join().unwrap());
-            assert_eq!((&*a, &*b), ("/a", "/a"));
-            assert_eq!(Budget::taken(&table.budget.gauges), 1);
-        });
+        model(|| one_route_twice(10, 2));
+    }
+
+    /// Two first requests of `/a` on two threads, into a table with these limits: both must
+    /// be recorded under `/a`, its one series taking one label set of the budget.
+    fn one_route_twice(max_routes: usize, max_series: usize) {
+        let (table, registrar) = table_with_routes(max_routes, max_series);
+        let (a, b) = (
+            request(&table, &registrar, "/a"),
+            request(&table, &registrar, "/a"),
+        );
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        assert_eq!((&*a, &*b), ("/a", "/a"));
+        assert_eq!(Budget::taken(&table.budget.gauges), 1);
     }
 
     /// Proves: two first requests of one new (route, method) racing for the budget's last
@@ -428,16 +432,7 @@ mod loom_tests {
     /// budget spent waits for the other's pending take instead of folding.
     #[test]
     fn loom_one_series_racing_for_the_last_label_set_is_made_for_both() {
-        model(|| {
-            let (table, registrar) = table(1);
-            let (a, b) = (
-                request(&table, &registrar, "/a"),
-                request(&table, &registrar, "/a"),
-            );
-            let (a, b) = (a.join().unwrap(), b.join().unwrap());
-            assert_eq!((&*a, &*b), ("/a", "/a"));
-            assert_eq!(Budget::taken(&table.budget.gauges), 1);
-        });
+        model(|| one_route_twice(10, 1));
     }
 
     /// Proves: two first requests of one new route racing for the route limit's last place
@@ -445,14 +440,6 @@ mod loom_tests {
     /// pending insert and finds the route, instead of folding into the overflow route.
     #[test]
     fn loom_one_route_racing_for_the_last_place_is_made_for_both() {
-        model(|| {
-            let (table, registrar) = table_with_routes(1, 10);
-            let (a, b) = (
-                request(&table, &registrar, "/a"),
-                request(&table, &registrar, "/a"),
-            );
-            let (a, b) = (a.join().unwrap(), b.join().unwrap());
-            assert_eq!((&*a, &*b), ("/a", "/a"));
-        });
+        model(|| one_route_twice(1, 10));
     }
 }

@@ -284,3 +284,32 @@ impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
         self.clone()
     }
 }
+
+/// The three `describe_*` methods of a `metrics::Recorder` that ignores descriptions, for the
+/// test recorders written in the tests.
+#[macro_export]
+macro_rules! ignore_descriptions {
+    () => {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+    };
+}

@@ -115,27 +115,7 @@ impl metrics::HistogramFn for Observed {
 }
 
 impl metrics::Recorder for Tally {
-    fn describe_counter(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
-    fn describe_gauge(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
-    fn describe_histogram(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
+    crate::ignore_descriptions!();
     fn register_counter(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
         metrics::Counter::noop()
     }
@@ -233,19 +213,55 @@ fn local_recorders_come_and_go(place: Place) {
     }
 }
 
+/// Runs `test` (this file's test of that name) alone in a process of its own, where the
+/// resident memory it measures is its own: in this process other tests run beside it, and one
+/// printing a panic's backtrace reads the binary's debug information, tens of megabytes.
+fn alone(test: &str, place: Place) {
+    const CHILD: &str = "ROUTEMETER_TEST_ALONE";
+    if std::env::var_os(CHILD).is_some() {
+        local_recorders_come_and_go(place);
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            &format!("isolation::{test}"),
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{test} in a process of its own:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn local_recorders_on_the_stack_each_see_their_own_request() {
-    local_recorders_come_and_go(Place::Stack);
+    alone(
+        "local_recorders_on_the_stack_each_see_their_own_request",
+        Place::Stack,
+    );
 }
 
 #[test]
 fn boxed_local_recorders_each_see_their_own_request() {
-    local_recorders_come_and_go(Place::Boxed);
+    alone(
+        "boxed_local_recorders_each_see_their_own_request",
+        Place::Boxed,
+    );
 }
 
 #[test]
 fn scattered_local_recorders_each_see_their_own_request() {
-    local_recorders_come_and_go(Place::Scattered);
+    alone(
+        "scattered_local_recorders_each_see_their_own_request",
+        Place::Scattered,
+    );
 }
 
 /// Requests through two layers into one recorder with a middleware between them: each is
