@@ -122,3 +122,29 @@ pub(crate) fn model_with_branches(branches: usize, f: impl Fn() + Sync + Send + 
     builder.max_branches = builder.max_branches.max(branches);
     builder.check(f);
 }
+
+/// Waits for `done`, which another thread makes true a few steps after it began (an insert
+/// settling a reservation it took): spins briefly, then yields, and gives up after about a
+/// millisecond, returning whether `done` came true. The bound is for the case where those few
+/// steps call into a recorder that blocks (a lock held by a long scrape, or the application's
+/// own code): the waiter then goes on without what it waited for, which callers make safe (a
+/// request folded into the overflow route, or a route entry made twice, never a request
+/// lost). Under loom it waits until `done`, so that the models show the wait ends.
+pub(crate) fn wait_briefly(done: impl Fn() -> bool) -> bool {
+    let mut turns = 0_u32;
+    #[cfg(not(loom))]
+    let start = std::time::Instant::now();
+    while !done() {
+        turns = turns.saturating_add(1);
+        if turns <= 64 {
+            spin_loop();
+            continue;
+        }
+        #[cfg(not(loom))]
+        if turns % 16 == 0 && start.elapsed() > std::time::Duration::from_millis(1) {
+            return false;
+        }
+        yield_now();
+    }
+    true
+}

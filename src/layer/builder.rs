@@ -345,8 +345,9 @@ impl RouteMeterBuilder {
         self
     }
 
-    /// Records the response status as its class, `1xx` to `5xx`, instead of the code (off
-    /// unless set); a server error's `error_type` is then its class too (`5xx`).
+    /// Records the response status as its class, `1xx` to `5xx` (`6xx` to `9xx` for the
+    /// non-standard codes up to 999), instead of the code (off unless set); a server error's
+    /// `error_type` is then its class too (`5xx`).
     ///
     /// A departure from the OpenTelemetry HTTP conventions, which record the code: take it for
     /// very large route sets, where each distinct code multiplies every route's series (a
@@ -355,9 +356,8 @@ impl RouteMeterBuilder {
     /// a 404 told from a 401, or a 502 from a 503, in the metrics (the request log keeps the
     /// code). The generated rules and dashboard work unchanged (they select server errors as
     /// `5..`, which `5xx` matches), and the test kit (the `testing` feature) reads classes with
-    /// `RouteStats::status_class`. In the axum-prometheus naming, which has no `error_type`
-    /// label, a request without a response keeps its stand-in status (`499` for a hang-up, the
-    /// only sign of one there). gRPC calls keep their status codes.
+    /// `RouteStats::status_class`. A request without a response keeps the axum-prometheus
+    /// naming's stand-in status (`499` for a hang-up); gRPC calls keep their codes.
     ///
     /// ```
     /// let layer = routemeter::RouteMeterLayer::builder().status_classes(true).build();

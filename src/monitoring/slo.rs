@@ -175,7 +175,9 @@ impl Slo {
     /// The duration histogram's bucket bounds of one route that has its own (given to the
     /// recorder with `PrometheusBuilder::route_buckets`): the latency threshold that covers the
     /// route, the service's or its own [`RouteSlo::latency`], must be one of them. A later
-    /// setting for the same route replaces an earlier one.
+    /// setting for the same route replaces an earlier one. Bounds must be above 0, as for
+    /// [`buckets`](Self::buckets): leave out a bound of 0 the recorder was given (no request
+    /// takes no time, and no objective has a threshold of 0).
     pub fn route_buckets(mut self, route: impl Into<String>, bounds: &[f64]) -> Self {
         let route = route.into();
         self.route_buckets.retain(|(r, _)| *r != route);

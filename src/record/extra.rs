@@ -98,6 +98,9 @@ impl Flags {
     pub(super) const COUNTS_REQUEST_BODY: u8 = 4;
     /// The time to the response head is recorded.
     pub(super) const TIME_TO_HEAD: u8 = 8;
+    /// The response head had an informational status other than 101, which a server does not
+    /// send as a final response (hyper answers 500 instead, without a body).
+    pub(super) const NOT_FINAL: u8 = 16;
 
     #[inline]
     pub(super) fn has(self, flag: u8) -> bool {

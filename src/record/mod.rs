@@ -263,6 +263,9 @@ impl InFlight {
         let Some(series) = table.series(self.at.series) else {
             return;
         };
+        // Taken down however recording ends: also when the recorder panics while registering
+        // the handles, so the in-flight gauge never keeps a request that is gone.
+        let active = ActiveDown(&series.active);
         if let Some(h) = table.handles(registrar, series, outcome) {
             let seconds = crate::clock::seconds(elapsed);
             match self.trace.get() {
@@ -273,7 +276,7 @@ impl InFlight {
                 self.record_more(h);
             }
         }
-        series.active.decrement(1.0);
+        drop(active);
         if series.unmatched {
             self.unmatched_answered(outcome);
         }
@@ -340,7 +343,7 @@ impl InFlight {
     /// Whether HTTP sends no body for this response (RFC 9110: a response to `HEAD`, or a
     /// 1xx, 204 or 304 status), so a server drops it unread.
     pub(crate) fn sends_no_body(&self) -> bool {
-        self.flags.has(Flags::HEAD_REQUEST)
+        self.flags.has(Flags::HEAD_REQUEST | Flags::NOT_FINAL)
             || self.status.is_some_and(|s| {
                 s.is_informational() || s == StatusCode::NO_CONTENT || s == StatusCode::NOT_MODIFIED
             })
@@ -349,7 +352,13 @@ impl InFlight {
     /// Records the response head of `response`: its status, its declared body length and, when
     /// the layer measures it, the time until the head was ready.
     pub(crate) fn head<B: http_body::Body>(&mut self, response: &http::Response<B>) {
-        let status = response.status();
+        let mut status = response.status();
+        if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+            // Not a final response: the server sends its client a 500 instead, and that is
+            // what is recorded.
+            self.flags.0 |= Flags::NOT_FINAL;
+            status = StatusCode::INTERNAL_SERVER_ERROR;
+        }
         self.status = Some(status);
         if let Some(call) = self.extra.as_mut().and_then(|e| e.grpc.as_mut()) {
             call.head(status, response.headers());
@@ -394,6 +403,16 @@ impl InFlight {
     #[inline]
     pub(crate) fn span(&self) -> Option<&tracing::Span> {
         self.extra.as_ref()?.log.as_ref().map(|l| &l.span)
+    }
+}
+
+/// Takes the in-flight gauge down when dropped.
+struct ActiveDown<'a>(&'a metrics::Gauge);
+
+impl Drop for ActiveDown<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }
 

@@ -89,19 +89,10 @@ impl<T> Level<T> {
             .fetch_sub(PENDING + usize::from(unused), Ordering::Release);
     }
 
-    /// Waits until no reservation of this full level is pending, so that every key it will
-    /// ever hold is in it. Another insert settles its reservation a few steps after taking it,
-    /// without waiting for anything; the wait yields to it.
-    fn wait_settled(&self) {
-        let mut spins = 0_u32;
-        while self.rooms.load(Ordering::Acquire) >= PENDING {
-            if spins < 64 {
-                spins += 1;
-                crate::sync::spin_loop();
-            } else {
-                crate::sync::yield_now();
-            }
-        }
+    /// Waits until no reservation of this level is pending, so that every key it will ever
+    /// hold is in it; gives up after about a millisecond (see [`crate::sync::wait_briefly`]).
+    fn wait_settled(&self) -> bool {
+        crate::sync::wait_briefly(|| self.rooms.load(Ordering::Acquire) < PENDING)
     }
 }
 
@@ -176,6 +167,8 @@ impl<T> RouteIndex<T> {
             if !level.reserve() {
                 // Full: the key may still be on its way into this level from an insert that
                 // took the last room. Only once none is pending does it belong to the next.
+                // (Given up on, the key may end up in two levels: two entries for one label,
+                // whose series register the same keys, so nothing is counted apart.)
                 level.wait_settled();
                 if level.reserve() {
                     // A reservation was handed back meanwhile: try this level again.

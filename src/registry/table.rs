@@ -94,19 +94,12 @@ impl Budget {
         used.fetch_sub(PENDING + usize::from(!kept), Ordering::Release);
     }
 
-    /// Waits until no take on `used` is pending. A take is settled a few steps after it is
-    /// taken (its series registered with the recorder), and waits for nothing itself; the
-    /// wait yields to it.
-    fn wait_settled(used: &AtomicUsize) {
-        let mut spins = 0_u32;
-        while used.load(Ordering::Acquire) >= PENDING {
-            if spins < 64 {
-                spins += 1;
-                crate::sync::spin_loop();
-            } else {
-                crate::sync::yield_now();
-            }
-        }
+    /// Waits until `made` (the series or handles a refused request needs exist) or no take on
+    /// `used` is pending, giving up after about a millisecond (see
+    /// [`crate::sync::wait_briefly`]): a take is settled a few steps after it is taken, but
+    /// those steps register a series with the recorder, which may block.
+    fn wait_settled(used: &AtomicUsize, made: impl Fn() -> bool) {
+        crate::sync::wait_briefly(|| made() || used.load(Ordering::Acquire) < PENDING);
     }
 
     /// A take that is settled (handed back) if the code between take and settle unwinds (a
@@ -237,7 +230,7 @@ impl Table {
         if budgeted && !self.budget.take(&self.budget.gauges) {
             // Spent; but a request of this same label set may have taken the last one and be
             // making its series.
-            Budget::wait_settled(&self.budget.gauges);
+            Budget::wait_settled(&self.budget.gauges, || cell.get().is_some());
             if let Some(index) = cell.get() {
                 return *index;
             }
@@ -326,7 +319,7 @@ impl Table {
             if !self.budget.take(&self.budget.outcomes) {
                 // Spent; but a request of this same label set may have taken the last one and
                 // be making its handles.
-                Budget::wait_settled(&self.budget.outcomes);
+                Budget::wait_settled(&self.budget.outcomes, || series.find(key).is_some());
                 if let Some(handles) = series.find(key) {
                     return Some(handles);
                 }

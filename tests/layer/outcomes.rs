@@ -488,3 +488,110 @@ async fn a_recorder_that_panics_while_registering_leaves_nothing_waiting() {
         assert_eq!(status, 200, "{path}");
     }
 }
+
+/// A Prometheus recorder behind a wrapper that, for series of the route `/trap`, panics on the
+/// first histogram registration or blocks every gauge registration for 3 s.
+struct Trap {
+    inner: routemeter::prometheus::PrometheusRecorder,
+    panicked: std::sync::atomic::AtomicBool,
+    block: bool,
+}
+
+impl Trap {
+    fn trapped(key: &metrics::Key) -> bool {
+        key.labels().any(|l| l.value() == "/trap")
+    }
+}
+
+impl metrics::Recorder for Trap {
+    crate::ignore_descriptions!();
+    fn register_counter(&self, k: &metrics::Key, m: &metrics::Metadata<'_>) -> metrics::Counter {
+        self.inner.register_counter(k, m)
+    }
+    fn register_gauge(&self, k: &metrics::Key, m: &metrics::Metadata<'_>) -> metrics::Gauge {
+        if self.block && Self::trapped(k) {
+            std::thread::sleep(Duration::from_secs(3));
+        }
+        self.inner.register_gauge(k, m)
+    }
+    fn register_histogram(
+        &self,
+        k: &metrics::Key,
+        m: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        if !self.block
+            && Self::trapped(k)
+            && !self
+                .panicked
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            panic!("this recorder panics registering /trap's first histogram");
+        }
+        self.inner.register_histogram(k, m)
+    }
+}
+
+fn trap_app(block: bool, metrics: &routemeter::prometheus::PrometheusMetrics) -> Router {
+    let trap = Trap {
+        inner: metrics.recorder().clone(),
+        panicked: std::sync::atomic::AtomicBool::new(false),
+        block,
+    };
+    Router::new()
+        .route("/trap", get(|| async { "trap" }))
+        .route("/b", get(|| async { "b" }))
+        .route("/c", get(|| async { "c" }))
+        .layer(
+            routemeter::RouteMeterLayer::builder()
+                .recorder(trap)
+                .max_series(2)
+                .build(),
+        )
+}
+
+/// A recorder that panics registering a request's handles leaves no request in flight: the
+/// gauge is taken down as the recording unwinds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_panicking_at_the_end_of_a_request_leaves_nothing_in_flight() {
+    let metrics = crate::common::metrics();
+    let app = trap_app(false, &metrics);
+    let first = tokio::spawn({
+        let app = app.clone();
+        async move { get_status(&app, "/trap").await }
+    })
+    .await;
+    assert!(first.unwrap_err().is_panic());
+    assert_eq!(get_status(&app, "/trap").await, 200);
+    let text = metrics.render();
+    let in_flight = text
+        .lines()
+        .find(|l| l.starts_with("http_server_active_requests{") && l.contains("/trap"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(in_flight.ends_with(" 0"), "{in_flight}");
+}
+
+/// A registration that blocks (a recorder waiting on a lock) does not hold up an unrelated
+/// request refused by the spent budget for more than a moment: it folds into the overflow
+/// route instead of waiting the registration out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_registration_holds_up_no_other_request() {
+    let metrics = crate::common::metrics();
+    let app = trap_app(true, &metrics);
+    assert_eq!(get_status(&app, "/b").await, 200);
+    let blocked = tokio::task::spawn_blocking({
+        let app = app.clone();
+        move || {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(get_status(&app, "/trap"))
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(get_status(&app, "/c").await, 200);
+    // Answered while the registration is still blocked, not after it.
+    assert!(!blocked.is_finished(), "/c waited for /trap's registration");
+    assert_eq!(blocked.await.unwrap(), 200);
+    let text = metrics.render();
+    assert!(text.contains("http_route=\"__overflow__\""), "{text}");
+}

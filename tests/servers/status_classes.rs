@@ -159,3 +159,42 @@ async fn classes_in_the_axum_prometheus_naming() {
         "{json}"
     );
 }
+
+/// A handler that answers with an informational status (other than 101) gives no final
+/// response: the server sends its client a 500 instead, and a 500 server error is recorded,
+/// over HTTP/1.1 and h2c alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_informational_final_status_is_recorded_as_what_the_client_got() {
+    let metrics = PrometheusBuilder::new()
+        .process_metrics(false)
+        .runtime_metrics(false)
+        .build()
+        .unwrap();
+    let app = app(metrics.layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut seen = Vec::new();
+    for client in [Client::new(), Client::h2()] {
+        for code in [100, 103] {
+            let url = format!("http://{addr}/answer/{code}");
+            seen.push(client.try_get(&url).await);
+        }
+    }
+    server.abort();
+    let text = metrics.render();
+    let served: Vec<_> = seen.iter().flatten().collect();
+    // What the clients got: 500 wherever they got a response.
+    assert!(served.iter().all(|s| **s == 500), "{seen:?}");
+    let recorded: u64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("http_server_request_duration_seconds_count{")
+                && l.contains("http_response_status_code=\"500\"")
+                && l.contains("error_type=\"500\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(recorded, 4, "{seen:?}\n{text}");
+    assert!(!text.contains("http_response_status_code=\"10"), "{text}");
+}

@@ -93,7 +93,8 @@ fn error_of<'a>(
                 Some(class) => class * 100,
                 None => status.parse().ok()?,
             };
-            (code >= 500 || code == 499).then_some(status)
+            // Server errors as the conventions count them (500 to 599), and hang-ups.
+            ((500..600).contains(&code) || code == 499).then_some(status)
         }
     }
 }

@@ -112,10 +112,11 @@ impl RouteStats {
                     let status = label.and_then(|v| v.parse::<u16>().ok());
                     let error = match n.scheme() {
                         // As the live page reads this naming: 5xx, and 499 for a hang-up.
+                        // (5xx as the conventions count server errors: 500 to 599.)
                         NamingScheme::AxumPrometheus => status
-                            .filter(|s| *s >= 500 || *s == HANG_UP_STATUS)
+                            .filter(|s| (500..600).contains(s) || *s == HANG_UP_STATUS)
                             .map(|s| s.to_string())
-                            .or_else(|| class.filter(|c| *c >= 5).map(|c| format!("{c}xx"))),
+                            .or_else(|| class.filter(|c| *c == 5).map(|c| format!("{c}xx"))),
                         _ => n.error_key().and_then(|k| s.label(k)).map(str::to_owned),
                     };
                     match class {
