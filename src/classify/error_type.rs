@@ -34,7 +34,7 @@ pub enum ErrorType {
     /// A gRPC call ended with a status the OpenTelemetry gRPC conventions count as a server
     /// error (see [`GrpcCode::is_server_error`](crate::GrpcCode::is_server_error)); the label
     /// value is the status name (`"INTERNAL"`).
-    Grpc(crate::GrpcCode),
+    Grpc(crate::grpc::GrpcCode),
 }
 
 impl ErrorType {

@@ -23,7 +23,7 @@ pub(crate) struct Outcome {
     pub(crate) version: Option<ProtocolVersion>,
     /// The status of a gRPC call (none for HTTP requests, and for calls that ended without
     /// one).
-    pub(crate) grpc: Option<crate::GrpcCode>,
+    pub(crate) grpc: Option<crate::grpc::GrpcCode>,
 }
 
 impl Outcome {
@@ -57,7 +57,7 @@ impl Outcome {
 
     /// A gRPC call that ended with `code` (if it got one) and then `end`: an error when the
     /// code is a server error, or when `end` says so.
-    pub(crate) fn call(code: Option<crate::GrpcCode>, end: Option<ErrorType>) -> Self {
+    pub(crate) fn call(code: Option<crate::grpc::GrpcCode>, end: Option<ErrorType>) -> Self {
         let error = end.or_else(|| code.filter(|c| c.is_server_error()).map(ErrorType::Grpc));
         Self {
             status: None,

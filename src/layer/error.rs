@@ -48,7 +48,7 @@ impl std::fmt::Display for LayerError {
             Self::TooManyMethods(n) => write!(
                 f,
                 "{n} known methods: at most {}, each one multiplies the series",
-                crate::MAX_KNOWN_METHODS
+                crate::classify::MAX_KNOWN_METHODS
             ),
         }
     }

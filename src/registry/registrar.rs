@@ -379,7 +379,9 @@ impl Registrar {
         let error = outcome.error;
         if let (Some(key), Some(e)) = (n.error_key(), &error) {
             let value = match e {
-                crate::ErrorType::Status(status) if self.status_classes => status_class(*status),
+                crate::classify::ErrorType::Status(status) if self.status_classes => {
+                    status_class(*status)
+                }
                 _ => e.as_str(),
             };
             labels.push((key, value));
@@ -406,7 +408,7 @@ impl Registrar {
             response_size,
             total,
             time_to_head: (self.time_to_head
-                && matches!(error, None | Some(crate::ErrorType::Status(_))))
+                && matches!(error, None | Some(crate::classify::ErrorType::Status(_))))
             .then(|| self.histogram(&self.key(n.time_to_head_shared(), &labels))),
         }
     }
