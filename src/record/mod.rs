@@ -139,13 +139,16 @@ impl InFlight {
         }
     }
 
-    /// The table the request's series is in.
+    /// Where the request's series is: its table in `recorders` (or its own, for a thread's
+    /// local recorder) and the series in it. Recording and the time to the head both start
+    /// here; the table then gives the handles of an outcome.
     #[inline]
-    fn table<'a>(&'a self, recorders: &'a Recorders) -> Option<&'a Table> {
-        match recorders.table(self.at.table()) {
-            Some(table) => Some(table),
-            None => self.scoped_table(),
-        }
+    fn series<'a>(&'a self, recorders: &'a Recorders) -> Option<(&'a Table, &'a MethodSeries)> {
+        let table = match recorders.table(self.at.table()) {
+            Some(table) => table,
+            None => self.scoped_table()?,
+        };
+        Some((table, table.series(self.at.series)?))
     }
 
     #[cold]
@@ -257,10 +260,7 @@ impl InFlight {
         // One measurement for the histogram, the log and a gRPC call's deadline.
         let elapsed = registrar.clock.nanos_since(self.start);
         let outcome = self.outcome(registrar, end, elapsed);
-        let Some(table) = self.table(recorders) else {
-            return;
-        };
-        let Some(series) = table.series(self.at.series) else {
+        let Some((table, series)) = self.series(recorders) else {
             return;
         };
         // Taken down however recording ends: also when the recorder panics while registering
@@ -380,12 +380,9 @@ impl InFlight {
         let outcome =
             Outcome::response_in(status, None, registrar.status_classes).with_version(version);
         let elapsed = registrar.clock.nanos_since(self.start);
-        let Some(table) = self.table(recorders) else {
-            return;
-        };
-        if let Some(t) = table
-            .series(self.at.series)
-            .and_then(|series| table.handles(registrar, series, outcome))
+        if let Some(t) = self
+            .series(recorders)
+            .and_then(|(table, series)| table.handles(registrar, series, outcome))
             .and_then(|h| h.time_to_head.as_ref())
         {
             t.record(crate::clock::seconds(elapsed));
