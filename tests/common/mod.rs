@@ -247,11 +247,26 @@ impl http_body::Body for Panicky {
 /// A Prometheus recorder of the test's own, without process and runtime metrics (their series
 /// would only add noise to what a test counts).
 pub fn metrics() -> routemeter::prometheus::PrometheusMetrics {
+    metrics_named(routemeter::Naming::default())
+}
+
+/// [`metrics`] with the names of `naming`.
+pub fn metrics_named(naming: routemeter::Naming) -> routemeter::prometheus::PrometheusMetrics {
     routemeter::prometheus::PrometheusBuilder::new()
+        .naming(naming)
         .process_metrics(false)
         .runtime_metrics(false)
         .build()
         .unwrap()
+}
+
+/// The `le` label's value of an exposition line, if it has one.
+pub fn le_of(line: &str) -> Option<String> {
+    line.split("le=\"")
+        .nth(1)?
+        .split('"')
+        .next()
+        .map(str::to_owned)
 }
 
 /// A log writer whose output the test reads back: give it to a `tracing_subscriber` as its

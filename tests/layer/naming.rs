@@ -163,13 +163,7 @@ fn bucket_bounds(text: &str, metric: &str) -> Vec<String> {
     let mut bounds: Vec<String> = text
         .lines()
         .filter(|l| l.starts_with(&prefix))
-        .filter_map(|l| {
-            l.split("le=\"")
-                .nth(1)?
-                .split('"')
-                .next()
-                .map(str::to_owned)
-        })
+        .filter_map(crate::common::le_of)
         .collect();
     bounds.dedup();
     bounds

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::routing::get;
 use common::{Client, Process, TempDir, free_port, metrics, require_program};
 use quickstart_server::RunningApp;
-use routemeter::prometheus::{PrometheusBuilder, PrometheusMetrics};
+use routemeter::prometheus::PrometheusMetrics;
 use routemeter::testing::Snapshot;
 use serde_json::{Value, json};
 
@@ -149,12 +149,7 @@ async fn json_totals_equal_metrics_counts_at_the_same_moment() {
 async fn axum_prometheus_names_give_the_same_table() {
     use routemeter::{Naming, NamingScheme};
     let naming = Naming::new(NamingScheme::AxumPrometheus).with_prefix("shop");
-    let metrics = PrometheusBuilder::new()
-        .naming(naming.clone())
-        .process_metrics(false)
-        .runtime_metrics(false)
-        .build()
-        .unwrap();
+    let metrics = common::metrics_named(naming.clone());
     let app = RunningApp::start(&metrics).await;
     let client = Client::new();
     for _ in 0..2 {

@@ -25,13 +25,7 @@ fn les(text: &str, route: &str, version: &str) -> Vec<String> {
                 && l.contains(&format!("http_route=\"{route}\""))
                 && l.contains(&format!("network_protocol_version=\"{version}\""))
         })
-        .filter_map(|l| {
-            l.split("le=\"")
-                .nth(1)?
-                .split('"')
-                .next()
-                .map(str::to_owned)
-        })
+        .filter_map(crate::common::le_of)
         .collect()
 }
 

@@ -133,12 +133,7 @@ async fn statuses_are_recorded_as_classes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classes_in_the_axum_prometheus_naming() {
     let naming = Naming::new(NamingScheme::AxumPrometheus);
-    let metrics = PrometheusBuilder::new()
-        .naming(naming.clone())
-        .process_metrics(false)
-        .runtime_metrics(false)
-        .build()
-        .unwrap();
+    let metrics = crate::common::metrics_named(naming.clone());
     drive(app(metrics.layer_builder().status_classes(true).build())).await;
     let text = metrics.render();
     assert!(
