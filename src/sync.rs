@@ -128,8 +128,8 @@ pub(crate) fn model_with_branches(branches: usize, f: impl Fn() + Sync + Send + 
 /// millisecond, returning whether `done` came true. The bound is for the case where those few
 /// steps call into a recorder that blocks (a lock held by a long scrape, or the application's
 /// own code): the waiter then goes on without what it waited for, which callers make safe (a
-/// request folded into the overflow route, or a route entry made twice, never a request
-/// lost). Under loom it waits until `done`, so that the models show the wait ends.
+/// request folded into the overflow route, never a request lost). Under loom it waits until
+/// `done`, so that the models show the wait ends.
 pub(crate) fn wait_briefly(done: impl Fn() -> bool) -> bool {
     let mut turns = 0_u32;
     #[cfg(not(loom))]
@@ -147,4 +147,19 @@ pub(crate) fn wait_briefly(done: impl Fn() -> bool) -> bool {
         yield_now();
     }
     true
+}
+
+/// Waits for `done`, which another thread makes true a few steps after it began, steps that
+/// call no code outside this crate and wait for nothing (an insert into the route index
+/// settling its reservation): spins briefly, then yields to it. The loom models show it ends.
+pub(crate) fn wait_until(done: impl Fn() -> bool) {
+    let mut turns = 0_u32;
+    while !done() {
+        turns = turns.saturating_add(1);
+        if turns <= 64 {
+            spin_loop();
+        } else {
+            yield_now();
+        }
+    }
 }

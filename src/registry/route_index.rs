@@ -10,8 +10,8 @@
 //! once every reservation taken in the full level is settled (written, or handed back) and the
 //! key is still not there: otherwise two threads inserting the same new key as a level fills up
 //! could each put it in a different level. That wait is for another insert's few steps between
-//! taking a slot and filling it (its `admit` and `make`), never for a lock; the loom model
-//! `loom_same_label_racing_for_the_last_room_makes_one` shows it ends.
+//! taking a slot and filling it (its `admit` and `make`, which call no recorder), never for a
+//! lock; the loom model `loom_same_label_racing_for_the_last_room_makes_one` shows it ends.
 
 use crate::sync::{AtomicUsize, OnceLock, Ordering};
 use std::hash::BuildHasher;
@@ -90,9 +90,11 @@ impl<T> Level<T> {
     }
 
     /// Waits until no reservation of this level is pending, so that every key it will ever
-    /// hold is in it; gives up after about a millisecond (see [`crate::sync::wait_briefly`]).
-    fn wait_settled(&self) -> bool {
-        crate::sync::wait_briefly(|| self.rooms.load(Ordering::Acquire) < PENDING)
+    /// hold is in it. A reservation is settled a few steps after it is taken (the route
+    /// limit's admission and the entry's making, which call no recorder), so the wait is for
+    /// those steps alone (see [`crate::sync::wait_until`]).
+    fn wait_settled(&self) {
+        crate::sync::wait_until(|| self.rooms.load(Ordering::Acquire) < PENDING);
     }
 }
 
@@ -167,8 +169,6 @@ impl<T> RouteIndex<T> {
             if !level.reserve() {
                 // Full: the key may still be on its way into this level from an insert that
                 // took the last room. Only once none is pending does it belong to the next.
-                // (Given up on, the key may end up in two levels: two entries for one label,
-                // whose series register the same keys, so nothing is counted apart.)
                 level.wait_settled();
                 if level.reserve() {
                     // A reservation was handed back meanwhile: try this level again.
