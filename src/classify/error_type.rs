@@ -10,7 +10,8 @@ use http::StatusCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorType {
-    /// The response status was 500 or above; the label value is the status code (`"503"`).
+    /// The response status was a server error, 500 to 599; the label value is the status code
+    /// (`"503"`), or its class (`"5xx"`) with `status_classes`.
     Status(StatusCode),
     /// The inner service returned `Err` instead of a response, for no reason the layer can name:
     /// `"_OTHER"`, the fallback value of the OpenTelemetry conventions.

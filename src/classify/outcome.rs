@@ -24,19 +24,20 @@ pub(crate) struct Outcome {
     /// The status of a gRPC call (none for HTTP requests, and for calls that ended without
     /// one).
     pub(crate) grpc: Option<crate::grpc::GrpcCode>,
+    /// Whether the status is keyed by its class (`status_classes`): one series per class. The
+    /// status itself stays the one the response had, for the request log and the checks on it.
+    pub(crate) class: bool,
 }
 
 impl Outcome {
-    /// A response with `status`, recorded as its class (the class's first code stands for it:
-    /// 200 for `2xx`) when `classes` is set, so that a class is one series.
+    /// A response with `status`, keyed by its class when `classes` is set, so that a class is
+    /// one series (whose labels the registrar writes as the class, `5xx`).
     #[inline]
     pub(crate) fn response_in(status: StatusCode, end: Option<ErrorType>, classes: bool) -> Self {
-        let status = if classes {
-            StatusCode::from_u16(status.as_u16() / 100 * 100).unwrap_or(status)
-        } else {
-            status
-        };
-        Self::response(status, end)
+        Self {
+            class: classes,
+            ..Self::response(status, end)
+        }
     }
 
     /// A response head with `status` whose body then ended with `end`.
@@ -52,6 +53,7 @@ impl Outcome {
             error,
             version: None,
             grpc: None,
+            class: false,
         }
     }
 
@@ -64,6 +66,7 @@ impl Outcome {
             error,
             version: None,
             grpc: code,
+            class: false,
         }
     }
 
@@ -74,6 +77,7 @@ impl Outcome {
             error: Some(error),
             version: None,
             grpc: None,
+            class: false,
         }
     }
 
@@ -83,11 +87,13 @@ impl Outcome {
         Self { version, ..self }
     }
 
-    /// A compact key: 16 bits of status (0 when none; 1000 and up for gRPC codes), 8 bits of
-    /// protocol version and 8 bits of error kind.
+    /// A compact key: 16 bits of status (0 when none; the class's first code, 200 for `2xx`,
+    /// when keyed by class; 1000 and up for gRPC codes), 8 bits of protocol version and 8 bits
+    /// of error kind.
     #[inline]
     pub(crate) fn key(&self) -> u32 {
         let status = match self.grpc {
+            None if self.class => self.status.map_or(0, |s| u32::from(s.as_u16() / 100 * 100)),
             None => self.status.map_or(0, |s| u32::from(s.as_u16())),
             Some(code) => 1000 + u32::from(code.number()),
         };
@@ -122,6 +128,26 @@ mod tests {
         assert_ne!(
             Outcome::failed(ErrorType::Panic).key(),
             Outcome::failed(ErrorType::Service).key()
+        );
+    }
+
+    /// Keyed by class, a status shares its class's series, and keeps its own code for the
+    /// request log and for telling axum's 404 from a nested service's answer.
+    #[test]
+    fn a_class_is_one_key_and_the_status_stays_itself() {
+        let by_class = |code| Outcome::response_in(StatusCode::from_u16(code).unwrap(), None, true);
+        assert_eq!(by_class(404).key(), by_class(401).key());
+        assert_eq!(by_class(503).key(), by_class(500).key());
+        assert_ne!(by_class(404).key(), by_class(200).key());
+        assert_eq!(by_class(404).status, Some(StatusCode::NOT_FOUND));
+        assert_eq!(
+            by_class(503).error,
+            Some(ErrorType::Status(StatusCode::SERVICE_UNAVAILABLE))
+        );
+        let by_code = Outcome::response_in(StatusCode::NOT_FOUND, None, false);
+        assert_ne!(
+            by_code.key(),
+            Outcome::response(StatusCode::UNAUTHORIZED, None).key()
         );
     }
 }

@@ -193,3 +193,52 @@ async fn an_informational_final_status_is_recorded_as_what_the_client_got() {
     assert_eq!(recorded, 4, "{seen:?}\n{text}");
     assert!(!text.contains("http_response_status_code=\"10"), "{text}");
 }
+
+/// With classes on, the request log still says which code each request got, and the metrics
+/// of an app whose unmatched requests all get axum's 404 raise no warning about nested
+/// services (a 404 keyed as `4xx` is still a 404).
+#[test]
+fn the_request_log_keeps_the_code() {
+    let captured = crate::common::Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .json()
+        .finish();
+    let meter = TestMeter::new();
+    let layer = meter
+        .layer_builder()
+        .status_classes(true)
+        .request_log(routemeter::RequestLog::all())
+        .build();
+    let app = app(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for path in ["/answer/503", "/answer/404", "/answer/201", "/nowhere"] {
+                crate::common::get(&app, path).await;
+            }
+        });
+    });
+    let text = captured.text();
+    let statuses: Vec<u64> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| {
+            l["fields"]["message"] == "request finished" || l["message"] == "request finished"
+        })
+        .filter_map(|l| {
+            l["fields"]["status"]
+                .as_u64()
+                .or_else(|| l["status"].as_u64())
+        })
+        .collect();
+    assert_eq!(statuses, [503, 404, 201, 404], "{text}");
+    assert!(!text.contains("nest_service"), "{text}");
+    let stats = meter.snapshot().route("/answer/{code}");
+    assert_eq!(stats.status_class(5), 1, "{stats}");
+    assert_eq!(stats.status_class(4), 1, "{stats}");
+}

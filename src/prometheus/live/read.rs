@@ -77,7 +77,7 @@ fn label<'a>(labels: &'a LabelPairs<'_>, key: &str) -> Option<&'a str> {
 }
 
 /// What went wrong in the requests of a series, if they failed: the `error_type` label when
-/// the naming has one, else (axum-prometheus names) a status of 500 or above, or 499 (a
+/// the naming has one, else (axum-prometheus names) a status from 500 to 599, or 499 (a
 /// request dropped before its response), named by the status.
 fn error_of<'a>(
     labels: &'a LabelPairs<'_>,

@@ -259,7 +259,9 @@ impl RouteStats {
 
     /// Requests whose response status is in class `class` (`2` for `2xx`, `5` for `5xx`):
     /// those recorded with a code in that class and those recorded as the class itself, by a
-    /// layer with [`status_classes`](crate::RouteMeterBuilder::status_classes) on.
+    /// layer with [`status_classes`](crate::RouteMeterBuilder::status_classes) on. In the
+    /// axum-prometheus naming this includes its stand-ins for requests without a response:
+    /// 499 (a hang-up) in class 4, 500 in class 5.
     #[must_use]
     pub fn status_class(&self, class: u16) -> u64 {
         let codes = class.saturating_mul(100)..class.saturating_add(1).saturating_mul(100);
