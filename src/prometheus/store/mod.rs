@@ -60,6 +60,9 @@ impl Buckets {
     }
 }
 
+/// A histogram's bucket bounds as `le` label values.
+type Les = Box<[Box<str>]>;
+
 /// One series: its label text and its storage.
 #[derive(Debug)]
 struct Series {
@@ -67,7 +70,7 @@ struct Series {
     labels: Box<str>,
     cell: Cell,
     /// The `le` values of a histogram whose bounds are not its family's (a route's own).
-    les: Option<Box<[Box<str>]>>,
+    les: Option<Les>,
     /// The labels as recorded, when writing them changed a name (see [`Store::label_origin`]):
     /// another key that writes the same text is then a different series, left out.
     origin: Option<Box<str>>,
@@ -82,8 +85,9 @@ struct Family {
     /// Keyed by the label text with its labels sorted, so the same labels given in another
     /// order are one series.
     series: BTreeMap<Box<str>, Series>,
-    /// The `le` values of this family's histograms.
-    les: Option<Box<[Box<str>]>>,
+    /// The bounds of this family's first histogram, and their `le` values (a series with other
+    /// bounds, a route's own, keeps its own `le` values).
+    les: Option<(Box<[f64]>, Les)>,
     /// The family that kept a name this one would write too, when this one is left out of the
     /// exposition (decided when its first series is registered; see [`clash`]).
     dropped_by: Option<String>,
@@ -279,10 +283,12 @@ impl Store {
                 let cell = self.new_cell(kind, float, key);
                 let mut les = None;
                 if let Cell::Histogram(h) = &cell {
-                    let own = text::les(h.0.bounds());
+                    // Formatted once per family, and again only for a series whose bounds
+                    // differ from the family's.
+                    let bounds = h.0.bounds();
                     match &family.les {
-                        None => family.les = Some(own),
-                        Some(first) if *first != own => les = Some(own),
+                        None => family.les = Some((bounds.into(), text::les(bounds))),
+                        Some((first, _)) if **first != *bounds => les = Some(text::les(bounds)),
                         Some(_) => {}
                     }
                 }

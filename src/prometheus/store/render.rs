@@ -47,7 +47,7 @@ impl Store {
                             let les = series
                                 .les
                                 .as_deref()
-                                .or(family.les.as_deref())
+                                .or(family.les.as_ref().map(|(_, les)| &**les))
                                 .unwrap_or_default();
                             text::push_histogram(&mut out, name, labels, les, &snapshot, format);
                         }
