@@ -131,35 +131,36 @@ pub(crate) fn model_with_branches(branches: usize, f: impl Fn() + Sync + Send + 
 /// request folded into the overflow route, never a request lost). Under loom it waits until
 /// `done`, so that the models show the wait ends.
 pub(crate) fn wait_briefly(done: impl Fn() -> bool) -> bool {
-    let mut turns = 0_u32;
     #[cfg(not(loom))]
     let start = std::time::Instant::now();
-    while !done() {
-        turns = turns.saturating_add(1);
-        if turns <= 64 {
-            spin_loop();
-            continue;
-        }
-        #[cfg(not(loom))]
-        if turns % 16 == 0 && start.elapsed() > std::time::Duration::from_millis(1) {
-            return false;
-        }
-        yield_now();
-    }
-    true
+    #[cfg(not(loom))]
+    let give_up = || start.elapsed() > std::time::Duration::from_millis(1);
+    #[cfg(loom)]
+    let give_up = || false;
+    wait(done, give_up)
 }
 
 /// Waits for `done`, which another thread makes true a few steps after it began, steps that
 /// call no code outside this crate and wait for nothing (an insert into the route index
 /// settling its reservation): spins briefly, then yields to it. The loom models show it ends.
 pub(crate) fn wait_until(done: impl Fn() -> bool) {
+    wait(done, || false);
+}
+
+/// Spins 64 times, then yields, until `done`; every 16 yields asks `give_up`. Returns whether
+/// `done` came true.
+fn wait(done: impl Fn() -> bool, give_up: impl Fn() -> bool) -> bool {
     let mut turns = 0_u32;
     while !done() {
         turns = turns.saturating_add(1);
         if turns <= 64 {
             spin_loop();
-        } else {
-            yield_now();
+            continue;
         }
+        if turns % 16 == 0 && give_up() {
+            return false;
+        }
+        yield_now();
     }
+    true
 }
