@@ -150,4 +150,20 @@ mod tests {
             Outcome::response(StatusCode::UNAUTHORIZED, None).key()
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any label value: a class only for exactly a digit from 1 to 9 and `xx`, and every
+        /// status code's class reads back as its first digit.
+        #[cfg(any(feature = "prometheus", feature = "testing"))]
+        #[test]
+        fn only_class_labels_are_classes(value in "\\PC{0,5}|[0-9]xx|[1-9]x{1,3}", code in 100u16..1000) {
+            let b = value.as_bytes();
+            let is_class = b.len() == 3 && (b'1'..=b'9').contains(&b[0]) && &b[1..] == b"xx";
+            proptest::prop_assert_eq!(label_class(&value).is_some(), is_class);
+            proptest::prop_assert_eq!(label_class(&format!("{}xx", code / 100)), Some(code / 100));
+            proptest::prop_assert_eq!(label_class(&code.to_string()), None);
+        }
+    }
 }

@@ -428,52 +428,24 @@ async fn bodies_http_never_sends_are_not_cancellations() {
     assert_eq!(doc.active(), 0.0);
 }
 
-/// A recorder whose first gauge registration panics: a layer must not be left waiting for the
-/// series that registration was making (the budget's last label set, taken and never used).
-#[derive(Default)]
-struct PanicsOnce(std::sync::atomic::AtomicBool);
-
-impl metrics::Recorder for PanicsOnce {
-    crate::ignore_descriptions!();
-    fn register_counter(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
-        metrics::Counter::noop()
-    }
-    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
-        if !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            panic!("this recorder's first gauge registration panics");
-        }
-        metrics::Gauge::noop()
-    }
-    fn register_histogram(
-        &self,
-        _: &metrics::Key,
-        _: &metrics::Metadata<'_>,
-    ) -> metrics::Histogram {
-        metrics::Histogram::noop()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_that_panics_while_registering_leaves_nothing_waiting() {
-    let layer = routemeter::RouteMeterLayer::builder()
-        .recorder(PanicsOnce::default())
-        .max_series(1)
-        .build();
-    let app = Router::new()
-        .route("/a", get(|| async { "a" }))
-        .route("/b", get(|| async { "b" }))
-        .layer(layer);
+    // A recorder whose first gauge registration panics: the layer must not be left waiting
+    // for the series that registration was making (the budget's last label set, taken and
+    // never used).
+    let metrics = crate::common::metrics();
+    let app = trap_app(Snare::PanicOnGauge, 1, &metrics);
     // The first request takes the budget's only label set and panics registering its gauge.
     let first = tokio::spawn({
         let app = app.clone();
-        async move { get_status(&app, "/a").await }
+        async move { get_status(&app, "/trap").await }
     })
     .await;
     assert!(first.unwrap_err().is_panic());
     // Later requests, refused by the spent budget, do not wait for it: both routes answer.
     // (On a thread of their own, so that a request spinning for ever fails the test instead
     // of hanging it.)
-    for path in ["/b", "/a", "/b"] {
+    for path in ["/b", "/trap", "/b"] {
         let (tx, rx) = std::sync::mpsc::channel();
         let app = app.clone();
         std::thread::spawn(move || {
@@ -489,17 +461,33 @@ async fn a_recorder_that_panics_while_registering_leaves_nothing_waiting() {
     }
 }
 
-/// A Prometheus recorder behind a wrapper that, for series of the route `/trap`, panics on the
-/// first histogram registration or blocks every gauge registration for 3 s.
+/// What a [`Trap`] does to the series of the route `/trap`.
+#[derive(Clone, Copy, PartialEq)]
+enum Snare {
+    /// Panics on its first gauge registration.
+    PanicOnGauge,
+    /// Panics on its first histogram registration.
+    PanicOnHistogram,
+    /// Blocks every gauge registration for 3 s.
+    BlockGauges,
+}
+
+/// A Prometheus recorder behind a wrapper that springs its [`Snare`] on the route `/trap`.
 struct Trap {
     inner: routemeter::prometheus::PrometheusRecorder,
     panicked: std::sync::atomic::AtomicBool,
-    block: bool,
+    snare: Snare,
 }
 
 impl Trap {
-    fn trapped(key: &metrics::Key) -> bool {
-        key.labels().any(|l| l.value() == "/trap")
+    /// Whether `snare` springs for `key`: its own, on `/trap`, once for a panic.
+    fn springs(&self, snare: Snare, key: &metrics::Key) -> bool {
+        self.snare == snare
+            && key.labels().any(|l| l.value() == "/trap")
+            && (snare == Snare::BlockGauges
+                || !self
+                    .panicked
+                    .swap(true, std::sync::atomic::Ordering::SeqCst))
     }
 }
 
@@ -509,8 +497,11 @@ impl metrics::Recorder for Trap {
         self.inner.register_counter(k, m)
     }
     fn register_gauge(&self, k: &metrics::Key, m: &metrics::Metadata<'_>) -> metrics::Gauge {
-        if self.block && Self::trapped(k) {
+        if self.springs(Snare::BlockGauges, k) {
             std::thread::sleep(Duration::from_secs(3));
+        }
+        if self.springs(Snare::PanicOnGauge, k) {
+            panic!("this recorder panics registering /trap's first gauge");
         }
         self.inner.register_gauge(k, m)
     }
@@ -519,23 +510,24 @@ impl metrics::Recorder for Trap {
         k: &metrics::Key,
         m: &metrics::Metadata<'_>,
     ) -> metrics::Histogram {
-        if !self.block
-            && Self::trapped(k)
-            && !self
-                .panicked
-                .swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
+        if self.springs(Snare::PanicOnHistogram, k) {
             panic!("this recorder panics registering /trap's first histogram");
         }
         self.inner.register_histogram(k, m)
     }
 }
 
-fn trap_app(block: bool, metrics: &routemeter::prometheus::PrometheusMetrics) -> Router {
+/// `/trap`, `/b` and `/c` behind a layer into a [`Trap`] with `snare`, over `metrics`, with a
+/// series budget of `max_series`.
+fn trap_app(
+    snare: Snare,
+    max_series: usize,
+    metrics: &routemeter::prometheus::PrometheusMetrics,
+) -> Router {
     let trap = Trap {
         inner: metrics.recorder().clone(),
         panicked: std::sync::atomic::AtomicBool::new(false),
-        block,
+        snare,
     };
     Router::new()
         .route("/trap", get(|| async { "trap" }))
@@ -544,7 +536,7 @@ fn trap_app(block: bool, metrics: &routemeter::prometheus::PrometheusMetrics) ->
         .layer(
             routemeter::RouteMeterLayer::builder()
                 .recorder(trap)
-                .max_series(2)
+                .max_series(max_series)
                 .build(),
         )
 }
@@ -554,7 +546,7 @@ fn trap_app(block: bool, metrics: &routemeter::prometheus::PrometheusMetrics) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_panicking_at_the_end_of_a_request_leaves_nothing_in_flight() {
     let metrics = crate::common::metrics();
-    let app = trap_app(false, &metrics);
+    let app = trap_app(Snare::PanicOnHistogram, 2, &metrics);
     let first = tokio::spawn({
         let app = app.clone();
         async move { get_status(&app, "/trap").await }
@@ -576,7 +568,7 @@ async fn a_recorder_panicking_at_the_end_of_a_request_leaves_nothing_in_flight()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_registration_holds_up_no_other_request() {
     let metrics = crate::common::metrics();
-    let app = trap_app(true, &metrics);
+    let app = trap_app(Snare::BlockGauges, 2, &metrics);
     assert_eq!(get_status(&app, "/b").await, 200);
     let blocked = tokio::task::spawn_blocking({
         let app = app.clone();
