@@ -567,23 +567,26 @@ async fn a_recorder_panicking_at_the_end_of_a_request_leaves_nothing_in_flight()
 /// route instead of waiting the registration out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_registration_holds_up_no_other_request() {
+    // Behind a real server, with a real client: the blocked registration holds one of the
+    // server's two workers, and the other request is still answered at once.
     let metrics = crate::common::metrics();
     let app = trap_app(Snare::BlockGauges, 2, &metrics);
-    assert_eq!(get_status(&app, "/b").await, 200);
-    let blocked = tokio::task::spawn_blocking({
-        let app = app.clone();
-        move || {
-            tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap()
-                .block_on(get_status(&app, "/trap"))
-        }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = |path: &str| format!("http://{addr}{path}");
+    let client = crate::common::Client::new();
+    assert_eq!(client.get(&url("/b")).await.0, 200);
+    let blocked = tokio::spawn({
+        let trap = url("/trap");
+        async move { crate::common::Client::new().get(&trap).await.0 }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(get_status(&app, "/c").await, 200);
+    assert_eq!(client.get(&url("/c")).await.0, 200);
     // Answered while the registration is still blocked, not after it.
     assert!(!blocked.is_finished(), "/c waited for /trap's registration");
     assert_eq!(blocked.await.unwrap(), 200);
     let text = metrics.render();
     assert!(text.contains("http_route=\"__overflow__\""), "{text}");
+    server.abort();
 }
