@@ -434,7 +434,7 @@ async fn a_recorder_that_panics_while_registering_leaves_nothing_waiting() {
     // for the series that registration was making (the budget's last label set, taken and
     // never used).
     let metrics = crate::common::metrics();
-    let app = trap_app(Snare::PanicOnGauge, 1, &metrics);
+    let (app, _) = trap_app(Snare::PanicOnGauge, 1, &metrics);
     // The first request takes the budget's only label set and panics registering its gauge.
     let first = tokio::spawn({
         let app = app.clone();
@@ -468,8 +468,50 @@ enum Snare {
     PanicOnGauge,
     /// Panics on its first histogram registration.
     PanicOnHistogram,
-    /// Blocks every gauge registration for 3 s.
+    /// Blocks every gauge registration until its [`Gate`] opens.
     BlockGauges,
+}
+
+/// Where a [`Snare::BlockGauges`] registration waits until the test opens it.
+#[derive(Default)]
+struct Gate {
+    /// Whether it is open, and how many registrations wait at it.
+    state: std::sync::Mutex<(bool, usize)>,
+    changed: std::sync::Condvar,
+}
+
+impl Gate {
+    /// Waits until the gate opens, at most 20 s. The wait hands the worker's other tasks to
+    /// another thread first, as a recorder that waits on a lock inside tokio must: a worker
+    /// that blocks without it can leave the runtime's I/O unpolled, and every request waits for
+    /// the runtime, not for the registration.
+    fn pass(&self) {
+        tokio::task::block_in_place(|| {
+            let mut state = self.state.lock().unwrap();
+            state.1 += 1;
+            self.changed.notify_all();
+            let (_state, _) = self
+                .changed
+                .wait_timeout_while(state, Duration::from_secs(20), |s| !s.0)
+                .unwrap();
+        });
+    }
+
+    /// Waits (at most 20 s) until a registration waits at the gate.
+    fn await_waiter(&self) {
+        let state = self.state.lock().unwrap();
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(state, Duration::from_secs(20), |s| s.1 == 0)
+            .unwrap();
+        assert!(state.1 > 0, "no registration reached the gate");
+    }
+
+    /// Lets every waiting and later registration through.
+    fn open(&self) {
+        self.state.lock().unwrap().0 = true;
+        self.changed.notify_all();
+    }
 }
 
 /// A Prometheus recorder behind a wrapper that springs its [`Snare`] on the route `/trap`.
@@ -477,6 +519,7 @@ struct Trap {
     inner: routemeter::prometheus::PrometheusRecorder,
     panicked: std::sync::atomic::AtomicBool,
     snare: Snare,
+    gate: std::sync::Arc<Gate>,
 }
 
 impl Trap {
@@ -498,7 +541,7 @@ impl metrics::Recorder for Trap {
     }
     fn register_gauge(&self, k: &metrics::Key, m: &metrics::Metadata<'_>) -> metrics::Gauge {
         if self.springs(Snare::BlockGauges, k) {
-            std::thread::sleep(Duration::from_secs(3));
+            self.gate.pass();
         }
         if self.springs(Snare::PanicOnGauge, k) {
             panic!("this recorder panics registering /trap's first gauge");
@@ -518,18 +561,20 @@ impl metrics::Recorder for Trap {
 }
 
 /// `/trap`, `/b` and `/c` behind a layer into a [`Trap`] with `snare`, over `metrics`, with a
-/// series budget of `max_series`.
+/// series budget of `max_series`; and the trap's [`Gate`].
 fn trap_app(
     snare: Snare,
     max_series: usize,
     metrics: &routemeter::prometheus::PrometheusMetrics,
-) -> Router {
+) -> (Router, std::sync::Arc<Gate>) {
+    let gate = std::sync::Arc::new(Gate::default());
     let trap = Trap {
         inner: metrics.recorder().clone(),
         panicked: std::sync::atomic::AtomicBool::new(false),
         snare,
+        gate: gate.clone(),
     };
-    Router::new()
+    let app = Router::new()
         .route("/trap", get(|| async { "trap" }))
         .route("/b", get(|| async { "b" }))
         .route("/c", get(|| async { "c" }))
@@ -538,7 +583,8 @@ fn trap_app(
                 .recorder(trap)
                 .max_series(max_series)
                 .build(),
-        )
+        );
+    (app, gate)
 }
 
 /// A recorder that panics registering a request's handles leaves no request in flight: the
@@ -546,7 +592,7 @@ fn trap_app(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_panicking_at_the_end_of_a_request_leaves_nothing_in_flight() {
     let metrics = crate::common::metrics();
-    let app = trap_app(Snare::PanicOnHistogram, 2, &metrics);
+    let (app, _) = trap_app(Snare::PanicOnHistogram, 2, &metrics);
     let first = tokio::spawn({
         let app = app.clone();
         async move { get_status(&app, "/trap").await }
@@ -567,10 +613,10 @@ async fn a_recorder_panicking_at_the_end_of_a_request_leaves_nothing_in_flight()
 /// route instead of waiting the registration out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_registration_holds_up_no_other_request() {
-    // Behind a real server, with a real client: the blocked registration holds one of the
-    // server's two workers, and the other request is still answered at once.
+    // Behind a real server, with a real client: `/c` is answered while `/trap`'s registration
+    // is still held at the gate, which opens only after.
     let metrics = crate::common::metrics();
-    let app = trap_app(Snare::BlockGauges, 2, &metrics);
+    let (app, gate) = trap_app(Snare::BlockGauges, 2, &metrics);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
@@ -581,10 +627,15 @@ async fn a_blocked_registration_holds_up_no_other_request() {
         let trap = url("/trap");
         async move { crate::common::Client::new().get(&trap).await.0 }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(client.get(&url("/c")).await.0, 200);
-    // Answered while the registration is still blocked, not after it.
-    assert!(!blocked.is_finished(), "/c waited for /trap's registration");
+    tokio::task::spawn_blocking({
+        let gate = gate.clone();
+        move || gate.await_waiter()
+    })
+    .await
+    .unwrap();
+    let c = tokio::time::timeout(Duration::from_secs(10), client.get(&url("/c"))).await;
+    gate.open();
+    assert_eq!(c.expect("/c waited for /trap's registration").0, 200);
     assert_eq!(blocked.await.unwrap(), 200);
     let text = metrics.render();
     assert!(text.contains("http_route=\"__overflow__\""), "{text}");
