@@ -83,17 +83,17 @@ where
         };
         // Still marked as polling while the service's code runs: the body's size hint and the
         // error's sources can panic too, and that is this request's panic.
-        let mut flight = this.flight.take();
         Poll::Ready(match result {
             Ok(response) => {
-                if let Some(flight) = flight.as_mut() {
+                if let Some(flight) = this.flight.as_mut() {
                     flight.head(&response);
                     flight.poll_ends();
                 }
-                Ok(response.map(|body| ResponseBody::new(body, flight)))
+                // Moved once, straight into the body.
+                Ok(response.map(|body| ResponseBody::new(body, this.flight.take())))
             }
             Err(error) => {
-                if let Some(mut flight) = flight {
+                if let Some(mut flight) = this.flight.take() {
                     flight.finish(Some(crate::classify::service_error_type(&error)));
                 }
                 Err(error)

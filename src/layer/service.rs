@@ -115,7 +115,9 @@ where
             return self.call_counting(req, flight, request);
         }
         let _active = Active::enter(destination, request);
-        ResponseFuture::new(self.inner.call(req), Some(flight.called()), request)
+        let inner = self.inner.call(req);
+        flight.poll_ends();
+        ResponseFuture::new(inner, Some(flight), request)
     }
 }
 
@@ -134,6 +136,8 @@ impl<S> RouteMeter<S> {
     {
         let req = req.map(|body| meter_request_body(body, &mut flight));
         let _active = Active::enter(self.meter.destination, request);
-        ResponseFuture::new(self.inner.call(req), Some(flight.called()), request)
+        let inner = self.inner.call(req);
+        flight.poll_ends();
+        ResponseFuture::new(inner, Some(flight), request)
     }
 }

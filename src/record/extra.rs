@@ -5,7 +5,7 @@
 use super::Outcome;
 use crate::grpc::{GrpcCall, GrpcCode};
 use crate::log::{Finished, LogState};
-use crate::registry::registrar::Registrar;
+use crate::registry::recording::Recording;
 use crate::registry::series::MethodSeries;
 use crate::registry::table::Table;
 
@@ -22,28 +22,28 @@ pub(super) struct Extra {
 }
 
 impl Extra {
-    /// What `registrar` wants kept for this request, when it wants anything.
+    /// What `recording` wants kept for this request, when it wants anything.
     #[inline]
     pub(super) fn start(
-        registrar: &Registrar,
+        recording: &Recording,
         series: &MethodSeries,
         grpc: bool,
         headers: &http::HeaderMap,
     ) -> Option<Box<Self>> {
-        if registrar.log.is_none() && !grpc {
+        if recording.log.is_none() && !grpc {
             return None;
         }
-        Some(Self::start_cold(registrar, series, grpc, headers))
+        Some(Self::start_cold(recording, series, grpc, headers))
     }
 
     #[cold]
     fn start_cold(
-        registrar: &Registrar,
+        recording: &Recording,
         series: &MethodSeries,
         grpc: bool,
         headers: &http::HeaderMap,
     ) -> Box<Self> {
-        let log = registrar
+        let log = recording
             .log
             .as_ref()
             .map(|config| config.start(series.method, &series.route, headers));

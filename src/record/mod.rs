@@ -26,7 +26,8 @@ use crate::classify::{ErrorType, Outcome, protocol_version};
 use crate::clock::Stamp;
 use crate::registry::meter::{Located, Recorders};
 use crate::registry::meter_ref::MeterRef;
-use crate::registry::registrar::{OutcomeHandles, Registrar};
+use crate::registry::recording::Recording;
+use crate::registry::registrar::OutcomeHandles;
 use crate::registry::series::MethodSeries;
 use crate::registry::table::Table;
 use crate::trace::{MaybeTraceId, TraceId};
@@ -79,7 +80,7 @@ impl InFlight {
             return None;
         }
         // The clock starts as the request enters, before any look-up.
-        let start = meter.http.registrar.clock.stamp();
+        let start = meter.http.recording.clock.stamp();
         match meter.locate(hint, req, key) {
             Some((at, series)) => Some(Self::started(meter, start, at, series, req)),
             None => Self::start_scoped(meter, start, req),
@@ -105,9 +106,9 @@ impl InFlight {
         req: &http::Request<B>,
     ) -> Self {
         series.active.increment(1.0);
-        let registrar = &meter.recorders(at.grpc()).registrar;
-        let extra = Extra::start(registrar, series, at.grpc(), req.headers());
-        let trace = MaybeTraceId::new(if registrar.exemplars {
+        let recording = &meter.recorders(at.grpc()).recording;
+        let extra = Extra::start(recording, series, at.grpc(), req.headers());
+        let trace = MaybeTraceId::new(if recording.exemplars {
             TraceId::from_headers(req.headers())
         } else {
             None
@@ -116,10 +117,10 @@ impl InFlight {
         if req.method() == http::Method::HEAD {
             flags |= Flags::HEAD_REQUEST;
         }
-        if registrar.body_sizes || registrar.log.is_some() {
+        if recording.counts_request_body {
             flags |= Flags::COUNTS_REQUEST_BODY;
         }
-        if registrar.time_to_head {
+        if recording.time_to_head {
             flags |= Flags::TIME_TO_HEAD;
         }
         Self {
@@ -187,13 +188,6 @@ impl InFlight {
         self.polling
     }
 
-    /// The flight once the inner service's `call` has returned.
-    #[inline]
-    pub(crate) fn called(mut self) -> Self {
-        self.poll_ends();
-        self
-    }
-
     /// Whether the request body's size is wanted: for the body-size histogram, or the log.
     #[inline]
     pub(crate) fn counts_request_body(&self) -> bool {
@@ -228,15 +222,16 @@ impl InFlight {
 
     /// The outcome of a request that ended with `end`, `elapsed` nanoseconds after it started.
     #[inline]
-    fn outcome(&self, registrar: &Registrar, end: Option<ErrorType>, elapsed: u64) -> Outcome {
+    fn outcome(&self, recording: &Recording, end: Option<ErrorType>, elapsed: u64) -> Outcome {
         let outcome = match (&self.extra, self.status) {
             (Some(extra), _) if extra.grpc.is_some() => self.grpc_outcome(end, elapsed),
-            (_, Some(status)) => Outcome::response_in(status, end, registrar.status_classes),
+            (_, Some(status)) => Outcome::response_in(status, end, recording.status_classes),
             (_, None) => Outcome::failed(end.unwrap_or(ErrorType::Cancelled)),
         };
-        match registrar.naming.protocol_version_key() {
-            Some(_) => outcome.with_version(Some(protocol_version(self.version))),
-            None => outcome,
+        if recording.protocol_versions {
+            outcome.with_version(Some(protocol_version(self.version)))
+        } else {
+            outcome
         }
     }
 
@@ -256,10 +251,10 @@ impl InFlight {
 
     fn record(&self, end: Option<ErrorType>) {
         let recorders = self.meter.recorders(self.at.grpc());
-        let registrar = &recorders.registrar;
+        let (registrar, recording) = (&recorders.registrar, &recorders.recording);
         // One measurement for the histogram, the log and a gRPC call's deadline.
-        let elapsed = registrar.clock.nanos_since(self.start);
-        let outcome = self.outcome(registrar, end, elapsed);
+        let elapsed = recording.clock.nanos_since(self.start);
+        let outcome = self.outcome(recording, end, elapsed);
         let Some((table, series)) = self.series(recorders) else {
             return;
         };
@@ -281,7 +276,7 @@ impl InFlight {
             self.unmatched_answered(outcome);
         }
         if let Some(extra) = &self.extra {
-            if let Some(config) = &registrar.log {
+            if let Some(config) = &recording.log {
                 extra.log_finished(
                     config,
                     series,
@@ -372,14 +367,13 @@ impl InFlight {
     #[cold]
     fn record_time_to_head(&self, status: StatusCode) {
         let recorders = self.meter.recorders(self.at.grpc());
-        let registrar = &recorders.registrar;
-        let version = registrar
-            .naming
-            .protocol_version_key()
-            .map(|_| protocol_version(self.version));
+        let (registrar, recording) = (&recorders.registrar, &recorders.recording);
+        let version = recording
+            .protocol_versions
+            .then(|| protocol_version(self.version));
         let outcome =
-            Outcome::response_in(status, None, registrar.status_classes).with_version(version);
-        let elapsed = registrar.clock.nanos_since(self.start);
+            Outcome::response_in(status, None, recording.status_classes).with_version(version);
+        let elapsed = recording.clock.nanos_since(self.start);
         if let Some(t) = self
             .series(recorders)
             .and_then(|(table, series)| table.handles(registrar, series, outcome))

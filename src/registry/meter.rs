@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::grpc::GrpcMethods;
 use crate::registry::arena::Arena;
+use crate::registry::recording::Recording;
 use crate::registry::registrar::{Registrar, Source};
 use crate::registry::series::MethodSeries;
 use crate::registry::table::{Limits, Table};
@@ -64,6 +65,8 @@ impl Located {
 /// ([`Recorders::scoped`]), which goes with the request (see [`crate::registry::registrar::lasting`]).
 pub(crate) struct Recorders {
     pub(crate) registrar: Registrar,
+    /// How this side's requests are recorded.
+    pub(crate) recording: Recording,
     /// The table of the recorder of the moment the layer was built (index 0).
     first: Table,
     /// Tables of recorders seen later (index 1 and up).
@@ -77,7 +80,11 @@ pub(crate) struct Recorders {
 }
 
 impl Recorders {
-    fn new(registrar: Registrar, excluded: Box<[Box<str>]>, limits: Limits) -> Self {
+    fn new(
+        (registrar, recording): (Registrar, Recording),
+        excluded: Box<[Box<str>]>,
+        limits: Limits,
+    ) -> Self {
         // The recorder of the moment gets its table (descriptions, the overflow counter) now,
         // kept only when that recorder lasts.
         registrar.describe();
@@ -90,6 +97,7 @@ impl Recorders {
         let first = Table::new(tag, &registrar, &excluded, limits);
         Self {
             registrar,
+            recording,
             first,
             later: Arena::default(),
             hint: AtomicU32::new(0),
@@ -226,26 +234,26 @@ impl std::fmt::Debug for Meter {
 
 impl Meter {
     pub(crate) fn new(
-        registrar: Registrar,
-        grpc: Option<(Registrar, GrpcMethods)>,
+        http: (Registrar, Recording),
+        grpc: Option<(Registrar, Recording, GrpcMethods)>,
         route_fn: Option<RouteFn>,
         excluded: Vec<String>,
         limits: Limits,
     ) -> Self {
         let excluded: Box<[Box<str>]> = excluded.into_iter().map(Into::into).collect();
-        let grpc = grpc.map(|(registrar, methods)| {
+        let grpc = grpc.map(|(registrar, recording, methods)| {
             Box::new(Grpc {
                 methods,
-                recorders: Recorders::new(registrar, Box::default(), limits),
+                recorders: Recorders::new((registrar, recording), Box::default(), limits),
             })
         });
-        let destination = match &registrar.source {
+        let destination = match &http.0.source {
             Source::Explicit(recorder) => Arc::as_ptr(recorder).cast::<()>().addr(),
             Source::Global => 1,
         };
         Self {
             destination,
-            http: Recorders::new(registrar, excluded.clone(), limits),
+            http: Recorders::new(http, excluded.clone(), limits),
             grpc,
             route_fn,
             excluded,
@@ -268,6 +276,7 @@ impl Meter {
     /// The HTTP or gRPC side.
     #[inline]
     pub(crate) fn recorders(&self, grpc: bool) -> &Recorders {
+        // Most requests are HTTP's: the flag settles them before the gRPC side is looked at.
         match &self.grpc {
             Some(g) if grpc => &g.recorders,
             _ => &self.http,
@@ -397,7 +406,7 @@ impl Meter {
     pub(crate) fn for_tests() -> Self {
         let registrar = Registrar::for_tests(Source::Explicit(Arc::new(metrics::NoopRecorder)));
         Self::new(
-            registrar,
+            (registrar, Recording::default()),
             None,
             None,
             Vec::new(),

@@ -241,7 +241,7 @@ impl Table {
         let mut made = false;
         let index = *cell.get_or_init(|| {
             made = true;
-            let unmatched = std::ptr::eq(entry, &self.unmatched) && !registrar.rpc;
+            let unmatched = std::ptr::eq(entry, &self.unmatched) && registrar.is_http();
             self.push(registrar, &entry.label, slot, budgeted, unmatched)
         });
         if let Some(pending) = pending {

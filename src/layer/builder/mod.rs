@@ -4,18 +4,16 @@
 
 use std::sync::Arc;
 
+mod build;
+
 use metrics::{Label, Recorder};
 
 use super::LayerError;
-use super::RouteMeterLayer;
 use crate::classify::{KnownMethods, UrlScheme};
 use crate::grpc::GrpcMethods;
 use crate::log::RequestLog;
 use crate::names::Naming;
-use crate::registry::meter::Meter;
-use crate::registry::meter_ref::MeterRef;
-use crate::registry::registrar::{Registrar, Source};
-use crate::registry::table::Limits;
+use crate::registry::registrar::Source;
 use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, RouteRequest};
 
 /// Settings of a [`RouteMeterLayer`].
@@ -441,60 +439,5 @@ impl RouteMeterBuilder {
             .map_err(|(name, reason)| LayerError::GrpcName { name, reason })?;
         self.grpc = true;
         Ok(self)
-    }
-
-    /// Builds the layer.
-    #[must_use]
-    pub fn build(self) -> RouteMeterLayer {
-        let route_fn = if self.mounts.is_empty() {
-            self.route_fn
-        } else {
-            Some(route::with_mounts(self.route_fn, self.mounts))
-        };
-        let registrar = Registrar {
-            source: self.source,
-            naming: self.naming,
-            time_to_head: self.time_to_head,
-            static_labels: self.labels,
-            exemplars: self.exemplars,
-            log: self.log,
-            methods: self.methods,
-            default_scheme: match self.url_scheme {
-                UrlScheme::Http => "http",
-                UrlScheme::Https => "https",
-            },
-            body_sizes: self.body_sizes,
-            status_classes: self.status_classes,
-            clock: self.clock,
-            rpc: false,
-        };
-        let grpc = self.grpc.then(|| {
-            let rpc = Registrar {
-                source: registrar.source.clone(),
-                naming: registrar.naming.clone(),
-                time_to_head: false,
-                static_labels: registrar.static_labels.clone(),
-                exemplars: registrar.exemplars,
-                log: registrar.log.clone(),
-                methods: KnownMethods::post_only(),
-                default_scheme: registrar.default_scheme,
-                body_sizes: false,
-                status_classes: false,
-                clock: registrar.clock,
-                rpc: true,
-            };
-            (rpc, self.grpc_methods)
-        });
-        let limits = Limits {
-            max_routes: self.max_routes,
-            max_series: self.max_series,
-        };
-        let mut meter = Meter::new(registrar, grpc, route_fn, self.excluded, limits);
-        if let Some(identity) = self.recorder_identity {
-            meter.destination = identity;
-        }
-        RouteMeterLayer {
-            meter: MeterRef::new(meter),
-        }
     }
 }
