@@ -63,7 +63,7 @@ pin_project! {
 type Polled<B> = Poll<Option<Result<Frame<<B as Body>::Data>, <B as Body>::Error>>>;
 
 /// Records what `polled`, just returned by `inner`, means for `flight`.
-#[inline(never)]
+#[inline]
 fn after_frame<B: Body>(flight: &mut InFlight, polled: &Polled<B>, inner: &B) {
     match polled {
         Poll::Ready(Some(Ok(frame))) => {

@@ -249,6 +249,7 @@ impl InFlight {
         }
     }
 
+    #[inline]
     fn record(&self, end: Option<ErrorType>) {
         let recorders = self.meter.recorders(self.at.grpc());
         let (registrar, recording) = (&recorders.registrar, &recorders.recording);
