@@ -9,8 +9,8 @@
 
 use super::super::histogram::HistogramSnapshot;
 use super::super::native::NativeSnapshot;
-use super::super::store::{LabelPairs, SeriesRead, Store};
-use super::text::Kind;
+use super::super::store::{Exposition, FamilyHead, LabelPairs, SeriesItem, SeriesRead, Store};
+use super::text::{self, Kind};
 
 /// The `Content-Type` of the protobuf exposition.
 pub(crate) const CONTENT_TYPE: &str =
@@ -71,41 +71,63 @@ fn label(name: &str, value: &str) -> Message {
     m
 }
 
+/// Writes the store's walk as delimited `MetricFamily` messages.
+#[derive(Default)]
+struct ProtobufWriter {
+    out: Message,
+    /// The family being written.
+    family: Option<Message>,
+}
+
+impl ProtobufWriter {
+    /// Ends the family being written, if any.
+    fn end_family(&mut self) {
+        if let Some(done) = self.family.take() {
+            self.out.varint(done.0.len() as u64);
+            self.out.0.extend_from_slice(&done.0);
+        }
+    }
+}
+
+impl Exposition for ProtobufWriter {
+    fn family(&mut self, head: &FamilyHead<'_>) {
+        self.end_family();
+        let mut m = Message::default();
+        m.bytes(1, head.name.as_bytes());
+        if let Some(help) = head.help {
+            m.bytes(2, help.as_bytes());
+        }
+        // MetricType: COUNTER 0, GAUGE 1, HISTOGRAM 4.
+        m.uint(
+            3,
+            match head.kind {
+                Kind::Counter => 0,
+                Kind::Gauge => 1,
+                Kind::Histogram => 4,
+            },
+        );
+        self.family = Some(m);
+    }
+
+    fn series(&mut self, family: &FamilyHead<'_>, series: &SeriesItem<'_>) {
+        // The label text is this store's own writing, so it always reads back.
+        let mut pairs = Vec::new();
+        if !text::split_label_text(series.labels, &mut pairs) {
+            return;
+        }
+        let metric = metric(family.kind, &pairs, &series.read);
+        if let Some(m) = self.family.as_mut() {
+            m.message(4, &metric);
+        }
+    }
+}
+
 /// Writes every series of `store` as delimited `MetricFamily` messages.
 pub(crate) fn render(store: &Store) -> Vec<u8> {
-    let mut out = Message::default();
-    let mut family: Option<(String, Message)> = None;
-    store.visit_all(|name, kind, help, labels, read| {
-        if family.as_ref().is_none_or(|(n, _)| n != name) {
-            if let Some((_, done)) = family.take() {
-                out.varint(done.0.len() as u64);
-                out.0.extend_from_slice(&done.0);
-            }
-            let mut m = Message::default();
-            m.bytes(1, name.as_bytes());
-            if let Some(help) = help {
-                m.bytes(2, help.as_bytes());
-            }
-            // MetricType: COUNTER 0, GAUGE 1, HISTOGRAM 4.
-            m.uint(
-                3,
-                match kind {
-                    Kind::Counter => 0,
-                    Kind::Gauge => 1,
-                    Kind::Histogram => 4,
-                },
-            );
-            family = Some((name.to_owned(), m));
-        }
-        if let Some((_, m)) = family.as_mut() {
-            m.message(4, &metric(kind, labels, &read));
-        }
-    });
-    if let Some((_, done)) = family {
-        out.varint(done.0.len() as u64);
-        out.0.extend_from_slice(&done.0);
-    }
-    out.0
+    let mut writer = ProtobufWriter::default();
+    store.walk(&mut writer);
+    writer.end_family();
+    writer.out.0
 }
 
 /// A `Metric`: labels 1, gauge 2, counter 3, histogram 7.

@@ -5,7 +5,6 @@
 use metrics::Key;
 
 use super::super::clash;
-use super::super::exposition::text::{self, Format, Kind, Value};
 use super::{Inner, Store};
 
 /// The description of the count of series left out of the exposition.
@@ -21,8 +20,9 @@ fn dropped_key(name: &str) -> Key {
 
 impl Store {
     /// The label text and count of each family with series no format writes, in render
-    /// order: what both the text render and the protobuf read write as
-    /// `routemeter_exposition_dropped_series_total`.
+    /// order: what every format writes as `routemeter_exposition_dropped_series_total` (see
+    /// [`Store::walk`]). The series are kept, and written again by no format, so the count
+    /// only grows.
     pub(super) fn left_out_counts<'a>(
         &'a self,
         inner: &'a Inner,
@@ -35,23 +35,5 @@ impl Store {
                 let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));
                 (labels, family.left_out())
             })
-    }
-
-    /// Writes how many series each family left out of the exposition has (nothing when none
-    /// is): the series are kept, and written again by no render, so the count only grows.
-    pub(super) fn render_dropped(&self, inner: &Inner, out: &mut String, format: Format) {
-        for (i, (labels, count)) in self.left_out_counts(inner).enumerate() {
-            if i == 0 {
-                text::push_header(
-                    out,
-                    clash::DROPPED,
-                    Kind::Counter,
-                    Some(DROPPED_HELP),
-                    None,
-                    format,
-                );
-            }
-            text::push_sample(out, clash::DROPPED, &labels, Value::Int(count));
-        }
     }
 }

@@ -10,7 +10,7 @@ mod cells;
 mod dropped;
 mod labels;
 mod read;
-mod render;
+mod walk;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicUsize;
@@ -26,6 +26,7 @@ use super::histogram::AtomicHistogram;
 pub(crate) use cells::SeriesRead;
 use cells::{Cell, HistogramCell};
 pub(crate) use labels::LabelPairs;
+pub(crate) use walk::{Exposition, FamilyHead, SeriesItem};
 
 /// Where a histogram's bucket bounds come from.
 #[derive(Clone, Debug)]
@@ -134,7 +135,7 @@ pub(crate) struct Store {
     constant_labels: Vec<(String, String)>,
     buckets: Buckets,
     /// The length of the last render, to size the next one's buffer.
-    last_len: AtomicUsize,
+    pub(crate) last_len: AtomicUsize,
     /// The schema of native (exponential) buckets kept beside the fixed ones, if any.
     native: Option<i8>,
 }
