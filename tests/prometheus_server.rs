@@ -378,6 +378,7 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
                     "slow"
                 }),
             )
+            .route("/coarse", get(|| async { "coarse" }))
             .route("/metrics", metrics.endpoint())
             .layer(metrics.layer());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -389,8 +390,11 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
             tokio::spawn(async move { axum::serve(listener, app).await }),
         )
     };
+    // `/coarse` gets a schema of its own: a factor 2 per bucket, where the others have 2^(1/8).
     let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .native_histograms(true)
+        .route_native_schema("/coarse", 0)
+        .unwrap()
         .build()
         .unwrap();
     let (app_addr, server) = serve(&metrics);
@@ -446,6 +450,12 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
         assert_eq!(client.get(&format!("http://{app_addr}/slow")).await.0, 200);
         round_trips.push(start.elapsed().as_secs_f64());
     }
+    for _ in 0..3 {
+        assert_eq!(
+            client.get(&format!("http://{app_addr}/coarse")).await.0,
+            200
+        );
+    }
     round_trips.sort_by(f64::total_cmp);
     let client_median = round_trips[SLOW_REQUESTS / 2];
     // The live page reads the same histograms (their fixed buckets) and counts alike.
@@ -498,6 +508,36 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
         "native histogram: count {count:?}, median {median} s (sleep {} s, client median {client_median} s)",
         SLOW.as_secs_f64()
     );
+    // Each route's buckets as Prometheus stored them: each spans the factor of its schema
+    // (`[boundary rule, lower, upper, count]`, positive buckets).
+    let spans = |raw: &serde_json::Value| -> Vec<f64> {
+        raw[0]["histogram"][1]["buckets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("native buckets: {raw}"))
+            .iter()
+            .map(|b| {
+                let bound = |i: usize| b[i].as_str().unwrap().parse::<f64>().unwrap();
+                bound(2) / bound(1)
+            })
+            .collect()
+    };
+    let coarse_series =
+        "http_server_request_duration_seconds{http_route=\"/coarse\",job=\"native\"}";
+    let coarse = prometheus
+        .wait_for(
+            &client,
+            &format!("histogram_count({coarse_series})"),
+            Duration::from_secs(30),
+            |v| v == 3.0,
+        )
+        .await;
+    assert_eq!(coarse, Some(3.0), "log:\n{}", prometheus.log());
+    let coarse = spans(&prometheus.query(&client, coarse_series).await);
+    let fine = spans(&raw);
+    assert!(!coarse.is_empty() && !fine.is_empty());
+    assert!(coarse.iter().all(|r| (r - 2.0).abs() < 1e-9), "{coarse:?}");
+    assert!(fine.iter().all(|r| (r - factor).abs() < 1e-9), "{fine:?}");
+
     // What docs/prometheus.md warns about: this Prometheus (2.42) keeps only the native histogram once
     // native buckets are scraped, so the fixed-bucket series of that histogram are not stored.
     // A Prometheus that keeps both fails here, and that warning is then to be revised.

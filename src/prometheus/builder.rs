@@ -103,6 +103,8 @@ pub struct PrometheusBuilder {
     constant_labels: Vec<(String, String)>,
     other_buckets: Vec<(String, Vec<f64>)>,
     route_buckets: Vec<(String, Vec<f64>)>,
+    /// Native schemas of one route each.
+    route_native_schemas: Vec<(String, i8)>,
     process_metrics: bool,
     runtime_metrics: bool,
     runtime: Option<tokio::runtime::Handle>,
@@ -129,6 +131,7 @@ impl PrometheusBuilder {
             constant_labels: Vec::new(),
             other_buckets: Vec::new(),
             route_buckets: Vec::new(),
+            route_native_schemas: Vec::new(),
             process_metrics: true,
             runtime_metrics: true,
             runtime: None,
@@ -165,11 +168,45 @@ impl PrometheusBuilder {
     ///
     /// [`PrometheusError::InvalidNativeSchema`] when `schema` is outside −4..=8.
     pub fn native_histogram_schema(mut self, schema: i8) -> Result<Self, PrometheusError> {
-        if !(native::MIN_SCHEMA..=native::MAX_SCHEMA).contains(&schema) {
-            return Err(PrometheusError::InvalidNativeSchema(schema));
-        }
+        check_native_schema(schema)?;
         self.native_schema = schema;
         self.native = self.native.map(|_| schema);
+        Ok(self)
+    }
+
+    /// The native histogram schema of one route's duration histograms (the request or call
+    /// duration, and the time to the response head) instead of
+    /// [`native_histogram_schema`](Self::native_histogram_schema), where native histograms are
+    /// on (it turns nothing on by itself): the native counterpart of
+    /// [`route_buckets`](Self::route_buckets), for a route whose latencies need a finer or a
+    /// coarser resolution than the others. `route` is a route template or a gRPC method, as
+    /// there. A later setting for the same route replaces an earlier one.
+    ///
+    /// ```
+    /// let metrics = routemeter::prometheus::PrometheusBuilder::new()
+    ///     .native_histograms(true)
+    ///     .route_native_schema("/health", 0)? // a factor 2 per bucket is plenty there
+    ///     .build()?;
+    /// # Ok::<(), routemeter::prometheus::PrometheusError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PrometheusError::InvalidNativeSchema`] when `schema` is outside −4..=8;
+    /// [`PrometheusError::InvalidRoute`] for a route [`route_buckets`](Self::route_buckets)
+    /// refuses.
+    pub fn route_native_schema(
+        mut self,
+        route: impl Into<String>,
+        schema: i8,
+    ) -> Result<Self, PrometheusError> {
+        let route = route.into();
+        if let Some(reason) = route_problem(&route) {
+            return Err(PrometheusError::InvalidRoute { route, reason });
+        }
+        check_native_schema(schema)?;
+        self.route_native_schemas.retain(|(r, _)| *r != route);
+        self.route_native_schemas.push((route, schema));
         Ok(self)
     }
 
@@ -337,20 +374,29 @@ impl PrometheusBuilder {
         for (name, bounds) in self.other_buckets.iter().rev() {
             by_name.insert(0, (name.clone(), Arc::from(bounds.as_slice())));
         }
+        // A route's histograms: its request or call duration and its time to the head.
+        let route_histograms = [
+            (n.duration(), n.route_key()),
+            (n.time_to_head(), n.route_key()),
+            (n.rpc_duration(), n.rpc_method_key()),
+        ];
         let mut by_route = Vec::new();
         for (route, bounds) in &self.route_buckets {
             let bounds: Arc<[f64]> = Arc::from(bounds.as_slice());
-            for (name, label) in [
-                (n.duration(), n.route_key()),
-                (n.time_to_head(), n.route_key()),
-                (n.rpc_duration(), n.rpc_method_key()),
-            ] {
+            for (name, label) in route_histograms {
                 by_route.push((name.to_owned(), label, route.clone(), Arc::clone(&bounds)));
+            }
+        }
+        let mut native_by_route = Vec::new();
+        for (route, schema) in &self.route_native_schemas {
+            for (name, label) in route_histograms {
+                native_by_route.push((name.to_owned(), label, route.clone(), *schema));
             }
         }
         let buckets = Buckets {
             by_route,
             by_name,
+            native_by_route,
             default: Arc::from(DEFAULT_OTHER_HISTOGRAM_BUCKETS),
         };
         PrometheusRecorder {
@@ -430,3 +476,12 @@ fn check_buckets(histogram: &'static str, bounds: &[f64]) -> Result<Vec<f64>, Pr
 
 #[cfg(test)]
 mod tests;
+
+/// Refuses a native schema outside −4..=8.
+fn check_native_schema(schema: i8) -> Result<(), PrometheusError> {
+    if (native::MIN_SCHEMA..=native::MAX_SCHEMA).contains(&schema) {
+        Ok(())
+    } else {
+        Err(PrometheusError::InvalidNativeSchema(schema))
+    }
+}

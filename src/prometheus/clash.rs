@@ -137,6 +137,7 @@ pub(crate) mod tests {
                 super::super::store::Buckets {
                     by_route: Vec::new(),
                     by_name: Vec::new(),
+                    native_by_route: Vec::new(),
                     default: Arc::from(&[0.5, 1.0][..]),
                 },
             )),

@@ -16,6 +16,28 @@ fn native_schemas_outside_the_range_are_refused() {
                 .is_ok()
         );
     }
+    // A route's own schema is held to the same range, and its route to what `route_buckets`
+    // takes.
+    for schema in [i8::MIN, -5, 9, i8::MAX] {
+        let err = PrometheusBuilder::new()
+            .route_native_schema("/a", schema)
+            .unwrap_err();
+        assert!(matches!(err, PrometheusError::InvalidNativeSchema(s) if s == schema));
+    }
+    for route in ["", "a", "/a\n", &"/".repeat(1025)] {
+        let err = PrometheusBuilder::new()
+            .route_native_schema(route, 0)
+            .unwrap_err();
+        assert!(
+            matches!(err, PrometheusError::InvalidRoute { .. }),
+            "{route:?}: {err}"
+        );
+    }
+    assert!(
+        PrometheusBuilder::new()
+            .route_native_schema("grpc.health.v1.Health/Check", -4)
+            .is_ok()
+    );
 }
 
 #[test]

@@ -21,6 +21,7 @@ fn recorder() -> PrometheusRecorder {
             Buckets {
                 by_route: Vec::new(),
                 by_name: Vec::new(),
+                native_by_route: Vec::new(),
                 default: Arc::from(&[0.1, 0.5, 1.0][..]),
             },
         )),

@@ -36,6 +36,9 @@ pub(crate) struct Buckets {
     pub(crate) by_route: Vec<(String, &'static str, String, Arc<[f64]>)>,
     /// Bounds for histograms named exactly so (names as recorded, before sanitising).
     pub(crate) by_name: Vec<(String, Arc<[f64]>)>,
+    /// Native bucket schemas for the series of one route: (histogram name, route label key,
+    /// route, schema). They take the place of the store's schema where native buckets are on.
+    pub(crate) native_by_route: Vec<(String, &'static str, String, i8)>,
     /// Bounds for every other histogram.
     pub(crate) default: Arc<[f64]>,
 }
@@ -45,12 +48,10 @@ impl Buckets {
     /// default.
     fn for_key(&self, key: &Key) -> Arc<[f64]> {
         let name = key.name();
-        let by_route = self.by_route.iter().find(|(n, label, route, _)| {
-            n == name
-                && key
-                    .labels()
-                    .any(|l| l.key() == *label && l.value() == route)
-        });
+        let by_route = self
+            .by_route
+            .iter()
+            .find(|(n, label, route, _)| on_route(key, n, label, route));
         if let Some((.., bounds)) = by_route {
             return Arc::clone(bounds);
         }
@@ -59,6 +60,22 @@ impl Buckets {
             .find(|(n, _)| n == name)
             .map_or_else(|| Arc::clone(&self.default), |(_, b)| Arc::clone(b))
     }
+
+    /// The native schema of the histogram series `key` when native buckets are on with
+    /// `schema`: its route's, else `schema`.
+    fn native_for_key(&self, key: &Key, schema: Option<i8>) -> Option<i8> {
+        let schema = schema?;
+        let by_route = self
+            .native_by_route
+            .iter()
+            .find(|(n, label, route, _)| on_route(key, n, label, route));
+        Some(by_route.map_or(schema, |(.., s)| *s))
+    }
+}
+
+/// Whether `key` is a series of histogram `name` whose `label` is `route`.
+fn on_route(key: &Key, name: &str, label: &str, route: &str) -> bool {
+    key.name() == name && key.labels().any(|l| l.key() == label && l.value() == route)
 }
 
 /// A histogram's bucket bounds as `le` label values.
@@ -167,9 +184,12 @@ impl Store {
             Kind::Counter if float => Cell::FloatCounter(Arc::default()),
             Kind::Counter => Cell::Counter(Arc::default()),
             Kind::Gauge => Cell::Gauge(Arc::default()),
-            Kind::Histogram => Cell::Histogram(Arc::new(HistogramCell(
-                AtomicHistogram::with_native(self.buckets.for_key(key), self.native),
-            ))),
+            Kind::Histogram => {
+                Cell::Histogram(Arc::new(HistogramCell(AtomicHistogram::with_native(
+                    self.buckets.for_key(key),
+                    self.buckets.native_for_key(key, self.native),
+                ))))
+            }
         }
     }
 

@@ -9,6 +9,7 @@ fn store() -> PrometheusRecorder {
             Buckets {
                 by_route: Vec::new(),
                 by_name: vec![("d".into(), Arc::from(&[0.1, 1.0][..]))],
+                native_by_route: Vec::new(),
                 default: Arc::from(&[5.0][..]),
             },
         )),
@@ -268,6 +269,7 @@ fn a_route_with_buckets_of_its_own_is_written_with_them() {
                     Arc::from(&[0.2, 0.3][..]),
                 )],
                 by_name: vec![("d".into(), Arc::from(&[0.1, 1.0][..]))],
+                native_by_route: Vec::new(),
                 default: Arc::from(&[5.0][..]),
             },
         )),

@@ -147,6 +147,7 @@ fn recorder(native: Option<i8>) -> PrometheusRecorder {
                 Buckets {
                     by_route: Vec::new(),
                     by_name: Vec::new(),
+                    native_by_route: Vec::new(),
                     default: Arc::from(&[0.1, 1.0][..]),
                 },
             )
@@ -219,6 +220,70 @@ fn each_kind_decodes() {
     assert_eq!((empty.sample_count, empty.schema), (Some(0), Some(3)));
     assert_eq!(empty.positive_span.len(), 1);
     assert!(empty.positive_delta.is_empty());
+}
+
+/// A route's own schema takes the place of the recorder's for that route's duration
+/// histograms, only where native buckets are on; the others keep the recorder's.
+#[test]
+fn a_route_keeps_its_own_native_schema() {
+    let build = |native: bool| {
+        crate::prometheus::PrometheusBuilder::new()
+            .native_histograms(native)
+            .native_histogram_schema(5)
+            .unwrap()
+            .route_native_schema("/coarse", -1)
+            .unwrap()
+            .route_native_schema("/coarse", 0)
+            .unwrap()
+            .build()
+            .unwrap()
+    };
+    let schemas = |metrics: &crate::prometheus::PrometheusMetrics| {
+        let r = metrics.recorder();
+        let naming = crate::Naming::default();
+        for (name, route) in [
+            (naming.duration(), "/coarse"),
+            (naming.duration(), "/fine"),
+            (naming.time_to_head(), "/coarse"),
+            ("other_seconds", "/coarse"),
+        ] {
+            let key = Key::from_parts(name.to_owned(), vec![Label::new(naming.route_key(), route)]);
+            r.register_histogram(&key, &META).record(0.3);
+        }
+        let mut found = Vec::new();
+        for family in decode(&render(&r.store)) {
+            for m in &family.metric {
+                let route = m
+                    .label
+                    .iter()
+                    .find(|l| l.name.as_deref() == Some("http_route"));
+                found.push((
+                    family.name.clone().unwrap(),
+                    route.and_then(|l| l.value.clone()).unwrap(),
+                    m.histogram.as_ref().unwrap().schema,
+                ));
+            }
+        }
+        found.sort();
+        found
+    };
+    let named =
+        |name: &str, route: &str, schema: Option<i32>| (name.to_owned(), route.to_owned(), schema);
+    assert_eq!(
+        schemas(&build(true)),
+        [
+            named("http_server_request_duration_seconds", "/coarse", Some(0)),
+            named("http_server_request_duration_seconds", "/fine", Some(5)),
+            named(
+                "http_server_time_to_response_head_seconds",
+                "/coarse",
+                Some(0)
+            ),
+            named("other_seconds", "/coarse", Some(5)),
+        ]
+    );
+    // Without native buckets a route's schema turns nothing on.
+    assert!(schemas(&build(false)).iter().all(|(.., s)| s.is_none()));
 }
 
 #[test]
