@@ -148,6 +148,9 @@ pub use layer::service::RouteMeter;
 pub use layer::{LayerError, RouteMeterBuilder, RouteMeterLayer};
 pub use log::RequestLog;
 pub use names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, LabelError, Naming, NamingScheme};
+pub use registry::request_label::{
+    DEFAULT_REQUEST_LABEL_VALUES, MAX_REQUEST_LABEL_VALUE_LEN, MAX_REQUEST_LABEL_VALUES,
+};
 pub use route::{
     DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, OVERFLOW_ROUTE, RouteRequest, UNMATCHED_ROUTE,
 };

@@ -35,6 +35,12 @@ pub enum LayerError {
     /// More than [`MAX_KNOWN_METHODS`](crate::MAX_KNOWN_METHODS) distinct
     /// [known methods](crate::RouteMeterBuilder::known_methods) (how many were given).
     TooManyMethods(usize),
+    /// A [request label](crate::RouteMeterBuilder::request_label)'s name was refused.
+    RequestLabel(LabelError),
+    /// A [request label](crate::RouteMeterBuilder::request_label)'s budget of values is not
+    /// between 1 and [`MAX_REQUEST_LABEL_VALUES`](crate::MAX_REQUEST_LABEL_VALUES), or takes
+    /// the layer's request labels past 256 combinations of values (the budget given).
+    RequestLabelBudget(usize),
 }
 
 impl std::fmt::Display for LayerError {
@@ -50,6 +56,12 @@ impl std::fmt::Display for LayerError {
                 "{n} known methods: at most {}, each one multiplies the series",
                 crate::classify::MAX_KNOWN_METHODS
             ),
+            Self::RequestLabel(e) => write!(f, "request label: {e}"),
+            Self::RequestLabelBudget(n) => write!(
+                f,
+                "a request label's budget of {n} values: it must be 1 to {}, and all request labels' (each plus 2) multiply to at most 256, since each value multiplies the series",
+                crate::MAX_REQUEST_LABEL_VALUES
+            ),
         }
     }
 }
@@ -57,7 +69,7 @@ impl std::fmt::Display for LayerError {
 impl std::error::Error for LayerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Label(e) => Some(e),
+            Self::Label(e) | Self::RequestLabel(e) => Some(e),
             _ => None,
         }
     }

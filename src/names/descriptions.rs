@@ -13,4 +13,5 @@ pub(crate) const RPC_DURATION_HELP: &str =
     "Duration of gRPC server calls, from entering the middleware until the response stream ended.";
 pub(crate) const RPC_ACTIVE_HELP: &str = "Number of gRPC server calls in flight.";
 pub(crate) const REQUESTS_TOTAL_HELP: &str = "Number of finished HTTP server requests.";
+pub(crate) const LABEL_OVERFLOW_HELP: &str = "Requests recorded with a request label's value beyond its budget of distinct values, by label.";
 pub(crate) const ROUTE_OVERFLOW_HELP: &str = "Requests recorded under the overflow route because the distinct-route limit or the series budget was reached.";

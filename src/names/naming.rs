@@ -61,6 +61,7 @@ pub struct Naming {
     response_size: SharedString,
     requests_total: SharedString,
     route_overflow: SharedString,
+    label_overflow: SharedString,
     time_to_head: SharedString,
     rpc_duration: SharedString,
     rpc_active: SharedString,
@@ -112,6 +113,7 @@ impl Naming {
                 response_size: p("http_server_response_body_size_bytes"),
                 requests_total: SharedString::const_str(""),
                 route_overflow: p("routemeter_route_overflow_total"),
+                label_overflow: p("routemeter_label_overflow_total"),
                 time_to_head: p("http_server_time_to_response_head_seconds"),
                 rpc_duration: p("rpc_server_call_duration_seconds"),
                 rpc_active: p("rpc_server_active_calls"),
@@ -132,6 +134,7 @@ impl Naming {
                     response_size: d("http.server.response.body.size"),
                     requests_total: SharedString::const_str(""),
                     route_overflow: d("routemeter.route.overflow"),
+                    label_overflow: d("routemeter.label.overflow"),
                     time_to_head: d("http.server.time_to_response_head"),
                     rpc_duration: d("rpc.server.call.duration"),
                     rpc_active: d("rpc.server.active_calls"),
@@ -146,6 +149,7 @@ impl Naming {
                 response_size: SharedString::const_str(""),
                 requests_total: compat("http_requests_total"),
                 route_overflow: p("routemeter_route_overflow_total"),
+                label_overflow: p("routemeter_label_overflow_total"),
                 time_to_head: compat("http_requests_time_to_head_seconds"),
                 rpc_duration: p("rpc_server_call_duration_seconds"),
                 rpc_active: p("rpc_server_active_calls"),
@@ -206,6 +210,14 @@ impl Naming {
     #[must_use]
     pub fn route_overflow(&self) -> &str {
         &self.route_overflow
+    }
+
+    /// The counter of requests recorded with a
+    /// [request label](crate::RouteMeterBuilder::request_label)'s value beyond its budget
+    /// (as `__overflow__`), by `label`.
+    #[must_use]
+    pub fn label_overflow(&self) -> &str {
+        &self.label_overflow
     }
 
     /// The time-to-response-head histogram, in seconds: from the request entering the layer
@@ -275,6 +287,10 @@ impl Naming {
 
     pub(crate) fn route_overflow_shared(&self) -> &SharedString {
         &self.route_overflow
+    }
+
+    pub(crate) fn label_overflow_shared(&self) -> &SharedString {
+        &self.label_overflow
     }
 
     pub(crate) fn time_to_head_shared(&self) -> &SharedString {

@@ -337,11 +337,12 @@ impl Meter {
         if let Some(grpc) = &self.grpc {
             if crate::grpc::is_grpc(req.headers()) {
                 let method = grpc.methods.recognise(req.uri().path());
-                return f(true, method, 0);
+                let slot = grpc.recorders.registrar.label_part(&RouteRequest::new(req));
+                return f(true, method, slot);
             }
         }
-        let slot = self.http.registrar.slot(req);
         let view = RouteRequest::new(req);
+        let slot = self.http.registrar.slot(req) + self.http.registrar.label_part(&view);
         match &self.route_fn {
             None => {
                 let (label, at) = crate::route::default_route(&view);
@@ -373,9 +374,9 @@ impl Meter {
         if h & VALID != 0 && (h >> 32) as u32 & !(1 << 31) == table_index {
             let series_index = h as u32;
             if let Some(series) = table.series(series_index) {
-                // Not the overflow route's series: each request there is counted as folded.
+                // Not an overflow series: each request there is counted as folded.
                 let label = label.unwrap_or(self.http.registrar.unmatched_label());
-                if series.budgeted && series.slot == slot && same_label(&series.route, label) {
+                if series.hinted && series.slot == slot && same_label(&series.route, label) {
                     return Some((Located::new(false, table_index, series_index), series));
                 }
             }

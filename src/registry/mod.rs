@@ -9,6 +9,7 @@ pub(crate) mod meter;
 pub(crate) mod meter_ref;
 pub(crate) mod recording;
 pub(crate) mod registrar;
+pub(crate) mod request_label;
 pub(crate) mod route_index;
 pub(crate) mod series;
 pub(crate) mod table;

@@ -27,7 +27,9 @@ struct Block {
 pub(crate) struct MethodSeries {
     /// The route label (the gRPC method, for calls).
     pub(crate) route: Arc<str>,
-    /// The method and scheme slot (see [`Registrar::slot`](crate::registry::registrar::Registrar::slot)).
+    /// The method, scheme and request label slot (see
+    /// [`Registrar::slot`](crate::registry::registrar::Registrar::slot) and
+    /// [`Registrar::label_part`](crate::registry::registrar::Registrar::label_part)).
     pub(crate) slot: usize,
     /// The method's label value.
     pub(crate) method: &'static str,
@@ -35,6 +37,10 @@ pub(crate) struct MethodSeries {
     /// Whether new outcomes take from the layer's series budget (not for the series that
     /// holds what is beyond it).
     pub(crate) budgeted: bool,
+    /// Whether a service may note this series for its next request (see
+    /// [`crate::registry::meter`]): not an overflow series, whose every request is counted
+    /// as it is located.
+    pub(crate) hinted: bool,
     /// The HTTP series of requests that matched no route, in a layer without a route function
     /// or mounts: an answer other than 404 or 405 there is worth a warning (see
     /// [`crate::route::warn_unmounted`]).
@@ -57,6 +63,7 @@ impl MethodSeries {
             method,
             active,
             budgeted,
+            hinted: budgeted,
             unmatched: false,
             inline: std::array::from_fn(|_| OnceLock::new()),
             more: OnceLock::new(),

@@ -138,6 +138,8 @@ pub(crate) struct Table {
     fold: OnceLock<Option<u32>>,
     /// Requests recorded under the overflow route (route limit or series budget).
     folded: Counter,
+    /// Requests recorded with a request label's value beyond its budget, by label.
+    label_overflow: Box<[Counter]>,
 }
 
 impl Table {
@@ -153,6 +155,14 @@ impl Table {
         }
         let folded =
             registrar.counter(&registrar.key(registrar.naming.route_overflow_shared(), &[]));
+        let label_overflow = registrar
+            .request_labels
+            .iter()
+            .map(|label| {
+                let name = registrar.naming.label_overflow_shared();
+                registrar.counter(&registrar.key(name, &[("label", &**label.name())]))
+            })
+            .collect();
         let slots = registrar.slots();
         Self {
             tag,
@@ -169,6 +179,7 @@ impl Table {
             limits,
             fold: OnceLock::new(),
             folded,
+            label_overflow,
         }
     }
 
@@ -194,9 +205,22 @@ impl Table {
         if entry.overflow {
             self.folded.increment(1);
         }
+        if !self.label_overflow.is_empty() {
+            self.count_label_overflow(registrar, slot);
+        }
         match entry.series.get(slot)?.get() {
             Some(index) => *index,
             None => self.new_series(registrar, entry, slot),
+        }
+    }
+
+    /// Counts a request whose request labels in `slot` hold values beyond their budget.
+    fn count_label_overflow(&self, registrar: &Registrar, slot: usize) {
+        let mask = registrar.overflow_mask(slot);
+        for (i, counter) in self.label_overflow.iter().enumerate() {
+            if mask & 1 << i.min(63) != 0 {
+                counter.increment(1);
+            }
         }
     }
 
@@ -267,6 +291,8 @@ impl Table {
             budgeted,
         );
         series.unmatched = unmatched;
+        // A series holding a request label's overflow counts each request as it is located.
+        series.hinted = budgeted && registrar.overflow_mask(slot) == 0;
         self.series.push(series).ok()
     }
 

@@ -188,6 +188,33 @@ impl Snapshot {
         })
     }
 
+    /// Requests to `route` whose label `label` is `value`: a
+    /// [request label](crate::RouteMeterBuilder::request_label) such as a tenant, or a
+    /// constant label.
+    ///
+    /// ```
+    /// let text = "\
+    /// ## TYPE http_server_request_duration_seconds histogram
+    /// http_server_request_duration_seconds_bucket{http_route=\"/a\",tenant=\"acme\",le=\"+Inf\"} 2
+    /// http_server_request_duration_seconds_sum{http_route=\"/a\",tenant=\"acme\"} 0.5
+    /// http_server_request_duration_seconds_count{http_route=\"/a\",tenant=\"acme\"} 2
+    /// ";
+    /// let snapshot = routemeter::testing::Snapshot::from_prometheus_text(
+    ///     text,
+    ///     &routemeter::Naming::default(),
+    /// )?;
+    /// assert_eq!(snapshot.select_by("/a", "tenant", "acme").count(), 2);
+    /// assert_eq!(snapshot.select_by("/a", "tenant", "other").count(), 0);
+    /// # Ok::<(), routemeter::testing::ParseError>(())
+    /// ```
+    #[must_use]
+    pub fn select_by(&self, route: &str, label: &str, value: &str) -> RouteStats {
+        let key = self.naming.route_key();
+        self.stats(format!("{route} {label}={value}"), Some(route), |s| {
+            s.label(key) == Some(route) && s.label(label) == Some(value)
+        })
+    }
+
     /// Requests with `method` to `route`.
     #[must_use]
     pub fn endpoint(&self, method: &str, route: &str) -> RouteStats {

@@ -38,7 +38,9 @@ where
     send(svc, "GET", path, Body::empty()).await.0
 }
 
-/// A plain HTTP client over loopback sockets: HTTP/1.1, or h2c with prior knowledge.
+/// A plain HTTP client over loopback sockets: HTTP/1.1, or h2c with prior knowledge. Clones
+/// share its connections.
+#[derive(Clone)]
 pub struct Client {
     inner: hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,

@@ -8,6 +8,7 @@ use crate::registry::meter::Meter;
 use crate::registry::meter_ref::MeterRef;
 use crate::registry::recording::Recording;
 use crate::registry::registrar::{Family, HttpSeries, Registrar};
+use crate::registry::request_label::RequestLabel;
 use crate::registry::table::Limits;
 use crate::route;
 
@@ -33,6 +34,11 @@ impl RouteMeterBuilder {
             status_classes: self.status_classes,
             protocol_versions: self.naming.protocol_version_key().is_some(),
         };
+        let request_labels: std::sync::Arc<[RequestLabel]> = self
+            .request_labels
+            .into_iter()
+            .map(|(name, max_values, value)| RequestLabel::new(&name, max_values, value))
+            .collect();
         let grpc = self.grpc.then(|| {
             let registrar = Registrar {
                 source: self.source.clone(),
@@ -41,6 +47,7 @@ impl RouteMeterBuilder {
                 methods: KnownMethods::post_only(),
                 default_scheme,
                 family: Family::Grpc,
+                request_labels: std::sync::Arc::clone(&request_labels),
             };
             let recording = Recording {
                 counts_request_body: recording.log.is_some(),
@@ -61,6 +68,7 @@ impl RouteMeterBuilder {
                 time_to_head: self.time_to_head,
                 status_classes: self.status_classes,
             }),
+            request_labels,
         };
         let limits = Limits {
             max_routes: self.max_routes,

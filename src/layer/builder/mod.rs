@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 mod build;
+mod request_label;
 
 use metrics::{Label, Recorder};
 
@@ -14,9 +15,10 @@ use crate::grpc::GrpcMethods;
 use crate::log::RequestLog;
 use crate::names::Naming;
 use crate::registry::registrar::Source;
+use crate::registry::request_label::ValueFn;
 use crate::route::{self, DEFAULT_MAX_ROUTES, DEFAULT_MAX_SERIES, Mount, RouteRequest};
 
-/// Settings of a [`RouteMeterLayer`].
+/// Settings of a [`RouteMeterLayer`](crate::RouteMeterLayer).
 ///
 /// ```
 /// use routemeter::{Naming, NamingScheme, RouteMeterLayer};
@@ -38,6 +40,8 @@ pub struct RouteMeterBuilder {
     recorder_identity: Option<usize>,
     naming: Naming,
     labels: Vec<Label>,
+    /// Labels from the request: name, budget of values, value function.
+    request_labels: Vec<(String, usize, ValueFn)>,
     route_fn: Option<route::RouteFn>,
     excluded: Vec<String>,
     max_routes: usize,
@@ -63,6 +67,7 @@ impl RouteMeterBuilder {
             recorder_identity: None,
             naming: Naming::default(),
             labels: Vec::new(),
+            request_labels: Vec::new(),
             route_fn: None,
             excluded: Vec::new(),
             max_routes: DEFAULT_MAX_ROUTES,
@@ -88,6 +93,14 @@ impl std::fmt::Debug for RouteMeterBuilder {
             .field("source", &self.source)
             .field("naming", &self.naming)
             .field("labels", &self.labels)
+            .field(
+                "request_labels",
+                &self
+                    .request_labels
+                    .iter()
+                    .map(|(name, max, _)| (name, max))
+                    .collect::<Vec<_>>(),
+            )
             .field("route_fn", &self.route_fn.is_some())
             .field("excluded", &self.excluded)
             .field("max_routes", &self.max_routes)

@@ -22,18 +22,19 @@ pub(super) fn describe(n: &Naming, r: &dyn Recorder) {
     );
 }
 
-/// The in-flight gauge's key of the method `route`.
-pub(super) fn active_key(registrar: &Registrar, route: &str) -> Key {
+/// The in-flight gauge's key of the method `route` (and the request labels of `slot`).
+pub(super) fn active_key(registrar: &Registrar, route: &str, slot: usize) -> Key {
     let n = &registrar.naming;
     let labels = [(n.rpc_system_key(), "grpc"), (n.rpc_method_key(), route)];
-    registrar.key(n.rpc_active_shared(), &labels)
+    registrar.key_at(n.rpc_active_shared(), &labels, slot)
 }
 
-/// The handles of `outcome` of the method `route`: its duration, with its status code and its
-/// error type when it has them.
+/// The handles of `outcome` of the method `route` (and the request labels of `slot`): its
+/// duration, with its status code and its error type when it has them.
 pub(super) fn outcome_handles(
     registrar: &Registrar,
     route: &str,
+    slot: usize,
     outcome: Outcome,
 ) -> OutcomeHandles {
     let n = &registrar.naming;
@@ -45,5 +46,9 @@ pub(super) fn outcome_handles(
     if let Some(e) = &outcome.error {
         labels.push((n.rpc_error_key(), e.as_str()));
     }
-    OutcomeHandles::duration(registrar.histogram(&registrar.key(n.rpc_duration_shared(), &labels)))
+    OutcomeHandles::duration(registrar.histogram(&registrar.key_at(
+        n.rpc_duration_shared(),
+        &labels,
+        slot,
+    )))
 }

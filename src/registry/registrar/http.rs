@@ -36,7 +36,7 @@ pub(super) fn active_key(registrar: &Registrar, route: &str, slot: usize) -> Key
     if let Some(key) = n.scheme_key() {
         labels.push((key, scheme));
     }
-    registrar.key(n.active_shared(), &labels)
+    registrar.key_at(n.active_shared(), &labels, slot)
 }
 
 impl HttpSeries {
@@ -69,6 +69,11 @@ impl HttpSeries {
             name(n.route_overflow_shared()),
             None,
             names::ROUTE_OVERFLOW_HELP.into(),
+        );
+        r.describe_counter(
+            name(n.label_overflow_shared()),
+            None,
+            names::LABEL_OVERFLOW_HELP.into(),
         );
     }
 
@@ -114,21 +119,23 @@ impl HttpSeries {
         }
         let sizes = |name: Option<&metrics::SharedString>| {
             name.filter(|_| self.body_sizes)
-                .map(|name| registrar.histogram(&registrar.key(name, &labels)))
+                .map(|name| registrar.histogram(&registrar.key_at(name, &labels, slot)))
         };
         let request_size = sizes(n.request_size_shared());
         let response_size = sizes(n.response_size_shared());
         let total = n
             .requests_total_shared()
-            .map(|name| registrar.counter(&registrar.key(name, &labels)));
+            .map(|name| registrar.counter(&registrar.key_at(name, &labels, slot)));
         OutcomeHandles {
-            duration: registrar.histogram(&registrar.key(n.duration_shared(), &labels)),
+            duration: registrar.histogram(&registrar.key_at(n.duration_shared(), &labels, slot)),
             more: request_size.is_some() || response_size.is_some() || total.is_some(),
             request_size,
             response_size,
             total,
             time_to_head: (self.time_to_head && matches!(error, None | Some(ErrorType::Status(_))))
-                .then(|| registrar.histogram(&registrar.key(n.time_to_head_shared(), &labels))),
+                .then(|| {
+                    registrar.histogram(&registrar.key_at(n.time_to_head_shared(), &labels, slot))
+                }),
         }
     }
 }

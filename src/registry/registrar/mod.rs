@@ -12,6 +12,8 @@ use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder};
 
 use crate::classify::{KnownMethods, Outcome};
 use crate::names::Naming;
+use crate::registry::request_label::RequestLabel;
+use crate::route::RouteRequest;
 
 mod grpc;
 mod http;
@@ -61,6 +63,8 @@ pub(crate) struct Registrar {
     /// `url.scheme` of requests whose URI names none.
     pub(crate) default_scheme: &'static str,
     pub(crate) family: Family,
+    /// Labels whose values come from each request (shared by the HTTP and gRPC sides).
+    pub(crate) request_labels: Arc<[RequestLabel]>,
 }
 
 /// The `url.scheme` values, by the index a slot carries.
@@ -115,21 +119,77 @@ impl Registrar {
         }
     }
 
-    /// How many slots a route has.
-    pub(crate) fn slots(&self) -> usize {
+    /// What the request labels add to a request's slot: each label's value index, in the
+    /// place its radix gives it above the method and scheme (0 without request labels).
+    #[inline]
+    pub(crate) fn label_part(&self, req: &RouteRequest<'_>) -> usize {
+        if self.request_labels.is_empty() {
+            return 0;
+        }
+        self.label_part_of(req)
+    }
+
+    fn label_part_of(&self, req: &RouteRequest<'_>) -> usize {
+        let mut radix = self.base_slots();
+        let mut part = 0;
+        for label in self.request_labels.iter() {
+            part += radix * label.index(req);
+            radix *= label.indices();
+        }
+        part
+    }
+
+    /// The slots of the method and scheme alone.
+    fn base_slots(&self) -> usize {
         self.methods.slots() * SCHEMES.len()
     }
 
-    /// The slot that holds what is beyond the series budget: `_OTHER`, default scheme.
+    /// How many slots a route has: one per method, scheme and value of each request label.
+    pub(crate) fn slots(&self) -> usize {
+        let labels: usize = self
+            .request_labels
+            .iter()
+            .map(RequestLabel::indices)
+            .product();
+        self.base_slots() * labels
+    }
+
+    /// The slot that holds what is beyond the series budget: `_OTHER`, default scheme, and
+    /// `__overflow__` for each request label.
     pub(crate) fn fold_slot(&self) -> usize {
         let scheme = usize::from(self.default_scheme == "https");
-        scheme * self.methods.slots() + self.methods.other()
+        let mut slot = scheme * self.methods.slots() + self.methods.other();
+        let mut radix = self.base_slots();
+        for label in self.request_labels.iter() {
+            slot += radix * label.overflow();
+            radix *= label.indices();
+        }
+        slot
     }
 
     /// The method and scheme label values of `slot`.
     pub(crate) fn slot_labels(&self, slot: usize) -> (&'static str, &'static str) {
         let n = self.methods.slots();
-        (self.methods.label(slot % n), SCHEMES[(slot / n).min(1)])
+        let base = slot % self.base_slots();
+        (self.methods.label(base % n), SCHEMES[(base / n).min(1)])
+    }
+
+    /// Each request label's value index in `slot`.
+    fn label_indices(&self, slot: usize) -> impl Iterator<Item = (&RequestLabel, usize)> {
+        let mut rest = slot / self.base_slots();
+        self.request_labels.iter().map(move |label| {
+            let i = rest % label.indices();
+            rest /= label.indices();
+            (label, i)
+        })
+    }
+
+    /// Which request labels `slot` holds past their budget, as bits in label order.
+    pub(crate) fn overflow_mask(&self, slot: usize) -> u64 {
+        self.label_indices(slot)
+            .enumerate()
+            .filter(|(_, (label, i))| *i == label.overflow())
+            .fold(0, |mask, (bit, _)| mask | 1 << bit.min(63))
     }
 
     pub(crate) fn with<T>(&self, f: impl FnOnce(&dyn Recorder) -> T) -> T {
@@ -144,6 +204,30 @@ impl Registrar {
         let mut labels = Vec::with_capacity(self.static_labels.len() + extra.len());
         labels.extend(self.static_labels.iter().cloned());
         labels.extend(extra.iter().map(|(k, v)| Label::new(*k, (*v).to_owned())));
+        Key::from_parts(name.clone(), labels)
+    }
+
+    /// The key of `name` with the constant labels, then `extra`, then the request labels'
+    /// values in `slot`.
+    pub(crate) fn key_at(
+        &self,
+        name: &metrics::SharedString,
+        extra: &[(&'static str, &str)],
+        slot: usize,
+    ) -> Key {
+        if self.request_labels.is_empty() {
+            return self.key(name, extra);
+        }
+        let mut labels =
+            Vec::with_capacity(self.static_labels.len() + extra.len() + self.request_labels.len());
+        labels.extend(self.static_labels.iter().cloned());
+        labels.extend(extra.iter().map(|(k, v)| Label::new(*k, (*v).to_owned())));
+        labels.extend(self.label_indices(slot).map(|(label, i)| {
+            Label::new(
+                metrics::SharedString::from(Arc::clone(label.name())),
+                label.value(i).to_owned(),
+            )
+        }));
         Key::from_parts(name.clone(), labels)
     }
 
@@ -184,7 +268,7 @@ impl Registrar {
     pub(crate) fn active_gauge(&self, route: &str, slot: usize) -> Gauge {
         let key = match &self.family {
             Family::Http(_) => http::active_key(self, route, slot),
-            Family::Grpc => grpc::active_key(self, route),
+            Family::Grpc => grpc::active_key(self, route, slot),
         };
         self.gauge(&key)
     }
@@ -198,7 +282,7 @@ impl Registrar {
     ) -> OutcomeHandles {
         match &self.family {
             Family::Http(series) => series.outcome_handles(self, route, slot, outcome),
-            Family::Grpc => grpc::outcome_handles(self, route, outcome),
+            Family::Grpc => grpc::outcome_handles(self, route, slot, outcome),
         }
     }
 
@@ -234,6 +318,7 @@ impl Registrar {
             methods: KnownMethods::default(),
             default_scheme: "http",
             family: Family::Http(HttpSeries::default()),
+            request_labels: Arc::new([]),
         }
     }
 }

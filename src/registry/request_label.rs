@@ -1,0 +1,220 @@
+//! Labels whose values come from the request (a tenant from a header, a plan put in the
+//! extensions by authentication middleware), each within a budget of distinct values.
+//!
+//! A [`RequestLabel`] interns the values it sees in an insert-only arena, so the request path
+//! finds a known value by comparing it with the few already seen, without a lock. A value
+//! beyond the budget is recorded as [`OVERFLOW_ROUTE`] (`__overflow__`) and counted; a value
+//! the function does not give, or one that is refused (empty, longer than
+//! [`MAX_REQUEST_LABEL_VALUE_LEN`] bytes, with a control character, or one of those two
+//! stand-ins), as [`OTHER_METHOD`] (`_OTHER`). So a label takes at most its budget plus two
+//! values, and its index in a request's slot (see [`Registrar::slot`]) is one of them.
+//!
+//! [`Registrar::slot`]: crate::registry::registrar::Registrar::slot
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::classify::OTHER_METHOD;
+use crate::registry::arena::Arena;
+use crate::route::{OVERFLOW_ROUTE, RouteRequest};
+
+/// The longest value a request label keeps, in bytes.
+pub const MAX_REQUEST_LABEL_VALUE_LEN: usize = 128;
+
+/// A budget of distinct values for a request label that suits most: a handful of tenants,
+/// plans or API versions, and what is beyond them counted as overflow.
+pub const DEFAULT_REQUEST_LABEL_VALUES: usize = 10;
+
+/// The largest budget of distinct values a request label takes. Each value multiplies the
+/// series of every route and method, and each route keeps a slot for every combination.
+pub const MAX_REQUEST_LABEL_VALUES: usize = 64;
+
+/// A request label's value function, as the layer keeps it.
+pub(crate) type ValueFn = Arc<dyn for<'a> Fn(&RouteRequest<'a>) -> Option<&'a str> + Send + Sync>;
+
+/// One label whose value each request gives, with its budget and the values seen so far.
+pub(crate) struct RequestLabel {
+    name: Arc<str>,
+    max_values: usize,
+    value: ValueFn,
+    /// The values seen, in the order they were first seen.
+    values: Arena<Box<str>>,
+    /// How many of `values` are published (each is in the arena before it counts).
+    seen: AtomicUsize,
+    /// Serialises adding a value, so each gets one index.
+    adding: Mutex<()>,
+}
+
+impl std::fmt::Debug for RequestLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLabel")
+            .field("name", &self.name)
+            .field("max_values", &self.max_values)
+            .field("seen", &self.seen.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestLabel {
+    /// A label `name` with at most `max_values` values from `value`.
+    pub(crate) fn new(name: &str, max_values: usize, value: ValueFn) -> Self {
+        Self {
+            name: name.into(),
+            max_values,
+            value,
+            values: Arena::default(),
+            seen: AtomicUsize::new(0),
+            adding: Mutex::new(()),
+        }
+    }
+
+    /// The label's name.
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// How many indices the label's values take: its budget, the overflow and `_OTHER`.
+    pub(crate) fn indices(&self) -> usize {
+        self.max_values + 2
+    }
+
+    /// The index of values beyond the budget.
+    pub(crate) fn overflow(&self) -> usize {
+        self.max_values
+    }
+
+    /// The index of `req`'s value, interning it while the budget lasts.
+    #[inline]
+    pub(crate) fn index(&self, req: &RouteRequest<'_>) -> usize {
+        match (self.value)(req).filter(|v| acceptable(v)) {
+            Some(value) => self.find(value).unwrap_or_else(|| self.add(value)),
+            None => self.max_values + 1,
+        }
+    }
+
+    /// The index of a value seen before.
+    #[inline]
+    fn find(&self, value: &str) -> Option<usize> {
+        let seen = self.seen.load(Ordering::Acquire);
+        (0..seen).find(|&i| {
+            u32::try_from(i)
+                .ok()
+                .and_then(|i| self.values.get(i))
+                .is_some_and(|v| **v == *value)
+        })
+    }
+
+    /// Interns a value not seen before, or gives the overflow index when the budget is spent.
+    #[cold]
+    fn add(&self, value: &str) -> usize {
+        let _one = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = self.find(value) {
+            return i;
+        }
+        let seen = self.seen.load(Ordering::Acquire);
+        if seen >= self.max_values || self.values.push(value.into()).is_err() {
+            return self.overflow();
+        }
+        self.seen.store(seen + 1, Ordering::Release);
+        seen
+    }
+
+    /// The label value of index `i`.
+    pub(crate) fn value(&self, i: usize) -> &str {
+        if i == self.overflow() {
+            return OVERFLOW_ROUTE;
+        }
+        u32::try_from(i)
+            .ok()
+            .filter(|_| i < self.seen.load(Ordering::Acquire))
+            .and_then(|i| self.values.get(i))
+            .map_or(OTHER_METHOD, |v| v)
+    }
+}
+
+/// Whether a request label keeps `value`: not empty, at most
+/// [`MAX_REQUEST_LABEL_VALUE_LEN`] bytes, without control characters, and not one of the
+/// stand-ins for what it does not keep.
+fn acceptable(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_REQUEST_LABEL_VALUE_LEN
+        && !value.chars().any(char::is_control)
+        && value != OVERFLOW_ROUTE
+        && value != OTHER_METHOD
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn tenant() -> RequestLabel {
+        RequestLabel::new(
+            "tenant",
+            3,
+            Arc::new(|req: &RouteRequest<'_>| {
+                req.headers().get("x-tenant").and_then(|v| v.to_str().ok())
+            }),
+        )
+    }
+
+    fn with(value: &[u8]) -> http::Request<()> {
+        http::Request::builder()
+            .header("x-tenant", http::HeaderValue::from_bytes(value).unwrap())
+            .body(())
+            .unwrap()
+    }
+
+    #[test]
+    fn values_within_the_budget_then_overflow_and_refusals() {
+        let label = tenant();
+        let index = |v: &[u8]| label.index(&RouteRequest::new(&with(v)));
+        assert_eq!(
+            [index(b"a"), index(b"b"), index(b"a"), index(b"c")],
+            [0, 1, 0, 2]
+        );
+        assert_eq!(index(b"d"), label.overflow());
+        assert_eq!(index(b"a"), 0);
+        let other = label.max_values + 1;
+        let long = vec![b'x'; MAX_REQUEST_LABEL_VALUE_LEN + 1];
+        for refused in [
+            &b""[..],
+            b"a\tb",
+            b"__overflow__",
+            b"_OTHER",
+            &long,
+            b"\xff\xfe",
+        ] {
+            assert_eq!(index(refused), other, "{refused:?}");
+        }
+        let no_header = http::Request::new(());
+        assert_eq!(label.index(&RouteRequest::new(&no_header)), other);
+        let values: Vec<_> = (0..label.indices()).map(|i| label.value(i)).collect();
+        assert_eq!(values, ["a", "b", "c", "__overflow__", "_OTHER"]);
+        assert_eq!(
+            index(&[b'y'; MAX_REQUEST_LABEL_VALUE_LEN]),
+            label.overflow()
+        );
+    }
+
+    #[test]
+    fn racing_first_sights_of_one_value_get_one_index() {
+        let label = Arc::new(tenant());
+        let indices: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let label = &label;
+                    s.spawn(move || {
+                        let v = if i % 2 == 0 { &b"even"[..] } else { b"odd" };
+                        label.index(&RouteRequest::new(&with(v)))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let seen = label.seen.load(Ordering::Acquire);
+        assert_eq!(seen, 2);
+        for (i, index) in indices.iter().enumerate() {
+            assert_eq!(label.value(*index), if i % 2 == 0 { "even" } else { "odd" });
+        }
+    }
+}
