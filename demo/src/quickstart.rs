@@ -52,13 +52,19 @@ pub fn app(metrics: &PrometheusMetrics) -> Router {
         // leave 404s unmeasured.
         .merge(metrics.live_page())
         // Every request above is measured per route template, and so is every request that
-        // matches none (`__unmatched__`); failures and slow requests are logged.
-        // (`.layer(metrics.layer())` is the one-line version without logs.)
+        // matches none (`__unmatched__`); failures and slow requests are logged; each request
+        // is labelled with its tenant (the `x-tenant` header: the first 10 tenants, later ones
+        // as `__overflow__`, none as `_OTHER`).
+        // (`.layer(metrics.layer())` is the one-line version without logs or tenants.)
         .layer(
             metrics
                 .layer_builder()
                 .body_sizes(true)
                 .request_log(RequestLog::failures_and_slow(Duration::from_millis(250)))
+                .request_label("tenant", routemeter::DEFAULT_REQUEST_LABEL_VALUES, |req| {
+                    req.headers().get("x-tenant")?.to_str().ok()
+                })
+                .expect("`tenant` is a label name and 10 a budget")
                 .build(),
         )
         // Outside the layer, so a panicking handler is recorded as `error_type="panic"` and the
