@@ -11,7 +11,8 @@
 //!
 //! [`Registrar::slot`]: crate::registry::registrar::Registrar::slot
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::classify::OTHER_METHOD;
@@ -43,6 +44,8 @@ pub(crate) struct RequestLabel {
     seen: AtomicUsize,
     /// Serialises adding a value, so each gets one index.
     adding: Mutex<()>,
+    /// Whether the value function has panicked (and that was logged).
+    panicked: AtomicBool,
 }
 
 impl std::fmt::Debug for RequestLabel {
@@ -65,6 +68,7 @@ impl RequestLabel {
             values: Arena::default(),
             seen: AtomicUsize::new(0),
             adding: Mutex::new(()),
+            panicked: AtomicBool::new(false),
         }
     }
 
@@ -83,12 +87,31 @@ impl RequestLabel {
         self.max_values
     }
 
-    /// The index of `req`'s value, interning it while the budget lasts.
+    /// The index of `req`'s value, interning it while the budget lasts. A value function
+    /// that panics gives no value (`_OTHER`) rather than lose the request, and a warning
+    /// names the label, once per label.
     #[inline]
     pub(crate) fn index(&self, req: &RouteRequest<'_>) -> usize {
-        match (self.value)(req).filter(|v| acceptable(v)) {
+        let value = match std::panic::catch_unwind(AssertUnwindSafe(|| (self.value)(req))) {
+            Ok(value) => value,
+            Err(_) => {
+                self.warn_panicked();
+                None
+            }
+        };
+        match value.filter(|v| acceptable(v)) {
             Some(value) => self.find(value).unwrap_or_else(|| self.add(value)),
             None => self.max_values + 1,
+        }
+    }
+
+    #[cold]
+    fn warn_panicked(&self) {
+        if !self.panicked.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                label = &*self.name,
+                "the value function of a request label panicked: its requests are recorded as _OTHER"
+            );
         }
     }
 
@@ -194,6 +217,24 @@ mod tests {
             index(&[b'y'; MAX_REQUEST_LABEL_VALUE_LEN]),
             label.overflow()
         );
+    }
+
+    #[test]
+    fn a_panicking_value_function_gives_no_value() {
+        let label = RequestLabel::new(
+            "tenant",
+            3,
+            Arc::new(|req: &RouteRequest<'_>| {
+                let value = req.headers().get("x-tenant")?.to_str().ok()?;
+                assert!(value != "boom", "the value function panics on boom");
+                Some(value)
+            }),
+        );
+        let index = |v: &[u8]| label.index(&RouteRequest::new(&with(v)));
+        assert_eq!(index(b"a"), 0);
+        assert_eq!(index(b"boom"), label.max_values + 1);
+        assert!(label.panicked.load(Ordering::Relaxed));
+        assert_eq!(index(b"b"), 1);
     }
 
     #[test]

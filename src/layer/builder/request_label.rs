@@ -38,7 +38,9 @@ impl RouteMeterBuilder {
     /// # Ok::<(), routemeter::LayerError>(())
     /// ```
     ///
-    /// The function runs on every request: keep it to a look-up.
+    /// The function runs on every request: keep it to a look-up. If it panics, the request is
+    /// recorded with `_OTHER` and served as usual, and a `tracing` warning names the label
+    /// (once).
     ///
     /// # Errors
     ///
