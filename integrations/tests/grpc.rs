@@ -264,6 +264,60 @@ async fn tonic_calls_are_counted_per_method_and_status() {
     server.stop().await;
 }
 
+/// A request label reads gRPC metadata like any header: each call carries its tenant, within
+/// the budget, on the call-duration and in-flight series.
+#[tokio::test]
+async fn grpc_calls_carry_their_request_label() {
+    let server = Server::start_with(|b| {
+        b.request_label("tenant", 2, |req| {
+            req.headers().get("x-tenant")?.to_str().ok()
+        })
+        .unwrap()
+    })
+    .await;
+    let channel = server.channel().await;
+    for tenant in ["a", "b", "c", "a", "d"] {
+        let mut request = hello("ann", 0);
+        request
+            .metadata_mut()
+            .insert("x-tenant", tenant.parse().unwrap());
+        let reply =
+            unary::<_, HelloReply>(&channel, "/routemeter.example.Greeter/SayHello", request);
+        assert_eq!(reply.await.unwrap().message, "hello ann");
+    }
+    assert_eq!(say_hello(&channel, "ann").await, Code::Ok);
+
+    let snapshot = server.scrape_until(HELLO, 6).await;
+    let naming = server.metrics.naming();
+    let by_tenant = |tenant: &str| -> u64 {
+        snapshot
+            .series()
+            .iter()
+            .filter(|s| {
+                s.name().starts_with(naming.rpc_duration())
+                    && s.label(naming.rpc_method_key()) == Some(HELLO)
+                    && s.label("tenant") == Some(tenant)
+            })
+            .map(|s| match s.value() {
+                routemeter::testing::SeriesValue::Histogram(d) => d.count(),
+                _ => 0,
+            })
+            .sum()
+    };
+    assert_eq!(
+        ["a", "b", "__overflow__", "_OTHER"].map(by_tenant),
+        [2, 1, 2, 1],
+        "the first two tenants, then overflow; no metadata is _OTHER"
+    );
+    assert_eq!(
+        snapshot.counter("routemeter_label_overflow_total", &[("label", "tenant")]),
+        Some(2)
+    );
+    assert_eq!(snapshot.grpc_method(HELLO).count(), 6);
+    assert_eq!(snapshot.grpc_total().active(), 0.0);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn streams_are_timed_to_their_last_frame_and_end_with_its_status() {
     let server = Server::start().await;
