@@ -18,7 +18,7 @@ mod floor;
 mod wrap;
 
 /// The stacks, in the order tables list them.
-pub const STACKS: [&str; 12] = [
+pub const STACKS: [&str; 13] = [
     "bare",
     "no-op layer (axum's own cost of any layer)",
     "routemeter (README set-up: install() + metrics.layer())",
@@ -31,6 +31,7 @@ pub const STACKS: [&str; 12] = [
     "routemeter + body sizes",
     "wrapping layer (future and body passed through)",
     "floor (clock, MatchedPath, gauge, one histogram)",
+    "routemeter + a request label (one value)",
 ];
 
 /// Installs (once) a JSON log subscriber at INFO that writes to a sink, for every stack alike:
@@ -135,6 +136,14 @@ pub fn app(name: &str) -> Router {
         }
         "wrapping layer (future and body passed through)" => routes().layer(wrap::WrapLayer),
         "floor (clock, MatchedPath, gauge, one histogram)" => routes().layer(floor::FloorLayer),
+        // What the label's machinery costs: the function itself is a constant here.
+        "routemeter + a request label (one value)" => routes().layer(
+            global_metrics()
+                .layer_builder()
+                .request_label("tenant", 10, |_| Some("acme"))
+                .unwrap()
+                .build(),
+        ),
         other => panic!("unknown stack {other}"),
     };
     app.with_state(())
