@@ -296,8 +296,9 @@ impl Slo {
     }
 
     /// A label the recording rules keep when they sum the replicas of the service, next to
-    /// `job` and the route: `region`, `cluster`, `namespace`. Repeatable; naming a label again
-    /// changes nothing.
+    /// `job` and the route: `region`, `cluster`, `namespace`, or a
+    /// [request label](crate::RouteMeterBuilder::request_label) such as `tenant`, for
+    /// objectives per value. Repeatable; naming a label again changes nothing.
     ///
     /// Without it, every recording rule sums the whole fleet into one series per job and route.
     /// With `fleet_label("region")`, there is one per job, region and route: each region has
