@@ -121,6 +121,64 @@ async fn failed_assertions_name_the_route_and_show_its_numbers() {
     );
 }
 
+/// Selecting by a request label: its dotted name matches either way it is written, and a
+/// miss names the values the label has on that route.
+#[tokio::test]
+async fn selecting_by_a_request_label_names_its_values_on_a_miss() {
+    let meter = TestMeter::new();
+    let layer = meter
+        .layer_builder()
+        .request_label("tenant.id", 5, |req| {
+            req.headers().get("x-tenant")?.to_str().ok()
+        })
+        .unwrap()
+        .build();
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .layer(layer);
+    let load = Load::new(|i| {
+        http::Request::get("/a")
+            .header("x-tenant", if i % 2 == 0 { "acme" } else { "bolt" })
+            .body(Body::empty())
+            .unwrap()
+    })
+    .requests(4);
+    let snapshot = meter.drive(&load, app).await;
+    assert_eq!(snapshot.select_by("/a", "tenant.id", "acme").count(), 2);
+    assert_eq!(snapshot.select_by("/a", "tenant.id", "bolt").count(), 2);
+    // A Prometheus exposition writes the dotted name with an underscore: found all the same.
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
+        .build()
+        .unwrap();
+    let layer = metrics
+        .layer_builder()
+        .request_label("tenant.id", 5, |req| {
+            req.headers().get("x-tenant")?.to_str().ok()
+        })
+        .unwrap()
+        .build();
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .layer(layer);
+    for tenant in ["acme", "acme", "bolt"] {
+        let req = http::Request::get("/a")
+            .header("x-tenant", tenant)
+            .body(Body::empty());
+        let resp = tower::ServiceExt::oneshot(app.clone(), req.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let text = metrics.render();
+    assert!(text.contains("tenant_id=\"acme\""), "{text}");
+    let parsed = Snapshot::from_prometheus_text(&text, metrics.naming()).unwrap();
+    assert_eq!(parsed.select_by("/a", "tenant.id", "acme").count(), 2);
+    let miss = snapshot.select_by("/a", "tenant.id", "acmee").to_string();
+    assert!(miss.contains("its values there: `acme`, `bolt`"), "{miss}");
+    let miss = snapshot.select_by("/a", "tenants", "acme").to_string();
+    assert!(miss.contains("none with a label `tenants`"), "{miss}");
+}
+
 fn counting_app(meter: &TestMeter, in_flight: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> Router {
     Router::new()
         .route(

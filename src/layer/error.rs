@@ -38,9 +38,21 @@ pub enum LayerError {
     /// A [request label](crate::RouteMeterBuilder::request_label)'s name was refused.
     RequestLabel(LabelError),
     /// A [request label](crate::RouteMeterBuilder::request_label)'s budget of values is not
-    /// between 1 and [`MAX_REQUEST_LABEL_VALUES`](crate::MAX_REQUEST_LABEL_VALUES), or takes
-    /// the layer's request labels past 256 combinations of values (the budget given).
-    RequestLabelBudget(usize),
+    /// between 1 and [`MAX_REQUEST_LABEL_VALUES`](crate::MAX_REQUEST_LABEL_VALUES).
+    RequestLabelBudget {
+        /// The label's name.
+        label: String,
+        /// The budget given.
+        max_values: usize,
+    },
+    /// A [request label](crate::RouteMeterBuilder::request_label) would take the layer's
+    /// request labels past 256 combinations of values (each budget plus 2, multiplied).
+    RequestLabelCombinations {
+        /// The label's name.
+        label: String,
+        /// How many combinations there would be.
+        combinations: usize,
+    },
 }
 
 impl std::fmt::Display for LayerError {
@@ -57,10 +69,18 @@ impl std::fmt::Display for LayerError {
                 crate::classify::MAX_KNOWN_METHODS
             ),
             Self::RequestLabel(e) => write!(f, "request label: {e}"),
-            Self::RequestLabelBudget(n) => write!(
+            Self::RequestLabelBudget { label, max_values } => write!(
                 f,
-                "a request label's budget of {n} values: it must be 1 to {}, and all request labels' (each plus 2) multiply to at most 256, since each value multiplies the series",
+                "request label {label:?}: a budget of {max_values} values, where it must be 1 to {}",
                 crate::MAX_REQUEST_LABEL_VALUES
+            ),
+            Self::RequestLabelCombinations {
+                label,
+                combinations,
+            } => write!(
+                f,
+                "request label {label:?}: with it the request labels would have {combinations} combinations of values (each budget plus 2, multiplied), where at most {} are allowed; each multiplies the series of every route",
+                super::builder::MAX_REQUEST_LABEL_COMBINATIONS
             ),
         }
     }

@@ -54,7 +54,8 @@ pub enum PrometheusError {
     },
     /// A native histogram schema outside −4..=8 (the one given).
     InvalidNativeSchema(i8),
-    /// A route given its own buckets that is neither a route template nor a gRPC method.
+    /// A route given its own buckets or native schema that is neither a route template nor a
+    /// gRPC method.
     InvalidRoute {
         /// The route as given.
         route: String,
@@ -74,7 +75,7 @@ impl fmt::Display for PrometheusError {
             }
             Self::Label(e) => write!(f, "constant label: {e}"),
             Self::InvalidRoute { route, reason } => {
-                write!(f, "invalid route {route:?} for buckets of its own: {reason}")
+                write!(f, "invalid route {route:?} for settings of its own: {reason}")
             }
             Self::InvalidNativeSchema(schema) => write!(
                 f,

@@ -207,12 +207,33 @@ impl Snapshot {
     /// assert_eq!(snapshot.select_by("/a", "tenant", "other").count(), 0);
     /// # Ok::<(), routemeter::testing::ParseError>(())
     /// ```
+    ///
+    /// A dotted name (`tenant.id`) also matches the name a Prometheus exposition writes
+    /// (`tenant_id`).
     #[must_use]
     pub fn select_by(&self, route: &str, label: &str, value: &str) -> RouteStats {
         let key = self.naming.route_key();
-        self.stats(format!("{route} {label}={value}"), Some(route), |s| {
-            s.label(key) == Some(route) && s.label(label) == Some(value)
-        })
+        let written = label.replace('.', "_");
+        let value_of = |s: &Series| {
+            s.label(label)
+                .or_else(|| s.label(&written))
+                .map(str::to_owned)
+        };
+        let mut stats = self.stats(format!("{route} {label}={value}"), Some(route), |s| {
+            s.label(key) == Some(route) && value_of(s).as_deref() == Some(value)
+        });
+        if stats.count() == 0 {
+            let mut values: Vec<String> = self
+                .series
+                .iter()
+                .filter(|s| s.label(key) == Some(route))
+                .filter_map(value_of)
+                .collect();
+            values.sort_unstable();
+            values.dedup();
+            stats.note_missing_value(route, label, &values);
+        }
+        stats
     }
 
     /// Requests with `method` to `route`.

@@ -7,6 +7,11 @@ use std::sync::Arc;
 mod build;
 mod request_label;
 
+pub(crate) use request_label::MAX_REQUEST_LABEL_COMBINATIONS;
+
+/// The label of `routemeter_label_overflow_total` that names the request label.
+pub(crate) const OVERFLOW_COUNTER_KEY: &str = "label";
+
 use metrics::{Label, Recorder};
 
 use super::LayerError;
@@ -181,16 +186,29 @@ impl RouteMeterBuilder {
     ///
     /// [`LayerError::Label`] when `key` is not a label name (letters, digits, `_`,
     /// and `.` for OpenTelemetry attributes), is reserved (`__…`, `le`, `quantile`, or a label
-    /// the layer sets itself, such as the route or the status), or was given already.
+    /// the layer sets itself in any naming scheme, such as the route or the status; with
+    /// [request labels](Self::request_label), also `label`, which their overflow counter
+    /// keeps), or was given already, as a constant or a request label.
     pub fn constant_label(
         mut self,
         key: impl Into<String>,
         value: impl Into<String>,
     ) -> Result<Self, LayerError> {
         let key = key.into();
-        crate::names::check_label_name(&key, true, self.labels.iter().map(Label::key))?;
+        if !self.request_labels.is_empty() && key == OVERFLOW_COUNTER_KEY {
+            return Err(LayerError::Label(crate::LabelError::Reserved(key)));
+        }
+        crate::names::check_label_name(&key, true, self.label_names())?;
         self.labels.push(Label::new(key, value.into()));
         Ok(self)
+    }
+
+    /// The names of the constant and the request labels given so far.
+    fn label_names(&self) -> Vec<String> {
+        let constant = self.labels.iter().map(|l| l.key().to_owned());
+        constant
+            .chain(self.request_labels.iter().map(|(n, ..)| n.clone()))
+            .collect()
     }
 
     /// Decides the route label of each request with `f` instead of axum's `MatchedPath`.

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use super::RouteMeterBuilder;
+use super::{OVERFLOW_COUNTER_KEY, RouteMeterBuilder};
 use crate::layer::LayerError;
 use crate::registry::request_label::MAX_REQUEST_LABEL_VALUES;
 use crate::route::RouteRequest;
 
 /// How many combinations of values (each label's budget plus its two stand-ins, multiplied)
 /// a layer's request labels may have: each is a slot of every route and method.
-const MAX_REQUEST_LABEL_COMBINATIONS: usize = 256;
+pub(crate) const MAX_REQUEST_LABEL_COMBINATIONS: usize = 256;
 
 impl RouteMeterBuilder {
     /// Adds a label whose value `value` reads from each request: a tenant from a header, a plan
@@ -38,6 +38,13 @@ impl RouteMeterBuilder {
     /// # Ok::<(), routemeter::LayerError>(())
     /// ```
     ///
+    /// The value borrows from the request (a header, an extension, the path) or is
+    /// `'static`; a value computed per request (say, lower-cased) belongs in an extension that
+    /// a middleware outside this layer puts there. Extensions are seen as they are when the
+    /// request reaches this layer: a middleware that sets one must wrap it (be added after it
+    /// with `Router::layer`), not sit inside it (`route_layer`, or added before). As a named
+    /// function the signature is `fn tenant<'a>(req: &RouteRequest<'a>) -> Option<&'a str>`.
+    ///
     /// The function runs on every request: keep it to a look-up. If it panics, the request is
     /// recorded with `_OTHER` and served as usual, and a `tracing` warning names the label
     /// (once).
@@ -45,12 +52,15 @@ impl RouteMeterBuilder {
     /// # Errors
     ///
     /// [`LayerError::RequestLabel`] when `name` is not a label name (letters, digits, `_`,
-    /// and `.` for the OpenTelemetry naming; not starting with a digit or `__`), is one of
-    /// the layer's own labels or `le`, or is taken by a constant or another request label;
-    /// [`LayerError::RequestLabelBudget`] unless `max_values` is 1 to
-    /// [`MAX_REQUEST_LABEL_VALUES`](crate::MAX_REQUEST_LABEL_VALUES), or when the layer's
-    /// request labels together would have more than 256 combinations of values (each label's
-    /// budget plus 2, multiplied: two labels of 10 values make 144).
+    /// and `.` for the OpenTelemetry naming; not starting with a digit), is reserved (`__…`,
+    /// `le`, `quantile`, or a label the layer sets itself in any naming scheme: `http_route`,
+    /// `status`, `method`, `endpoint`, the `rpc` ones…), or is taken by a constant or another
+    /// request label; [`LayerError::Label`] when a constant label is named `label`, the key of
+    /// the overflow counter; [`LayerError::RequestLabelBudget`] unless `max_values` is 1 to
+    /// [`MAX_REQUEST_LABEL_VALUES`](crate::MAX_REQUEST_LABEL_VALUES);
+    /// [`LayerError::RequestLabelCombinations`] when the layer's request labels together would
+    /// have more than 256 combinations of values (each label's budget plus 2, multiplied: two
+    /// labels of 10 values make 144).
     pub fn request_label<F>(
         mut self,
         name: &str,
@@ -60,13 +70,19 @@ impl RouteMeterBuilder {
     where
         F: for<'a> Fn(&RouteRequest<'a>) -> Option<&'a str> + Send + Sync + 'static,
     {
-        let taken = self
-            .labels
-            .iter()
-            .map(|l| l.key().to_owned())
-            .chain(self.request_labels.iter().map(|(n, ..)| n.clone()))
-            .collect::<Vec<_>>();
+        let taken = self.label_names();
         crate::names::check_label_name(name, true, &taken).map_err(LayerError::RequestLabel)?;
+        if taken.iter().any(|t| t == OVERFLOW_COUNTER_KEY) && self.request_labels.is_empty() {
+            // A constant `label` would take the place of the overflow counter's own.
+            let key = OVERFLOW_COUNTER_KEY.to_owned();
+            return Err(LayerError::Label(crate::LabelError::Reserved(key)));
+        }
+        if !(1..=MAX_REQUEST_LABEL_VALUES).contains(&max_values) {
+            return Err(LayerError::RequestLabelBudget {
+                label: name.to_owned(),
+                max_values,
+            });
+        }
         // Each label multiplies every route's slots by its values and two stand-ins: all of
         // them together by at most `MAX_REQUEST_LABEL_COMBINATIONS`.
         let combinations: usize = self
@@ -74,11 +90,12 @@ impl RouteMeterBuilder {
             .iter()
             .map(|(_, max, _)| max + 2)
             .product::<usize>()
-            .saturating_mul(max_values.saturating_add(2));
-        if !(1..=MAX_REQUEST_LABEL_VALUES).contains(&max_values)
-            || combinations > MAX_REQUEST_LABEL_COMBINATIONS
-        {
-            return Err(LayerError::RequestLabelBudget(max_values));
+            .saturating_mul(max_values + 2);
+        if combinations > MAX_REQUEST_LABEL_COMBINATIONS {
+            return Err(LayerError::RequestLabelCombinations {
+                label: name.to_owned(),
+                combinations,
+            });
         }
         self.request_labels
             .push((name.to_owned(), max_values, Arc::new(value)));
@@ -123,7 +140,12 @@ mod tests {
         assert!(matches!(err, LayerError::RequestLabel(_)), "{err}");
         for budget in [0, crate::MAX_REQUEST_LABEL_VALUES + 1, usize::MAX] {
             let err = b().request_label("tenant", budget, none).unwrap_err();
-            assert_eq!(err, LayerError::RequestLabelBudget(budget));
+            let expected = LayerError::RequestLabelBudget {
+                label: "tenant".into(),
+                max_values: budget,
+            };
+            assert_eq!(err, expected);
+            assert!(err.to_string().contains("\"tenant\""), "{err}");
         }
         assert!(
             b().request_label("tenant", crate::MAX_REQUEST_LABEL_VALUES, none)
@@ -136,9 +158,42 @@ mod tests {
             .unwrap()
             .request_label("plan", 10, none)
             .unwrap();
-        assert_eq!(
-            two.request_label("region", 1, none).unwrap_err(),
-            LayerError::RequestLabelBudget(1)
+        let err = two.request_label("region", 1, none).unwrap_err();
+        let expected = LayerError::RequestLabelCombinations {
+            label: "region".into(),
+            combinations: 432,
+        };
+        assert_eq!(err, expected);
+        assert!(err.to_string().contains("432"), "{err}");
+        // A constant label after a request label of its name, in either order, is refused;
+        // so is a constant `label` beside request labels (the overflow counter's key).
+        let err = b()
+            .request_label("tenant", 3, none)
+            .unwrap()
+            .constant_label("tenant", "fixed")
+            .unwrap_err();
+        assert!(
+            matches!(err, LayerError::Label(LabelError::Duplicate(_))),
+            "{err}"
         );
+        let err = b()
+            .request_label("tenant", 3, none)
+            .unwrap()
+            .constant_label("label", "x")
+            .unwrap_err();
+        assert!(
+            matches!(err, LayerError::Label(LabelError::Reserved(_))),
+            "{err}"
+        );
+        let err = b()
+            .constant_label("label", "x")
+            .unwrap()
+            .request_label("tenant", 3, none)
+            .unwrap_err();
+        assert!(
+            matches!(err, LayerError::Label(LabelError::Reserved(_))),
+            "{err}"
+        );
+        assert!(b().constant_label("label", "x").is_ok());
     }
 }

@@ -33,6 +33,29 @@ impl RouteStats {
     }
 }
 
+impl RouteStats {
+    /// Notes, for a summary of `route` by `label` without requests, the values that label
+    /// has on the route (`values`, empty when it has none there).
+    pub(crate) fn note_missing_value(&mut self, route: &str, label: &str, values: &[String]) {
+        if self.count > 0
+            || self
+                .missing
+                .as_deref()
+                .is_some_and(|m| !m.starts_with("route `"))
+        {
+            return;
+        }
+        self.missing = Some(if values.is_empty() {
+            format!("route `{route}` has requests, but none with a label `{label}`")
+        } else {
+            format!(
+                "route `{route}` has requests, but none with `{label}` of that value; its values there: {}",
+                list(values)
+            )
+        });
+    }
+}
+
 /// Routes as a short list: all if few, else the first ones and how many more.
 fn list(routes: &[String]) -> String {
     const SHOWN: usize = 20;
