@@ -81,17 +81,23 @@ impl InFlight {
         }
         // The clock starts as the request enters, before any look-up.
         let start = meter.http.recording.clock.stamp();
-        match meter.locate(hint, req, key) {
+        let mut labels = None;
+        match meter.locate(hint, req, key, &mut labels) {
             Some((at, series)) => Some(Self::started(meter, start, at, series, req)),
-            None => Self::start_scoped(meter, start, req),
+            None => Self::start_scoped(meter, start, req, &mut labels),
         }
     }
 
     /// Starts recording `req` into a thread's local recorder, in a series table of its own,
     /// when that is why it has no series; `None` otherwise.
     #[cold]
-    fn start_scoped<B>(meter: &MeterRef, start: Stamp, req: &http::Request<B>) -> Option<Self> {
-        let (at, table) = meter.locate_scoped(req)?;
+    fn start_scoped<B>(
+        meter: &MeterRef,
+        start: Stamp,
+        req: &http::Request<B>,
+        labels: &mut Option<usize>,
+    ) -> Option<Self> {
+        let (at, table) = meter.locate_scoped(req, labels)?;
         let mut flight = Self::started(meter, start, at, table.series(at.series)?, req);
         flight.extra.get_or_insert_with(Box::default).scoped = Some(table);
         Some(flight)

@@ -295,15 +295,17 @@ impl Meter {
     /// Finds (registering on first sight) the series of `req`, sent through the service with
     /// `hint`; `None` when its route is excluded or no series can be had for it. Sets `key`
     /// when the look-up found what [`crate::layer::nesting::request_key`] would (see
-    /// [`crate::route::default_route`]).
+    /// [`crate::route::default_route`]), and `labels` to what the request labels add to the
+    /// slot once their functions have run (see [`Meter::locate_scoped`]).
     #[inline]
     pub(crate) fn locate<B>(
         &self,
         hint: u32,
         req: &http::Request<B>,
         key: &mut Option<usize>,
+        labels: &mut Option<usize>,
     ) -> Option<(Located, &MethodSeries)> {
-        self.target(req, key, |grpc, label, slot| {
+        self.target(req, key, labels, |grpc, label, slot| {
             if grpc {
                 Self::locate_in(self.recorders(true), true, label, slot)
             } else {
@@ -313,50 +315,95 @@ impl Meter {
     }
 
     /// For a request whose recorder is a thread's local one: a table of its own (see
-    /// [`Recorders::scoped`]) and where the request's series is in it.
+    /// [`Recorders::scoped`]) and where the request's series is in it. `labels` is what
+    /// [`locate`](Self::locate) found the request labels add, so their functions run once.
     #[cold]
-    pub(crate) fn locate_scoped<B>(&self, req: &http::Request<B>) -> Option<(Located, Box<Table>)> {
+    pub(crate) fn locate_scoped<B>(
+        &self,
+        req: &http::Request<B>,
+        labels: &mut Option<usize>,
+    ) -> Option<(Located, Box<Table>)> {
         let grpc = self.grpc.is_some() && crate::grpc::is_grpc(req.headers());
         let recorders = self.recorders(grpc);
         let table = recorders.scoped()?;
-        let series = self.target(req, &mut None, |_, label, slot| {
+        let series = self.target(req, &mut None, labels, |_, label, slot| {
             table.locate(&recorders.registrar, label, slot)
         })?;
         Some((Located::new(grpc, Located::SCOPED, series), table))
     }
 
     /// Calls `f` with what locates `req`'s series: whether it is a gRPC call, its route label
-    /// (`None`: no route matched) and its method and scheme slot.
+    /// (`None`: no route matched) and its slot (method, scheme, request labels).
     #[inline]
     fn target<B, T>(
         &self,
         req: &http::Request<B>,
         key: &mut Option<usize>,
+        labels: &mut Option<usize>,
         mut f: impl FnMut(bool, Option<&str>, usize) -> Option<T>,
     ) -> Option<T> {
+        let view = RouteRequest::new(req);
         if let Some(grpc) = &self.grpc {
             if crate::grpc::is_grpc(req.headers()) {
                 let method = grpc.methods.recognise(req.uri().path());
-                let slot = grpc.recorders.registrar.label_part(&RouteRequest::new(req));
+                let registrar = &grpc.recorders.registrar;
+                let slot = self.slot(registrar, 0, method, &view, labels)?;
                 return f(true, method, slot);
             }
         }
-        let view = RouteRequest::new(req);
-        let slot = self.http.registrar.slot(req) + self.http.registrar.label_part(&view);
+        let base = self.http.registrar.slot(req);
         match &self.route_fn {
             None => {
                 let (label, at) = crate::route::default_route(&view);
                 *key = Some(at);
+                let slot = self.slot(&self.http.registrar, base, label, &view, labels)?;
                 f(false, label, slot)
             }
             Some(route_fn) => {
                 let mut found = None;
                 route_fn(&view, &mut |label| {
-                    found = f(false, label, slot);
+                    if let Some(slot) = self.slot(&self.http.registrar, base, label, &view, labels)
+                    {
+                        found = f(false, label, slot);
+                    }
                 });
                 found
             }
         }
+    }
+
+    /// The slot of a request on `registrar`'s side with method and scheme slot `base` and
+    /// route label `label`: with request labels, their values too, read only for a route
+    /// that is recorded (an excluded route spends none of their budget) and once per request
+    /// (`labels` keeps what they add); `None` for an excluded route.
+    #[inline]
+    fn slot(
+        &self,
+        registrar: &Registrar,
+        base: usize,
+        label: Option<&str>,
+        view: &RouteRequest<'_>,
+        labels: &mut Option<usize>,
+    ) -> Option<usize> {
+        if registrar.request_labels.is_empty() {
+            return Some(base);
+        }
+        self.labelled_slot(registrar, base, label, view, labels)
+    }
+
+    fn labelled_slot(
+        &self,
+        registrar: &Registrar,
+        base: usize,
+        label: Option<&str>,
+        view: &RouteRequest<'_>,
+        labels: &mut Option<usize>,
+    ) -> Option<usize> {
+        if label.is_some_and(|label| self.excluded.iter().any(|e| **e == *label)) {
+            return None;
+        }
+        let part = *labels.get_or_insert_with(|| registrar.label_part(view));
+        Some(base + part)
     }
 
     /// The HTTP series of `label` and `slot`: the hint's when it is that series, else found

@@ -87,6 +87,11 @@ impl RequestLabel {
         self.max_values
     }
 
+    /// The index of no value, or a refused one (`_OTHER`).
+    pub(crate) fn other(&self) -> usize {
+        self.max_values + 1
+    }
+
     /// The index of `req`'s value, interning it while the budget lasts. A value function
     /// that panics gives no value (`_OTHER`) rather than lose the request, and a warning
     /// names the label, once per label.
@@ -101,7 +106,7 @@ impl RequestLabel {
         };
         match value.filter(|v| acceptable(v)) {
             Some(value) => self.find(value).unwrap_or_else(|| self.add(value)),
-            None => self.max_values + 1,
+            None => self.other(),
         }
     }
 
@@ -130,6 +135,11 @@ impl RequestLabel {
     /// Interns a value not seen before, or gives the overflow index when the budget is spent.
     #[cold]
     fn add(&self, value: &str) -> usize {
+        // Once the budget is spent no value is added: a label with many values then takes
+        // no lock.
+        if self.seen.load(Ordering::Acquire) >= self.max_values {
+            return self.overflow();
+        }
         let _one = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(i) = self.find(value) {
             return i;

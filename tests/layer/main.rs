@@ -1,6 +1,6 @@
 //! The layer in process, through the public API: route labels (`routes`), how requests end
-//! (`outcomes`), recorders kept apart and layers on layers (`isolation`), and the naming
-//! schemes (`naming`).
+//! (`outcomes`), recorders kept apart and layers on layers (`isolation`), the naming
+//! schemes (`naming`), and request labels at the edges (`request_labels`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -8,4 +8,5 @@ mod common;
 mod isolation;
 mod naming;
 mod outcomes;
+mod request_labels;
 mod routes;

@@ -155,13 +155,14 @@ impl Registrar {
     }
 
     /// The slot that holds what is beyond the series budget: `_OTHER`, default scheme, and
-    /// `__overflow__` for each request label.
+    /// `_OTHER` for each request label (their values are not told apart there, as the method
+    /// is not; `__overflow__` of a request label means its own budget).
     pub(crate) fn fold_slot(&self) -> usize {
         let scheme = usize::from(self.default_scheme == "https");
         let mut slot = scheme * self.methods.slots() + self.methods.other();
         let mut radix = self.base_slots();
         for label in self.request_labels.iter() {
-            slot += radix * label.overflow();
+            slot += radix * label.other();
             radix *= label.indices();
         }
         slot
