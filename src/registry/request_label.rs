@@ -12,8 +12,9 @@
 //! [`Registrar::slot`]: crate::registry::registrar::Registrar::slot
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
+
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
 use crate::classify::OTHER_METHOD;
 use crate::registry::arena::Arena;
@@ -267,5 +268,66 @@ mod tests {
         for (i, index) in indices.iter().enumerate() {
             assert_eq!(label.value(*index), if i % 2 == 0 { "even" } else { "odd" });
         }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::model;
+    use loom::thread;
+
+    fn label(max_values: usize) -> crate::sync::Arc<RequestLabel> {
+        crate::sync::Arc::new(RequestLabel::new(
+            "tenant",
+            max_values,
+            Arc::new(|req: &RouteRequest<'_>| {
+                req.headers().get("x-tenant").and_then(|v| v.to_str().ok())
+            }),
+        ))
+    }
+
+    fn index(label: &RequestLabel, value: &'static str) -> usize {
+        let req = http::Request::builder()
+            .header("x-tenant", value)
+            .body(())
+            .unwrap();
+        label.index(&RouteRequest::new(&req))
+    }
+
+    /// Proves: two values racing for a label's last place, one gets it and the other is
+    /// overflow; every later request of the kept value finds its index, and the index names it.
+    #[test]
+    fn loom_two_values_race_for_the_last_place() {
+        model(|| {
+            let label = label(1);
+            let other = {
+                let label = crate::sync::Arc::clone(&label);
+                thread::spawn(move || index(&label, "a"))
+            };
+            let b = index(&label, "b");
+            let a = other.join().unwrap();
+            assert!((a == 0) != (b == 0), "one place, two values: {a} {b}");
+            assert!(a == label.overflow() || b == label.overflow());
+            let kept = if a == 0 { "a" } else { "b" };
+            assert_eq!(label.value(0), kept);
+            assert_eq!(index(&label, kept), 0);
+        });
+    }
+
+    /// Proves: one value seen first by two requests at once gets one index, not two places.
+    #[test]
+    fn loom_one_value_seen_twice_takes_one_place() {
+        model(|| {
+            let label = label(2);
+            let other = {
+                let label = crate::sync::Arc::clone(&label);
+                thread::spawn(move || index(&label, "a"))
+            };
+            let mine = index(&label, "a");
+            assert_eq!(other.join().unwrap(), mine);
+            assert_eq!(label.seen.load(Ordering::Acquire), 1);
+            assert_eq!(index(&label, "b"), 1);
+        });
     }
 }
