@@ -38,7 +38,7 @@ pub enum LayerError {
     /// A [request label](crate::RouteMeterBuilder::request_label)'s name was refused.
     RequestLabel(LabelError),
     /// A [request label](crate::RouteMeterBuilder::request_label)'s budget of values is not
-    /// between 1 and [`MAX_REQUEST_LABEL_VALUES`](crate::MAX_REQUEST_LABEL_VALUES).
+    /// between 1 and [`MAX_REQUEST_LABEL_VALUES`](crate::registry::request_label::MAX_REQUEST_LABEL_VALUES).
     RequestLabelBudget {
         /// The label's name.
         label: String,
@@ -72,7 +72,7 @@ impl std::fmt::Display for LayerError {
             Self::RequestLabelBudget { label, max_values } => write!(
                 f,
                 "request label {label:?}: a budget of {max_values} values, where it must be 1 to {}",
-                crate::MAX_REQUEST_LABEL_VALUES
+                crate::registry::request_label::MAX_REQUEST_LABEL_VALUES
             ),
             Self::RequestLabelCombinations {
                 label,

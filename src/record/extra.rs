@@ -17,7 +17,7 @@ pub(super) struct Extra {
     /// Set for gRPC calls.
     pub(super) grpc: Option<GrpcCall>,
     /// The request's own series table, when it is recorded into a thread's local recorder
-    /// (see [`Located::SCOPED`]).
+    /// (see [`Located::SCOPED`](crate::registry::located::Located::SCOPED)).
     pub(super) scoped: Option<Box<Table>>,
 }
 

@@ -24,7 +24,8 @@ use response::{declared_length, grpc_outcome};
 
 use crate::classify::{ErrorType, Outcome, protocol_version};
 use crate::clock::Stamp;
-use crate::registry::meter::{Located, Recorders};
+use crate::registry::located::Located;
+use crate::registry::meter::Recorders;
 use crate::registry::meter_ref::MeterRef;
 use crate::registry::recording::Recording;
 use crate::registry::registrar::OutcomeHandles;

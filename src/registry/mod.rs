@@ -5,6 +5,7 @@
 //! structures they live in ([`route_index`], [`arena`]).
 
 pub(crate) mod arena;
+pub(crate) mod located;
 pub(crate) mod meter;
 pub(crate) mod meter_ref;
 pub(crate) mod recording;

@@ -196,7 +196,7 @@ impl RouteMeterBuilder {
     ) -> Result<Self, LayerError> {
         let key = key.into();
         if !self.request_labels.is_empty() && key == OVERFLOW_COUNTER_KEY {
-            return Err(LayerError::Label(crate::LabelError::Reserved(key)));
+            return Err(LayerError::Label(crate::names::LabelError::Reserved(key)));
         }
         crate::names::check_label_name(&key, true, self.label_names())?;
         self.labels.push(Label::new(key, value.into()));

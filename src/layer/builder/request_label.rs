@@ -57,7 +57,7 @@ impl RouteMeterBuilder {
     /// `status`, `method`, `endpoint`, the `rpc` ones…), or is taken by a constant or another
     /// request label; [`LayerError::Label`] when a constant label is named `label`, the key of
     /// the overflow counter; [`LayerError::RequestLabelBudget`] unless `max_values` is 1 to
-    /// [`MAX_REQUEST_LABEL_VALUES`](crate::MAX_REQUEST_LABEL_VALUES);
+    /// [`MAX_REQUEST_LABEL_VALUES`](crate::registry::request_label::MAX_REQUEST_LABEL_VALUES);
     /// [`LayerError::RequestLabelCombinations`] when the layer's request labels together would
     /// have more than 256 combinations of values (each label's budget plus 2, multiplied: two
     /// labels of 10 values make 144).
@@ -75,7 +75,7 @@ impl RouteMeterBuilder {
         if taken.iter().any(|t| t == OVERFLOW_COUNTER_KEY) && self.request_labels.is_empty() {
             // A constant `label` would take the place of the overflow counter's own.
             let key = OVERFLOW_COUNTER_KEY.to_owned();
-            return Err(LayerError::Label(crate::LabelError::Reserved(key)));
+            return Err(LayerError::Label(crate::names::LabelError::Reserved(key)));
         }
         if !(1..=MAX_REQUEST_LABEL_VALUES).contains(&max_values) {
             return Err(LayerError::RequestLabelBudget {
@@ -105,7 +105,9 @@ impl RouteMeterBuilder {
 
 #[cfg(test)]
 mod tests {
-    use crate::{LabelError, LayerError, RouteMeterLayer, RouteRequest};
+    use crate::layer::{LayerError, RouteMeterLayer};
+    use crate::names::LabelError;
+    use crate::route::RouteRequest;
 
     fn none<'a>(_: &RouteRequest<'a>) -> Option<&'a str> {
         None
@@ -138,7 +140,11 @@ mod tests {
             .request_label("tenant", 3, none)
             .unwrap_err();
         assert!(matches!(err, LayerError::RequestLabel(_)), "{err}");
-        for budget in [0, crate::MAX_REQUEST_LABEL_VALUES + 1, usize::MAX] {
+        for budget in [
+            0,
+            crate::registry::request_label::MAX_REQUEST_LABEL_VALUES + 1,
+            usize::MAX,
+        ] {
             let err = b().request_label("tenant", budget, none).unwrap_err();
             let expected = LayerError::RequestLabelBudget {
                 label: "tenant".into(),
@@ -148,8 +154,12 @@ mod tests {
             assert!(err.to_string().contains("\"tenant\""), "{err}");
         }
         assert!(
-            b().request_label("tenant", crate::MAX_REQUEST_LABEL_VALUES, none)
-                .is_ok()
+            b().request_label(
+                "tenant",
+                crate::registry::request_label::MAX_REQUEST_LABEL_VALUES,
+                none
+            )
+            .is_ok()
         );
         assert!(b().request_label("tenant.id", 1, none).is_ok());
         // Two labels of 10 values make 144 combinations; a third of 1 would make 432.
