@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use super::exposition::endpoint;
 use super::handle::PrometheusMetrics;
-use super::native;
+mod checks;
+
 use super::process::Collectors;
 use super::store::{Buckets, PrometheusRecorder, Store};
 use crate::names::{DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, Naming};
+use checks::{check_buckets, check_native_schema, route_problem};
 
 /// The schema of native histograms unless set with
 /// [`PrometheusBuilder::native_histogram_schema`]: 8 buckets per power of two, each at most
@@ -106,6 +108,8 @@ pub struct PrometheusBuilder {
     route_buckets: Vec<(String, Vec<f64>)>,
     /// Native schemas of one route each.
     route_native_schemas: Vec<(String, i8)>,
+    /// Labels the live page keeps its rows apart by.
+    live_labels: Vec<String>,
     process_metrics: bool,
     runtime_metrics: bool,
     runtime: Option<tokio::runtime::Handle>,
@@ -133,6 +137,7 @@ impl PrometheusBuilder {
             other_buckets: Vec::new(),
             route_buckets: Vec::new(),
             route_native_schemas: Vec::new(),
+            live_labels: Vec::new(),
             process_metrics: true,
             runtime_metrics: true,
             runtime: None,
@@ -323,6 +328,30 @@ impl PrometheusBuilder {
         Ok(self)
     }
 
+    /// A label the [live page](PrometheusMetrics::live_page) keeps its rows apart by, beside
+    /// the route and method: a [request label](crate::RouteMeterBuilder::request_label) such as
+    /// `tenant`, so that each tenant's traffic has rows of its own, shown with the route, and
+    /// the page's filter finds them by value (`acme`). Without it, a route's row sums all
+    /// values. Repeatable.
+    ///
+    /// ```
+    /// let metrics = routemeter::prometheus::PrometheusBuilder::new()
+    ///     .live_label("tenant")?
+    ///     .build()?;
+    /// # Ok::<(), routemeter::prometheus::PrometheusError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PrometheusError::Label`] when `name` is not a label name, is one the layer writes
+    /// itself (the route, the method, the status…), or was given already.
+    pub fn live_label(mut self, name: &str) -> Result<Self, PrometheusError> {
+        crate::names::check_label_name(name, true, &self.live_labels)
+            .map_err(PrometheusError::Label)?;
+        self.live_labels.push(name.to_owned());
+        Ok(self)
+    }
+
     /// Bucket bounds for another histogram of the application, recorded through the `metrics`
     /// macros under `name` (without them it gets [`DEFAULT_OTHER_HISTOGRAM_BUCKETS`]).
     ///
@@ -438,51 +467,22 @@ impl PrometheusBuilder {
         let collectors = self.collectors();
         collectors.describe(&recorder);
         endpoint::describe(&recorder);
-        PrometheusMetrics::new(recorder, global, self.naming, self.exemplars, collectors)
-    }
-}
-
-/// Why `route` cannot be given buckets of its own, if it cannot.
-fn route_problem(route: &str) -> Option<&'static str> {
-    if route.is_empty() {
-        Some("it is empty")
-    } else if route.len() > 1024 {
-        Some("it is longer than 1,024 bytes")
-    } else if route.chars().any(char::is_control) {
-        Some("it holds a control character")
-    } else if !route.starts_with('/') && !crate::grpc::is_method_name(route) {
-        Some(
-            "it is neither a route template (starting with `/`) nor a gRPC method (`package.Service/Method`)",
+        // The live page reads labels as the exposition writes them.
+        let live_labels = self
+            .live_labels
+            .iter()
+            .map(|l| super::exposition::text::label_name(l).into())
+            .collect();
+        PrometheusMetrics::new(
+            recorder,
+            global,
+            self.naming,
+            self.exemplars,
+            collectors,
+            live_labels,
         )
-    } else {
-        None
-    }
-}
-
-fn check_buckets(histogram: &'static str, bounds: &[f64]) -> Result<Vec<f64>, PrometheusError> {
-    let reason = if bounds.is_empty() {
-        Some("no bounds given")
-    } else if bounds.iter().any(|b| !b.is_finite()) {
-        Some("bounds must be finite (the +Inf bucket is implied)")
-    } else if bounds.windows(2).any(|w| w[0] >= w[1]) {
-        Some("bounds must be strictly increasing")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(PrometheusError::InvalidBuckets { histogram, reason }),
-        None => Ok(bounds.to_vec()),
     }
 }
 
 #[cfg(test)]
 mod tests;
-
-/// Refuses a native schema outside −4..=8.
-fn check_native_schema(schema: i8) -> Result<(), PrometheusError> {
-    if (native::MIN_SCHEMA..=native::MAX_SCHEMA).contains(&schema) {
-        Ok(())
-    } else {
-        Err(PrometheusError::InvalidNativeSchema(schema))
-    }
-}

@@ -26,6 +26,8 @@ pub struct PrometheusMetrics {
     pub(super) renders: Arc<SharedRenders>,
     /// The live page's history, made by the first page or JSON asked for.
     pub(super) live: Arc<OnceLock<Arc<Live>>>,
+    /// Labels the live page keeps its rows apart by, as the exposition writes them.
+    pub(super) live_labels: Arc<[Box<str>]>,
 }
 
 impl fmt::Debug for PrometheusMetrics {
@@ -46,6 +48,7 @@ impl PrometheusMetrics {
         naming: Naming,
         exemplars: bool,
         collectors: Arc<Collectors>,
+        live_labels: Arc<[Box<str>]>,
     ) -> Self {
         Self {
             recorder,
@@ -55,6 +58,7 @@ impl PrometheusMetrics {
             collectors,
             renders: Arc::default(),
             live: Arc::default(),
+            live_labels,
         }
     }
 

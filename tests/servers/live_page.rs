@@ -704,6 +704,109 @@ async fn a_thousand_routes_show_a_page_at_a_time_and_filter() {
     server.abort();
 }
 
+/// With a live label, the page keeps each tenant's rows apart, shows the tenant beside the
+/// route (as text, whatever it holds), and its filter finds a tenant by value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_keeps_tenants_apart_and_filters_by_tenant() {
+    let Some(browser) = Browser::start("live-tenants").await else {
+        return;
+    };
+    let metrics = routemeter::prometheus::PrometheusBuilder::new()
+        .live_label("tenant")
+        .unwrap()
+        .build()
+        .unwrap();
+    let layer = metrics
+        .layer_builder()
+        .request_label("tenant", 10, |req| {
+            req.headers().get("x-tenant")?.to_str().ok()
+        })
+        .unwrap()
+        .build();
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route("/b", get(|| async { "b" }))
+        .layer(layer)
+        .merge(metrics.live_page());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new();
+    let hostile = "<b>x</b>\"q";
+    for (path, tenant, n) in [
+        ("/a", "acme", 3),
+        ("/b", "acme", 1),
+        ("/a", "bolt", 2),
+        ("/a", hostile, 1),
+    ] {
+        for _ in 0..n {
+            let req = http::Request::get(format!("http://{addr}{path}"))
+                .header("x-tenant", tenant)
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .unwrap();
+            assert_eq!(client.send(req).await.0, 200);
+        }
+    }
+    // The JSON: a row per route, method and tenant, with its own count.
+    let json: Value = serde_json::from_str(&metrics.live_json(None)).unwrap();
+    let rows: Vec<(String, String, u64)> = json["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["route"].as_str().unwrap().to_owned(),
+                r["labels"].as_str().unwrap_or_default().to_owned(),
+                r["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let row = |route: &str, labels: &str, n: u64| (route.to_owned(), labels.to_owned(), n);
+    assert_eq!(
+        rows,
+        [
+            row("/a", &format!("tenant={hostile}"), 1),
+            row("/a", "tenant=acme", 3),
+            row("/a", "tenant=bolt", 2),
+            row("/b", "tenant=acme", 1),
+        ]
+    );
+
+    browser.goto(&format!("http://{addr}/stats")).await;
+    const VIEW: &str = "const rows = Array.from(document.querySelectorAll('#routes tbody tr')); \
+        const shown = rows.filter(tr => !tr.hidden); \
+        return [rows.length, shown.map(tr => tr.dataset.route + ' ' + tr.dataset.labels), \
+        document.querySelectorAll('#routes b').length, \
+        rows.map(tr => tr.querySelector('th').textContent)]";
+    let view = browser.wait_for("four rows", VIEW, |v| v[0] == 4).await;
+    // The hostile value is text, not markup.
+    assert_eq!(view[2], 0, "{view}");
+    let headers: Vec<String> = serde_json::from_value(view[3].clone()).unwrap();
+    assert!(
+        headers.contains(&format!("/atenant={hostile}")),
+        "{headers:?}"
+    );
+    let view = browser
+        .eval(&format!(
+            "const f = document.getElementById('filter'); f.value = 'acme'; \
+             f.dispatchEvent(new Event('input')); {VIEW}"
+        ))
+        .await;
+    let mut shown: Vec<String> = serde_json::from_value(view[1].clone()).unwrap();
+    shown.sort();
+    assert_eq!(shown, ["/a tenant=acme", "/b tenant=acme"]);
+    let view = browser
+        .eval(&format!(
+            "const f = document.getElementById('filter'); f.value = 'BOLT'; \
+             f.dispatchEvent(new Event('input')); {VIEW}"
+        ))
+        .await;
+    assert_eq!(view[1], serde_json::json!(["/a tenant=bolt"]));
+    assert_no_console_errors(&browser.console().await);
+    browser.quit().await;
+    server.abort();
+}
+
 /// Serves a one-route app (`/{route}`) with its live page on `listener` until `stop` fires.
 fn serve_small_app(
     listener: tokio::net::TcpListener,

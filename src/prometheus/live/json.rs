@@ -44,6 +44,10 @@ impl Live {
             push_json_str(&mut out, &key.0);
             out.push_str(",\"method\":");
             push_json_str(&mut out, &key.1);
+            if !key.2.is_empty() {
+                out.push_str(",\"labels\":");
+                push_json_str(&mut out, &key.2);
+            }
             out.push_str(",\"total\":");
             push_u64(&mut out, read.count);
             out.push_str(",\"errors_total\":");

@@ -64,10 +64,18 @@
     const tr = document.createElement("tr");
     tr.dataset.route = r.route;
     tr.dataset.method = r.method;
+    tr.dataset.labels = r.labels || "";
     const th = document.createElement("th");
     th.scope = "row";
     th.textContent = r.route;
-    th.title = r.route;
+    th.title = r.labels ? r.route + " " + r.labels : r.route;
+    if (r.labels) {
+      // The values of the labels the page keeps rows apart by (as text, never markup).
+      const labels = document.createElement("span");
+      labels.className = "labels";
+      labels.textContent = r.labels;
+      th.appendChild(labels);
+    }
     tr.appendChild(th);
     cell(tr, "method").textContent = r.method;
     const row = { tr: tr, data: r, next: null, hist: {}, cells: {}, spark: {} };
@@ -117,7 +125,7 @@
   }
 
   function update(r) {
-    const key = r.method + " " + r.route;
+    const key = r.method + " " + r.route + (r.labels ? " " + r.labels : "");
     let row = state.rows.get(key);
     if (!row) {
       row = makeRow(r);
@@ -193,12 +201,17 @@
       if (x < y) return -dir;
       if (x > y) return dir;
       const r = a.data.route < b.data.route ? -1 : a.data.route > b.data.route ? 1 : 0;
-      return r !== 0 ? r : a.data.method < b.data.method ? -1 : a.data.method > b.data.method ? 1 : 0;
+      if (r !== 0) return r;
+      const m = a.data.method < b.data.method ? -1 : a.data.method > b.data.method ? 1 : 0;
+      if (m !== 0) return m;
+      const la = a.data.labels || "", lb = b.data.labels || "";
+      return la < lb ? -1 : la > lb ? 1 : 0;
     });
     let shown = 0, matching = 0;
     const hidden = document.hidden;
     for (const row of rows) {
-      const match = !filter || (row.data.method + " " + row.data.route).toLowerCase().includes(filter);
+      const text = row.data.method + " " + row.data.route + " " + (row.data.labels || "");
+      const match = !filter || text.toLowerCase().includes(filter);
       if (match) matching += 1;
       const visible = match && shown < limit;
       row.tr.hidden = !visible;

@@ -10,11 +10,14 @@ use super::super::handle::PrometheusMetrics;
 impl PrometheusMetrics {
     fn live(&self) -> &Arc<super::Live> {
         let live = self.live.get_or_init(|| {
-            Arc::new(super::Live::new(
-                Arc::clone(&self.recorder.store),
-                self.naming.clone(),
-                super::Limits::PAGE,
-            ))
+            Arc::new(
+                super::Live::new(
+                    Arc::clone(&self.recorder.store),
+                    self.naming.clone(),
+                    super::Limits::PAGE,
+                )
+                .with_labels(Arc::clone(&self.live_labels)),
+            )
         });
         live.start();
         live
@@ -75,9 +78,11 @@ impl PrometheusMetrics {
     /// each covers), `capacity` (samples kept), `seq` (the newest sample's number) and
     /// `time_ms` (when it was taken, Unix milliseconds), `instance` (changes when the server
     /// restarts, and with it the numbering), `untracked` (pairs beyond the history limit) and
-    /// `routes`, sorted by route then method.
+    /// `routes`, sorted by route then method (then `labels`).
     ///
-    /// Per route and method: `total`, `errors_total`, `error_totals` (`[error_type, count]`
+    /// Per route and method (and, with
+    /// [`live_label`](crate::prometheus::PrometheusBuilder::live_label), per value of those
+    /// labels, given as `labels`: `tenant=acme`): `total`, `errors_total`, `error_totals` (`[error_type, count]`
     /// pairs) and `in_flight`, read now from the recorder, so they match what `/metrics`
     /// renders at the same moment; `rate`, `error_pct`, `errors` (`[error_type, percent]`),
     /// `p50`, `p95` and `p99` (seconds) over the newest sample's window; and `history`, the

@@ -18,10 +18,13 @@ pub(super) struct Read {
     pub(super) in_flight: Option<f64>,
 }
 
-pub(super) type PairKey = (Box<str>, Box<str>);
+/// A row's key: route, method, and the values of the page's labels as `name=value` pairs
+/// (joined by `, `; empty without such labels).
+pub(super) type PairKey = (Box<str>, Box<str>, Box<str>);
 
-/// Reads the recorder: the duration histograms and the in-flight gauge, per pair.
-pub(super) fn read(store: &Store, n: &Naming) -> HashMap<PairKey, Read> {
+/// Reads the recorder: the duration histograms and the in-flight gauge, per pair (and values
+/// of `kept` labels).
+pub(super) fn read(store: &Store, n: &Naming, kept: &[Box<str>]) -> HashMap<PairKey, Read> {
     let (route_key, method_key, status_key, error_key) =
         (n.route_key(), n.method_key(), n.status_key(), n.error_key());
     let mut reads: HashMap<PairKey, Read> = HashMap::new();
@@ -29,7 +32,7 @@ pub(super) fn read(store: &Store, n: &Naming) -> HashMap<PairKey, Read> {
         let SeriesRead::Histogram { bounds, snapshot } = value else {
             return;
         };
-        let Some(key) = pair_key(labels, route_key, method_key) else {
+        let Some(key) = pair_key(labels, route_key, method_key, kept) else {
             return;
         };
         let read = reads.entry(key).or_default();
@@ -58,18 +61,34 @@ pub(super) fn read(store: &Store, n: &Naming) -> HashMap<PairKey, Read> {
             SeriesRead::Int(v) => v as f64,
             SeriesRead::Histogram { .. } => return,
         };
-        if let Some(key) = pair_key(labels, route_key, method_key) {
+        if let Some(key) = pair_key(labels, route_key, method_key, kept) {
             *reads.entry(key).or_default().in_flight.get_or_insert(0.0) += v;
         }
     });
     reads
 }
 
-/// The (route, method) of a series, when it has both labels.
-fn pair_key(labels: &LabelPairs<'_>, route_key: &str, method_key: &str) -> Option<PairKey> {
+/// The (route, method, kept labels) of a series, when it has a route and a method.
+fn pair_key(
+    labels: &LabelPairs<'_>,
+    route_key: &str,
+    method_key: &str,
+    kept: &[Box<str>],
+) -> Option<PairKey> {
     let route = label(labels, route_key)?;
     let method = label(labels, method_key)?;
-    Some((route.into(), method.into()))
+    let mut values = String::new();
+    for name in kept {
+        if let Some(value) = label(labels, name) {
+            if !values.is_empty() {
+                values.push_str(", ");
+            }
+            values.push_str(name);
+            values.push('=');
+            values.push_str(value);
+        }
+    }
+    Some((route.into(), method.into(), values.into()))
 }
 
 fn label<'a>(labels: &'a LabelPairs<'_>, key: &str) -> Option<&'a str> {

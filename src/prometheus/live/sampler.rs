@@ -68,6 +68,8 @@ pub(super) struct History {
 pub(crate) struct Live {
     store: Arc<Store>,
     naming: Naming,
+    /// Labels that keep rows apart beside the route and method, as the exposition writes them.
+    labels: Arc<[Box<str>]>,
     pub(super) limits: Limits,
     pub(super) history: Mutex<History>,
     /// Tells a page that the server restarted (its sequence numbers start again).
@@ -83,11 +85,19 @@ impl Live {
         Self {
             store,
             naming,
+            labels: Arc::new([]),
             limits,
             history: Mutex::new(History::default()),
             instance,
             started: AtomicBool::new(false),
         }
+    }
+
+    /// The same page, with rows kept apart by `labels` too (see
+    /// [`PrometheusBuilder::live_label`](crate::prometheus::PrometheusBuilder::live_label)).
+    pub(crate) fn with_labels(mut self, labels: Arc<[Box<str>]>) -> Self {
+        self.labels = labels;
+        self
     }
 
     /// Starts the sampler on the current Tokio runtime, once; without a runtime, nothing
@@ -117,7 +127,7 @@ impl Live {
     }
     /// Reads the recorder: the duration histograms and the in-flight gauge, per pair.
     pub(super) fn read(&self) -> HashMap<PairKey, Read> {
-        read(&self.store, &self.naming)
+        read(&self.store, &self.naming, &self.labels)
     }
 
     /// Takes one sample of every pair, at `now`.
@@ -207,7 +217,7 @@ impl Live {
             + h.index.capacity() * (size_of::<PairKey>() + size_of::<usize>())
             + h.index
                 .keys()
-                .map(|(r, m)| r.len() + m.len())
+                .map(|(r, m, l)| r.len() + m.len() + l.len())
                 .sum::<usize>()
     }
 }

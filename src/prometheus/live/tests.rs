@@ -433,3 +433,43 @@ fn a_response_carries_a_bounded_history() {
     // The page's own limits: 10 samples each for 2,000 pairs.
     assert_eq!(Limits::PAGE.history_values / 6 / Limits::PAGE.max_pairs, 10);
 }
+
+/// With labels to keep apart, a route and method has a row per value of them, given as
+/// `labels` (escaped in the JSON like any text); series without them share a row.
+#[test]
+fn kept_labels_split_the_rows() {
+    let naming = Naming::default();
+    let r = recorder();
+    let live = Live::new(Arc::clone(&r.store), naming.clone(), Limits::PAGE)
+        .with_labels(Arc::from([Box::from("tenant")]));
+    for (tenant, n) in [(Some("acme"), 3), (Some("a\"b\n"), 1), (None, 2)] {
+        let mut key = key(&naming, "/a", "GET", "200", None);
+        if let Some(tenant) = tenant {
+            let mut labels: Vec<Label> = key.labels().cloned().collect();
+            labels.push(Label::new("tenant", tenant.to_owned()));
+            key = Key::from_parts(key.name().to_owned(), labels);
+        }
+        r.register_histogram(&key, &META).record_many(0.2, n);
+    }
+    live.sample(Instant::now());
+    let v = json(&live, None);
+    let rows: Vec<(String, u64)> = v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["labels"].as_str().unwrap_or("").to_owned(),
+                r["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (String::new(), 2),
+            ("tenant=a\"b\n".to_owned(), 1),
+            ("tenant=acme".to_owned(), 3),
+        ]
+    );
+}
