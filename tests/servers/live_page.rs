@@ -756,7 +756,12 @@ async fn the_page_keeps_tenants_apart_and_filters_by_tenant() {
         .map(|r| {
             (
                 r["route"].as_str().unwrap().to_owned(),
-                r["labels"].as_str().unwrap_or_default().to_owned(),
+                r["labels"].as_array().map_or_else(String::new, |pairs| {
+                    let pair = |p: &Value| {
+                        format!("{}={}", p[0].as_str().unwrap(), p[1].as_str().unwrap())
+                    };
+                    pairs.iter().map(pair).collect::<Vec<_>>().join(", ")
+                }),
                 r["total"].as_u64().unwrap(),
             )
         })

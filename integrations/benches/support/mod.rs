@@ -18,7 +18,7 @@ mod floor;
 mod wrap;
 
 /// The stacks, in the order tables list them.
-pub const STACKS: [&str; 13] = [
+pub const STACKS: [&str; 15] = [
     "bare",
     "no-op layer (axum's own cost of any layer)",
     "routemeter (README set-up: install() + metrics.layer())",
@@ -32,6 +32,8 @@ pub const STACKS: [&str; 13] = [
     "wrapping layer (future and body passed through)",
     "floor (clock, MatchedPath, gauge, one histogram)",
     "routemeter + a request label (one value)",
+    "routemeter (explicit recorder) + status classes",
+    "routemeter (explicit recorder) + buckets of the route's own",
 ];
 
 /// Installs (once) a JSON log subscriber at INFO that writes to a sink, for every stack alike:
@@ -136,6 +138,23 @@ pub fn app(name: &str) -> Router {
         }
         "wrapping layer (future and body passed through)" => routes().layer(wrap::WrapLayer),
         "floor (clock, MatchedPath, gauge, one histogram)" => routes().layer(floor::FloorLayer),
+        "routemeter (explicit recorder) + status classes" => routes().layer(
+            explicit_metrics()
+                .layer_builder()
+                .status_classes(true)
+                .build(),
+        ),
+        "routemeter (explicit recorder) + buckets of the route's own" => {
+            static METRICS: OnceLock<PrometheusMetrics> = OnceLock::new();
+            let metrics = METRICS.get_or_init(|| {
+                PrometheusBuilder::new()
+                    .route_buckets("/users/{id}", &[0.001, 0.002, 0.003, 0.004, 0.005])
+                    .unwrap()
+                    .build()
+                    .unwrap()
+            });
+            routes().layer(metrics.layer())
+        }
         // What the label's machinery costs: the function itself is a constant here.
         "routemeter + a request label (one value)" => routes().layer(
             global_metrics()

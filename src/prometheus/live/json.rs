@@ -45,8 +45,18 @@ impl Live {
             out.push_str(",\"method\":");
             push_json_str(&mut out, &key.1);
             if !key.2.is_empty() {
-                out.push_str(",\"labels\":");
-                push_json_str(&mut out, &key.2);
+                out.push_str(",\"labels\":[");
+                for (j, (name, value)) in key.2.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    out.push('[');
+                    push_json_str(&mut out, name);
+                    out.push(',');
+                    push_json_str(&mut out, value);
+                    out.push(']');
+                }
+                out.push(']');
             }
             out.push_str(",\"total\":");
             push_u64(&mut out, read.count);

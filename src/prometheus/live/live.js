@@ -60,20 +60,26 @@
     return td;
   }
 
+  // A row's labels (`[[name, value], ...]`) as text: `tenant=acme, plan=gold`.
+  function labelText(r) {
+    return (r.labels || []).map(function (p) { return p[0] + "=" + p[1]; }).join(", ");
+  }
+
   function makeRow(r) {
     const tr = document.createElement("tr");
     tr.dataset.route = r.route;
     tr.dataset.method = r.method;
-    tr.dataset.labels = r.labels || "";
+    const text = labelText(r);
+    tr.dataset.labels = text;
     const th = document.createElement("th");
     th.scope = "row";
     th.textContent = r.route;
-    th.title = r.labels ? r.route + " " + r.labels : r.route;
-    if (r.labels) {
+    th.title = text ? r.route + " " + text : r.route;
+    if (text) {
       // The values of the labels the page keeps rows apart by (as text, never markup).
       const labels = document.createElement("span");
       labels.className = "labels";
-      labels.textContent = r.labels;
+      labels.textContent = text;
       th.appendChild(labels);
     }
     tr.appendChild(th);
@@ -125,7 +131,8 @@
   }
 
   function update(r) {
-    const key = r.method + " " + r.route + (r.labels ? " " + r.labels : "");
+    // Unambiguous whatever the values hold.
+    const key = JSON.stringify([r.method, r.route, r.labels || []]);
     let row = state.rows.get(key);
     if (!row) {
       row = makeRow(r);
@@ -204,13 +211,13 @@
       if (r !== 0) return r;
       const m = a.data.method < b.data.method ? -1 : a.data.method > b.data.method ? 1 : 0;
       if (m !== 0) return m;
-      const la = a.data.labels || "", lb = b.data.labels || "";
+      const la = labelText(a.data), lb = labelText(b.data);
       return la < lb ? -1 : la > lb ? 1 : 0;
     });
     let shown = 0, matching = 0;
     const hidden = document.hidden;
     for (const row of rows) {
-      const text = row.data.method + " " + row.data.route + " " + (row.data.labels || "");
+      const text = row.data.method + " " + row.data.route + " " + labelText(row.data);
       const match = !filter || text.toLowerCase().includes(filter);
       if (match) matching += 1;
       const visible = match && shown < limit;

@@ -82,7 +82,7 @@ impl PrometheusMetrics {
     ///
     /// Per route and method (and, with
     /// [`live_label`](crate::prometheus::PrometheusBuilder::live_label), per value of those
-    /// labels, given as `labels`: `tenant=acme`): `total`, `errors_total`, `error_totals` (`[error_type, count]`
+    /// labels the series has, given as `labels`: `[["tenant", "acme"]]`): `total`, `errors_total`, `error_totals` (`[error_type, count]`
     /// pairs) and `in_flight`, read now from the recorder, so they match what `/metrics`
     /// renders at the same moment; `rate`, `error_pct`, `errors` (`[error_type, percent]`),
     /// `p50`, `p95` and `p99` (seconds) over the newest sample's window; and `history`, the

@@ -18,15 +18,28 @@ pub(super) struct Read {
     pub(super) in_flight: Option<f64>,
 }
 
-/// A row's key: route, method, and the values of the page's labels as `name=value` pairs
-/// (joined by `, `; empty without such labels).
-pub(super) type PairKey = (Box<str>, Box<str>, Box<str>);
+/// A row's key: route, method, and the (name, value) of each of the page's labels the series
+/// has (none without such labels), kept apart so that no two sets of values read alike.
+pub(super) type PairKey = (Box<str>, Box<str>, Box<[(Box<str>, Box<str>)]>);
 
 /// Reads the recorder: the duration histograms and the in-flight gauge, per pair (and values
 /// of `kept` labels).
 pub(super) fn read(store: &Store, n: &Naming, kept: &[Box<str>]) -> HashMap<PairKey, Read> {
-    let (route_key, method_key, status_key, error_key) =
-        (n.route_key(), n.method_key(), n.status_key(), n.error_key());
+    // The store keeps label names as the exposition writes them (`http.route` is
+    // `http_route` there).
+    let written = |key: &str| crate::prometheus::exposition::text::label_name(key);
+    let (route_key, method_key, status_key) = (
+        written(n.route_key()),
+        written(n.method_key()),
+        written(n.status_key()),
+    );
+    let error_key = n.error_key().map(written);
+    let (route_key, method_key, status_key, error_key) = (
+        &*route_key,
+        &*method_key,
+        &*status_key,
+        error_key.as_deref(),
+    );
     let mut reads: HashMap<PairKey, Read> = HashMap::new();
     store.visit_family(n.duration(), |labels, value| {
         let SeriesRead::Histogram { bounds, snapshot } = value else {
@@ -77,18 +90,11 @@ fn pair_key(
 ) -> Option<PairKey> {
     let route = label(labels, route_key)?;
     let method = label(labels, method_key)?;
-    let mut values = String::new();
-    for name in kept {
-        if let Some(value) = label(labels, name) {
-            if !values.is_empty() {
-                values.push_str(", ");
-            }
-            values.push_str(name);
-            values.push('=');
-            values.push_str(value);
-        }
-    }
-    Some((route.into(), method.into(), values.into()))
+    let values = kept
+        .iter()
+        .filter_map(|name| Some((name.clone(), label(labels, name)?.into())))
+        .collect();
+    Some((route.into(), method.into(), values))
 }
 
 fn label<'a>(labels: &'a LabelPairs<'_>, key: &str) -> Option<&'a str> {

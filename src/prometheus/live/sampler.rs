@@ -217,7 +217,9 @@ impl Live {
             + h.index.capacity() * (size_of::<PairKey>() + size_of::<usize>())
             + h.index
                 .keys()
-                .map(|(r, m, l)| r.len() + m.len() + l.len())
+                .map(|(r, m, l)| {
+                    r.len() + m.len() + l.iter().map(|(n, v)| n.len() + v.len() + 32).sum::<usize>()
+                })
                 .sum::<usize>()
     }
 }
