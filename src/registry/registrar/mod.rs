@@ -18,6 +18,8 @@ use crate::route::RouteRequest;
 mod grpc;
 mod http;
 mod identity;
+#[cfg(all(test, not(loom)))]
+mod tests;
 
 pub(crate) use http::HttpSeries;
 pub(crate) use identity::{lasting, recorder_identity};
