@@ -144,6 +144,8 @@ pub(crate) struct LogState {
 pub(crate) struct Finished<'a> {
     pub(crate) method: &'a str,
     pub(crate) route: &'a str,
+    /// The request labels' names and values (none without request labels).
+    pub(crate) labels: &'a [(&'a str, &'a str)],
     pub(crate) status: Option<u16>,
     /// The status name of a gRPC call (`OK`, `NOT_FOUND`, …).
     pub(crate) grpc_status: Option<&'static str>,
@@ -175,6 +177,9 @@ impl LogState {
                 self.request_id.as_ref().and_then(logged_id),
             )
         };
+        // Request labels, as `[("tenant", "acme")]`: names and values quoted, so nothing in a
+        // value can read as another label.
+        let request_labels = (!done.labels.is_empty()).then_some(done.labels);
         // `tracing` needs the level of an event at compile time: one arm per level.
         macro_rules! finished {
             ($level:expr) => {
@@ -191,6 +196,7 @@ impl LogState {
                     slow,
                     request_bytes = done.request_bytes,
                     response_bytes = done.response_bytes,
+                    labels = request_labels.as_ref().map(tracing::field::debug),
                     "request finished"
                 )
             };

@@ -2,8 +2,7 @@
 //! requests need (the request log's span, a gRPC call's status, a local recorder's table),
 //! behind one box that other requests do not allocate.
 
-use super::Outcome;
-use crate::grpc::{GrpcCall, GrpcCode};
+use crate::grpc::GrpcCall;
 use crate::log::{Finished, LogState};
 use crate::registry::recording::Recording;
 use crate::registry::series::MethodSeries;
@@ -58,30 +57,13 @@ impl Extra {
         })
     }
 
+    /// Writes the request log's `request finished` event for `done`, when the request has a
+    /// log span.
     #[cold]
-    pub(super) fn log_finished(
-        &self,
-        config: &crate::log::RequestLog,
-        series: &MethodSeries,
-        outcome: Outcome,
-        elapsed: std::time::Duration,
-        request_bytes: Option<u64>,
-        response_bytes: u64,
-    ) {
-        let Some(log) = &self.log else { return };
-        log.finish(
-            config,
-            &Finished {
-                method: series.method,
-                route: &series.route,
-                status: outcome.status.map(|s| s.as_u16()),
-                grpc_status: outcome.grpc.map(GrpcCode::as_str),
-                error: outcome.error,
-                elapsed,
-                request_bytes,
-                response_bytes,
-            },
-        );
+    pub(super) fn log_finished(&self, config: &crate::log::RequestLog, done: &Finished<'_>) {
+        if let Some(log) = &self.log {
+            log.finish(config, done);
+        }
     }
 }
 

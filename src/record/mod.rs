@@ -24,6 +24,7 @@ use response::{declared_length, grpc_outcome};
 
 use crate::classify::{ErrorType, Outcome, protocol_version};
 use crate::clock::Stamp;
+use crate::log::Finished;
 use crate::registry::located::Located;
 use crate::registry::meter::Recorders;
 use crate::registry::meter_ref::MeterRef;
@@ -285,16 +286,36 @@ impl InFlight {
         }
         if let Some(extra) = &self.extra {
             if let Some(config) = &recording.log {
-                extra.log_finished(
-                    config,
-                    series,
-                    outcome,
-                    crate::clock::duration(elapsed),
-                    self.request_bytes(),
-                    self.response_bytes,
-                );
+                self.log_finished(extra, config, registrar, series, outcome, elapsed);
             }
         }
+    }
+
+    /// Writes the request log's event for the request, which ended with `outcome` after
+    /// `elapsed` nanoseconds.
+    #[cold]
+    fn log_finished(
+        &self,
+        extra: &Extra,
+        config: &crate::log::RequestLog,
+        registrar: &crate::registry::registrar::Registrar,
+        series: &MethodSeries,
+        outcome: Outcome,
+        elapsed: u64,
+    ) {
+        let labels = registrar.request_label_values(series.slot);
+        let done = Finished {
+            method: series.method,
+            route: &series.route,
+            labels: &labels,
+            status: outcome.status.map(|s| s.as_u16()),
+            grpc_status: outcome.grpc.map(crate::grpc::GrpcCode::as_str),
+            error: outcome.error,
+            elapsed: crate::clock::duration(elapsed),
+            request_bytes: self.request_bytes(),
+            response_bytes: self.response_bytes,
+        };
+        extra.log_finished(config, &done);
     }
 
     /// A request that matched no route was answered: warns when the answer says a nested

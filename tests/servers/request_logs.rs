@@ -126,6 +126,8 @@ async fn quickstart_logs_failed_and_slow_requests_as_json() {
 
     let error = by_id("req-error");
     assert_eq!(error["level"], "ERROR");
+    // The quickstart's request label (no `x-tenant` here), names and values quoted.
+    assert_eq!(error["labels"], r#"[("tenant", "_OTHER")]"#);
     assert_eq!(error["span"]["method"], "GET");
     assert_eq!(error["status"], 500);
     assert_eq!(error["error_type"], "500");

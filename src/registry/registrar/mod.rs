@@ -187,6 +187,13 @@ impl Registrar {
         })
     }
 
+    /// The request labels' names and values in `slot` (none without request labels).
+    pub(crate) fn request_label_values(&self, slot: usize) -> Vec<(&str, &str)> {
+        self.label_indices(slot)
+            .map(|(label, i)| (&**label.name(), label.value(i)))
+            .collect()
+    }
+
     /// Which request labels `slot` holds past their budget, as bits in label order.
     pub(crate) fn overflow_mask(&self, slot: usize) -> u64 {
         self.label_indices(slot)
