@@ -351,17 +351,6 @@ impl Meter {
         if registrar.request_labels.is_empty() {
             return Some(base);
         }
-        self.labelled_slot(registrar, base, label, view, labels)
-    }
-
-    fn labelled_slot(
-        &self,
-        registrar: &Registrar,
-        base: usize,
-        label: Option<&str>,
-        view: &RouteRequest<'_>,
-        labels: &mut Option<usize>,
-    ) -> Option<usize> {
         if label.is_some_and(|label| self.excluded.iter().any(|e| **e == *label)) {
             return None;
         }

@@ -122,23 +122,21 @@ impl Registrar {
     }
 
     /// What the request labels add to a request's slot: each label's value index, in the
-    /// place its radix gives it above the method and scheme (0 without request labels).
-    #[inline]
+    /// place its radix gives it above the method and scheme.
     pub(crate) fn label_part(&self, req: &RouteRequest<'_>) -> usize {
-        if self.request_labels.is_empty() {
-            return 0;
-        }
-        self.label_part_of(req)
+        self.with_labels(0, self.request_labels.iter().map(|label| label.index(req)))
     }
 
-    fn label_part_of(&self, req: &RouteRequest<'_>) -> usize {
+    /// `base` with each request label's value index of `indices` (in label order) in its
+    /// place: the one encoding of a slot, which [`label_indices`](Self::label_indices) reads.
+    fn with_labels(&self, base: usize, indices: impl Iterator<Item = usize>) -> usize {
         let mut radix = self.base_slots();
-        let mut part = 0;
-        for label in self.request_labels.iter() {
-            part += radix * label.index(req);
+        let mut slot = base;
+        for (label, i) in self.request_labels.iter().zip(indices) {
+            slot += radix * i;
             radix *= label.indices();
         }
-        part
+        slot
     }
 
     /// The slots of the method and scheme alone.
@@ -161,13 +159,8 @@ impl Registrar {
     /// is not; `__overflow__` of a request label means its own budget).
     pub(crate) fn fold_slot(&self) -> usize {
         let scheme = usize::from(self.default_scheme == "https");
-        let mut slot = scheme * self.methods.slots() + self.methods.other();
-        let mut radix = self.base_slots();
-        for label in self.request_labels.iter() {
-            slot += radix * label.other();
-            radix *= label.indices();
-        }
-        slot
+        let base = scheme * self.methods.slots() + self.methods.other();
+        self.with_labels(base, self.request_labels.iter().map(RequestLabel::other))
     }
 
     /// The method and scheme label values of `slot`.
