@@ -128,9 +128,7 @@ async fn selecting_by_a_request_label_names_its_values_on_a_miss() {
     let meter = TestMeter::new();
     let layer = meter
         .layer_builder()
-        .request_label("tenant.id", 5, |req| {
-            req.headers().get("x-tenant")?.to_str().ok()
-        })
+        .request_label("tenant.id", 5, common::tenant)
         .unwrap()
         .build();
     let app = Router::new()
@@ -152,9 +150,7 @@ async fn selecting_by_a_request_label_names_its_values_on_a_miss() {
         .unwrap();
     let layer = metrics
         .layer_builder()
-        .request_label("tenant.id", 5, |req| {
-            req.headers().get("x-tenant")?.to_str().ok()
-        })
+        .request_label("tenant.id", 5, common::tenant)
         .unwrap()
         .build();
     let app = Router::new()

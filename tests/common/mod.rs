@@ -330,3 +330,9 @@ macro_rules! ignore_descriptions {
         }
     };
 }
+
+/// A request's tenant: its `x-tenant` header, when it is text (the request label the tests
+/// give their layers).
+pub fn tenant<'a>(req: &routemeter::RouteRequest<'a>) -> Option<&'a str> {
+    req.headers().get("x-tenant")?.to_str().ok()
+}

@@ -5,13 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::{Router, routing::get};
-use routemeter::RouteRequest;
 use routemeter::testing::Snapshot;
-
-/// The `x-tenant` header, when it is text.
-fn tenant<'a>(req: &RouteRequest<'a>) -> Option<&'a str> {
-    req.headers().get("x-tenant")?.to_str().ok()
-}
 
 /// `GET path` with `x-tenant: tenant` through `app`.
 async fn send(app: &Router, path: &str, tenant: &str) -> u16 {
@@ -40,7 +34,7 @@ async fn a_request_folded_by_the_series_budget_is_not_a_label_overflow() {
         metrics
             .layer_builder()
             .max_series(1)
-            .request_label("tenant", 10, tenant)
+            .request_label("tenant", 10, crate::common::tenant)
             .unwrap()
             .build(),
     );
@@ -74,7 +68,7 @@ async fn an_excluded_route_spends_none_of_the_budget() {
             .layer_builder()
             .exclude("/health/{kind}")
             .exclude("/y")
-            .request_label("tenant", 2, tenant)
+            .request_label("tenant", 2, crate::common::tenant)
             .unwrap()
             .build(),
     );
@@ -102,7 +96,7 @@ fn the_value_function_runs_once_per_request_under_a_local_recorder() {
     let layer = routemeter::RouteMeterLayer::builder()
         .request_label("tenant", 3, move |req| {
             counted.fetch_add(1, Ordering::Relaxed);
-            tenant(req)
+            crate::common::tenant(req)
         })
         .unwrap()
         .build();

@@ -718,9 +718,7 @@ async fn the_page_keeps_tenants_apart_and_filters_by_tenant() {
         .unwrap();
     let layer = metrics
         .layer_builder()
-        .request_label("tenant", 10, |req| {
-            req.headers().get("x-tenant")?.to_str().ok()
-        })
+        .request_label("tenant", 10, common::tenant)
         .unwrap()
         .build();
     let app = Router::new()

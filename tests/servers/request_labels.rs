@@ -12,11 +12,6 @@ use crate::common;
 /// The label's budget of distinct values.
 const BUDGET: usize = 10;
 
-/// The tenant of a request: the `x-tenant` header, when it is text.
-fn tenant<'a>(req: &routemeter::RouteRequest<'a>) -> Option<&'a str> {
-    req.headers().get("x-tenant")?.to_str().ok()
-}
-
 /// Sends `GET /users/7` with `x-tenant: tenant` (raw bytes) over `client`.
 async fn send(client: &common::Client, base: &str, tenant: &[u8]) -> u16 {
     let req = http::Request::get(format!("{base}/users/7"))
@@ -31,7 +26,7 @@ async fn a_thousand_tenants_stay_within_the_budget_and_every_request_counts() {
     let metrics = common::metrics();
     let layer = metrics
         .layer_builder()
-        .request_label("tenant", BUDGET, tenant)
+        .request_label("tenant", BUDGET, common::tenant)
         .unwrap()
         .build();
     let app = Router::new()
