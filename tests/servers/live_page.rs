@@ -704,6 +704,27 @@ async fn a_thousand_routes_show_a_page_at_a_time_and_filter() {
     server.abort();
 }
 
+/// Under the dotted OpenTelemetry naming (`http.route`, which the exposition writes
+/// `http_route`) the page has every route of a real server, each with its requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dotted_naming_gives_the_same_table() {
+    use routemeter::{Naming, NamingScheme};
+    let metrics = common::metrics_named(Naming::new(NamingScheme::OpenTelemetryDotted));
+    let app = RunningApp::start(&metrics).await;
+    let client = Client::new();
+    for _ in 0..2 {
+        hit_every_route(&client, &app.base()).await;
+    }
+    let json: Value = serde_json::from_str(&metrics.live_json(None)).unwrap();
+    let totals = json_totals(&json);
+    let expected: BTreeMap<(String, String), u64> = QUICKSTART
+        .iter()
+        .map(|(method, _, route)| (((*method).to_owned(), (*route).to_owned()), 2))
+        .collect();
+    assert_eq!(totals, expected);
+    app.stop().await;
+}
+
 /// With a live label, the page keeps each tenant's rows apart, shows the tenant beside the
 /// route (as text, whatever it holds), and its filter finds a tenant by value.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
