@@ -29,6 +29,15 @@ pub(crate) fn label_name(name: &str) -> String {
     sanitize(name, false)
 }
 
+/// Whether `name` is a label name as it stands, so that [`label_name`] leaves it unchanged.
+pub(crate) fn is_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 fn sanitize(name: &str, colon: bool) -> String {
     let mut out = String::with_capacity(name.len() + 1);
     for (i, c) in name.chars().enumerate() {

@@ -28,8 +28,9 @@ impl Store {
         inner: &'a Inner,
     ) -> impl Iterator<Item = (Box<str>, u64)> + 'a {
         inner
-            .families
+            .by_name
             .iter()
+            .map(|(name, &at)| (name, &inner.families[at as usize]))
             .filter(|(_, family)| family.left_out() > 0)
             .map(|(name, family)| {
                 let (labels, _) = self.label_text(&dropped_key(family.display_name(name)));

@@ -15,8 +15,9 @@ pub(crate) type LabelPairs<'a> = [(&'a str, Cow<'a, str>)];
 
 impl Store {
     /// The label text of `key`: its own labels (the first of each name), then the global
-    /// labels it does not set itself; and the same with the labels sorted.
-    pub(super) fn label_text(&self, key: &Key) -> (Box<str>, Box<str>) {
+    /// labels it does not set itself; and the labels it writes, as (written name, value as
+    /// recorded) pairs.
+    pub(super) fn label_text<'k>(&'k self, key: &'k Key) -> (Box<str>, Vec<(String, &'k str)>) {
         let mut labels: Vec<(String, &str)> = Vec::new();
         for label in key.labels() {
             let mut name = text::label_name(label.key());
@@ -35,21 +36,16 @@ impl Store {
                 labels.push((name.clone(), value));
             }
         }
-        let write = |labels: &[(String, &str)]| {
-            let mut s = String::new();
-            for (i, (name, value)) in labels.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                s.push_str(name);
-                s.push_str("=\"");
-                text::push_label_value(&mut s, value);
-                s.push('"');
+        let mut s = String::new();
+        for (i, (name, value)) in labels.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
             }
-            s.into_boxed_str()
-        };
-        let given = write(&labels);
-        labels.sort_by(|a, b| a.0.cmp(&b.0));
-        (given, write(&labels))
+            s.push_str(name);
+            s.push_str("=\"");
+            text::push_label_value(&mut s, value);
+            s.push('"');
+        }
+        (s.into_boxed_str(), labels)
     }
 }

@@ -8,11 +8,13 @@
 
 mod cells;
 mod dropped;
+mod index;
 mod labels;
 mod read;
 mod walk;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::collections::hash_map::RandomState;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -25,6 +27,7 @@ use super::exposition::text::{self, Kind};
 use super::histogram::AtomicHistogram;
 pub(crate) use cells::SeriesRead;
 use cells::{Cell, HistogramCell};
+use index::{ByHash, LabelSets, SeriesRef};
 pub(crate) use labels::LabelPairs;
 pub(crate) use walk::{Exposition, FamilyHead, SeriesItem};
 
@@ -84,14 +87,32 @@ type Les = Box<[Box<str>]>;
 /// One series: its label text and its storage.
 #[derive(Debug)]
 struct Series {
-    /// `k="v",…` without braces, in the order the labels were given.
+    /// `k="v",…` without braces, in the order the labels were given: the one copy of the
+    /// series' labels.
     labels: Box<str>,
     cell: Cell,
+    /// What few series have.
+    rare: Option<Box<Rare>>,
+}
+
+/// What a series has only now and then.
+#[derive(Debug, Default)]
+struct Rare {
     /// The `le` values of a histogram whose bounds are not its family's (a route's own).
     les: Option<Les>,
-    /// The labels as recorded, when writing them changed a name (see [`Store::label_origin`]):
+    /// The labels as recorded, when writing them changed a name (see [`index::label_origin`]):
     /// another key that writes the same text is then a different series, left out.
-    origin: Option<Box<str>>,
+    origin: Option<Box<[u8]>>,
+}
+
+impl Series {
+    fn les(&self) -> Option<&Les> {
+        self.rare.as_ref()?.les.as_ref()
+    }
+
+    fn origin(&self) -> Option<&[u8]> {
+        self.rare.as_ref()?.origin.as_deref()
+    }
 }
 
 /// The series of one metric name.
@@ -100,9 +121,14 @@ struct Family {
     kind: Option<Kind>,
     help: Option<String>,
     unit: Option<Unit>,
-    /// Keyed by the label text with its labels sorted, so the same labels given in another
-    /// order are one series.
-    series: BTreeMap<Box<str>, Series>,
+    /// The written series, in the order they were registered.
+    series: Vec<Series>,
+    /// The written series by label set, so the same labels given in another order are one
+    /// series.
+    sets: LabelSets,
+    /// Series whose labels, once written, are another series' labels (`a-b` beside `a_b`):
+    /// they record into storage no format writes.
+    left_out: Vec<Series>,
     /// The bounds of this family's first histogram, and their `le` values (a series with other
     /// bounds, a route's own, keeps its own `le` values).
     les: Option<(Box<[f64]>, Les)>,
@@ -111,9 +137,6 @@ struct Family {
     dropped_by: Option<String>,
     /// The name as the application recorded it, before sanitising (set by the first series).
     recorded: Option<Box<str>>,
-    /// Keys left out because their labels, once written, are another series' labels (`a-b`
-    /// beside `a_b`): they record into storage no format writes.
-    label_clashes: u64,
 }
 
 impl Family {
@@ -124,7 +147,16 @@ impl Family {
             Some(_) => self.series.len() as u64,
             None => 0,
         };
-        family + self.label_clashes
+        family + self.left_out.len() as u64
+    }
+
+    /// The series at `at` (see [`SeriesRef`]).
+    fn at(&self, at: u32) -> &Series {
+        if at & SeriesRef::LEFT_OUT == 0 {
+            &self.series[at as usize]
+        } else {
+            &self.left_out[(at & !SeriesRef::LEFT_OUT) as usize]
+        }
     }
 
     /// The name the count of this family's left-out series carries: the name as recorded.
@@ -135,12 +167,13 @@ impl Family {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Facade keys to their series (several keys may share one).
-    index: HashMap<Key, Cell>,
+    /// Facade keys to their series, by the keys' hashes (several keys may share one series).
+    index: ByHash<SeriesRef>,
+    families: Vec<Family>,
     /// Families by sanitised name, in the order they are written. A name that sanitises to
     /// the name of a family recorded under another name (`a-b` beside `a_b`) gets an entry of
     /// its own, keyed `sanitised\0recorded` and left out: one written name, one family.
-    families: BTreeMap<String, Family>,
+    by_name: BTreeMap<String, u32>,
     /// The names the written families take.
     names: Names,
 }
@@ -155,6 +188,8 @@ pub(crate) struct Store {
     pub(crate) last_len: AtomicUsize,
     /// The schema of native (exponential) buckets kept beside the fixed ones, if any.
     native: Option<i8>,
+    /// Hashes label sets ([`index::set_hash`]), with keys of this store's own.
+    hasher: RandomState,
 }
 
 impl Store {
@@ -169,6 +204,7 @@ impl Store {
             buckets,
             last_len: AtomicUsize::new(4096),
             native: None,
+            hasher: RandomState::new(),
         }
     }
 
@@ -193,41 +229,10 @@ impl Store {
         }
     }
 
-    /// The labels of `key` as recorded, sorted, when writing them changes them (a name
-    /// sanitised or exported under another, or a name given twice, of which the first is
-    /// written); `None` when they are written as recorded. Two keys whose written labels are
-    /// alike are one series only when this is alike too.
-    fn label_origin(key: &Key) -> Option<Box<str>> {
-        let mut seen: Vec<&str> = Vec::new();
-        let mut changed = false;
-        for label in key.labels() {
-            let written = text::label_name(label.key());
-            changed |= written != label.key()
-                || written.starts_with("__")
-                || written == "le"
-                || written == "quantile"
-                || seen.contains(&label.key());
-            seen.push(label.key());
-        }
-        changed.then(|| {
-            let mut labels: Vec<(&str, &str)> =
-                key.labels().map(|l| (l.key(), l.value())).collect();
-            labels.sort_unstable();
-            // Lengths first: no name or value can pass for another.
-            let mut origin = String::new();
-            for (name, value) in labels {
-                origin.push_str(&format!("{}:{name}{}:{value}", name.len(), value.len()));
-            }
-            origin.into_boxed_str()
-        })
-    }
-
     fn describe(&self, name: &KeyName, kind: Kind, unit: Option<Unit>, help: &SharedString) {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        let family = inner
-            .families
-            .entry(text::metric_name(name.as_str()))
-            .or_default();
+        let at = inner.family(text::metric_name(name.as_str()));
+        let family = &mut inner.families[at];
         if family.kind.is_none() || family.kind == Some(kind) {
             family.kind = Some(kind);
             family.help = Some(help.to_string());
@@ -238,37 +243,38 @@ impl Store {
     /// The storage of `key` as a `kind`, created on first use; `None` when the name is
     /// already taken by another kind.
     fn register(&self, key: &Key, kind: Kind, float: bool) -> Option<Cell> {
-        if let Some(cell) = self
-            .inner
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .index
-            .get(key)
+        let constant = &self.constant_labels;
         {
-            return (cell.kind() == kind).then(|| cell.clone());
+            let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(cell) = inner.find(key, constant) {
+                return (cell.kind() == kind).then(|| cell.clone());
+            }
         }
-        let (given, sorted) = self.label_text(key);
+        let (given, pairs) = self.label_text(key);
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(cell) = inner.index.get(key) {
+        if let Some(cell) = inner.find(key, constant) {
             return (cell.kind() == kind).then(|| cell.clone());
         }
-        let Inner {
-            index,
-            families,
-            names,
-        } = &mut *inner;
         let name = text::metric_name(key.name());
         // Another recorded name that sanitises to this one: left out under an entry of its own.
-        let renamed_from = families
+        let renamed_from = inner
+            .by_name
             .get(&name)
-            .and_then(|f| f.recorded.as_deref())
+            .and_then(|&at| inner.families[at as usize].recorded.as_deref())
             .filter(|recorded| **recorded != *key.name())
             .map(str::to_owned);
         let entry = match &renamed_from {
             Some(_) => format!("{name}\0{}", key.name()),
             None => name.clone(),
         };
-        let family = families.entry(entry).or_default();
+        let at = inner.family(entry);
+        let Inner {
+            index,
+            families,
+            names,
+            ..
+        } = &mut *inner;
+        let family = &mut families[at];
         if family.kind.is_some_and(|k| k != kind) {
             conflict(key.name());
             return None;
@@ -287,18 +293,26 @@ impl Store {
                 family.dropped_by = Some(owner);
             }
         }
-        let origin = Self::label_origin(key);
-        let cell = match family.series.get(&sorted) {
-            Some(series) if series.origin == origin => series.cell.clone(),
+        let origin = index::label_origin(key);
+        let set = index::set_hash(&self.hasher, &pairs);
+        let place = match family.sets.find(set, &family.series, &pairs) {
+            Some(i) if family.series[i as usize].origin() == origin.as_deref() => i,
             Some(_) => {
                 // Written alike, recorded apart: left out and counted, never merged.
-                if family.label_clashes == 0 {
+                if family.left_out.is_empty() {
                     clash::warn_labels(key.name());
                 }
-                family.label_clashes += 1;
-                let cell = self.new_cell(kind, float, key);
-                index.insert(key.clone(), cell.clone());
-                return Some(cell);
+                family.left_out.push(Series {
+                    labels: given,
+                    cell: self.new_cell(kind, float, key),
+                    rare: origin.map(|origin| {
+                        Box::new(Rare {
+                            les: None,
+                            origin: Some(origin),
+                        })
+                    }),
+                });
+                (family.left_out.len() - 1) as u32 | SeriesRef::LEFT_OUT
             }
             None => {
                 let cell = self.new_cell(kind, float, key);
@@ -313,20 +327,24 @@ impl Store {
                         Some(_) => {}
                     }
                 }
-                family.series.insert(
-                    sorted,
-                    Series {
-                        labels: given,
-                        cell: cell.clone(),
-                        les,
-                        origin,
-                    },
-                );
-                cell
+                let rare =
+                    (les.is_some() || origin.is_some()).then(|| Box::new(Rare { les, origin }));
+                family.series.push(Series {
+                    labels: given,
+                    cell,
+                    rare,
+                });
+                let i = (family.series.len() - 1) as u32;
+                family.sets.insert(set, i);
+                i
             }
         };
-        index.insert(key.clone(), cell.clone());
-        Some(cell)
+        let place = SeriesRef {
+            family: at as u32,
+            at: place,
+        };
+        index.insert(key.get_hash(), place);
+        Some(families[at].at(place.at).cell.clone())
     }
 
     /// Sets a float counter (for collected totals such as CPU seconds).
@@ -342,7 +360,20 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn series_count(&self) -> usize {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        inner.families.values().map(|f| f.series.len()).sum()
+        inner.families.iter().map(|f| f.series.len()).sum()
+    }
+}
+
+impl Inner {
+    /// The index of the family keyed `name` (see [`Inner::by_name`]), made if there is none.
+    fn family(&mut self, name: String) -> usize {
+        if let Some(&at) = self.by_name.get(&name) {
+            return at as usize;
+        }
+        self.families.push(Family::default());
+        let at = self.families.len() - 1;
+        self.by_name.insert(name, at as u32);
+        at
     }
 }
 

@@ -19,11 +19,12 @@ impl Store {
         mut visit: impl FnMut(&LabelPairs<'_>, SeriesRead<'_>),
     ) {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(family) = inner.families.get(&text::metric_name(name)) else {
+        let Some(&at) = inner.by_name.get(&text::metric_name(name)) else {
             return;
         };
+        let family = &inner.families[at as usize];
         let mut pairs = Vec::new();
-        for series in family.series.values() {
+        for series in &family.series {
             // The text is this store's own writing, so it always reads back.
             if !text::split_label_text(&series.labels, &mut pairs) {
                 continue;

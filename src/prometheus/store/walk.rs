@@ -45,7 +45,8 @@ impl Store {
     /// Holds the store's read lock throughout: `out` must not record new series.
     pub(crate) fn walk(&self, out: &mut impl Exposition) {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        for (name, family) in &inner.families {
+        for (name, &at) in &inner.by_name {
+            let family = &inner.families[at as usize];
             let Some(kind) = family.kind.filter(|_| !family.series.is_empty()) else {
                 continue;
             };
@@ -61,13 +62,17 @@ impl Store {
             };
             out.family(&head);
             let family_les = family.les.as_ref().map(|(_, les)| &**les);
-            for series in family.series.values() {
+            for series in &family.series {
                 out.series(
                     &head,
                     &SeriesItem {
                         labels: &series.labels,
                         read: series.cell.read(),
-                        les: series.les.as_deref().or(family_les).unwrap_or_default(),
+                        les: series
+                            .les()
+                            .map(|l| &**l)
+                            .or(family_les)
+                            .unwrap_or_default(),
                     },
                 );
             }

@@ -1,0 +1,304 @@
+//! Finding a series again without a second copy of its labels.
+//!
+//! A series keeps its labels once, as the text it is written with. Two maps lead to it, each by
+//! a 64-bit hash and each checked against that text, so a hash that two series share costs a
+//! comparison, never a wrong series:
+//!
+//! - the facade's keys ([`Inner::find`]): by the hash `metrics` keeps in every [`Key`], checked
+//!   by reading the key against the series' text without allocating ([`writes_as`]), so a
+//!   `counter!(…)` that registers on every call stays a look-up;
+//! - a family's label sets ([`LabelSets`]): by a hash of the written `(name, value)` pairs that
+//!   does not depend on their order, so the same labels given in another order are one series.
+
+use std::collections::HashMap;
+use std::collections::hash_map::{Entry, RandomState};
+use std::hash::BuildHasher;
+
+use metrics::Key;
+
+use super::super::exposition::text;
+use super::{Cell, Inner, Series};
+
+/// Values found by a 64-bit hash that more than one of them may share.
+#[derive(Debug)]
+pub(super) struct ByHash<T> {
+    first: HashMap<u64, T>,
+    /// The values after the first with a hash already taken.
+    more: HashMap<u64, Vec<T>>,
+}
+
+impl<T> Default for ByHash<T> {
+    fn default() -> Self {
+        Self {
+            first: HashMap::new(),
+            more: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Copy> ByHash<T> {
+    /// The value of `hash` for which `is` holds.
+    pub(super) fn find(&self, hash: u64, mut is: impl FnMut(T) -> bool) -> Option<T> {
+        let first = *self.first.get(&hash)?;
+        if is(first) {
+            return Some(first);
+        }
+        self.more.get(&hash)?.iter().copied().find(|&v| is(v))
+    }
+
+    pub(super) fn insert(&mut self, hash: u64, value: T) {
+        match self.first.entry(hash) {
+            Entry::Vacant(e) => {
+                e.insert(value);
+            }
+            Entry::Occupied(_) => self.more.entry(hash).or_default().push(value),
+        }
+    }
+}
+
+/// Where a series sits: its family's index, and its place among the family's written series
+/// or (with [`SeriesRef::LEFT_OUT`] set) among those no format writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct SeriesRef {
+    pub(super) family: u32,
+    pub(super) at: u32,
+}
+
+impl SeriesRef {
+    /// Marks a place among a family's left-out series.
+    pub(super) const LEFT_OUT: u32 = 1 << 31;
+}
+
+/// A family's series by their label set: the same written labels in any order.
+#[derive(Debug, Default)]
+pub(super) struct LabelSets(ByHash<u32>);
+
+impl LabelSets {
+    /// The written series of `series` with the labels `pairs` (written names, values as
+    /// recorded), whose set hash is `hash`.
+    pub(super) fn find(
+        &self,
+        hash: u64,
+        series: &[Series],
+        pairs: &[(String, &str)],
+    ) -> Option<u32> {
+        self.0
+            .find(hash, |at| same_pairs(&series[at as usize].labels, pairs))
+    }
+
+    pub(super) fn insert(&mut self, hash: u64, at: u32) {
+        self.0.insert(hash, at);
+    }
+}
+
+/// A hash of a label set that does not depend on the labels' order: the sum of each pair's
+/// hash (the names in a label text are distinct, so no pair cancels another).
+pub(super) fn set_hash(hasher: &RandomState, pairs: &[(String, &str)]) -> u64 {
+    pairs.iter().fold(0, |sum: u64, (name, value)| {
+        sum.wrapping_add(hasher.hash_one((name.as_str(), *value)))
+    })
+}
+
+/// Whether the label text `written` holds exactly the pairs `pairs`, in any order.
+fn same_pairs(written: &str, pairs: &[(String, &str)]) -> bool {
+    let mut read = Vec::new();
+    text::split_label_text(written, &mut read)
+        && read.len() == pairs.len()
+        && pairs
+            .iter()
+            .all(|(n, v)| read.iter().any(|(rn, rv)| rn == n && rv == v))
+}
+
+/// Whether `key`'s labels are written as recorded: each name valid and not one the format
+/// keeps for itself, and none given twice. Only such a key's series has no
+/// [`origin`](label_origin).
+pub(super) fn plain(key: &Key) -> bool {
+    let labels = key.labels();
+    labels.clone().enumerate().all(|(i, label)| {
+        let name = label.key();
+        text::is_label_name(name)
+            && !name.starts_with("__")
+            && name != "le"
+            && name != "quantile"
+            && !labels.clone().take(i).any(|l| l.key() == name)
+    })
+}
+
+/// The labels of `key` as recorded, sorted, when writing them changes them (see [`plain`]);
+/// `None` for a plain key. Two keys whose written labels are alike are one series only when
+/// this is alike too.
+pub(super) fn label_origin(key: &Key) -> Option<Box<[u8]>> {
+    if plain(key) {
+        return None;
+    }
+    let mut labels: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
+    labels.sort_unstable();
+    // Lengths first: no name or value can pass for another.
+    let mut origin = Vec::new();
+    for (name, value) in labels {
+        for part in [name, value] {
+            origin.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            origin.extend_from_slice(part.as_bytes());
+        }
+    }
+    Some(origin.into_boxed_slice())
+}
+
+/// Whether the plain key `key` (with the store's `constant` labels) writes exactly `written`:
+/// its labels in order, then each constant label it does not set itself. Reads the text as it
+/// goes, without allocating.
+fn writes_as(key: &Key, constant: &[(String, String)], written: &str) -> bool {
+    let mut rest = written;
+    let mut first = true;
+    let mut pair = |name: &str, value: &str| -> bool {
+        let after_comma = if first {
+            Some(rest)
+        } else {
+            rest.strip_prefix(',')
+        };
+        first = false;
+        let Some(after) = after_comma
+            .and_then(|r| r.strip_prefix(name))
+            .and_then(|r| r.strip_prefix("=\""))
+            .and_then(|r| strip_label_value(r, value))
+            .and_then(|r| r.strip_prefix('"'))
+        else {
+            return false;
+        };
+        rest = after;
+        true
+    };
+    for label in key.labels() {
+        if !pair(label.key(), label.value()) {
+            return false;
+        }
+    }
+    for (name, value) in constant {
+        if !key.labels().any(|l| l.key() == name) && !pair(name, value) {
+            return false;
+        }
+    }
+    rest.is_empty()
+}
+
+/// `text` after `value` as [`text::push_label_value`] escapes it, if it starts so.
+fn strip_label_value<'a>(text: &'a str, value: &str) -> Option<&'a str> {
+    let mut rest = text.as_bytes();
+    for b in value.bytes() {
+        let escaped: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'"' => b"\\\"",
+            b'\n' => b"\\n",
+            _ => std::slice::from_ref(&b),
+        };
+        rest = rest.strip_prefix(escaped)?;
+    }
+    // Whole characters were matched, so the rest starts at a character boundary.
+    text.get(text.len() - rest.len()..)
+}
+
+impl Inner {
+    /// The storage registered for `key`, if any.
+    pub(super) fn find(&self, key: &Key, constant: &[(String, String)]) -> Option<&Cell> {
+        let found = self.index.find(key.get_hash(), |r| {
+            let family = &self.families[r.family as usize];
+            if family.recorded.as_deref() != Some(key.name()) {
+                return false;
+            }
+            let series = family.at(r.at);
+            match series.origin() {
+                None => plain(key) && writes_as(key, constant, &series.labels),
+                Some(origin) => label_origin(key).as_deref() == Some(origin),
+            }
+        })?;
+        Some(&self.families[found.family as usize].at(found.at).cell)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics::Label;
+
+    fn key(labels: &[(&'static str, &'static str)]) -> Key {
+        Key::from_parts(
+            "m",
+            labels
+                .iter()
+                .map(|&(k, v)| Label::new(k, v))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn a_plain_key_reads_its_own_text_and_no_other() {
+        let constant = [("region".to_owned(), "eu".to_owned())];
+        let k = key(&[("a", "x\"y\\z\nw"), ("b", "")]);
+        let text = "a=\"x\\\"y\\\\z\\nw\",b=\"\",region=\"eu\"";
+        assert!(writes_as(&k, &constant, text));
+        for other in [
+            "a=\"x\\\"y\\\\z\\nw\",b=\"\"",
+            "b=\"\",a=\"x\\\"y\\\\z\\nw\",region=\"eu\"",
+            "a=\"x\\\"y\\\\z\\nw\",b=\"\",region=\"eu\",c=\"1\"",
+            "a=\"x\"y\\\\z\\nw\",b=\"\",region=\"eu\"",
+            "a=\"x\\\"y\\\\z\\nw\",b=\"\",region=\"e\"",
+        ] {
+            assert!(!writes_as(&k, &constant, other), "{other}");
+        }
+        // A constant label the key sets itself is not written again.
+        let own = key(&[("region", "us")]);
+        assert!(writes_as(&own, &constant, "region=\"us\""));
+        assert!(writes_as(&key(&[]), &constant, "region=\"eu\""));
+    }
+
+    #[test]
+    fn only_plain_keys_have_no_origin() {
+        assert!(plain(&key(&[("a", "1"), ("b_2", "2")])));
+        for labels in [
+            &[("a.b", "1")][..],
+            &[("le", "1")],
+            &[("quantile", "1")],
+            &[("__x", "1")],
+            &[("2a", "1")],
+            &[("", "1")],
+            &[("a", "1"), ("a", "2")],
+        ] {
+            let k = key(labels);
+            assert!(!plain(&k), "{labels:?}");
+            assert!(label_origin(&k).is_some(), "{labels:?}");
+        }
+        // The origin does not depend on the order, and tells lengths apart.
+        assert_eq!(
+            label_origin(&key(&[("a.b", "1"), ("c", "2")])),
+            label_origin(&key(&[("c", "2"), ("a.b", "1")]))
+        );
+        assert_ne!(
+            label_origin(&key(&[("a.b", "12"), ("c", "")])),
+            label_origin(&key(&[("a.b", "1"), ("c", "2")]))
+        );
+    }
+
+    #[test]
+    fn set_hashes_ignore_order_and_pairs_are_compared_whole() {
+        let hasher = RandomState::new();
+        let ab = [("a".to_owned(), "1"), ("b".to_owned(), "2")];
+        let ba = [("b".to_owned(), "2"), ("a".to_owned(), "1")];
+        assert_eq!(set_hash(&hasher, &ab), set_hash(&hasher, &ba));
+        assert!(same_pairs("b=\"2\",a=\"1\"", &ab));
+        assert!(!same_pairs("a=\"1\"", &ab));
+        assert!(!same_pairs("a=\"1\",b=\"2\",c=\"3\"", &ab));
+        assert!(!same_pairs("a=\"2\",b=\"1\"", &ab));
+    }
+
+    #[test]
+    fn values_sharing_a_hash_are_each_found() {
+        let mut by_hash = ByHash::default();
+        by_hash.insert(7, 1_u32);
+        by_hash.insert(7, 2);
+        by_hash.insert(8, 3);
+        assert_eq!(by_hash.find(7, |v| v == 2), Some(2));
+        assert_eq!(by_hash.find(7, |v| v == 1), Some(1));
+        assert_eq!(by_hash.find(7, |v| v == 3), None);
+        assert_eq!(by_hash.find(9, |_| true), None);
+    }
+}
