@@ -7,10 +7,11 @@
 //! It prints, per recorder:
 //! - memory per series after filling R = 1,000 (RSS growth over the empty recorder, median of
 //!   three fresh processes of this binary);
-//! - time per observation on a held handle (median of 5 runs of 2,000,000), and its ratio to
-//!   routemeter's;
-//! - render time per series at R = 100, 1,000 and 10,000 (median of 5 renders each), and how
-//!   much it grows from 100 to 10,000;
+//! - time per observation on a held handle (the three timed in turn, 21 rounds of 1,000,000
+//!   each, the median round), and its ratio to routemeter's;
+//! - render time per series at R = 100, 1,000 and 10,000 (median of 5 renders each, each
+//!   recorder reusing its buffer where it can: see [`Recorder::render_into`]), and how much it
+//!   grows from 100 to 10,000;
 //! - exactness: two threads record 2,000,000 observations each while a third renders every
 //!   10 ms; the last render's `_count` must equal what was recorded.
 //!
@@ -128,13 +129,22 @@ impl Recorder {
     }
 
     fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    /// Renders into `out`, through each recorder's own way of reusing a buffer where it has
+    /// one: routemeter's `render_into` (what its `/metrics` endpoint does with buffers of its
+    /// own) and prometheus-client's `encode` into a cleared `String`. metrics-exporter-prometheus
+    /// only returns a new `String`.
+    fn render_into(&self, out: &mut String) {
         match self {
-            Self::Routemeter(m) => m.render(),
-            Self::Exporter(r) => r.handle().render(),
+            Self::Routemeter(m) => m.render_into(out),
+            Self::Exporter(r) => *out = r.handle().render(),
             Self::PrometheusClient(registry, _) => {
-                let mut out = String::new();
-                prometheus_client::encoding::text::encode(&mut out, registry).unwrap();
-                out
+                out.clear();
+                prometheus_client::encoding::text::encode(out, registry).unwrap();
             }
         }
     }
@@ -213,30 +223,37 @@ fn memory_per_series(kind: &str, routes: usize) -> f64 {
     median(runs)
 }
 
-fn observe_ns(kind: &str) -> f64 {
-    const N: usize = 2_000_000;
-    let recorder = Recorder::new(kind);
-    let h = recorder.handle(0, "200");
-    let runs: Vec<f64> = (0..5)
-        .map(|_| {
+/// Time per observation on a held handle, for each of [`KINDS`]: 21 rounds, each timing
+/// 1,000,000 observations of every recorder in turn (the order rotating), so that a slow
+/// moment of the machine falls on all of them alike; the median round per recorder.
+fn observe_ns() -> Vec<f64> {
+    const N: usize = 1_000_000;
+    const ROUNDS: usize = 21;
+    let recorders: Vec<Recorder> = KINDS.iter().map(|k| Recorder::new(k)).collect();
+    let handles: Vec<Handle> = recorders.iter().map(|r| r.handle(0, "200")).collect();
+    let mut runs = vec![Vec::new(); KINDS.len()];
+    for round in 0..ROUNDS {
+        for i in 0..KINDS.len() {
+            let k = (i + round) % KINDS.len();
             let start = Instant::now();
-            for i in 0..N {
-                h.observe(black_box(value(i)));
+            for j in 0..N {
+                handles[k].observe(black_box(value(j)));
             }
-            start.elapsed().as_nanos() as f64 / N as f64
-        })
-        .collect();
-    median(runs)
+            runs[k].push(start.elapsed().as_nanos() as f64 / N as f64);
+        }
+    }
+    runs.into_iter().map(median).collect()
 }
 
 fn render_us_per_series(kind: &str, routes: usize) -> f64 {
     let recorder = Recorder::new(kind);
     recorder.fill(routes);
     let series = (routes * STATUSES.len()) as f64;
+    let mut text = String::new();
     let runs: Vec<f64> = (0..5)
         .map(|_| {
             let start = Instant::now();
-            let text = recorder.render();
+            recorder.render_into(&mut text);
             let took = start.elapsed();
             black_box(text.len());
             took.as_secs_f64() * 1e6 / series
@@ -306,10 +323,11 @@ fn main() {
             let recorder = Recorder::new(&args[1]);
             let routes: usize = args[2].parse().unwrap();
             recorder.fill(routes);
-            black_box(recorder.render().len());
+            let mut text = String::new();
+            recorder.render_into(&mut text);
             let faults = minor_faults();
             let start = Instant::now();
-            measured_render(&recorder);
+            measured_render(&recorder, &mut text);
             let took = start.elapsed();
             let series = (routes * STATUSES.len()) as f64;
             println!(
@@ -341,14 +359,10 @@ fn main() {
         "growth",
         "exact (recorded/seen)"
     );
-    let base_observe = observe_ns("routemeter");
-    for kind in KINDS {
+    let observes = observe_ns();
+    let base_observe = observes[0];
+    for (kind, observe) in KINDS.into_iter().zip(observes) {
         let memory = memory_per_series(kind, 1000);
-        let observe = if kind == "routemeter" {
-            base_observe
-        } else {
-            observe_ns(kind)
-        };
         let renders: Vec<f64> = [100, 1000, 10_000]
             .into_iter()
             .map(|r| render_us_per_series(kind, r))
@@ -374,8 +388,9 @@ fn main() {
 
 /// The render `scripts/bench-recorders.sh` counts instructions over (after a first one).
 #[inline(never)]
-fn measured_render(recorder: &Recorder) {
-    black_box(recorder.render().len());
+fn measured_render(recorder: &Recorder, text: &mut String) {
+    recorder.render_into(text);
+    black_box(text.len());
 }
 
 /// The loop `scripts/bench-recorders.sh` counts instructions over (and nothing else).

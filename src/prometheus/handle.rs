@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use super::exposition::protobuf;
+use super::exposition::recycle::Buffers;
 use super::exposition::scrape::SharedRenders;
 use super::exposition::text::Format;
 use super::live::Live;
@@ -24,6 +25,8 @@ pub struct PrometheusMetrics {
     exemplars: bool,
     collectors: Arc<Collectors>,
     pub(super) renders: Arc<SharedRenders>,
+    /// The buffers the endpoint's text renders are written into.
+    pub(super) buffers: Arc<Buffers>,
     /// The live page's history, made by the first page or JSON asked for.
     pub(super) live: Arc<OnceLock<Arc<Live>>>,
     /// Labels the live page keeps its rows apart by, as the exposition writes them.
@@ -57,6 +60,7 @@ impl PrometheusMetrics {
             exemplars,
             collectors,
             renders: Arc::default(),
+            buffers: Arc::default(),
             live: Arc::default(),
             live_labels,
         }
@@ -68,6 +72,15 @@ impl PrometheusMetrics {
     pub fn render(&self) -> String {
         self.collect();
         self.recorder.store.render(Format::Prometheus)
+    }
+
+    /// What [`render`](Self::render) gives, written into `out` (cleared first), so that a
+    /// caller who renders again and again reuses one buffer: once `out` has grown to the
+    /// text's size, a render asks the system for no new memory. The `/metrics` endpoint
+    /// ([`scrape`](Self::scrape)) does the same with buffers of its own.
+    pub fn render_into(&self, out: &mut String) {
+        self.collect();
+        self.recorder.store.render_into(Format::Prometheus, out);
     }
 
     /// The current metrics in the OpenMetrics text format, with exemplars, after collecting

@@ -124,8 +124,11 @@ impl PrometheusMetrics {
 
     fn render_as(&self, format: Exposition) -> bytes::Bytes {
         match format {
-            Exposition::Text(Format::Prometheus) => self.render().into(),
-            Exposition::Text(Format::OpenMetrics) => self.render_openmetrics().into(),
+            Exposition::Text(format) => {
+                self.collect();
+                let store = &self.recorder.store;
+                self.buffers.text(|out| store.render_into(format, out))
+            }
             Exposition::Protobuf => self.render_protobuf().into(),
         }
     }

@@ -40,16 +40,25 @@ impl Exposition for TextWriter {
 impl Store {
     /// Writes every series in `format`.
     pub(crate) fn render(&self, format: Format) -> String {
+        let mut out = String::new();
+        self.render_into(format, &mut out);
+        out
+    }
+
+    /// Writes every series in `format` into `out`, cleared first; `out` keeps its capacity,
+    /// and grows to the last render's length before the walk, so it grows at most once.
+    pub(crate) fn render_into(&self, format: Format, out: &mut String) {
+        out.clear();
+        out.reserve(self.last_len.load(Ordering::Relaxed) + 1024);
         let mut writer = TextWriter {
-            out: String::with_capacity(self.last_len.load(Ordering::Relaxed) + 1024),
+            out: std::mem::take(out),
             format,
         };
         self.walk(&mut writer);
-        let mut out = writer.out;
+        *out = writer.out;
         if format == Format::OpenMetrics {
             out.push_str("# EOF\n");
         }
         self.last_len.store(out.len(), Ordering::Relaxed);
-        out
     }
 }
