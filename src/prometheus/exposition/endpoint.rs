@@ -148,3 +148,45 @@ impl PrometheusMetrics {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::prometheus::PrometheusBuilder;
+
+    /// A scrape's text is written into the buffer the last sent body gave back, and reads the
+    /// same as a render of its own.
+    #[tokio::test]
+    async fn scrapes_write_into_the_buffer_the_last_body_gave_back() {
+        let metrics = PrometheusBuilder::new()
+            .process_metrics(false)
+            .runtime_metrics(false)
+            .build()
+            .unwrap();
+        let headers = http::HeaderMap::new();
+        let first = metrics.scrape(&headers).await.into_body();
+        assert!(first.starts_with(b"# HELP"), "{first:?}");
+        assert_eq!(metrics.buffers.kept(), 0);
+        let capacity = first.len();
+        drop(first);
+        assert_eq!(
+            metrics.buffers.kept(),
+            1,
+            "the sent body gave its buffer back"
+        );
+        let second = metrics.scrape(&headers).await.into_body();
+        assert_eq!(metrics.buffers.kept(), 0, "the next scrape took it");
+        assert!(second.len() >= capacity);
+        let text = std::str::from_utf8(&second).unwrap();
+        assert!(text.contains("routemeter_scrapes_total 2\n"), "{text}");
+        // While it is held, the next scrape writes into a buffer of its own.
+        let third = metrics.scrape(&headers).await.into_body();
+        assert_ne!(third.as_ptr(), second.as_ptr());
+        assert!(
+            std::str::from_utf8(&third)
+                .unwrap()
+                .contains("routemeter_scrapes_total 3\n")
+        );
+        drop((second, third));
+        assert_eq!(metrics.buffers.kept(), 2);
+    }
+}

@@ -39,6 +39,15 @@ impl Buffers {
         })
     }
 
+    /// How many buffers are kept now.
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> usize {
+        self.kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     fn give_back(&self, mut text: String) {
         text.clear();
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);

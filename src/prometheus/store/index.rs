@@ -4,9 +4,10 @@
 //! a 64-bit hash and each checked against that text, so a hash that two series share costs a
 //! comparison, never a wrong series:
 //!
-//! - the facade's keys ([`Inner::find`]): by the hash `metrics` keeps in every [`Key`], checked
-//!   by reading the key against the series' text without allocating ([`writes_as`]), so a
-//!   `counter!(…)` that registers on every call stays a look-up;
+//! - the facade's keys ([`Inner::find`]): by the hash `metrics` keeps in every [`Key`] (which
+//!   does not depend on the labels' order either), checked by reading the key against the
+//!   series' text, without allocating for a key whose labels are written as recorded
+//!   ([`writes_as`]), so a `counter!(…)` that registers on every call stays a look-up;
 //! - a family's label sets ([`LabelSets`]): by a hash of the written `(name, value)` pairs that
 //!   does not depend on their order, so the same labels given in another order are one series.
 
@@ -17,6 +18,7 @@ use std::hash::BuildHasher;
 use metrics::Key;
 
 use super::super::exposition::text;
+use super::labels::written_pairs;
 use super::{Cell, Inner, Series};
 
 /// Values found by a 64-bit hash that more than one of them may share.
@@ -208,7 +210,12 @@ impl Inner {
             let series = family.at(r.at);
             match series.origin() {
                 None => plain(key) && writes_as(key, constant, &series.labels),
-                Some(origin) => label_origin(key).as_deref() == Some(origin),
+                // The same labels recorded can write another text in another order (the
+                // first of two names written alike is kept): both must agree.
+                Some(origin) => {
+                    label_origin(key).as_deref() == Some(origin)
+                        && same_pairs(&series.labels, &written_pairs(key, constant))
+                }
             }
         })?;
         Some(&self.families[found.family as usize].at(found.at).cell)

@@ -310,3 +310,91 @@ fn a_route_with_buckets_of_its_own_is_written_with_them() {
         );
     }
 }
+
+mod identity {
+    //! Property: however keys are given (any order, awkward names and values, repeated), each
+    //! distinct series identity gets one storage, the same every time, and no two identities
+    //! share one. The identity, as the store defines it: the name as recorded, the written
+    //! labels as a set, and the recorded labels, sorted, when writing changed them.
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+    use std::collections::HashMap;
+
+    /// Metric names written alike; label names that are plain, sanitised, reserved or written
+    /// alike; values that need escaping.
+    const NAMES: [&str; 8] = ["a", "b", "a.b", "a_b", "le", "exported_le", "région", "2x"];
+    const VALUES: [&str; 6] = ["", "1", "\"", "\\n", "x\ny", "é\\\""];
+
+    type Identity = (
+        String,
+        BTreeSet<(String, String)>,
+        Option<Vec<(String, String)>>,
+    );
+
+    fn identity(store: &Store, key: &Key) -> Identity {
+        let (_, pairs) = store.label_text(key);
+        let written = pairs.into_iter().map(|(n, v)| (n, v.to_owned())).collect();
+        let origin = index::label_origin(key).map(|_| {
+            let mut labels: Vec<(String, String)> = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            labels.sort();
+            labels
+        });
+        (key.name().to_owned(), written, origin)
+    }
+
+    fn keys() -> impl Strategy<Value = Vec<Key>> {
+        let label = (0..NAMES.len(), 0..VALUES.len());
+        let key = (0..2usize, prop::collection::vec(label, 0..4)).prop_map(|(name, labels)| {
+            Key::from_parts(
+                ["m_x", "m-x"][name],
+                labels
+                    .into_iter()
+                    .map(|(n, v)| Label::new(NAMES[n], VALUES[v]))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        // Each key also with its labels reversed: the same labels in another order.
+        prop::collection::vec(key, 1..20).prop_map(|keys| {
+            let reversed: Vec<Key> = keys
+                .iter()
+                .map(|k| {
+                    let mut labels: Vec<Label> = k.labels().cloned().collect();
+                    labels.reverse();
+                    Key::from_parts(k.name().to_owned(), labels)
+                })
+                .collect();
+            keys.into_iter().chain(reversed).collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #[test]
+        fn one_storage_per_identity(keys in keys(), shuffle in any::<u64>()) {
+            let r = store();
+            let mut cells: HashMap<Identity, *const ()> = HashMap::new();
+            let mut owners: HashMap<*const (), Identity> = HashMap::new();
+            // Each key registered, then all again in another order.
+            let mut order: Vec<usize> = (0..keys.len()).chain(0..keys.len()).collect();
+            let n = order.len();
+            for i in (keys.len()..n).rev() {
+                let j = keys.len() + (shuffle.rotate_left(i as u32) as usize) % (i - keys.len() + 1);
+                order.swap(i, j);
+            }
+            for i in order {
+                let key = &keys[i];
+                let Some(Cell::Counter(cell)) = r.store.register(key, Kind::Counter, false) else {
+                    panic!("no counter for {key:?}");
+                };
+                let at = Arc::as_ptr(&cell).cast::<()>();
+                let id = identity(&r.store, key);
+                prop_assert_eq!(*cells.entry(id.clone()).or_insert(at), at, "{:?} moved", key);
+                prop_assert_eq!(owners.entry(at).or_insert(id.clone()), &id, "shared by two identities");
+            }
+        }
+    }
+}
