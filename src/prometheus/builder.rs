@@ -446,6 +446,10 @@ impl PrometheusBuilder {
         let recorder = self.recorder();
         metrics::set_global_recorder(recorder.clone())
             .map_err(|_| PrometheusError::GlobalRecorderInstalled)?;
+        crate::registry::registrar::INSTALLED.store(
+            Arc::as_ptr(&recorder.store).addr(),
+            std::sync::atomic::Ordering::Release,
+        );
         Ok(self.metrics(recorder, true))
     }
 

@@ -122,15 +122,16 @@ impl PrometheusMetrics {
     }
 
     /// A layer builder that records into this recorder with the matching names.
+    ///
+    /// Its layers hold this recorder, so a request asks the facade for nothing, even when
+    /// this is the installed global recorder; with layers built on the global recorder
+    /// ([`RouteMeterLayer::new`]) they are still layers into one recorder, and a request
+    /// that passes through both is recorded once.
     pub fn layer_builder(&self) -> RouteMeterBuilder {
-        let builder = RouteMeterLayer::builder()
+        RouteMeterLayer::builder()
             .naming(self.naming.clone())
-            .exemplars(self.exemplars);
-        if self.global {
-            builder.global_recorder()
-        } else {
-            builder.recorder(self.recorder.clone())
-        }
+            .exemplars(self.exemplars)
+            .recorder(self.recorder.clone())
     }
 
     /// A layer with default settings that records into this recorder with the matching names.

@@ -13,7 +13,7 @@ use crate::grpc::GrpcMethods;
 use crate::registry::arena::Arena;
 use crate::registry::located::Located;
 use crate::registry::recording::Recording;
-use crate::registry::registrar::{Registrar, Source};
+use crate::registry::registrar::{FACADE, Registrar, Source};
 use crate::registry::series::MethodSeries;
 use crate::registry::table::{Limits, Table};
 use crate::route::{RouteFn, RouteRequest};
@@ -212,7 +212,7 @@ impl Meter {
         });
         let destination = match &http.0.source {
             Source::Explicit(recorder) => Arc::as_ptr(recorder).cast::<()>().addr(),
-            Source::Global => 1,
+            Source::Global => FACADE,
         };
         Self {
             destination,

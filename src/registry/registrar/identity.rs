@@ -5,14 +5,32 @@ use std::sync::Arc;
 
 use metrics::Recorder;
 
+/// The identity of the facade's recorder, whichever it is at the moment: what layers on the
+/// global recorder record into.
+pub(crate) const FACADE: usize = 1;
+
+/// The address of the store behind the Prometheus recorder installed as the facade's global
+/// recorder (0 until one is): set once, as the global recorder is.
+#[cfg(feature = "prometheus")]
+pub(crate) static INSTALLED: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
 /// What tells `recorder` apart from other recorders when its clones are one recorder: the
 /// address of the store behind this crate's recorders, or of the recorder an `Arc` shares.
 /// `None` for any other type, whose clones cannot be told to be one.
+///
+/// The Prometheus recorder installed as the facade's global one is the facade's
+/// ([`FACADE`]): a layer given it and a layer on the global recorder are layers into one
+/// recorder.
 pub(crate) fn recorder_identity<R: Recorder + 'static>(recorder: &R) -> Option<usize> {
     let any: &dyn std::any::Any = recorder;
     #[cfg(feature = "prometheus")]
     if let Some(r) = any.downcast_ref::<crate::prometheus::PrometheusRecorder>() {
-        return Some(Arc::as_ptr(&r.store).addr());
+        let store = Arc::as_ptr(&r.store).addr();
+        if store == INSTALLED.load(std::sync::atomic::Ordering::Acquire) {
+            return Some(FACADE);
+        }
+        return Some(store);
     }
     #[cfg(feature = "testing")]
     if let Some(r) = any.downcast_ref::<crate::testing::TestRecorder>() {

@@ -22,7 +22,9 @@ mod identity;
 mod tests;
 
 pub(crate) use http::HttpSeries;
-pub(crate) use identity::{lasting, recorder_identity};
+#[cfg(feature = "prometheus")]
+pub(crate) use identity::INSTALLED;
+pub(crate) use identity::{FACADE, lasting, recorder_identity};
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
