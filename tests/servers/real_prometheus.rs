@@ -7,18 +7,17 @@
 //!
 //! Needs Debian's `prometheus` and `prometheus-node-exporter` packages. Without them the tests
 //! fail under `CI=true` and are skipped with a message elsewhere.
-
-mod common;
-
-mod quickstart_server;
+//!
+//! The first test installs the process's global recorder; no other test of this binary records
+//! through the `metrics` facade, so none sees it.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::prom::{self, scalar};
-use common::{Client, require_program};
-use quickstart_server::RunningApp;
+use crate::common::prom::{self, scalar};
+use crate::common::{self, Client, require_program};
+use crate::quickstart_server::RunningApp;
 
 const USERS_REQUESTS: usize = 37;
 
@@ -154,8 +153,8 @@ async fn real_prometheus_scrapes_the_quickstart() {
 
     // Every PromQL query of the Prometheus page (its recipes) and of the page of what is
     // recorded (the gRPC ones) evaluates without error on the scraped data.
-    let mut recipes = prom::promql_blocks(include_str!("../docs/prometheus.md"));
-    recipes.extend(prom::promql_blocks(include_str!("../docs/recorded.md")));
+    let mut recipes = prom::promql_blocks(include_str!("../../docs/prometheus.md"));
+    recipes.extend(prom::promql_blocks(include_str!("../../docs/recorded.md")));
     assert!(recipes.len() >= 8, "{recipes:?}");
     for recipe in &recipes {
         prometheus.query(&client, recipe).await;
