@@ -151,7 +151,21 @@ impl PrometheusMetrics {
 
 #[cfg(test)]
 mod tests {
-    use crate::prometheus::PrometheusBuilder;
+    use std::time::Duration;
+
+    use crate::prometheus::{PrometheusBuilder, PrometheusMetrics};
+
+    /// Waits (at most 10 s) until `metrics` keeps `n` buffers.
+    async fn kept(metrics: &PrometheusMetrics, n: usize) {
+        let wait = async {
+            while metrics.buffers.kept() != n {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("{} buffers kept, not {n}", metrics.buffers.kept()));
+    }
 
     /// A scrape's text is written into the buffer the last sent body gave back, and reads the
     /// same as a render of its own.
@@ -168,11 +182,8 @@ mod tests {
         assert_eq!(metrics.buffers.kept(), 0);
         let capacity = first.len();
         drop(first);
-        assert_eq!(
-            metrics.buffers.kept(),
-            1,
-            "the sent body gave its buffer back"
-        );
+        // The render's thread hands the body over before it lets go of its own reference.
+        kept(&metrics, 1).await;
         let second = metrics.scrape(&headers).await.into_body();
         assert_eq!(metrics.buffers.kept(), 0, "the next scrape took it");
         assert!(second.len() >= capacity);
@@ -187,6 +198,6 @@ mod tests {
                 .contains("routemeter_scrapes_total 3\n")
         );
         drop((second, third));
-        assert_eq!(metrics.buffers.kept(), 2);
+        kept(&metrics, 2).await;
     }
 }

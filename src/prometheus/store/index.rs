@@ -102,7 +102,7 @@ pub(super) fn set_hash(hasher: &RandomState, pairs: &[(String, &str)]) -> u64 {
 }
 
 /// Whether the label text `written` holds exactly the pairs `pairs`, in any order.
-fn same_pairs(written: &str, pairs: &[(String, &str)]) -> bool {
+pub(super) fn same_pairs(written: &str, pairs: &[(String, &str)]) -> bool {
     let mut read = Vec::new();
     text::split_label_text(written, &mut read)
         && read.len() == pairs.len()

@@ -295,9 +295,17 @@ impl Store {
         }
         let origin = index::label_origin(key);
         let set = index::set_hash(&self.hasher, &pairs);
-        let place = match family.sets.find(set, &family.series, &pairs) {
-            Some(i) if family.series[i as usize].origin() == origin.as_deref() => i,
-            Some(_) => {
+        let written = family.sets.find(set, &family.series, &pairs);
+        // The same left-out labels given in another order: that series.
+        let left_out = written.and_then(|_| {
+            family.left_out.iter().position(|s| {
+                s.origin() == origin.as_deref() && index::same_pairs(&s.labels, &pairs)
+            })
+        });
+        let place = match (written, left_out) {
+            (Some(i), _) if family.series[i as usize].origin() == origin.as_deref() => i,
+            (Some(_), Some(i)) => (i as u32) | SeriesRef::LEFT_OUT,
+            (Some(_), None) => {
                 // Written alike, recorded apart: left out and counted, never merged.
                 if family.left_out.is_empty() {
                     clash::warn_labels(key.name());
@@ -314,7 +322,7 @@ impl Store {
                 });
                 (family.left_out.len() - 1) as u32 | SeriesRef::LEFT_OUT
             }
-            None => {
+            (None, _) => {
                 let cell = self.new_cell(kind, float, key);
                 let mut les = None;
                 if let Cell::Histogram(h) = &cell {
