@@ -24,7 +24,7 @@ instr() {
   awk '/^(totals|summary):/ {print $2; exit}' "$work/out"
 }
 printf '%-30s %18s\n' recorder "instr/observation"
-for kind in routemeter prometheus-client metrics-exporter-prometheus; do
+for kind in routemeter prometheus-client metrics-exporter-prometheus routemeter-native; do
   a=$(instr "$kind" "$N1")
   b=$(instr "$kind" "$N2")
   printf '%-30s %18s\n' "$kind" "$(( (b - a) / (N2 - N1) ))"

@@ -4,6 +4,11 @@
 //! R routes × 5 statuses, with 20 observations in each series; process and runtime metrics
 //! are off.
 //!
+//! A fourth row, `routemeter-native`, is routemeter's recorder with native histograms on
+//! (schema 3), for what the exponential buckets kept beside the fixed ones cost; the native
+//! windows start narrow and widen once values spread, so a last pair of lines gives the memory
+//! per series of both routemeter recorders for values within a factor of 8 (10 to 80 ms).
+//!
 //! It prints, per recorder:
 //! - memory per series after filling R = 1,000 (RSS growth over the empty recorder, median of
 //!   three fresh processes of this binary);
@@ -35,10 +40,11 @@ use prometheus_client::registry::Registry;
 const NAME: &str = "http_server_request_duration_seconds";
 const STATUSES: [&str; 5] = ["200", "201", "404", "500", "503"];
 const PER_SERIES: usize = 20;
-const KINDS: [&str; 3] = [
+const KINDS: [&str; 4] = [
     "routemeter",
     "prometheus-client",
     "metrics-exporter-prometheus",
+    "routemeter-native",
 ];
 
 static META: metrics::Metadata<'static> =
@@ -47,6 +53,12 @@ static META: metrics::Metadata<'static> =
 /// A value that lands in a different bucket for each observation.
 fn value(i: usize) -> f64 {
     routemeter::DEFAULT_DURATION_BUCKETS[i % routemeter::DEFAULT_DURATION_BUCKETS.len()] * 0.9
+}
+
+/// A value within a factor of 8 of every other: 10 to 80 ms, as a steady route's latencies
+/// might be.
+fn narrow_value(i: usize) -> f64 {
+    0.010 * (1.0 + 7.0 * (i % PER_SERIES) as f64 / PER_SERIES as f64)
 }
 
 type PcLabels = Vec<(String, String)>;
@@ -81,10 +93,11 @@ impl Handle {
 impl Recorder {
     fn new(kind: &str) -> Self {
         match kind {
-            "routemeter" => Self::Routemeter(
+            "routemeter" | "routemeter-native" => Self::Routemeter(
                 routemeter::prometheus::PrometheusBuilder::new()
                     .process_metrics(false)
                     .runtime_metrics(false)
+                    .native_histograms(kind == "routemeter-native")
                     .build()
                     .unwrap(),
             ),
@@ -149,8 +162,9 @@ impl Recorder {
         }
     }
 
-    /// R routes × 5 statuses, 20 observations in each series; the handles are dropped.
-    fn fill(&self, routes: usize) {
+    /// R routes × 5 statuses, 20 observations of `value` in each series; the handles are
+    /// dropped.
+    fn fill(&self, routes: usize, value: fn(usize) -> f64) {
         for route in 0..routes {
             for status in STATUSES {
                 let h = self.handle(route, status);
@@ -247,7 +261,7 @@ fn observe_ns() -> Vec<f64> {
 
 fn render_us_per_series(kind: &str, routes: usize) -> f64 {
     let recorder = Recorder::new(kind);
-    recorder.fill(routes);
+    recorder.fill(routes, value);
     let series = (routes * STATUSES.len()) as f64;
     let mut text = String::new();
     let runs: Vec<f64> = (0..5)
@@ -304,13 +318,17 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("--list") => return,
         Some("fill") => {
-            let recorder = Recorder::new(&args[1]);
+            let (kind, value) = match args[1].strip_suffix("-narrow") {
+                Some(kind) => (kind, narrow_value as fn(usize) -> f64),
+                None => (args[1].as_str(), value as fn(usize) -> f64),
+            };
+            let recorder = Recorder::new(kind);
             let routes: usize = args[2].parse().unwrap();
             // The empty recorder with one series of each shape already made, so the figure is
             // the growth per series, not one-off set-up.
-            recorder.fill(1);
+            recorder.fill(1, value);
             let before = rss_bytes();
-            recorder.fill(routes + 1);
+            recorder.fill(routes + 1, value);
             let after = rss_bytes();
             black_box(&recorder);
             println!(
@@ -322,7 +340,7 @@ fn main() {
         Some("render") => {
             let recorder = Recorder::new(&args[1]);
             let routes: usize = args[2].parse().unwrap();
-            recorder.fill(routes);
+            recorder.fill(routes, value);
             let mut text = String::new();
             recorder.render_into(&mut text);
             let faults = minor_faults();
@@ -382,6 +400,14 @@ fn main() {
                 "{recorded}/{seen}{}",
                 if recorded == seen { "" } else { " LOST" }
             ),
+        );
+    }
+    // Native windows start narrow and widen once values spread: the workload above spreads
+    // them (0.0045 to 9 s); values within a factor of 8 keep them narrow.
+    for kind in ["routemeter-native-narrow", "routemeter-narrow"] {
+        println!(
+            "{kind}: {:.0} B/series with values from 10 to 80 ms",
+            memory_per_series(kind, 1000)
         );
     }
 }

@@ -170,6 +170,13 @@ impl AtomicHistogram {
             .unwrap_or(self.bounds.len())
     }
 
+    /// The native buckets' layout of the hot half, when native buckets are on.
+    #[cfg(test)]
+    pub(crate) fn native_layout(&self) -> Option<native::Layout> {
+        let hot = usize::from(self.started.load(Ordering::Relaxed) & HOT_BIT != 0);
+        self.halves[hot].native.as_ref().map(|n| n.layout())
+    }
+
     /// Records `value` `times` times.
     ///
     /// `NaN` is counted as the Go client counts it: in `+Inf`, and it makes the sum `NaN`

@@ -5,13 +5,16 @@
 //! where `base = 2^(2^-s)`; values with `|v|` at most [`ZERO_THRESHOLD`] go to the zero
 //! bucket. Positive and negative values have their own buckets.
 //!
-//! Memory is bounded: a half counts positive values in a window of [`MAX_BUCKETS`] consecutive
-//! buckets (negative values in another, made on the first negative value). A value outside the
-//! window is still counted exactly, in a short spill list, and the next read (one is started
-//! right away when no scrape is running) lays the histogram out anew: the window moves, and
-//! when the values span more than [`MAX_BUCKETS`] buckets the schema drops by one, merging
-//! pairs of buckets, until they fit. At schema −4 every `f64` fits in 133 buckets, so the
-//! window always suffices in the end. Resolution is never raised again.
+//! Memory is bounded: a half counts positive values in a window of consecutive buckets
+//! (negative values in another, made on the first negative value). A window starts narrow,
+//! [`NARROW`] buckets (a factor of 16 at schema 3), and widens once, to [`MAX_BUCKETS`], when
+//! the values spread further: a series whose values stay close together never holds the wide
+//! window's memory. A value outside the window is still counted exactly, in a short spill list,
+//! and the next read (one is started right away when no scrape is running) lays the histogram
+//! out anew: the window moves, widens if it must, and when the values span more than
+//! [`MAX_BUCKETS`] buckets the schema drops by one, merging pairs of buckets, until they fit.
+//! At schema −4 every `f64` fits in 133 buckets, so the window always suffices in the end.
+//! Resolution is never raised again, nor a window narrowed.
 //!
 //! The layout of a half changes only while no observation is under way in it (the reader
 //! waits for them, as for the fixed buckets), so an observation reads it once, without a lock.
@@ -23,6 +26,10 @@ use crate::sync::{AtomicU64, Mutex, OnceLock, Ordering};
 
 /// Buckets per sign in a half's window: the bucket limit of a native histogram.
 pub(crate) const MAX_BUCKETS: usize = 160;
+
+/// Buckets per sign in a half's window until values spread wider (the window's first slots;
+/// the rest are allocated when it widens).
+pub(crate) const NARROW: usize = 32;
 
 /// Values of at most this magnitude are counted in the zero bucket (2^-128, as the Go client).
 pub(crate) const ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39;
@@ -124,48 +131,62 @@ pub(crate) struct Layout {
     positive: i32,
     /// The same for negative values (by magnitude).
     negative: i32,
+    /// Whether the windows are [`MAX_BUCKETS`] wide rather than [`NARROW`].
+    wide: bool,
 }
 
-/// Offsets fit in 28 bits: keys are within ±(1075 × 2^8 + 160).
-const OFFSET_BITS: u32 = 28;
+/// Offsets fit in 27 bits: keys are within ±(1075 × 2^8 + 160).
+const OFFSET_BITS: u32 = 27;
 const OFFSET_MASK: u64 = (1 << OFFSET_BITS) - 1;
+/// The bit after the schema and the two offsets.
+const WIDE_BIT: u64 = 1 << (8 + 2 * OFFSET_BITS);
 
 impl Layout {
     fn new(schema: i8) -> Self {
-        // Centred on 1: at schema 3, 0.001 to 1,000 to begin with.
-        let half = i32::try_from(MAX_BUCKETS / 2).unwrap_or(0);
+        // Centred on 1: at schema 3, 0.25 to 4 to begin with (the first read moves it to where
+        // the values are).
+        let half = i32::try_from(NARROW / 2).unwrap_or(0);
         Self {
             schema,
             positive: -half,
             negative: -half,
+            wide: false,
         }
     }
 
     fn pack(self) -> u64 {
         let offset = |o: i32| u64::from(o as u32) & OFFSET_MASK;
+        let wide = if self.wide { WIDE_BIT } else { 0 };
         u64::from(self.schema as u8)
             | offset(self.positive) << 8
             | offset(self.negative) << (8 + OFFSET_BITS)
+            | wide
     }
 
     fn unpack(bits: u64) -> Self {
         let offset = |b: u64| {
             let raw = (b & OFFSET_MASK) as u32;
-            // Sign-extend the 28 bits.
+            // Sign-extend the offset's bits.
             ((raw << (32 - OFFSET_BITS)) as i32) >> (32 - OFFSET_BITS)
         };
         Self {
             schema: (bits & 0xff) as u8 as i8,
             positive: offset(bits >> 8),
             negative: offset(bits >> (8 + OFFSET_BITS)),
+            wide: bits & WIDE_BIT != 0,
         }
     }
 
-    /// The slot of `key` in the window at `offset`, if inside.
-    fn slot(offset: i32, key: i32) -> Option<usize> {
+    /// Buckets per window.
+    fn len(self) -> usize {
+        if self.wide { MAX_BUCKETS } else { NARROW }
+    }
+
+    /// The slot of `key` in this layout's window at `offset`, if inside.
+    fn slot(self, offset: i32, key: i32) -> Option<usize> {
         usize::try_from(key.checked_sub(offset)?)
             .ok()
-            .filter(|&i| i < MAX_BUCKETS)
+            .filter(|&i| i < self.len())
     }
 }
 
@@ -230,8 +251,51 @@ impl NativeSnapshot {
     }
 }
 
-fn window() -> Box<[AtomicU64]> {
-    (0..MAX_BUCKETS).map(|_| AtomicU64::new(0)).collect()
+fn slots(n: usize) -> Box<[AtomicU64]> {
+    (0..n).map(|_| AtomicU64::new(0)).collect()
+}
+
+/// One sign's window of a half: its first [`NARROW`] slots, and the rest, made when the
+/// window widens (before a layout that uses them is published).
+struct Window {
+    near: Box<[AtomicU64]>,
+    far: OnceLock<Box<[AtomicU64]>>,
+}
+
+impl Window {
+    fn new() -> Self {
+        Self {
+            near: slots(NARROW),
+            far: OnceLock::new(),
+        }
+    }
+
+    /// Slot `i` of the window (`None` past the narrow slots while the far ones are not made).
+    #[inline]
+    fn slot(&self, i: usize) -> Option<&AtomicU64> {
+        match self.near.get(i) {
+            Some(slot) => Some(slot),
+            None => self.far.get()?.get(i - NARROW),
+        }
+    }
+
+    /// Makes the far slots if a window of `len` reaches them.
+    fn make(&self, len: usize) {
+        if len > NARROW {
+            self.far.get_or_init(|| slots(MAX_BUCKETS - NARROW));
+        }
+    }
+
+    /// The first `len` slots, made if need be.
+    fn slots(&self, len: usize) -> impl Iterator<Item = &AtomicU64> {
+        self.make(len);
+        self.made().take(len)
+    }
+
+    /// Every slot made so far.
+    fn made(&self) -> impl Iterator<Item = &AtomicU64> {
+        self.near.iter().chain(self.far.get().into_iter().flatten())
+    }
 }
 
 /// The native buckets of one half.
@@ -239,8 +303,8 @@ pub(crate) struct NativeHalf {
     /// A packed [`Layout`].
     layout: AtomicU64,
     zero: AtomicU64,
-    positive: Box<[AtomicU64]>,
-    negative: OnceLock<Box<[AtomicU64]>>,
+    positive: Window,
+    negative: OnceLock<Window>,
     spills: Mutex<Vec<Entry>>,
 }
 
@@ -258,7 +322,7 @@ impl NativeHalf {
         Self {
             layout: AtomicU64::new(Layout::new(schema.clamp(MIN_SCHEMA, MAX_SCHEMA)).pack()),
             zero: AtomicU64::new(0),
-            positive: window(),
+            positive: Window::new(),
             negative: OnceLock::new(),
             spills: Mutex::new(Vec::new()),
         }
@@ -283,13 +347,16 @@ impl NativeHalf {
         let layout = self.layout();
         let key = key(magnitude, layout.schema);
         let negative = value < 0.0;
-        let (slots, offset) = if negative {
-            (&**self.negative.get_or_init(window), layout.negative)
+        let (window, offset) = if negative {
+            (self.negative.get_or_init(Window::new), layout.negative)
         } else {
-            (&*self.positive, layout.positive)
+            (&self.positive, layout.positive)
         };
-        if let Some(i) = Layout::slot(offset, key) {
-            slots[i].fetch_add(times, Ordering::Relaxed);
+        // A window's far slots are made before a layout that uses them is published; a
+        // negative window made after that has none yet, and its values spill until the next
+        // read makes them.
+        if let Some(slot) = layout.slot(offset, key).and_then(|i| window.slot(i)) {
+            slot.fetch_add(times, Ordering::Relaxed);
             return false;
         }
         self.spill(Entry {
@@ -324,8 +391,8 @@ impl NativeHalf {
     pub(crate) fn counts(&self) -> Counts {
         let layout = self.layout();
         let mut entries = Vec::new();
-        let mut take = |slots: &[AtomicU64], offset: i32, negative: bool| {
-            for (key, slot) in (offset..).zip(slots) {
+        let mut take = |window: &Window, offset: i32, negative: bool| {
+            for (key, slot) in (offset..).zip(window.made().take(layout.len())) {
                 let count = slot.load(Ordering::Relaxed);
                 if count != 0 {
                     entries.push(Entry {
@@ -361,14 +428,15 @@ impl NativeHalf {
                 continue;
             }
             let key = reduce(e.key, e.schema, layout.schema);
-            let (slots, offset) = if e.negative {
-                (&**self.negative.get_or_init(window), layout.negative)
+            let (window, offset) = if e.negative {
+                (self.negative.get_or_init(Window::new), layout.negative)
             } else {
-                (&*self.positive, layout.positive)
+                (&self.positive, layout.positive)
             };
-            match Layout::slot(offset, key) {
-                Some(i) => {
-                    slots[i].fetch_add(e.count, Ordering::Relaxed);
+            window.make(layout.len());
+            match layout.slot(offset, key).and_then(|i| window.slot(i)) {
+                Some(slot) => {
+                    slot.fetch_add(e.count, Ordering::Relaxed);
                 }
                 None => self.spill(Entry {
                     schema: layout.schema,
@@ -379,34 +447,38 @@ impl NativeHalf {
         }
     }
 
-    /// Empties a quiet half and gives it `layout`.
+    /// Empties a quiet half and gives it `layout`, with the slots that layout uses made.
     fn clear(&self, layout: Layout) {
         self.zero.store(0, Ordering::Relaxed);
         for slot in self
             .positive
-            .iter()
-            .chain(self.negative.get().into_iter().flatten())
+            .made()
+            .chain(self.negative.get().into_iter().flat_map(Window::made))
         {
             slot.store(0, Ordering::Relaxed);
         }
-        self.spills
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        // Made before the layout is published: an observation that reads it finds them.
+        self.positive.make(layout.len());
+        if let Some(negative) = self.negative.get() {
+            negative.make(layout.len());
+        }
+        // Freed, not kept: most halves spill once, as they first widen or move.
+        *self.spills.lock().unwrap_or_else(PoisonError::into_inner) = Vec::new();
         self.layout.store(layout.pack(), Ordering::Relaxed);
     }
 
     /// Moves the counts of this quiet half into `hot`, which has the same layout and nothing
     /// spilled from this one.
     fn move_into(&self, hot: &Self) {
+        let len = self.layout().len();
         hot.zero
             .fetch_add(self.zero.swap(0, Ordering::Relaxed), Ordering::Relaxed);
-        for (h, c) in hot.positive.iter().zip(self.positive.iter()) {
+        for (h, c) in hot.positive.slots(len).zip(self.positive.made()) {
             h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         }
         if let Some(cold) = self.negative.get() {
-            let hot = hot.negative.get_or_init(window);
-            for (h, c) in hot.iter().zip(cold.iter()) {
+            let hot = hot.negative.get_or_init(Window::new);
+            for (h, c) in hot.slots(len).zip(cold.made()) {
                 h.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
             }
         }
@@ -421,7 +493,6 @@ pub(crate) fn plan(counts: &Counts, current: Layout) -> Layout {
         .iter()
         .map(|e| e.schema)
         .fold(current.schema, i8::min);
-    let limit = i64::try_from(MAX_BUCKETS).unwrap_or(i64::MAX);
     loop {
         let range = |negative: bool| {
             counts
@@ -434,23 +505,31 @@ pub(crate) fn plan(counts: &Counts, current: Layout) -> Layout {
                 })
         };
         let (positive, negative) = (range(false), range(true));
-        let fits =
-            |r: Option<(i32, i32)>| r.is_none_or(|(lo, hi)| i64::from(hi) - i64::from(lo) < limit);
-        if schema > MIN_SCHEMA && !(fits(positive) && fits(negative)) {
+        let fit = |n: usize| {
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            let fits =
+                |r: Option<(i32, i32)>| r.is_none_or(|(lo, hi)| i64::from(hi) - i64::from(lo) < n);
+            fits(positive) && fits(negative)
+        };
+        if schema > MIN_SCHEMA && !fit(MAX_BUCKETS) {
             schema -= 1;
             continue;
         }
-        let half = i32::try_from(MAX_BUCKETS / 2).unwrap_or(0);
-        let room = i32::try_from(MAX_BUCKETS).unwrap_or(0);
+        // Wide once the values spread past the narrow window; never narrow again.
+        let wide = current.wide || !fit(NARROW);
+        let room = if wide { MAX_BUCKETS } else { NARROW };
+        let room = i32::try_from(room).unwrap_or(0);
+        let centre = i32::try_from(current.len() / 2).unwrap_or(0);
         let place = |r: Option<(i32, i32)>, offset: i32| match r {
             // Room left on both sides alike: `lo` and `hi` stay inside.
             Some((lo, hi)) => lo - (room - (hi - lo + 1)) / 2,
-            None => reduce(offset + half, current.schema, schema) - half,
+            None => reduce(offset + centre, current.schema, schema) - room / 2,
         };
         return Layout {
             schema,
             positive: place(positive, current.positive),
             negative: place(negative, current.negative),
+            wide,
         };
     }
 }

@@ -34,26 +34,56 @@ fn exact_bounds_are_upper_inclusive() {
 
 #[test]
 fn memory_per_series_is_bounded() {
-    // Per half: the cell and its positive window; the negative window only once a negative
-    // value is seen; the spill list is empty between reads but for values outside the window.
-    let half = std::mem::size_of::<NativeHalf>() + MAX_BUCKETS * 8;
-    let per_series = 2 * half;
-    println!(
-        "native buckets per histogram series: {per_series} bytes ({} with negative values)",
-        per_series + 2 * MAX_BUCKETS * 8
-    );
-    assert!(per_series <= 2_800, "{per_series}");
+    // Per half: the cell and its positive window, narrow until values spread wider; the
+    // negative window only once a negative value is seen; the spill list is empty between
+    // reads but for values outside the window.
+    let narrow = 2 * (std::mem::size_of::<NativeHalf>() + NARROW * 8);
+    let wide = narrow + 2 * (MAX_BUCKETS - NARROW) * 8;
+    println!("native buckets per histogram series: {narrow} bytes narrow, {wide} wide");
+    assert!(narrow <= 800, "{narrow}");
+    assert!(wide <= 2_900, "{wide}");
+}
+
+/// Values close together keep the narrow window; spread wider, it widens once (and stays
+/// wide), every value in its own bucket throughout.
+#[test]
+fn the_window_widens_only_when_values_spread() {
+    let h = AtomicHistogram::with_native(Arc::from(&[1.0][..]), Some(3));
+    let mut expected = std::collections::BTreeMap::<i32, u64>::new();
+    let mut observe = |v: f64, times: u64| {
+        h.observe(v, times, None);
+        *expected.entry(key(v, 3)).or_default() += times;
+        let snapshot = h.snapshot().native.unwrap();
+        assert_eq!(snapshot.schema, 3);
+        let positive: Vec<(i32, u64)> = expected.iter().map(|(&k, &n)| (k, n)).collect();
+        assert_eq!(snapshot.positive, positive, "after {v}");
+        h.native_layout().unwrap()
+    };
+    // Within a factor of 8 of each other: 24 buckets at schema 3.
+    for i in 0..100 {
+        let layout = observe(0.010 * (1.0 + 7.0 * f64::from(i) / 100.0), 10);
+        assert!(!layout.wide, "{layout:?}");
+    }
+    // A value 1,000 times larger: wide, at the same schema, each bucket where it was.
+    assert!(observe(10.0, 1).wide);
+    // Values close together again, at both ends of the wide window: it stays wide.
+    for v in [0.02, 0.0101, 9.0, 0.5] {
+        assert!(observe(v, 5).wide);
+    }
 }
 
 #[test]
 fn layouts_pack_and_unpack() {
     for (schema, positive, negative) in [(3, -80, -80), (-4, 5, -9), (8, -275_000, 262_300)] {
-        let l = Layout {
-            schema,
-            positive,
-            negative,
-        };
-        assert_eq!(Layout::unpack(l.pack()), l);
+        for wide in [false, true] {
+            let l = Layout {
+                schema,
+                positive,
+                negative,
+                wide,
+            };
+            assert_eq!(Layout::unpack(l.pack()), l);
+        }
     }
 }
 
