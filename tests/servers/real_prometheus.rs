@@ -8,8 +8,8 @@
 //! Needs Debian's `prometheus` and `prometheus-node-exporter` packages. Without them the tests
 //! fail under `CI=true` and are skipped with a message elsewhere.
 //!
-//! The first test installs the process's global recorder; no other test of this binary records
-//! through the `metrics` facade, so none sees it.
+//! The first test installs the process's global recorder; every other test of this binary
+//! gives its layers a recorder of their own, so none records into it.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
