@@ -6,8 +6,9 @@
 //!
 //! - the facade's keys ([`Inner::find`]): by the hash `metrics` keeps in every [`Key`] (which
 //!   does not depend on the labels' order either), checked by reading the key against the
-//!   series' text, without allocating for a key whose labels are written as recorded
-//!   ([`writes_as`]), so a `counter!(…)` that registers on every call stays a look-up;
+//!   series' text, without allocating for a key whose labels are written as recorded and in
+//!   the order first given ([`writes_as`]), so a `counter!(…)` that registers on every call
+//!   stays a look-up (in another order, the labels are compared as a set);
 //! - a family's label sets ([`LabelSets`]): by a hash of the written `(name, value)` pairs that
 //!   does not depend on their order, so the same labels given in another order are one series.
 
@@ -46,6 +47,12 @@ impl<T: Copy> ByHash<T> {
             return Some(first);
         }
         self.more.get(&hash)?.iter().copied().find(|&v| is(v))
+    }
+
+    /// How many values are kept.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.first.len() + self.more.values().map(Vec::len).sum::<usize>()
     }
 
     pub(super) fn insert(&mut self, hash: u64, value: T) {
@@ -209,7 +216,13 @@ impl Inner {
             }
             let series = family.at(r.at);
             match series.origin() {
-                None => plain(key) && writes_as(key, constant, &series.labels),
+                // In the order the text was first written, read without allocating; in
+                // another order, compared as a set.
+                None => {
+                    plain(key)
+                        && (writes_as(key, constant, &series.labels)
+                            || same_pairs(&series.labels, &written_pairs(key, constant)))
+                }
                 // The same labels recorded can write another text in another order (the
                 // first of two names written alike is kept): both must agree.
                 Some(origin) => {

@@ -311,6 +311,47 @@ fn a_route_with_buckets_of_its_own_is_written_with_them() {
     }
 }
 
+/// A key given again with its labels in another order (one `metrics` key: its hash and its
+/// equality ignore the order) finds its series on the read path and adds nothing to the index.
+#[test]
+fn a_key_in_another_order_is_found_without_a_new_entry() {
+    let r = store();
+    let key = |labels: &[(&'static str, &'static str)]| {
+        Key::from_parts(
+            "c_total",
+            labels
+                .iter()
+                .map(|&(k, v)| Label::new(k, v))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let first = [("method", "GET"), ("status", "200")];
+    let reordered = [("status", "200"), ("method", "GET")];
+    // Plain, and left out beside a sanitised name: both.
+    let left_out = [("a_b", "1"), ("c", "2")];
+    let left_out_reordered = [("c", "2"), ("a_b", "1")];
+    r.register_counter(&key(&[("a-b", "1"), ("c", "2")]), &META)
+        .increment(1);
+    r.register_counter(&key(&first), &META).increment(1);
+    r.register_counter(&key(&left_out), &META).increment(1);
+    let entries = r.store.inner.read().unwrap().index.len();
+    for _ in 0..1000 {
+        r.register_counter(&key(&reordered), &META).increment(1);
+        r.register_counter(&key(&left_out_reordered), &META)
+            .increment(1);
+    }
+    assert_eq!(r.store.inner.read().unwrap().index.len(), entries);
+    let out = r.store.render(Format::Prometheus);
+    assert!(
+        out.contains("c_total{method=\"GET\",status=\"200\",region=\"eu \\\"west\\\"\"} 1001\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("{metric=\"c_total\",region=\"eu \\\"west\\\"\"} 1\n"),
+        "{out}"
+    );
+}
+
 mod identity {
     //! Property: however keys are given (any order, awkward names and values, repeated), each
     //! distinct series identity gets one storage, the same every time, and no two identities
@@ -395,6 +436,10 @@ mod identity {
                 prop_assert_eq!(*cells.entry(id.clone()).or_insert(at), at, "{:?} moved", key);
                 prop_assert_eq!(owners.entry(at).or_insert(id.clone()), &id, "shared by two identities");
             }
+            // One index entry per identity: keys of one identity share their hash (`metrics`
+            // hashes labels in any order alike), so each is found, never added again.
+            let entries = r.store.inner.read().unwrap().index.len();
+            prop_assert_eq!(entries, cells.len());
         }
     }
 }
