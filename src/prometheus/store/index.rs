@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 
 use metrics::Key;
 
@@ -22,19 +22,70 @@ use super::super::exposition::text;
 use super::labels::written_pairs;
 use super::{Cell, Inner, Series};
 
+/// Places a hash that is already a hash in a table: one multiplication, after mixing in a
+/// key of this table's own, so that hashes that agree in their low bits (the bits a table
+/// places by) without being equal do not pile up in one place. Hashing the hash again with
+/// `std`'s SipHash cost more than comparing what it finds.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Mix(u64);
+
+impl Default for Mix {
+    fn default() -> Self {
+        // Odd, so the multiplication loses nothing.
+        Self(RandomState::new().hash_one(0_u8) | 1)
+    }
+}
+
+impl BuildHasher for Mix {
+    type Hasher = Mixed;
+
+    fn build_hasher(&self) -> Mixed {
+        Mixed {
+            key: self.0,
+            hash: 0,
+        }
+    }
+}
+
+/// The hasher [`Mix`] builds.
+#[derive(Debug)]
+pub(super) struct Mixed {
+    key: u64,
+    hash: u64,
+}
+
+impl Hasher for Mixed {
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        let x = (self.hash ^ n ^ self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.hash = x ^ (x >> 29);
+    }
+}
+
 /// Values found by a 64-bit hash that more than one of them may share.
 #[derive(Debug)]
 pub(super) struct ByHash<T> {
-    first: HashMap<u64, T>,
+    first: HashMap<u64, T, Mix>,
     /// The values after the first with a hash already taken.
-    more: HashMap<u64, Vec<T>>,
+    more: HashMap<u64, Vec<T>, Mix>,
 }
 
 impl<T> Default for ByHash<T> {
     fn default() -> Self {
+        let mix = Mix::default();
         Self {
-            first: HashMap::new(),
-            more: HashMap::new(),
+            first: HashMap::with_hasher(mix),
+            more: HashMap::with_hasher(mix),
         }
     }
 }
@@ -191,7 +242,17 @@ fn writes_as(key: &Key, constant: &[(String, String)], written: &str) -> bool {
 }
 
 /// `text` after `value` as [`text::push_label_value`] escapes it, if it starts so.
+#[inline]
 fn strip_label_value<'a>(text: &'a str, value: &str) -> Option<&'a str> {
+    // Most values need no escape: compared whole.
+    if !value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        return text.strip_prefix(value);
+    }
+    strip_escaped(text, value)
+}
+
+/// [`strip_label_value`] for a value with something to escape.
+fn strip_escaped<'a>(text: &'a str, value: &str) -> Option<&'a str> {
     let mut rest = text.as_bytes();
     for b in value.bytes() {
         let escaped: &[u8] = match b {
@@ -216,12 +277,12 @@ impl Inner {
             }
             let series = family.at(r.at);
             match series.origin() {
-                // In the order the text was first written, read without allocating; in
-                // another order, compared as a set.
+                // In the order the text was first written, read without allocating (only a
+                // plain key reads as a plain key's text: its names are there as given, once
+                // each, none reserved); in another order, compared as a set.
                 None => {
-                    plain(key)
-                        && (writes_as(key, constant, &series.labels)
-                            || same_pairs(&series.labels, &written_pairs(key, constant)))
+                    writes_as(key, constant, &series.labels)
+                        || (plain(key) && same_pairs(&series.labels, &written_pairs(key, constant)))
                 }
                 // The same labels recorded can write another text in another order (the
                 // first of two names written alike is kept): both must agree.
