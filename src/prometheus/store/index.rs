@@ -299,16 +299,9 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use metrics::Label;
 
     fn key(labels: &[(&'static str, &'static str)]) -> Key {
-        Key::from_parts(
-            "m",
-            labels
-                .iter()
-                .map(|&(k, v)| Label::new(k, v))
-                .collect::<Vec<_>>(),
-        )
+        super::super::tests::key("m", labels)
     }
 
     #[test]

@@ -18,6 +18,17 @@ fn store() -> PrometheusRecorder {
 
 static META: Metadata<'static> = Metadata::new("t", metrics::Level::INFO, None);
 
+/// The key `name{labels}`, its labels in the order given.
+pub(super) fn key(name: &'static str, labels: &[(&'static str, &'static str)]) -> Key {
+    Key::from_parts(
+        name,
+        labels
+            .iter()
+            .map(|&(k, v)| Label::new(k, v))
+            .collect::<Vec<_>>(),
+    )
+}
+
 #[test]
 fn renders_each_kind() {
     let r = store();
@@ -153,15 +164,7 @@ fn names_that_sanitise_alike_are_one_family_and_the_later_is_counted() {
 #[test]
 fn labels_that_write_alike_are_not_merged_and_the_later_is_counted() {
     let r = store();
-    let key = |labels: &[(&'static str, &'static str)]| {
-        Key::from_parts(
-            "g",
-            labels
-                .iter()
-                .map(|(k, v)| Label::new(*k, *v))
-                .collect::<Vec<_>>(),
-        )
-    };
+    let key = |labels: &[(&'static str, &'static str)]| key("g", labels);
     r.register_gauge(&key(&[("a-b", "1")]), &META).set(1.0);
     // Written as `a_b="1"` too: left out.
     r.register_gauge(&key(&[("a_b", "1")]), &META).set(2.0);
@@ -316,15 +319,7 @@ fn a_route_with_buckets_of_its_own_is_written_with_them() {
 #[test]
 fn a_key_in_another_order_is_found_without_a_new_entry() {
     let r = store();
-    let key = |labels: &[(&'static str, &'static str)]| {
-        Key::from_parts(
-            "c_total",
-            labels
-                .iter()
-                .map(|&(k, v)| Label::new(k, v))
-                .collect::<Vec<_>>(),
-        )
-    };
+    let key = |labels: &[(&'static str, &'static str)]| key("c_total", labels);
     let first = [("method", "GET"), ("status", "200")];
     let reordered = [("status", "200"), ("method", "GET")];
     // Plain, and left out beside a sanitised name: both.
