@@ -54,7 +54,7 @@ pub fn app(metrics: &PrometheusMetrics) -> Router {
         // Every request above is measured per route template, and so is every request that
         // matches none (`__unmatched__`); failures and slow requests are logged; each request
         // is labelled with its tenant (the `x-tenant` header: the first 10 tenants, later ones
-        // as `__overflow__`, none as `_OTHER`).
+        // as `__overflow__`, a request without the header as `_OTHER`).
         // (`.layer(metrics.layer())` is the one-line version without logs or tenants.)
         .layer(
             metrics
