@@ -182,7 +182,7 @@ impl AtomicHistogram {
     /// `NaN` is counted as the Go client counts it: in `+Inf`, and it makes the sum `NaN`
     /// (native buckets leave it out). The count saturates at [`MAX_COUNT`]: what would go past
     /// it is left out, so a huge `times` never wraps the count or breaks the cut.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn observe(&self, value: f64, times: u64, exemplar: Option<TraceId>) {
         if times == 0 {
             return;
