@@ -49,6 +49,7 @@ pub(super) fn octave(schema: i8) -> &'static Octave {
 
 /// The bucket of a magnitude `v` above [`ZERO_THRESHOLD`] at `schema`: the `i` with
 /// `base^(i-1) < v <= base^i`. Infinity goes to the bucket after `f64::MAX`'s.
+#[inline]
 pub(crate) fn key(v: f64, schema: i8) -> i32 {
     if v.is_infinite() {
         return key(f64::MAX, schema) + 1;
@@ -78,6 +79,7 @@ pub(crate) fn key(v: f64, schema: i8) -> i32 {
 }
 
 /// The bucket at schema `to` that holds bucket `key` of schema `from` (`to <= from`).
+#[inline]
 pub(crate) fn reduce(key: i32, from: i8, to: i8) -> i32 {
     let shift = i32::from(from - to).clamp(0, 12);
     (key + (1 << shift) - 1) >> shift
