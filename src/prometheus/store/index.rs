@@ -76,8 +76,9 @@ impl Hasher for Mixed {
 #[derive(Debug)]
 pub(super) struct ByHash<T> {
     first: HashMap<u64, T, Mix>,
-    /// The values after the first with a hash already taken.
-    more: HashMap<u64, Vec<T>, Mix>,
+    /// The values after the first with a hash already taken, by that hash and a second one of
+    /// what tells them apart, so that many values behind one hash are not searched one by one.
+    more: HashMap<(u64, u64), Vec<T>, Mix>,
 }
 
 impl<T> Default for ByHash<T> {
@@ -91,13 +92,26 @@ impl<T> Default for ByHash<T> {
 }
 
 impl<T: Copy> ByHash<T> {
-    /// The value of `hash` for which `is` holds.
-    pub(super) fn find(&self, hash: u64, mut is: impl FnMut(T) -> bool) -> Option<T> {
+    /// The value of `hash` for which `is` holds; `second` gives the second hash of what is
+    /// looked for (see [`ByHash::insert`]), asked only when the first value is not it.
+    pub(super) fn find(
+        &self,
+        hash: u64,
+        mut is: impl FnMut(T) -> bool,
+        second: impl FnOnce() -> u64,
+    ) -> Option<T> {
         let first = *self.first.get(&hash)?;
         if is(first) {
             return Some(first);
         }
-        self.more.get(&hash)?.iter().copied().find(|&v| is(v))
+        if self.more.is_empty() {
+            return None;
+        }
+        self.more
+            .get(&(hash, second()))?
+            .iter()
+            .copied()
+            .find(|&v| is(v))
     }
 
     /// How many values are kept.
@@ -106,12 +120,20 @@ impl<T: Copy> ByHash<T> {
         self.first.len() + self.more.values().map(Vec::len).sum::<usize>()
     }
 
-    pub(super) fn insert(&mut self, hash: u64, value: T) {
+    /// The most values a look-up searches one by one.
+    #[cfg(test)]
+    pub(super) fn longest(&self) -> usize {
+        self.more.values().map(Vec::len).max().unwrap_or(0)
+    }
+
+    /// Keeps `value` under `hash`; `second` gives a second hash of what `value` stands for,
+    /// asked only when `hash` is taken already.
+    pub(super) fn insert(&mut self, hash: u64, value: T, second: impl FnOnce() -> u64) {
         match self.first.entry(hash) {
             Entry::Vacant(e) => {
                 e.insert(value);
             }
-            Entry::Occupied(_) => self.more.entry(hash).or_default().push(value),
+            Entry::Occupied(_) => self.more.entry((hash, second())).or_default().push(value),
         }
     }
 }
@@ -142,12 +164,16 @@ impl LabelSets {
         series: &[Series],
         pairs: &[(String, &str)],
     ) -> Option<u32> {
-        self.0
-            .find(hash, |at| same_pairs(&series[at as usize].labels, pairs))
+        // The set hash is keyed by the store: values sharing one are rare, and searched.
+        self.0.find(
+            hash,
+            |at| same_pairs(&series[at as usize].labels, pairs),
+            || 0,
+        )
     }
 
     pub(super) fn insert(&mut self, hash: u64, at: u32) {
-        self.0.insert(hash, at);
+        self.0.insert(hash, at, || 0);
     }
 }
 
@@ -157,6 +183,18 @@ pub(super) fn set_hash(hasher: &RandomState, pairs: &[(String, &str)]) -> u64 {
     pairs.iter().fold(0, |sum: u64, (name, value)| {
         sum.wrapping_add(hasher.hash_one((name.as_str(), *value)))
     })
+}
+
+/// A hash of a series' identity beside its name: its written labels as a set and its
+/// recorded labels when writing changed them. Keys that `metrics` hashes alike (the same
+/// labels in another order, which can write another text when two names are written alike)
+/// are told apart by it.
+pub(super) fn identity(
+    hasher: &RandomState,
+    pairs: &[(String, &str)],
+    origin: Option<&[u8]>,
+) -> u64 {
+    hasher.hash_one((set_hash(hasher, pairs), origin))
 }
 
 /// Whether the label text `written` holds exactly the pairs `pairs`, in any order.
@@ -269,29 +307,43 @@ fn strip_escaped<'a>(text: &'a str, value: &str) -> Option<&'a str> {
 
 impl Inner {
     /// The storage registered for `key`, if any.
-    pub(super) fn find(&self, key: &Key, constant: &[(String, String)]) -> Option<&Cell> {
-        let found = self.index.find(key.get_hash(), |r| {
-            let family = &self.families[r.family as usize];
-            if family.recorded.as_deref() != Some(key.name()) {
-                return false;
-            }
-            let series = family.at(r.at);
-            match series.origin() {
-                // In the order the text was first written, read without allocating (only a
-                // plain key reads as a plain key's text: its names are there as given, once
-                // each, none reserved); in another order, compared as a set.
-                None => {
-                    writes_as(key, constant, &series.labels)
-                        || (plain(key) && same_pairs(&series.labels, &written_pairs(key, constant)))
+    pub(super) fn find(
+        &self,
+        key: &Key,
+        constant: &[(String, String)],
+        hasher: &RandomState,
+    ) -> Option<&Cell> {
+        let second = || {
+            let origin = label_origin(key);
+            identity(hasher, &written_pairs(key, constant), origin.as_deref())
+        };
+        let found = self.index.find(
+            key.get_hash(),
+            |r| {
+                let family = &self.families[r.family as usize];
+                if family.recorded.as_deref() != Some(key.name()) {
+                    return false;
                 }
-                // The same labels recorded can write another text in another order (the
-                // first of two names written alike is kept): both must agree.
-                Some(origin) => {
-                    label_origin(key).as_deref() == Some(origin)
-                        && same_pairs(&series.labels, &written_pairs(key, constant))
+                let series = family.at(r.at);
+                match series.origin() {
+                    // In the order the text was first written, read without allocating (only a
+                    // plain key reads as a plain key's text: its names are there as given, once
+                    // each, none reserved); in another order, compared as a set.
+                    None => {
+                        writes_as(key, constant, &series.labels)
+                            || (plain(key)
+                                && same_pairs(&series.labels, &written_pairs(key, constant)))
+                    }
+                    // The same labels recorded can write another text in another order (the
+                    // first of two names written alike is kept): both must agree.
+                    Some(origin) => {
+                        label_origin(key).as_deref() == Some(origin)
+                            && same_pairs(&series.labels, &written_pairs(key, constant))
+                    }
                 }
-            }
-        })?;
+            },
+            second,
+        )?;
         Some(&self.families[found.family as usize].at(found.at).cell)
     }
 }
@@ -367,12 +419,16 @@ mod tests {
     #[test]
     fn values_sharing_a_hash_are_each_found() {
         let mut by_hash = ByHash::default();
-        by_hash.insert(7, 1_u32);
-        by_hash.insert(7, 2);
-        by_hash.insert(8, 3);
-        assert_eq!(by_hash.find(7, |v| v == 2), Some(2));
-        assert_eq!(by_hash.find(7, |v| v == 1), Some(1));
-        assert_eq!(by_hash.find(7, |v| v == 3), None);
-        assert_eq!(by_hash.find(9, |_| true), None);
+        by_hash.insert(7, 1_u32, || unreachable!("the first of its hash"));
+        by_hash.insert(7, 2, || 20);
+        by_hash.insert(7, 4, || 40);
+        by_hash.insert(8, 3, || unreachable!("the first of its hash"));
+        assert_eq!(by_hash.find(7, |v| v == 2, || 20), Some(2));
+        assert_eq!(by_hash.find(7, |v| v == 4, || 40), Some(4));
+        assert_eq!(by_hash.find(7, |v| v == 1, || unreachable!()), Some(1));
+        // Only the values under the second hash asked for are searched.
+        assert_eq!(by_hash.find(7, |v| v == 4, || 20), None);
+        assert_eq!(by_hash.find(7, |v| v == 3, || 20), None);
+        assert_eq!(by_hash.find(9, |_| true, || 0), None);
     }
 }

@@ -246,13 +246,13 @@ impl Store {
         let constant = &self.constant_labels;
         {
             let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(cell) = inner.find(key, constant) {
+            if let Some(cell) = inner.find(key, constant, &self.hasher) {
                 return (cell.kind() == kind).then(|| cell.clone());
             }
         }
         let (given, pairs) = self.label_text(key);
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(cell) = inner.find(key, constant) {
+        if let Some(cell) = inner.find(key, constant, &self.hasher) {
             return (cell.kind() == kind).then(|| cell.clone());
         }
         let name = text::metric_name(key.name());
@@ -295,6 +295,8 @@ impl Store {
         }
         let origin = index::label_origin(key);
         let set = index::set_hash(&self.hasher, &pairs);
+        // Told apart from other keys of the same hash by this (see `index::identity`).
+        let identity = index::identity(&self.hasher, &pairs, origin.as_deref());
         let written = family.sets.find(set, &family.series, &pairs);
         // The same left-out labels given in another order: that series.
         let left_out = written.and_then(|_| {
@@ -351,7 +353,7 @@ impl Store {
             family: at as u32,
             at: place,
         };
-        index.insert(key.get_hash(), place);
+        index.insert(key.get_hash(), place, || identity);
         Some(families[at].at(place.at).cell.clone())
     }
 

@@ -347,6 +347,47 @@ fn a_key_in_another_order_is_found_without_a_new_entry() {
     );
 }
 
+/// Keys that `metrics` hashes alike but that are different series (a name given twice, its
+/// values in either order, is written with the first): 256 of them behind one hash are each
+/// found by a second hash of their identity, not by searching all of them.
+#[test]
+fn many_series_behind_one_key_hash_are_not_searched_one_by_one() {
+    let r = store();
+    const NAMES: [&str; 8] = ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"];
+    let keys: Vec<Key> = (0..256_u32)
+        .map(|bits| {
+            let mut labels = Vec::new();
+            for (i, name) in NAMES.iter().enumerate() {
+                let (a, b) = if bits >> i & 1 == 0 {
+                    ("0", "1")
+                } else {
+                    ("1", "0")
+                };
+                labels.push(Label::new(*name, a));
+                labels.push(Label::new(*name, b));
+            }
+            Key::from_parts("m", labels)
+        })
+        .collect();
+    assert!(keys.iter().all(|k| k.get_hash() == keys[0].get_hash()));
+    for round in 0..2 {
+        for key in &keys {
+            r.register_counter(key, &META).increment(1);
+        }
+        let inner = r.store.inner.read().unwrap();
+        assert_eq!(inner.index.len(), 256, "round {round}");
+        assert!(inner.index.longest() <= 2, "{}", inner.index.longest());
+    }
+    let out = r.store.render(Format::Prometheus);
+    assert_eq!(out.lines().filter(|l| l.starts_with("m{")).count(), 256);
+    assert!(
+        out.lines()
+            .filter(|l| l.starts_with("m{"))
+            .all(|l| l.ends_with(" 2")),
+        "{out}"
+    );
+}
+
 mod identity {
     //! Property: however keys are given (any order, awkward names and values, repeated), each
     //! distinct series identity gets one storage, the same every time, and no two identities
