@@ -44,8 +44,8 @@ pub(crate) const MIN_SCHEMA: i8 = -4;
 /// See [`MIN_SCHEMA`].
 pub(crate) const MAX_SCHEMA: i8 = 8;
 
-/// Distinct spilled buckets kept at the half's schema; beyond them, spills are kept at the
-/// lowest schema (at most 2 × 133 more), so the list stays bounded whatever is observed.
+/// Distinct spilled buckets kept per sign; beyond them, that sign's spills are lowered a
+/// schema at a time until they fit, so the list stays bounded whatever is observed.
 const MAX_SPILLS: usize = MAX_BUCKETS;
 
 /// Where a half's windows sit.
@@ -223,6 +223,16 @@ impl Window {
     }
 }
 
+/// Adds `entry` to `spills`, into the entry of its bucket if there is one.
+fn merge(spills: &mut Vec<Entry>, entry: Entry) {
+    let same =
+        |s: &Entry| (s.negative, s.schema, s.key) == (entry.negative, entry.schema, entry.key);
+    match spills.iter_mut().find(|s| same(s)) {
+        Some(s) => s.count = s.count.wrapping_add(entry.count),
+        None => spills.push(entry),
+    }
+}
+
 /// The native buckets of one half.
 pub(crate) struct NativeHalf {
     /// A packed [`Layout`].
@@ -293,23 +303,45 @@ impl NativeHalf {
         true
     }
 
-    fn spill(&self, mut entry: Entry) {
+    fn spill(&self, entry: Entry) {
         let mut spills = self.spills.lock().unwrap_or_else(PoisonError::into_inner);
-        let same =
-            |s: &Entry, e: &Entry| (s.negative, s.schema, s.key) == (e.negative, e.schema, e.key);
-        if let Some(s) = spills.iter_mut().find(|s| same(s, &entry)) {
-            s.count = s.count.wrapping_add(entry.count);
-            return;
-        }
-        if spills.len() >= MAX_SPILLS {
-            entry.key = reduce(entry.key, entry.schema, MIN_SCHEMA);
-            entry.schema = MIN_SCHEMA;
-            if let Some(s) = spills.iter_mut().find(|s| same(s, &entry)) {
-                s.count = s.count.wrapping_add(entry.count);
-                return;
+        merge(&mut spills, entry);
+        // Bounded per sign: more distinct buckets than a window holds span more than a window
+        // at their schema, so the next read lowers the schema anyway. Bring that sign's spills
+        // to the lowest schema among them, then lower them one schema at a time (pairs of
+        // buckets merge) until they fit; at the lowest schema every `f64` fits in 133 buckets.
+        let sign = entry.negative;
+        while spills.iter().filter(|s| s.negative == sign).count() > MAX_SPILLS {
+            let schemas = spills
+                .iter()
+                .filter(|s| s.negative == sign)
+                .map(|s| s.schema);
+            let (lowest, highest) = schemas.fold((MAX_SCHEMA, MIN_SCHEMA), |(lo, hi), s| {
+                (lo.min(s), hi.max(s))
+            });
+            let target = if lowest == highest {
+                lowest - 1
+            } else {
+                lowest
+            };
+            if target < MIN_SCHEMA {
+                break;
+            }
+            let (lowered, kept): (Vec<Entry>, Vec<Entry>) =
+                spills.drain(..).partition(|s| s.negative == sign);
+            *spills = kept;
+            for e in lowered {
+                let key = reduce(e.key, e.schema, target);
+                merge(
+                    &mut spills,
+                    Entry {
+                        schema: target,
+                        key,
+                        ..e
+                    },
+                );
             }
         }
-        spills.push(entry);
     }
 
     /// The counts of a half in which no observation is under way.
