@@ -429,9 +429,7 @@ impl PrometheusBuilder {
             native_by_route,
             default: Arc::from(DEFAULT_OTHER_HISTOGRAM_BUCKETS),
         };
-        PrometheusRecorder {
-            store: Arc::new(Store::new(&self.constant_labels, buckets).with_native(self.native)),
-        }
+        PrometheusRecorder::new(Store::new(&self.constant_labels, buckets).with_native(self.native))
     }
 
     /// Installs the recorder as the `metrics` facade's global recorder.
@@ -446,7 +444,7 @@ impl PrometheusBuilder {
         let recorder = self.recorder();
         metrics::set_global_recorder(recorder.clone())
             .map_err(|_| PrometheusError::GlobalRecorderInstalled)?;
-        crate::registry::registrar::INSTALLED.store(
+        super::store::INSTALLED.store(
             Arc::as_ptr(&recorder.store).addr(),
             std::sync::atomic::Ordering::Release,
         );

@@ -30,9 +30,21 @@ use super::series::SeriesValue;
 /// metrics::with_local_recorder(recorder, || metrics::counter!("jobs_total").increment(3));
 /// assert_eq!(meter.snapshot().counter("jobs_total", &[]), Some(3));
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TestRecorder {
     store: Arc<Store>,
+}
+
+impl Default for TestRecorder {
+    fn default() -> Self {
+        // The first one made tells layers how to know its clones.
+        crate::registry::registrar::identify_with(crate::registry::registrar::TESTING, |any| {
+            any.downcast_ref::<Self>().map(Self::identity)
+        });
+        Self {
+            store: Arc::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for TestRecorder {

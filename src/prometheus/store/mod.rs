@@ -408,6 +408,35 @@ pub struct PrometheusRecorder {
     pub(crate) store: Arc<Store>,
 }
 
+/// The address of the store behind the Prometheus recorder installed as the facade's global
+/// recorder (0 until one is): set once, as the global recorder is.
+pub(crate) static INSTALLED: AtomicUsize = AtomicUsize::new(0);
+
+impl PrometheusRecorder {
+    /// The recorder of `store`; the first one made tells layers how to know its clones.
+    pub(crate) fn new(store: Store) -> Self {
+        crate::registry::registrar::identify_with(
+            crate::registry::registrar::PROMETHEUS,
+            Self::identify,
+        );
+        Self {
+            store: Arc::new(store),
+        }
+    }
+
+    /// What tells a Prometheus recorder apart (see
+    /// [`recorder_identity`](crate::registry::registrar::recorder_identity)): the address of
+    /// the store its clones share, or the facade's identity for the installed one, so that a
+    /// layer given it and a layer on the global recorder are layers into one recorder.
+    fn identify(any: &dyn std::any::Any) -> Option<usize> {
+        let store = Arc::as_ptr(&any.downcast_ref::<Self>()?.store).addr();
+        if store == INSTALLED.load(std::sync::atomic::Ordering::Acquire) {
+            return Some(crate::registry::registrar::FACADE);
+        }
+        Some(store)
+    }
+}
+
 impl std::fmt::Debug for PrometheusRecorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrometheusRecorder").finish_non_exhaustive()

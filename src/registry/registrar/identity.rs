@@ -1,7 +1,8 @@
 //! Telling recorders apart: which recorder a layer's handles come from, and whether they may
 //! be kept.
 
-use std::sync::Arc;
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
 
 use metrics::Recorder;
 
@@ -9,32 +10,40 @@ use metrics::Recorder;
 /// global recorder record into.
 pub(crate) const FACADE: usize = 1;
 
-/// The address of the store behind the Prometheus recorder installed as the facade's global
-/// recorder (0 until one is): set once, as the global recorder is.
-#[cfg(feature = "prometheus")]
-pub(crate) static INSTALLED: std::sync::atomic::AtomicUsize =
-    std::sync::atomic::AtomicUsize::new(0);
+/// Tells the identity of one recorder type that this module does not know itself (the
+/// Prometheus and test recorders, whose modules stand above this one), or `None` for another.
+pub(crate) type Identify = fn(&dyn Any) -> Option<usize>;
 
-/// What tells `recorder` apart from other recorders when its clones are one recorder: the
-/// address of the store behind this crate's recorders, or of the recorder an `Arc` shares.
-/// `None` for any other type, whose clones cannot be told to be one.
-///
-/// The Prometheus recorder installed as the facade's global one is the facade's
-/// ([`FACADE`]): a layer given it and a layer on the global recorder are layers into one
-/// recorder.
+/// The slots of the recorder types that tell their identity: each registers its function as
+/// its first recorder is made, which is before any layer can be given one.
+static IDENTIFY: [OnceLock<Identify>; 2] = [OnceLock::new(), OnceLock::new()];
+
+/// The slot of the Prometheus recorder.
+#[cfg(feature = "prometheus")]
+pub(crate) const PROMETHEUS: usize = 0;
+/// The slot of the test recorder.
+#[cfg(feature = "testing")]
+pub(crate) const TESTING: usize = 1;
+
+/// Registers `identify` for the recorder type of `slot` (once; later calls change nothing).
+#[cfg(any(feature = "prometheus", feature = "testing"))]
+pub(crate) fn identify_with(slot: usize, identify: Identify) {
+    let _ = IDENTIFY[slot].set(identify);
+}
+
+/// What tells `recorder` apart from other recorders when its clones are one recorder: what
+/// its type's registered function says (the address of the store behind this crate's
+/// recorders; the facade's identity, [`FACADE`], for the installed Prometheus recorder), or the
+/// address of the recorder an `Arc` shares. `None` for any other type, whose clones cannot be
+/// told to be one.
 pub(crate) fn recorder_identity<R: Recorder + 'static>(recorder: &R) -> Option<usize> {
-    let any: &dyn std::any::Any = recorder;
-    #[cfg(feature = "prometheus")]
-    if let Some(r) = any.downcast_ref::<crate::prometheus::PrometheusRecorder>() {
-        let store = Arc::as_ptr(&r.store).addr();
-        if store == INSTALLED.load(std::sync::atomic::Ordering::Acquire) {
-            return Some(FACADE);
-        }
-        return Some(store);
-    }
-    #[cfg(feature = "testing")]
-    if let Some(r) = any.downcast_ref::<crate::testing::TestRecorder>() {
-        return Some(r.identity());
+    let any: &dyn Any = recorder;
+    if let Some(identity) = IDENTIFY
+        .iter()
+        .filter_map(OnceLock::get)
+        .find_map(|identify| identify(any))
+    {
+        return Some(identity);
     }
     if let Some(r) = any.downcast_ref::<Arc<dyn Recorder + Send + Sync>>() {
         return Some(Arc::as_ptr(r).cast::<()>().addr());

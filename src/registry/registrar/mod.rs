@@ -23,7 +23,11 @@ mod tests;
 
 pub(crate) use http::HttpSeries;
 #[cfg(feature = "prometheus")]
-pub(crate) use identity::INSTALLED;
+pub(crate) use identity::PROMETHEUS;
+#[cfg(feature = "testing")]
+pub(crate) use identity::TESTING;
+#[cfg(any(feature = "prometheus", feature = "testing"))]
+pub(crate) use identity::identify_with;
 pub(crate) use identity::{FACADE, lasting, recorder_identity};
 
 static METADATA: Metadata<'static> =
