@@ -336,3 +336,21 @@ macro_rules! ignore_descriptions {
 pub fn tenant<'a>(req: &routemeter::RouteRequest<'a>) -> Option<&'a str> {
     req.headers().get("x-tenant")?.to_str().ok()
 }
+
+/// Serves `app` with `axum::serve` on a free loopback port, from now on: its address and the
+/// server's task.
+pub fn serve_on_loopback(
+    app: axum::Router,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    (
+        addr,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    )
+}

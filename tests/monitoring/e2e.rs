@@ -301,14 +301,7 @@ async fn slow_ratios_are_recorded_from_text_and_protobuf_scrapes() {
             .route("/tiny", get(|| async { "tiny" }))
             .route("/metrics", exposition)
             .layer(metrics.layer());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        (
-            addr,
-            tokio::spawn(async move { axum::serve(listener, app).await }),
-        )
+        common::serve_on_loopback(app)
     };
     let (proto_addr, proto_server) = serve(false);
     let (text_addr, text_server) = serve(true);

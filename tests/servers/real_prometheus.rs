@@ -380,14 +380,7 @@ async fn native_histograms_reach_prometheus_through_protobuf() {
             .route("/coarse", get(|| async { "coarse" }))
             .route("/metrics", metrics.endpoint())
             .layer(metrics.layer());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        (
-            addr,
-            tokio::spawn(async move { axum::serve(listener, app).await }),
-        )
+        common::serve_on_loopback(app)
     };
     // `/coarse` gets a schema of its own: a factor 2 per bucket, where the others have 2^(1/8).
     let metrics = routemeter::prometheus::PrometheusBuilder::new()
