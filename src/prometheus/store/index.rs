@@ -185,16 +185,12 @@ pub(super) fn set_hash(hasher: &RandomState, pairs: &[(String, &str)]) -> u64 {
     })
 }
 
-/// A hash of a series' identity beside its name: its written labels as a set and its
-/// recorded labels when writing changed them. Keys that `metrics` hashes alike (the same
-/// labels in another order, which can write another text when two names are written alike)
-/// are told apart by it.
-pub(super) fn identity(
-    hasher: &RandomState,
-    pairs: &[(String, &str)],
-    origin: Option<&[u8]>,
-) -> u64 {
-    hasher.hash_one((set_hash(hasher, pairs), origin))
+/// A hash of a series' identity beside its name: its written labels as a set (`set`, their
+/// [`set_hash`]) and its recorded labels when writing changed them. Keys that `metrics` hashes
+/// alike (the same labels in another order, which can write another text when two names are
+/// written alike) are told apart by it.
+pub(super) fn identity(hasher: &RandomState, set: u64, origin: Option<&[u8]>) -> u64 {
+    hasher.hash_one((set, origin))
 }
 
 /// Whether the label text `written` holds exactly the pairs `pairs`, in any order.
@@ -315,7 +311,8 @@ impl Inner {
     ) -> Option<&Cell> {
         let second = || {
             let origin = label_origin(key);
-            identity(hasher, &written_pairs(key, constant), origin.as_deref())
+            let set = set_hash(hasher, &written_pairs(key, constant));
+            identity(hasher, set, origin.as_deref())
         };
         let found = self.index.find(
             key.get_hash(),

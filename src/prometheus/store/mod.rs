@@ -296,7 +296,7 @@ impl Store {
         let origin = index::label_origin(key);
         let set = index::set_hash(&self.hasher, &pairs);
         // Told apart from other keys of the same hash by this (see `index::identity`).
-        let identity = index::identity(&self.hasher, &pairs, origin.as_deref());
+        let identity = index::identity(&self.hasher, set, origin.as_deref());
         let written = family.sets.find(set, &family.series, &pairs);
         // The same left-out labels given in another order: that series.
         let left_out = written.and_then(|_| {
