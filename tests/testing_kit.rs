@@ -121,19 +121,24 @@ async fn failed_assertions_name_the_route_and_show_its_numbers() {
     );
 }
 
+/// `/a` behind a layer from `builder` that labels requests with `tenant.id` (the `x-tenant`
+/// header).
+fn tenant_app(builder: routemeter::RouteMeterBuilder) -> Router {
+    let layer = builder
+        .request_label("tenant.id", 5, common::tenant)
+        .unwrap()
+        .build();
+    Router::new()
+        .route("/a", get(|| async { "a" }))
+        .layer(layer)
+}
+
 /// Selecting by a request label: its dotted name matches either way it is written, and a
 /// miss names the values the label has on that route.
 #[tokio::test]
 async fn selecting_by_a_request_label_names_its_values_on_a_miss() {
     let meter = TestMeter::new();
-    let layer = meter
-        .layer_builder()
-        .request_label("tenant.id", 5, common::tenant)
-        .unwrap()
-        .build();
-    let app = Router::new()
-        .route("/a", get(|| async { "a" }))
-        .layer(layer);
+    let app = tenant_app(meter.layer_builder());
     let load = Load::new(|i| {
         http::Request::get("/a")
             .header("x-tenant", if i % 2 == 0 { "acme" } else { "bolt" })
@@ -148,14 +153,7 @@ async fn selecting_by_a_request_label_names_its_values_on_a_miss() {
     let metrics = routemeter::prometheus::PrometheusBuilder::new()
         .build()
         .unwrap();
-    let layer = metrics
-        .layer_builder()
-        .request_label("tenant.id", 5, common::tenant)
-        .unwrap()
-        .build();
-    let app = Router::new()
-        .route("/a", get(|| async { "a" }))
-        .layer(layer);
+    let app = tenant_app(metrics.layer_builder());
     for tenant in ["acme", "acme", "bolt"] {
         let req = http::Request::get("/a")
             .header("x-tenant", tenant)
