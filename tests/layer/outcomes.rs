@@ -617,9 +617,7 @@ async fn a_blocked_registration_holds_up_no_other_request() {
     // is still held at the gate, which opens only after.
     let metrics = crate::common::metrics();
     let (app, gate) = trap_app(Snare::BlockGauges, 2, &metrics);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = common::serve_on_loopback(app);
     let url = |path: &str| format!("http://{addr}{path}");
     let client = crate::common::Client::new();
     assert_eq!(client.get(&url("/b")).await.0, 200);

@@ -585,9 +585,7 @@ async fn hostile_route_names_are_shown_as_text() {
         )
         .layer(layer)
         .merge(metrics.live_page_at("/admin/live").unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = common::serve_on_loopback(app);
     let client = Client::new();
     for i in 0..NAMES.len() {
         client.get(&format!("http://{addr}/r/{i}")).await;
@@ -657,9 +655,7 @@ async fn a_thousand_routes_show_a_page_at_a_time_and_filter() {
         .route("/r/{i}", get(|| async { "ok" }))
         .layer(layer)
         .merge(metrics.live_page());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = common::serve_on_loopback(app);
     let client = Client::new();
     for i in 0..1000 {
         client.get(&format!("http://{addr}/r/{i}")).await;
@@ -747,9 +743,7 @@ async fn the_page_keeps_tenants_apart_and_filters_by_tenant() {
         .route("/b", get(|| async { "b" }))
         .layer(layer)
         .merge(metrics.live_page());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = common::serve_on_loopback(app);
     let client = Client::new();
     let hostile = "<b>x</b>\"q";
     for (path, tenant, n) in [

@@ -50,9 +50,7 @@ async fn a_route_with_buckets_of_its_own_behind_a_real_server() {
         .route("/metrics", metrics.endpoint())
         .merge(metrics.live_page())
         .layer(metrics.layer_builder().exclude("/metrics").build());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = crate::common::serve_on_loopback(app);
     let base = format!("http://{addr}");
 
     for client in [Client::new(), Client::h2()] {

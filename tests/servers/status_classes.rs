@@ -29,9 +29,7 @@ fn app(layer: routemeter::RouteMeterLayer) -> Router {
 }
 
 async fn drive(app: Router) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = crate::common::serve_on_loopback(app);
     for client in [Client::new(), Client::h2()] {
         for code in CODES {
             for _ in 0..PER {
@@ -166,9 +164,7 @@ async fn an_informational_final_status_is_recorded_as_what_the_client_got() {
         .build()
         .unwrap();
     let app = app(metrics.layer());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, server) = crate::common::serve_on_loopback(app);
     let mut seen = Vec::new();
     // A client of its own for each request: the server closes a connection after such an
     // answer, and a pooled one could send the next request down a closed connection, where it
